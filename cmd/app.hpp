@@ -1,0 +1,103 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <nimbus/audit/trail.hpp>
+#include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/identity.hpp>
+#include <nimbus/identity/policy.hpp>
+#include <nimbus/output/rows.hpp>
+#include <nimbus/store/store.hpp>
+#include <nimbus/util/time.hpp>
+
+namespace nimbus::cli {
+
+/// Options every command accepts, before or after the subcommand.
+struct Globals {
+    std::string store;    ///< --store / NIMBUS_CODES_STORE; empty: the default path
+    std::string identity; ///< --identity / NIMBUS_CODES_IDENTITY; empty: the default path
+    std::string act_as;   ///< --as USER; empty: oneself
+    std::string format = "table";
+    bool quiet = false;
+    bool no_color = false;
+    int busy_timeout_ms = 5000;
+};
+
+/// What a command hands back. The dispatcher prints it once the command's
+/// transaction has committed, so nothing claims success that was not kept.
+struct Result {
+    std::optional<output::Rows> rows; ///< data for stdout, in the chosen format
+    output::Shape shape = output::Shape::List;
+    std::vector<std::string> notes; ///< messages for stderr
+    int exit_status = 0;
+};
+
+/// `init` runs before there is a store or an identity to check.
+struct InitContext {
+    const Globals& globals;
+    std::string os_login;
+    Timestamp now;
+};
+
+/// Commands that need only the caller's identity.
+struct IdentityContext {
+    const Actor& actor;
+    const identity::Identity& identity;
+};
+
+/// Read-only commands get a read-only view of the store.
+struct ReadContext {
+    const Actor& actor;
+    store::ReadTransaction& tx;
+};
+
+/// Mutating commands get a write transaction and the audit trail that goes with it.
+struct WriteContext {
+    const Actor& actor;
+    store::WriteTransaction& tx;
+    AuditTrail& audit;
+};
+
+using InitBody = std::function<Result(const InitContext&)>;
+using IdentityBody = std::function<Result(const IdentityContext&)>;
+using ReadBody = std::function<Result(const ReadContext&)>;
+using WriteBody = std::function<Result(const WriteContext&)>;
+
+/// A command: the permission rule it falls under, and a body whose signature
+/// says what it may touch. The dispatcher opens exactly that and nothing more.
+struct Command {
+    std::optional<policy::Action> action; ///< none only for init
+    std::variant<InitBody, IdentityBody, ReadBody, WriteBody> body;
+};
+
+/// Which CLI11 subcommand runs which Command.
+class Registry {
+public:
+    void add(const CLI::App* subcommand, Command command);
+    const Command* find(const CLI::App* subcommand) const;
+
+private:
+    std::vector<std::pair<const CLI::App*, Command>> commands_;
+};
+
+// One function per noun registers its subcommands (cmd/<noun>.cpp).
+void add_init_command(CLI::App& app, Registry& registry);
+void add_whoami_command(CLI::App& app, Registry& registry);
+void add_ou_commands(CLI::App& app, Registry& registry);
+void add_code_commands(CLI::App& app, Registry& registry);
+void add_audit_commands(CLI::App& app, Registry& registry);
+
+/// A noun such as `code`, which needs one of its verbs.
+CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& description);
+
+/// Parses the command line, runs the command and returns the exit status.
+int run(int argc, const char* const* argv);
+
+} // namespace nimbus::cli

@@ -1,0 +1,182 @@
+#include <fmt/format.h>
+
+#include <nimbus/catalogue/codes.hpp>
+
+#include "app.hpp"
+
+namespace nimbus::cli {
+namespace {
+
+output::Rows code_rows(const std::vector<Code>& list) {
+    output::Rows rows;
+    rows.columns = {{"id", "ID"},
+                    {"type", "TYPE"},
+                    {"name", "NAME"},
+                    {"ou", "OU"},
+                    {"description", "DESCRIPTION"},
+                    {"deleted", "DELETED", output::Audience::People},
+                    {"created_at", "CREATED", output::Audience::Programs},
+                    {"deleted_at", "DELETED AT", output::Audience::Programs}};
+    for (const Code& code : list) {
+        rows.add({code.id, std::string(to_string(code.type)), code.name, code.ou_path,
+                  code.description, std::string(code.deleted() ? "deleted" : ""),
+                  timefmt::to_utc_string(code.created_at),
+                  code.deleted_at ? output::Cell(timefmt::to_utc_string(*code.deleted_at))
+                                  : output::Cell()});
+    }
+    return rows;
+}
+
+std::string describe(const Code& code) {
+    return fmt::format("{} code \"{}\" (id:{}) in OU \"{}\"", to_string(code.type), code.name,
+                       code.id, code.ou_path);
+}
+
+Result change_result(const codes::Change& change) {
+    Result result{code_rows({change.code}), output::Shape::Record, {}, 0};
+    switch (change.outcome) {
+    case codes::Outcome::Created:
+        result.notes.push_back("created " + describe(change.code));
+        break;
+    case codes::Outcome::Updated:
+        result.notes.push_back("updated " + describe(change.code));
+        break;
+    case codes::Outcome::Deleted:
+        result.notes.push_back("deleted " + describe(change.code) +
+                               "; it stays in history and reports");
+        break;
+    case codes::Outcome::Unchanged:
+        result.notes.push_back("unchanged: " + describe(change.code));
+        break;
+    }
+    return result;
+}
+
+/// The positional CODE argument with its optional --type and --ou narrowing.
+struct ReferenceArgs {
+    std::string code;
+    std::string type;
+    std::string ou;
+
+    codes::Reference reference() const {
+        return codes::Reference{code, parse_code_type(type),
+                                ou.empty() ? std::nullopt : std::optional(ou)};
+    }
+};
+
+void add_reference_options(CLI::App* command, ReferenceArgs& args) {
+    command->add_option("code", args.code, "The code: its name, or id:N")
+        ->required()
+        ->type_name("CODE");
+    command->add_option("--type", args.type, "Pick the code of this type when names clash")
+        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->type_name("primary|secondary");
+    command->add_option("--ou", args.ou, "Pick the code defined at this OU when names clash")
+        ->type_name("PATH");
+}
+
+struct CreateArgs {
+    std::string type;
+    std::string name;
+    std::string description;
+    std::string ou;
+};
+
+struct ListArgs {
+    std::string type;
+    std::string ou;
+    bool include_deleted = false;
+};
+
+struct EditArgs {
+    ReferenceArgs target;
+    std::optional<std::string> name;
+    std::optional<std::string> description;
+};
+
+} // namespace
+
+void add_code_commands(CLI::App& app, Registry& registry) {
+    CLI::App* code = add_noun(app, "code", "The code catalogue");
+
+    auto create_args = std::make_shared<CreateArgs>();
+    CLI::App* create = code->add_subcommand("create", "Define a code");
+    create->add_option("--type", create_args->type, "Code type")
+        ->required()
+        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->type_name("primary|secondary");
+    create->add_option("--name", create_args->name, "Name, 1 to 64 characters")
+        ->required()
+        ->type_name("NAME");
+    create->add_option("--description", create_args->description, "Up to 500 characters")
+        ->type_name("TEXT");
+    create->add_option("--ou", create_args->ou, "OU the code belongs to (default: tenant root)")
+        ->type_name("PATH");
+    registry.add(create, Command{policy::Action::ChangeCodes,
+                                 WriteBody([create_args](const WriteContext& c) {
+                                     const CreateArgs& a = *create_args;
+                                     return change_result(codes::create(
+                                         c.tx, c.audit, c.actor,
+                                         codes::Draft{*parse_code_type(a.type), a.name,
+                                                      a.description,
+                                                      a.ou.empty() ? std::nullopt
+                                                                   : std::optional(a.ou)}));
+                                 })});
+
+    auto list_args = std::make_shared<ListArgs>();
+    CLI::App* list = code->add_subcommand("list", "List codes");
+    list->add_option("--type", list_args->type, "Only codes of this type")
+        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->type_name("primary|secondary");
+    list->add_option("--ou", list_args->ou,
+                     "Only codes usable at this OU (defined there or above it)")
+        ->type_name("PATH");
+    list->add_flag("--include-deleted", list_args->include_deleted, "Also list deleted codes");
+    registry.add(list, Command{policy::Action::ReadCodes, ReadBody([list_args](
+                                                              const ReadContext& c) {
+                                   const ListArgs& a = *list_args;
+                                   const auto found = codes::list(
+                                       c.tx, codes::ListFilter{
+                                                 parse_code_type(a.type),
+                                                 a.ou.empty() ? std::nullopt : std::optional(a.ou),
+                                                 a.include_deleted});
+                                   return Result{code_rows(found), {}, {}, 0};
+                               })});
+
+    auto show_args = std::make_shared<ReferenceArgs>();
+    CLI::App* show = code->add_subcommand("show", "Show one code");
+    add_reference_options(show, *show_args);
+    registry.add(show, Command{policy::Action::ReadCodes,
+                               ReadBody([show_args](const ReadContext& c) {
+                                   return Result{
+                                       code_rows({codes::resolve(c.tx, show_args->reference())}),
+                                       output::Shape::Record,
+                                       {},
+                                       0};
+                               })});
+
+    auto edit_args = std::make_shared<EditArgs>();
+    CLI::App* edit = code->add_subcommand("edit", "Rename a code or change its description");
+    add_reference_options(edit, edit_args->target);
+    edit->add_option("--name", edit_args->name, "New name")->type_name("NAME");
+    edit->add_option("--description", edit_args->description, "New description")
+        ->type_name("TEXT");
+    registry.add(edit, Command{policy::Action::ChangeCodes,
+                               WriteBody([edit_args](const WriteContext& c) {
+                                   return change_result(codes::edit(
+                                       c.tx, c.audit, c.actor, edit_args->target.reference(),
+                                       codes::Edit{edit_args->name, edit_args->description}));
+                               })});
+
+    auto delete_args = std::make_shared<ReferenceArgs>();
+    CLI::App* remove = code->add_subcommand(
+        "delete", "Retire a code: no longer offered, kept in history and reports");
+    add_reference_options(remove, *delete_args);
+    registry.add(remove, Command{policy::Action::ChangeCodes,
+                                 WriteBody([delete_args](const WriteContext& c) {
+                                     return change_result(codes::remove(
+                                         c.tx, c.audit, c.actor, delete_args->reference()));
+                                 })});
+}
+
+} // namespace nimbus::cli

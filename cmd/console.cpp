@@ -1,0 +1,55 @@
+#include "console.hpp"
+
+#include <cstdlib>
+#include <ostream>
+
+namespace nimbus::cli {
+namespace {
+
+bool colour_allowed() {
+    const char* no_color = std::getenv("NO_COLOR");
+    const char* term = std::getenv("TERM");
+    return (no_color == nullptr || *no_color == '\0') &&
+           (term == nullptr || std::string_view(term) != "dumb");
+}
+
+} // namespace
+
+Console::Console(std::ostream& out, std::ostream& err, bool out_is_tty, bool err_is_tty)
+    : out_(out)
+    , err_(err)
+    , out_is_tty_(out_is_tty)
+    , err_is_tty_(err_is_tty) {
+    configure(false, false);
+}
+
+void Console::configure(bool quiet, bool no_color) {
+    quiet_ = quiet;
+    const bool colour = !no_color && colour_allowed();
+    color_out_ = colour && out_is_tty_;
+    color_err_ = colour && err_is_tty_;
+}
+
+void Console::note(std::string_view text) {
+    if (!quiet_) {
+        err_ << text << '\n';
+    }
+}
+
+void Console::warning(std::string_view text) {
+    if (!quiet_) {
+        err_ << "nimbus-codes: " << (color_err_ ? "\033[1;33mwarning:\033[0m " : "warning: ")
+             << text << '\n';
+    }
+}
+
+void Console::error(std::string_view what, std::string_view hint) {
+    err_ << "nimbus-codes: " << (color_err_ ? "\033[1;31merror:\033[0m " : "error: ") << what
+         << '\n';
+    if (!hint.empty()) {
+        err_ << "nimbus-codes: hint: " << hint << '\n';
+    }
+    err_.flush();
+}
+
+} // namespace nimbus::cli

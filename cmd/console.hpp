@@ -1,0 +1,40 @@
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+#include <nimbus/output/rows.hpp>
+
+namespace nimbus::cli {
+
+/// The one place that writes to the terminal: data to stdout, messages and
+/// errors to stderr, colour only on a terminal and never with NO_COLOR.
+class Console {
+public:
+    Console(std::ostream& out, std::ostream& err, bool out_is_tty, bool err_is_tty);
+
+    /// Applies --quiet and --no-color once the command line is parsed.
+    void configure(bool quiet, bool no_color);
+
+    std::ostream& out() { return out_; }
+    output::Style table_style() const { return output::Style{color_out_}; }
+
+    /// An informational line on stderr ("created ...", "unchanged: ..."); --quiet silences it.
+    void note(std::string_view text);
+    /// "nimbus-codes: warning: ..." on stderr; --quiet silences it.
+    void warning(std::string_view text);
+    /// "nimbus-codes: error: ..." and an optional hint line; never silenced.
+    void error(std::string_view what, std::string_view hint);
+
+private:
+    std::ostream& out_;
+    std::ostream& err_;
+    bool out_is_tty_;
+    bool err_is_tty_;
+    bool quiet_ = false;
+    bool color_out_ = false;
+    bool color_err_ = false;
+};
+
+} // namespace nimbus::cli

@@ -1,0 +1,21 @@
+#include <nimbus/audit/history.hpp>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/identity/policy.hpp>
+
+namespace nimbus::audit {
+
+std::vector<AuditEntry> list(store::ReadTransaction& tx, const Actor& actor,
+                             const store::AuditFilter& filter) {
+    std::vector<AuditEntry> entries = tx.audit_entries(filter);
+    std::erase_if(entries, [&](const AuditEntry& entry) {
+        const policy::Scope scope =
+            entry.ou_path.empty()
+                ? policy::Scope::tenant()
+                : policy::Scope::ou(entry.ou_path, names::name_key(entry.ou_path));
+        return !policy::permits(actor, policy::Action::ReadAudit, scope);
+    });
+    return entries;
+}
+
+} // namespace nimbus::audit

@@ -1,0 +1,218 @@
+#include <nimbus/catalogue/codes.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/catalogue/ous.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/identity/policy.hpp>
+#include <nimbus/util/text.hpp>
+
+namespace nimbus::codes {
+namespace {
+
+constexpr std::string_view id_prefix = "id:";
+
+/// The id in "id:12", or nullopt when `text` is not of that form.
+std::optional<std::int64_t> parse_id_reference(std::string_view text) {
+    if (!text.starts_with(id_prefix) || text.size() == id_prefix.size()) {
+        return std::nullopt;
+    }
+    const std::string_view digits = text.substr(id_prefix.size());
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || id <= 0) {
+        return std::nullopt;
+    }
+    return id;
+}
+
+std::string describe(const Code& code) {
+    return fmt::format("id:{} ({}, {}{})", code.id, to_string(code.type), code.ou_path,
+                       code.deleted() ? ", deleted" : "");
+}
+
+nlohmann::json snapshot(const Code& code) {
+    nlohmann::json json = {{"id", code.id},
+                           {"type", to_string(code.type)},
+                           {"name", code.name},
+                           {"description", code.description},
+                           {"ou", code.ou_path}};
+    if (code.deleted_at) {
+        json["deleted_at"] = timefmt::to_utc_string(*code.deleted_at);
+    }
+    return json;
+}
+
+std::string target(const Code& code) { return fmt::format("code id:{}", code.id); }
+
+std::string clean_code_name(std::string_view raw) {
+    std::string name = names::clean_name(raw, "code name");
+    if (parse_id_reference(name)) {
+        throw Error(ErrorKind::InvalidData,
+                    fmt::format("code name \"{}\" looks like an id reference", name),
+                    "names of the form id:N are reserved for naming codes by id");
+    }
+    return name;
+}
+
+/// A live code of the same type and name key on the same OU path as `ou`, if any.
+std::optional<Code> find_clash(store::ReadTransaction& tx, CodeType type, std::string_view key,
+                               const Ou& ou, std::optional<std::int64_t> except) {
+    for (Code& other : tx.find_codes_by_name(key)) {
+        if (other.deleted() || other.type != type || other.id == except) {
+            continue;
+        }
+        const std::string other_key = names::name_key(other.ou_path);
+        if (names::ou_within(ou.path_key, other_key) || names::ou_within(other_key, ou.path_key)) {
+            return std::move(other);
+        }
+    }
+    return std::nullopt;
+}
+
+[[noreturn]] void throw_clash(const Code& clash) {
+    throw Error(ErrorKind::Conflict,
+                fmt::format("a {} code named \"{}\" already exists in OU \"{}\" (id:{})",
+                            to_string(clash.type), clash.name, clash.ou_path, clash.id),
+                "names are unique per type along an OU path; change that code with "
+                "'nimbus-codes code edit id:" +
+                    std::to_string(clash.id) + "'");
+}
+
+void require_change(const Actor& actor, store::ReadTransaction& tx, const Code& code) {
+    const Ou ou = ous::find(tx, code.ou_path);
+    policy::require(actor, policy::Action::ChangeCodes, policy::Scope::ou(ou.path, ou.path_key));
+}
+
+} // namespace
+
+Code resolve(store::ReadTransaction& tx, const Reference& ref) {
+    if (const auto id = parse_id_reference(ref.text)) {
+        if (auto code = tx.find_code(*id)) {
+            return *code;
+        }
+        throw Error(ErrorKind::NotFound, fmt::format("there is no code with id {}", *id),
+                    "list codes with 'nimbus-codes code list --include-deleted'");
+    }
+    const auto nfc = text::to_nfc(text::trim(ref.text));
+    if (!nfc || nfc->empty()) {
+        throw Error(ErrorKind::InvalidData, "a code must be named by its name or as id:N");
+    }
+    const std::string ou_key = ref.ou_path ? names::name_key(names::clean_ou_path(*ref.ou_path))
+                                           : std::string{};
+    std::vector<Code> candidates = tx.find_codes_by_name(names::name_key(*nfc));
+    std::erase_if(candidates, [&](const Code& code) {
+        return (ref.type && code.type != *ref.type) ||
+               (ref.ou_path && names::name_key(code.ou_path) != ou_key);
+    });
+    if (std::any_of(candidates.begin(), candidates.end(), [](const Code& c) { return !c.deleted(); })) {
+        std::erase_if(candidates, [](const Code& code) { return code.deleted(); });
+    }
+    if (candidates.empty()) {
+        throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", *nfc),
+                    "list codes with 'nimbus-codes code list'");
+    }
+    if (candidates.size() > 1) {
+        std::string list;
+        for (const Code& code : candidates) {
+            list += (list.empty() ? "" : ", ") + describe(code);
+        }
+        throw Error(ErrorKind::Usage,
+                    fmt::format("code name \"{}\" is ambiguous: {}", *nfc, list),
+                    fmt::format("name the code by id (e.g. id:{}), or narrow it with --type or --ou",
+                                candidates.front().id));
+    }
+    return candidates.front();
+}
+
+Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              const Draft& draft) {
+    const std::string name = clean_code_name(draft.name);
+    const std::string description = names::clean_description(draft.description);
+    const Ou ou = draft.ou_path ? ous::find(tx, *draft.ou_path) : ous::root(tx);
+    policy::require(actor, policy::Action::ChangeCodes, policy::Scope::ou(ou.path, ou.path_key));
+
+    const std::string key = names::name_key(name);
+    if (auto clash = find_clash(tx, draft.type, key, ou, std::nullopt)) {
+        if (clash->ou_id == ou.id && clash->name == name && clash->description == description) {
+            return Change{Outcome::Unchanged, *clash};
+        }
+        throw_clash(*clash);
+    }
+
+    Code code;
+    code.type = draft.type;
+    code.name = name;
+    code.description = description;
+    code.ou_id = ou.id;
+    code.ou_path = ou.path;
+    code.created_at = audit.now();
+    code.id = tx.insert_code(
+        store::NewCode{code.type, code.name, key, code.description, ou.id, code.created_at});
+    audit.record("code.create", target(code), ou.id, nullptr, snapshot(code));
+    return Change{Outcome::Created, code};
+}
+
+Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+            const Reference& ref, const Edit& edit) {
+    if (!edit.name && !edit.description) {
+        throw Error(ErrorKind::Usage, "nothing to change", "give --name or --description");
+    }
+    const Code before = resolve(tx, ref);
+    require_change(actor, tx, before);
+    if (before.deleted()) {
+        throw Error(ErrorKind::Conflict,
+                    fmt::format("code id:{} \"{}\" is deleted and cannot be edited", before.id,
+                                before.name));
+    }
+    Code after = before;
+    if (edit.name) {
+        after.name = clean_code_name(*edit.name);
+    }
+    if (edit.description) {
+        after.description = names::clean_description(*edit.description);
+    }
+    if (after.name == before.name && after.description == before.description) {
+        return Change{Outcome::Unchanged, before};
+    }
+    const std::string key = names::name_key(after.name);
+    const Ou ou = ous::find(tx, before.ou_path);
+    if (auto clash = find_clash(tx, after.type, key, ou, after.id)) {
+        throw_clash(*clash);
+    }
+    tx.update_code(after.id, after.name, key, after.description);
+    audit.record("code.edit", target(after), after.ou_id, snapshot(before), snapshot(after));
+    return Change{Outcome::Updated, after};
+}
+
+Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              const Reference& ref) {
+    const Code before = resolve(tx, ref);
+    require_change(actor, tx, before);
+    if (before.deleted()) {
+        return Change{Outcome::Unchanged, before};
+    }
+    Code after = before;
+    after.deleted_at = audit.now();
+    tx.mark_code_deleted(after.id, *after.deleted_at);
+    audit.record("code.delete", target(after), after.ou_id, snapshot(before), snapshot(after));
+    return Change{Outcome::Deleted, after};
+}
+
+std::vector<Code> list(store::ReadTransaction& tx, const ListFilter& filter) {
+    std::vector<Code> result = tx.codes(store::CodeFilter{filter.type, filter.include_deleted});
+    if (filter.ou_path) {
+        const Ou at = ous::find(tx, *filter.ou_path);
+        std::erase_if(result, [&](const Code& code) {
+            return !names::ou_within(at.path_key, names::name_key(code.ou_path));
+        });
+    }
+    return result;
+}
+
+} // namespace nimbus::codes

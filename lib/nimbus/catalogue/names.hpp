@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// The naming rules shared by codes, OUs and services.
+namespace nimbus::names {
+
+inline constexpr std::size_t max_name_length = 64;         ///< code points
+inline constexpr std::size_t max_description_length = 500; ///< code points
+
+/// Checks a user-given name and returns its stored form: valid UTF-8, NFC,
+/// trimmed, 1 to 64 code points, no control characters. `what` names the kind
+/// of name in the error ("code name", "OU name", ...). Throws InvalidData.
+std::string clean_name(std::string_view raw, std::string_view what);
+
+/// Checks a description: valid UTF-8, NFC, trimmed, at most 500 code points,
+/// no control characters. An empty description is allowed. Throws InvalidData.
+std::string clean_description(std::string_view raw);
+
+/// The case-insensitive key under which a clean name is unique.
+std::string name_key(std::string_view clean);
+
+/// An OU path such as "Contoso/Sales", split and cleaned component by component.
+/// Throws InvalidData for empty components or a leading or trailing slash.
+std::string clean_ou_path(std::string_view raw);
+
+/// The components of a clean OU path, root first.
+std::vector<std::string_view> ou_components(std::string_view path);
+
+/// True when OU `path_key` is `ancestor_key` itself or lies below it.
+bool ou_within(std::string_view path_key, std::string_view ancestor_key);
+
+/// The parent path of a clean OU path ("" for the root).
+std::string_view ou_parent(std::string_view path);
+
+/// The last component of a clean OU path.
+std::string_view ou_leaf(std::string_view path);
+
+} // namespace nimbus::names

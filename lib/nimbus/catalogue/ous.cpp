@@ -1,0 +1,94 @@
+#include <nimbus/catalogue/ous.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/identity/policy.hpp>
+
+namespace nimbus::ous {
+namespace {
+
+nlohmann::json snapshot(const Ou& ou) { return {{"id", ou.id}, {"path", ou.path}}; }
+
+Ou insert(store::WriteTransaction& tx, AuditTrail& audit, const Ou* parent, std::string path) {
+    Ou ou;
+    ou.parent_id = parent ? std::optional(parent->id) : std::nullopt;
+    ou.name = std::string(names::ou_leaf(path));
+    ou.path_key = names::name_key(path);
+    ou.path = std::move(path);
+    ou.created_at = audit.now();
+    ou.id = tx.insert_ou(store::NewOu{ou.parent_id, ou.name, ou.path, ou.path_key, ou.created_at});
+    audit.record("ou.create", fmt::format("ou {}", ou.path), ou.id, nullptr, snapshot(ou));
+    return ou;
+}
+
+} // namespace
+
+Ou find(store::ReadTransaction& tx, std::string_view path) {
+    const std::string clean = names::clean_ou_path(path);
+    if (auto ou = tx.find_ou(names::name_key(clean))) {
+        return *ou;
+    }
+    throw Error(ErrorKind::NotFound, fmt::format("OU \"{}\" does not exist", clean),
+                "list OUs with 'nimbus-codes ou list'");
+}
+
+Ou root(store::ReadTransaction& tx) {
+    if (auto ou = tx.root_ou()) {
+        return *ou;
+    }
+    throw Error(ErrorKind::Internal, "the store has no tenant root",
+                "run 'nimbus-codes init --tenant NAME'");
+}
+
+Ou create_tenant(store::WriteTransaction& tx, AuditTrail& audit, std::string_view name) {
+    return insert(tx, audit, nullptr, names::clean_name(name, "tenant name"));
+}
+
+Creation create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                std::string_view path, bool parents) {
+    const std::string clean = names::clean_ou_path(path);
+    const std::vector<std::string_view> parts = names::ou_components(clean);
+    const Ou tenant = root(tx);
+    if (names::name_key(parts.front()) != tenant.path_key) {
+        throw Error(ErrorKind::NotFound,
+                    fmt::format("OU path \"{}\" does not start at the tenant root \"{}\"", clean,
+                                tenant.path),
+                    fmt::format("write the full path, e.g. {}/{}", tenant.path, clean));
+    }
+
+    // Walk down from the root, creating what is missing. Existing ancestors
+    // keep their own spelling in the new paths.
+    Creation result;
+    Ou current = tenant;
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+        std::string child_path = fmt::format("{}/{}", current.path, parts[i]);
+        if (auto existing = tx.find_ou(names::name_key(child_path))) {
+            current = *existing;
+            continue;
+        }
+        if (i + 1 < parts.size() && !parents) {
+            throw Error(ErrorKind::NotFound, fmt::format("OU \"{}\" does not exist", child_path),
+                        "create it first, or pass --parents to create missing OUs");
+        }
+        policy::require(actor, policy::Action::CreateOu,
+                        policy::Scope::ou(current.path, current.path_key));
+        current = insert(tx, audit, &current, std::move(child_path));
+        result.created.push_back(current);
+    }
+    if (result.created.empty()) {
+        // An existing OU: only those who could have created it learn that it exists.
+        const auto parent = current.parent_id
+                                ? tx.find_ou(names::name_key(names::ou_parent(current.path)))
+                                : std::nullopt;
+        policy::require(actor, policy::Action::CreateOu,
+                        parent ? policy::Scope::ou(parent->path, parent->path_key)
+                               : policy::Scope::tenant());
+    }
+    result.ou = current;
+    return result;
+}
+
+} // namespace nimbus::ous

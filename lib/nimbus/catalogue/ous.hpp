@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include <nimbus/audit/trail.hpp>
+#include <nimbus/catalogue/model.hpp>
+#include <nimbus/identity/actor.hpp>
+#include <nimbus/store/store.hpp>
+
+/// Organization units: the tenant root and the tree below it.
+namespace nimbus::ous {
+
+/// The OU at `path` (matched case-insensitively). Throws NotFound or InvalidData.
+Ou find(store::ReadTransaction& tx, std::string_view path);
+
+/// The tenant root. Throws Internal if the store has none.
+Ou root(store::ReadTransaction& tx);
+
+/// Creates the tenant root of a new store, audited as `audit`'s user.
+Ou create_tenant(store::WriteTransaction& tx, AuditTrail& audit, std::string_view name);
+
+/// What create() did: the OU at the path, and the OUs it had to create
+/// (empty when the OU existed already).
+struct Creation {
+    Ou ou;
+    std::vector<Ou> created;
+};
+
+/// Creates the OU at `path`. Its parent must exist unless `parents` is set, in
+/// which case missing ancestors are created too (like mkdir -p). Existing: unchanged.
+Creation create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                std::string_view path, bool parents);
+
+} // namespace nimbus::ous

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// The TOML identity file: who may do what (see docs/identity.md).
+namespace nimbus::identity {
+
+/// One `[users.LOGIN]` entry. Lists hold clean names in the order written.
+struct User {
+    std::string login; ///< the OS login name (the table key)
+    std::string name;  ///< display name
+    std::string email;
+    bool tenant_admin = false;
+    std::vector<std::string> ou_admin;   ///< OU paths whose subtrees this user administers
+    std::vector<std::string> owner;      ///< services this user owns
+    std::vector<std::string> supervisor; ///< services whose reports this user reads
+    std::vector<std::string> member;     ///< services this user works in
+};
+
+struct Identity {
+    std::string source; ///< file path, for messages
+    std::map<std::string, User, std::less<>> users;
+
+    const User* find(std::string_view login) const;
+};
+
+/// The largest identity file the loader reads.
+inline constexpr std::uintmax_t max_identity_file_size = 1024 * 1024;
+
+/// Reads and checks an identity file. Throws Config for a missing, unreadable,
+/// group- or world-writable, oversized or malformed file, naming file, line and
+/// column where known.
+Identity load_identity_file(const std::filesystem::path& path);
+
+/// Parses identity TOML from memory; `source` names it in messages. Throws Config.
+Identity parse_identity(std::string_view text, const std::string& source);
+
+} // namespace nimbus::identity

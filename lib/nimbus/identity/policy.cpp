@@ -1,0 +1,151 @@
+#include <nimbus/identity/policy.hpp>
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/error.hpp>
+
+namespace nimbus::policy {
+namespace {
+
+constexpr unsigned catalogue_readers = TenantAdmin | OuAdmin | Owner | Supervisor;
+
+// clang-format off
+constexpr Rule table[] = {
+    {Action::ReadIdentity, "whoami",                             "see their roles",          Listed,                        ScopeKind::Anywhere},
+    {Action::ReadOus,      "ou list",                            "list OUs",                 catalogue_readers,             ScopeKind::Anywhere},
+    {Action::CreateOu,     "ou create",                          "create OUs",               TenantAdmin | OuAdmin,         ScopeKind::Ou},
+    {Action::ReadCodes,    "code list, code show",               "read the code catalogue",  catalogue_readers,             ScopeKind::Anywhere},
+    {Action::ChangeCodes,  "code create, code edit, code delete","change codes",             TenantAdmin | OuAdmin | Owner, ScopeKind::Ou},
+    {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou},
+};
+// clang-format on
+
+bool any_service_in(const std::vector<ServiceGrant>& grants, const Scope& scope) {
+    if (scope.kind == Scope::Kind::Anywhere) {
+        return !grants.empty();
+    }
+    if (scope.kind != Scope::Kind::Ou) {
+        return false;
+    }
+    return std::any_of(grants.begin(), grants.end(), [&](const ServiceGrant& grant) {
+        return !grant.ou_key.empty() && grant.ou_key == scope.key;
+    });
+}
+
+bool holds(const Grants& grants, Role role, const Scope& scope) {
+    switch (role) {
+    case Listed:
+        return true;
+    case TenantAdmin:
+        return grants.tenant_admin;
+    case OuAdmin:
+        if (scope.kind == Scope::Kind::Anywhere) {
+            return !grants.ou_admin_keys.empty();
+        }
+        return scope.kind == Scope::Kind::Ou &&
+               std::any_of(grants.ou_admin_keys.begin(), grants.ou_admin_keys.end(),
+                           [&](const std::string& admin) {
+                               return names::ou_within(scope.key, admin);
+                           });
+    case Owner:
+        return any_service_in(grants.owner, scope);
+    case Supervisor:
+        return any_service_in(grants.supervisor, scope);
+    case Member:
+        return any_service_in(grants.member, scope);
+    }
+    return false;
+}
+
+} // namespace
+
+std::span<const Rule> rules() { return table; }
+
+const Rule& rule_for(Action action) {
+    for (const Rule& rule : table) {
+        if (rule.action == action) {
+            return rule;
+        }
+    }
+    throw Error(ErrorKind::Internal, "no permission rule for an action");
+}
+
+Scope Scope::tenant() {
+    Scope scope;
+    scope.kind = Kind::Tenant;
+    return scope;
+}
+
+Scope Scope::ou(std::string path, std::string key) {
+    Scope scope;
+    scope.kind = Kind::Ou;
+    scope.path = std::move(path);
+    scope.key = std::move(key);
+    return scope;
+}
+
+std::string Scope::describe() const {
+    switch (kind) {
+    case Kind::Anywhere: return {};
+    case Kind::Tenant: return " tenant-wide";
+    case Kind::Ou: return fmt::format(" in OU \"{}\"", path);
+    }
+    return {};
+}
+
+bool permits(const Actor& actor, Action action, const Scope& scope) {
+    const Rule& rule = rule_for(action);
+    for (unsigned bit = 1; bit <= Listed; bit <<= 1) {
+        if ((rule.roles & bit) != 0 && holds(actor.grants, static_cast<Role>(bit), scope)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void require(const Actor& actor, Action action, const Scope& scope) {
+    if (permits(actor, action, scope)) {
+        return;
+    }
+    const Rule& rule = rule_for(action);
+    throw Error(ErrorKind::PermissionDenied,
+                fmt::format("{} may not {}{}", actor.display(), rule.verb, scope.describe()),
+                fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
+                            rule.scope == ScopeKind::Ou ? " (for that OU)" : ""));
+}
+
+std::string describe_roles(unsigned roles) {
+    std::vector<std::string_view> parts;
+    if ((roles & Listed) != 0) {
+        return "any user listed in the identity file";
+    }
+    if ((roles & TenantAdmin) != 0) {
+        parts.emplace_back("tenant admin");
+    }
+    if ((roles & OuAdmin) != 0) {
+        parts.emplace_back("OU admin");
+    }
+    if ((roles & Owner) != 0) {
+        parts.emplace_back("service owner");
+    }
+    if ((roles & Supervisor) != 0) {
+        parts.emplace_back("supervisor");
+    }
+    if ((roles & Member) != 0) {
+        parts.emplace_back("team member");
+    }
+    std::string text;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0) {
+            text += i + 1 == parts.size() ? " or " : ", ";
+        }
+        text += parts[i];
+    }
+    return text;
+}
+
+} // namespace nimbus::policy

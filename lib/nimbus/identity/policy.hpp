@@ -1,0 +1,77 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nimbus/identity/actor.hpp>
+
+/// Who may do what: one table of actions and the roles each needs, and the one
+/// function that checks it. Commands never test roles themselves.
+namespace nimbus::policy {
+
+/// Roles, as bits so that a rule can allow several.
+enum Role : unsigned {
+    TenantAdmin = 1U << 0,
+    OuAdmin = 1U << 1,
+    Owner = 1U << 2,
+    Supervisor = 1U << 3,
+    Member = 1U << 4,
+    Listed = 1U << 5, ///< any user listed in the identity file
+};
+
+enum class Action {
+    ReadIdentity, ///< whoami
+    ReadOus,      ///< ou list
+    CreateOu,     ///< ou create
+    ReadCodes,    ///< code list, code show
+    ChangeCodes,  ///< code create, code edit, code delete
+    ReadAudit,    ///< audit list
+};
+
+/// What a role is checked against.
+enum class ScopeKind {
+    Anywhere, ///< holding the role at all is enough
+    Ou,       ///< the OU acted on (for ou create: the new OU's parent)
+};
+
+struct Rule {
+    Action action;
+    std::string_view commands; ///< the commands this rule governs, for docs and messages
+    std::string_view verb;     ///< "change codes", for "alice may not change codes ..."
+    unsigned roles;            ///< Role bits
+    ScopeKind scope;
+};
+
+/// The whole table, in the order documented in docs/roles.md.
+std::span<const Rule> rules();
+const Rule& rule_for(Action action);
+
+/// The concrete thing an action touches.
+class Scope {
+public:
+    /// No particular target: the caller must hold one of the roles somewhere.
+    static Scope anywhere() { return Scope{}; }
+    /// Tenant-wide things that belong to no OU: only tenant admins.
+    static Scope tenant();
+    /// An OU, by its display path and case-folded key.
+    static Scope ou(std::string path, std::string key);
+
+    std::string describe() const;
+
+    enum class Kind { Anywhere, Tenant, Ou };
+    Kind kind = Kind::Anywhere;
+    std::string path;
+    std::string key;
+};
+
+/// True when `actor` holds one of the action's roles within `scope`.
+bool permits(const Actor& actor, Action action, const Scope& scope);
+
+/// Throws PermissionDenied, naming the action and the roles it needs, unless permitted.
+void require(const Actor& actor, Action action, const Scope& scope);
+
+/// "tenant admin, OU admin or service owner" for a set of role bits.
+std::string describe_roles(unsigned roles);
+
+} // namespace nimbus::policy

@@ -1,0 +1,227 @@
+#include <nimbus/output/rows.hpp>
+
+#include <algorithm>
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include <nimbus/error.hpp>
+#include <nimbus/util/text.hpp>
+
+namespace nimbus::output {
+namespace {
+
+template <class... Visitors>
+struct Overloaded : Visitors... {
+    using Visitors::operator()...;
+};
+
+nlohmann::ordered_json to_json(const Cell& cell) {
+    return std::visit(Overloaded{
+                          [](std::monostate) { return nlohmann::ordered_json(nullptr); },
+                          [](std::int64_t v) { return nlohmann::ordered_json(v); },
+                          [](bool v) { return nlohmann::ordered_json(v); },
+                          [](const std::string& v) { return nlohmann::ordered_json(v); },
+                          [](const Strings& v) { return nlohmann::ordered_json(v); },
+                          [](const RawJson& v) {
+                              return v.text.empty() ? nlohmann::ordered_json(nullptr)
+                                                    : nlohmann::ordered_json::parse(v.text);
+                          },
+                      },
+                      cell);
+}
+
+bool for_people(const Column& column) { return column.audience != Audience::Programs; }
+bool for_programs(const Column& column) { return column.audience != Audience::People; }
+
+nlohmann::ordered_json row_object(const Rows& rows, const std::vector<Cell>& row) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+        if (for_programs(rows.columns[i])) {
+            object[rows.columns[i].key] = to_json(row[i]);
+        }
+    }
+    return object;
+}
+
+bool needs_formula_guard(const Cell& cell, const std::string& text) {
+    if (!std::holds_alternative<std::string>(cell) && !std::holds_alternative<Strings>(cell)) {
+        return false; // numbers and booleans are data, never formulas
+    }
+    return !text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string::npos;
+}
+
+void write_csv_field(std::ostream& out, const std::string& text) {
+    if (text.find_first_of(",\"\r\n") == std::string::npos) {
+        out << text;
+        return;
+    }
+    out << '"';
+    for (const char c : text) {
+        if (c == '"') {
+            out << '"';
+        }
+        out << c;
+    }
+    out << '"';
+}
+
+void pad(std::ostream& out, std::size_t width) {
+    for (std::size_t i = 0; i < width; ++i) {
+        out << ' ';
+    }
+}
+
+/// Table cells stay on one line.
+std::string one_line(std::string text) {
+    std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    return text;
+}
+
+} // namespace
+
+void Rows::add(std::vector<Cell> cells) {
+    if (cells.size() != columns.size()) {
+        throw Error(ErrorKind::Internal, "a row does not match its columns");
+    }
+    rows.push_back(std::move(cells));
+}
+
+std::optional<Format> parse_format(std::string_view text) {
+    if (text == "table") {
+        return Format::Table;
+    }
+    if (text == "json") {
+        return Format::Json;
+    }
+    if (text == "csv") {
+        return Format::Csv;
+    }
+    return std::nullopt;
+}
+
+std::string cell_text(const Cell& cell) {
+    return std::visit(Overloaded{
+                          [](std::monostate) { return std::string{}; },
+                          [](std::int64_t v) { return std::to_string(v); },
+                          [](bool v) { return std::string(v ? "true" : "false"); },
+                          [](const std::string& v) { return v; },
+                          [](const Strings& v) {
+                              std::string joined;
+                              for (const std::string& item : v) {
+                                  joined += (joined.empty() ? "" : "; ") + item;
+                              }
+                              return joined;
+                          },
+                          [](const RawJson& v) { return v.text; },
+                      },
+                      cell);
+}
+
+void render_table(std::ostream& out, const Rows& rows, Shape shape, const Style& style) {
+    const char* bold = style.color ? "\033[1m" : "";
+    const char* reset = style.color ? "\033[0m" : "";
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+        if (for_people(rows.columns[i])) {
+            shown.push_back(i);
+        }
+    }
+    if (shape == Shape::Record) {
+        std::size_t width = 0;
+        for (const std::size_t i : shown) {
+            width = std::max(width, text::display_width(rows.columns[i].header));
+        }
+        for (const auto& row : rows.rows) {
+            for (const std::size_t i : shown) {
+                const std::string& header = rows.columns[i].header;
+                out << bold << header << reset;
+                pad(out, width - text::display_width(header) + 2);
+                out << one_line(cell_text(row[i])) << '\n';
+            }
+        }
+        return;
+    }
+    std::vector<std::vector<std::string>> lines;
+    auto& headers = lines.emplace_back();
+    for (const std::size_t i : shown) {
+        headers.push_back(rows.columns[i].header);
+    }
+    for (const auto& row : rows.rows) {
+        auto& line = lines.emplace_back();
+        for (const std::size_t i : shown) {
+            line.push_back(one_line(cell_text(row[i])));
+        }
+    }
+    std::vector<std::size_t> widths(shown.size(), 0);
+    for (const auto& line : lines) {
+        for (std::size_t c = 0; c < line.size(); ++c) {
+            widths[c] = std::max(widths[c], text::display_width(line[c]));
+        }
+    }
+    for (std::size_t l = 0; l < lines.size(); ++l) {
+        const bool header = l == 0;
+        for (std::size_t c = 0; c < lines[l].size(); ++c) {
+            out << (header ? bold : "") << lines[l][c] << (header ? reset : "");
+            if (c + 1 < lines[l].size()) {
+                pad(out, widths[c] - text::display_width(lines[l][c]) + 2);
+            }
+        }
+        out << '\n';
+    }
+}
+
+void render_csv(std::ostream& out, const Rows& rows) {
+    std::vector<std::size_t> shown;
+    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+        if (for_programs(rows.columns[i])) {
+            shown.push_back(i);
+        }
+    }
+    for (std::size_t c = 0; c < shown.size(); ++c) {
+        out << (c > 0 ? "," : "");
+        write_csv_field(out, rows.columns[shown[c]].key);
+    }
+    out << "\r\n";
+    for (const auto& row : rows.rows) {
+        for (std::size_t c = 0; c < shown.size(); ++c) {
+            const std::size_t i = shown[c];
+            out << (c > 0 ? "," : "");
+            std::string text = cell_text(row[i]);
+            if (needs_formula_guard(row[i], text)) {
+                text.insert(0, 1, '\'');
+            }
+            write_csv_field(out, text);
+        }
+        out << "\r\n";
+    }
+}
+
+void render_json(std::ostream& out, const Rows& rows, Shape shape) {
+    nlohmann::ordered_json document;
+    if (shape == Shape::Record && rows.rows.size() == 1) {
+        document = row_object(rows, rows.rows.front());
+    } else {
+        document = nlohmann::ordered_json::array();
+        for (const auto& row : rows.rows) {
+            document.push_back(row_object(rows, row));
+        }
+    }
+    out << document.dump(2) << '\n';
+}
+
+void render(std::ostream& out, const Rows& rows, Format format, Shape shape, const Style& style) {
+    switch (format) {
+    case Format::Table:
+        render_table(out, rows, shape, style);
+        return;
+    case Format::Json:
+        render_json(out, rows, shape);
+        return;
+    case Format::Csv:
+        render_csv(out, rows);
+        return;
+    }
+}
+
+} // namespace nimbus::output

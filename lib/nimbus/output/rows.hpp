@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+/// Data first, formats second: every listing builds Rows, and one renderer per
+/// format turns them into text for people (table) or programs (JSON, CSV).
+namespace nimbus::output {
+
+/// A JSON value kept as text (e.g. an audit record's before/after object).
+struct RawJson {
+    std::string text;
+};
+
+using Strings = std::vector<std::string>;
+using Cell = std::variant<std::monostate, std::int64_t, bool, std::string, Strings, RawJson>;
+
+/// Which renderers show a column: tables can carry a readable summary that
+/// programs do not need, and programs can get fields too wide for a table.
+enum class Audience { All, People, Programs };
+
+struct Column {
+    std::string key;    ///< JSON field and CSV header
+    std::string header; ///< table header
+    Audience audience = Audience::All;
+};
+
+struct Rows {
+    std::vector<Column> columns;
+    std::vector<std::vector<Cell>> rows;
+
+    /// Appends a row; its cells must match the columns one to one.
+    void add(std::vector<Cell> cells);
+};
+
+enum class Format { Table, Json, Csv };
+
+std::optional<Format> parse_format(std::string_view text);
+
+/// Listing (many rows) or record (the one row of a `show` command).
+enum class Shape { List, Record };
+
+struct Style {
+    bool color = false; ///< bold table headers (terminals only)
+};
+
+/// Aligned columns with a header line; a record prints one "field  value" line per column.
+void render_table(std::ostream& out, const Rows& rows, Shape shape, const Style& style);
+
+/// RFC 4180: a header row of keys, CRLF line ends, quotes where needed. Text
+/// cells that a spreadsheet would run as a formula (starting with =, +, -, @,
+/// tab or carriage return) get a leading apostrophe.
+void render_csv(std::ostream& out, const Rows& rows);
+
+/// An array of objects keyed by column (one object for a record), indented.
+void render_json(std::ostream& out, const Rows& rows, Shape shape);
+
+void render(std::ostream& out, const Rows& rows, Format format, Shape shape, const Style& style);
+
+/// The cell as a table or CSV shows it (lists joined with "; ").
+std::string cell_text(const Cell& cell);
+
+} // namespace nimbus::output

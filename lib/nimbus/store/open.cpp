@@ -1,0 +1,42 @@
+#include <nimbus/store/open.hpp>
+
+#include <filesystem>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include <nimbus/error.hpp>
+#include <nimbus/store/sqlite/sqlite_store.hpp>
+
+namespace nimbus::store {
+
+Locator parse_locator(std::string_view text) {
+    if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
+        throw Error(ErrorKind::Usage,
+                    "PostgreSQL stores are not supported by this build of nimbus-codes",
+                    "use a SQLite store: a file path or sqlite:PATH");
+    }
+    std::string_view path = text;
+    if (path.starts_with("sqlite:")) {
+        path.remove_prefix(std::string_view("sqlite:").size());
+    }
+    if (path.empty()) {
+        throw Error(ErrorKind::Usage, "the store path is empty");
+    }
+    return Locator{Engine::Sqlite, std::string(path)};
+}
+
+bool store_exists(const Locator& locator) {
+    std::error_code ec;
+    return std::filesystem::exists(locator.target, ec);
+}
+
+std::unique_ptr<Store> open_store(const Locator& locator, const StoreOptions& options) {
+    return open_sqlite_store(locator.target, options);
+}
+
+InitReport initialise_store(const Locator& locator, const StoreOptions& options) {
+    return initialise_sqlite_store(locator.target, options);
+}
+
+} // namespace nimbus::store

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nimbus/store/store.hpp>
+
+namespace nimbus::store {
+
+enum class Engine { Sqlite };
+
+/// Where a store lives: "PATH" or "sqlite:PATH" for SQLite.
+struct Locator {
+    Engine engine = Engine::Sqlite;
+    std::string target; ///< the file path for SQLite
+};
+
+/// Parses a --store value. Throws Usage for forms this build cannot open.
+Locator parse_locator(std::string_view text);
+
+struct StoreOptions {
+    /// How long a writer waits for another writer's lock before giving up (exit 75).
+    std::chrono::milliseconds busy_timeout{5000};
+};
+
+/// True when something exists at the locator (initialised or not).
+bool store_exists(const Locator& locator);
+
+/// Opens an existing, initialised store whose schema matches this binary.
+/// Missing or uninitialised: InputMissing. Foreign, newer or older schema: Config.
+std::unique_ptr<Store> open_store(const Locator& locator, const StoreOptions& options);
+
+/// What `initialise_store` did.
+struct InitReport {
+    std::unique_ptr<Store> store;
+    int previous_version = 0; ///< 0 when the store was created
+    int version = 0;
+};
+
+/// Creates the store (and its folder) or migrates an older schema to the
+/// current one, in one transaction. A store that is already current is left as
+/// it is. A newer or foreign store is refused (Config) and left untouched.
+InitReport initialise_store(const Locator& locator, const StoreOptions& options);
+
+} // namespace nimbus::store

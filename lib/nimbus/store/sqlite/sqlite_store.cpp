@@ -1,0 +1,506 @@
+#include <nimbus/store/sqlite/sqlite_store.hpp>
+
+#include <filesystem>
+#include <system_error>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <nimbus/error.hpp>
+#include <nimbus/store/migration.hpp>
+
+namespace nimbus::store {
+namespace {
+
+/// Marks a SQLite file as a nimbus-codes store ("NCDS").
+constexpr int application_id = 0x4E434453;
+
+int latest_version() { return sqlite_migrations().back().version; }
+
+/// Turns a SQLite failure into the library's error, naming the store.
+Error translate(const SQLite::Exception& e, const std::string& location,
+                std::chrono::milliseconds busy_timeout) {
+    switch (e.getErrorCode()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return Error(ErrorKind::Busy,
+                     fmt::format("store {} stayed locked by another process for {} ms", location,
+                                 busy_timeout.count()),
+                     "retry, or wait longer with --busy-timeout MS");
+    case SQLITE_READONLY:
+        return Error(ErrorKind::CannotWrite, fmt::format("store {} is read-only", location),
+                     "check the permissions of the store file and its folder");
+    case SQLITE_FULL:
+        return Error(ErrorKind::CannotWrite,
+                     fmt::format("store {} is full (no space left on the device)", location));
+    case SQLITE_IOERR:
+        return Error(ErrorKind::CannotWrite,
+                     fmt::format("store {}: input/output error: {}", location, e.what()));
+    case SQLITE_CANTOPEN:
+        return Error(ErrorKind::CannotWrite, fmt::format("cannot open store {}", location),
+                     "check that the folder exists and is writable");
+    case SQLITE_NOTADB:
+        return Error(ErrorKind::Config,
+                     fmt::format("{} is not a SQLite database, so not a nimbus-codes store",
+                                 location),
+                     "check --store and NIMBUS_CODES_STORE");
+    case SQLITE_CORRUPT:
+        return Error(ErrorKind::Internal, fmt::format("store {} is corrupt: {}", location, e.what()),
+                     "restore it from a backup");
+    default:
+        return Error(ErrorKind::Internal, fmt::format("store {}: {}", location, e.what()));
+    }
+}
+
+std::string text_or_empty(const SQLite::Column& column) {
+    return column.isNull() ? std::string{} : column.getString();
+}
+
+Timestamp read_time(const SQLite::Column& column) {
+    const auto parsed = timefmt::parse_timestamp(column.getString());
+    if (!parsed) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("malformed time \"{}\" in the store", column.getString()));
+    }
+    return *parsed;
+}
+
+std::optional<Timestamp> read_optional_time(const SQLite::Column& column) {
+    if (column.isNull()) {
+        return std::nullopt;
+    }
+    return read_time(column);
+}
+
+void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::string>& v) {
+    if (v) {
+        statement.bind(index, *v);
+    } else {
+        statement.bind(index);
+    }
+}
+
+void bind_optional(SQLite::Statement& statement, int index, const std::optional<std::int64_t>& v) {
+    if (v) {
+        statement.bind(index, *v);
+    } else {
+        statement.bind(index);
+    }
+}
+
+void bind_text_or_null(SQLite::Statement& statement, int index, const std::string& v) {
+    if (v.empty()) {
+        statement.bind(index);
+    } else {
+        statement.bind(index, v);
+    }
+}
+
+constexpr const char* ou_columns = "id, parent_id, name, path, path_key, created_at";
+
+Ou read_ou(SQLite::Statement& q) {
+    Ou ou;
+    ou.id = q.getColumn(0).getInt64();
+    if (!q.getColumn(1).isNull()) {
+        ou.parent_id = q.getColumn(1).getInt64();
+    }
+    ou.name = q.getColumn(2).getString();
+    ou.path = q.getColumn(3).getString();
+    ou.path_key = q.getColumn(4).getString();
+    ou.created_at = read_time(q.getColumn(5));
+    return ou;
+}
+
+constexpr const char* code_select =
+    "SELECT c.id, c.type, c.name, c.description, c.ou_id, o.path, c.created_at, c.deleted_at "
+    "FROM code c JOIN ou o ON o.id = c.ou_id ";
+
+Code read_code(SQLite::Statement& q) {
+    Code code;
+    code.id = q.getColumn(0).getInt64();
+    code.type = parse_code_type(q.getColumn(1).getString()).value_or(CodeType::Primary);
+    code.name = q.getColumn(2).getString();
+    code.description = q.getColumn(3).getString();
+    code.ou_id = q.getColumn(4).getInt64();
+    code.ou_path = q.getColumn(5).getString();
+    code.created_at = read_time(q.getColumn(6));
+    code.deleted_at = read_optional_time(q.getColumn(7));
+    return code;
+}
+
+/// One transaction on the store's connection. Used as a ReadTransaction for
+/// reads (BEGIN DEFERRED) and as a WriteTransaction for writes (BEGIN IMMEDIATE).
+class SqliteTransaction final : public WriteTransaction {
+public:
+    SqliteTransaction(SQLite::Database& db, const SqliteStore& store, bool write)
+        : db_(db)
+        , store_(store) {
+        guarded([&] { db_.exec(write ? "BEGIN IMMEDIATE" : "BEGIN"); });
+        open_ = true;
+    }
+
+    ~SqliteTransaction() override {
+        if (open_) {
+            try {
+                db_.exec("ROLLBACK");
+            } catch (const SQLite::Exception&) {
+                // Nothing more can be done; SQLite rolls back on close anyway.
+            }
+        }
+    }
+
+    SqliteTransaction(const SqliteTransaction&) = delete;
+    SqliteTransaction& operator=(const SqliteTransaction&) = delete;
+
+    std::vector<Ou> ous() override {
+        return guarded([&] {
+            SQLite::Statement q(db_,
+                                fmt::format("SELECT {} FROM ou ORDER BY path_key", ou_columns));
+            std::vector<Ou> result;
+            while (q.executeStep()) {
+                result.push_back(read_ou(q));
+            }
+            return result;
+        });
+    }
+
+    std::optional<Ou> find_ou(std::string_view path_key) override {
+        return guarded([&]() -> std::optional<Ou> {
+            SQLite::Statement q(db_,
+                                fmt::format("SELECT {} FROM ou WHERE path_key = ?", ou_columns));
+            q.bind(1, std::string(path_key));
+            if (q.executeStep()) {
+                return read_ou(q);
+            }
+            return std::nullopt;
+        });
+    }
+
+    std::optional<Ou> root_ou() override {
+        return guarded([&]() -> std::optional<Ou> {
+            SQLite::Statement q(
+                db_, fmt::format("SELECT {} FROM ou WHERE parent_id IS NULL", ou_columns));
+            if (q.executeStep()) {
+                return read_ou(q);
+            }
+            return std::nullopt;
+        });
+    }
+
+    std::vector<Code> codes(const CodeFilter& filter) override {
+        return guarded([&] {
+            std::string sql = code_select + std::string("WHERE 1 = 1 ");
+            if (filter.type) {
+                sql += "AND c.type = :type ";
+            }
+            if (!filter.include_deleted) {
+                sql += "AND c.deleted_at IS NULL ";
+            }
+            sql += "ORDER BY c.type, o.path_key, c.name_key, c.id";
+            SQLite::Statement q(db_, sql);
+            if (filter.type) {
+                q.bind(":type", std::string(to_string(*filter.type)));
+            }
+            std::vector<Code> result;
+            while (q.executeStep()) {
+                result.push_back(read_code(q));
+            }
+            return result;
+        });
+    }
+
+    std::optional<Code> find_code(std::int64_t id) override {
+        return guarded([&]() -> std::optional<Code> {
+            SQLite::Statement q(db_, code_select + std::string("WHERE c.id = ?"));
+            q.bind(1, id);
+            if (q.executeStep()) {
+                return read_code(q);
+            }
+            return std::nullopt;
+        });
+    }
+
+    std::vector<Code> find_codes_by_name(std::string_view name_key) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, code_select +
+                                         std::string("WHERE c.name_key = ? ORDER BY c.type, "
+                                                     "o.path_key, c.id"));
+            q.bind(1, std::string(name_key));
+            std::vector<Code> result;
+            while (q.executeStep()) {
+                result.push_back(read_code(q));
+            }
+            return result;
+        });
+    }
+
+    std::vector<AuditEntry> audit_entries(const AuditFilter& filter) override {
+        return guarded([&] {
+            std::string sql = "SELECT a.id, a.at, a.user, a.via, a.ou_id, o.path, a.action, "
+                              "a.target, a.before, a.after FROM audit a "
+                              "LEFT JOIN ou o ON o.id = a.ou_id WHERE 1 = 1 ";
+            if (filter.since) {
+                sql += "AND a.at >= :since ";
+            }
+            if (filter.user) {
+                sql += "AND (a.user = :user OR a.via = :user) ";
+            }
+            sql += "ORDER BY a.id";
+            SQLite::Statement q(db_, sql);
+            if (filter.since) {
+                q.bind(":since", timefmt::to_utc_string(*filter.since));
+            }
+            if (filter.user) {
+                q.bind(":user", *filter.user);
+            }
+            std::vector<AuditEntry> result;
+            while (q.executeStep()) {
+                AuditEntry entry;
+                entry.id = q.getColumn(0).getInt64();
+                entry.at = read_time(q.getColumn(1));
+                entry.user = q.getColumn(2).getString();
+                if (!q.getColumn(3).isNull()) {
+                    entry.via = q.getColumn(3).getString();
+                }
+                if (!q.getColumn(4).isNull()) {
+                    entry.ou_id = q.getColumn(4).getInt64();
+                }
+                entry.ou_path = text_or_empty(q.getColumn(5));
+                entry.action = q.getColumn(6).getString();
+                entry.target = q.getColumn(7).getString();
+                entry.before = text_or_empty(q.getColumn(8));
+                entry.after = text_or_empty(q.getColumn(9));
+                result.push_back(std::move(entry));
+            }
+            return result;
+        });
+    }
+
+    std::int64_t insert_ou(const NewOu& ou) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, "INSERT INTO ou (parent_id, name, path, path_key, "
+                                     "created_at) VALUES (?, ?, ?, ?, ?)");
+            bind_optional(q, 1, ou.parent_id);
+            q.bind(2, ou.name);
+            q.bind(3, ou.path);
+            q.bind(4, ou.path_key);
+            q.bind(5, timefmt::to_utc_string(ou.created_at));
+            q.exec();
+            return db_.getLastInsertRowid();
+        });
+    }
+
+    std::int64_t insert_code(const NewCode& code) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, "INSERT INTO code (type, name, name_key, description, "
+                                     "ou_id, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+            q.bind(1, std::string(to_string(code.type)));
+            q.bind(2, code.name);
+            q.bind(3, code.name_key);
+            q.bind(4, code.description);
+            q.bind(5, code.ou_id);
+            q.bind(6, timefmt::to_utc_string(code.created_at));
+            q.exec();
+            return db_.getLastInsertRowid();
+        });
+    }
+
+    void update_code(std::int64_t id, std::string_view name, std::string_view name_key,
+                     std::string_view description) override {
+        guarded([&] {
+            SQLite::Statement q(
+                db_, "UPDATE code SET name = ?, name_key = ?, description = ? WHERE id = ?");
+            q.bind(1, std::string(name));
+            q.bind(2, std::string(name_key));
+            q.bind(3, std::string(description));
+            q.bind(4, id);
+            q.exec();
+        });
+    }
+
+    void mark_code_deleted(std::int64_t id, Timestamp at) override {
+        guarded([&] {
+            SQLite::Statement q(db_, "UPDATE code SET deleted_at = ? WHERE id = ?");
+            q.bind(1, timefmt::to_utc_string(at));
+            q.bind(2, id);
+            q.exec();
+        });
+    }
+
+    void append_audit(const NewAuditEntry& entry) override {
+        guarded([&] {
+            SQLite::Statement q(db_, "INSERT INTO audit (at, user, via, ou_id, action, target, "
+                                     "before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+            q.bind(1, timefmt::to_utc_string(entry.at));
+            q.bind(2, entry.user);
+            bind_optional(q, 3, entry.via);
+            bind_optional(q, 4, entry.ou_id);
+            q.bind(5, entry.action);
+            q.bind(6, entry.target);
+            bind_text_or_null(q, 7, entry.before);
+            bind_text_or_null(q, 8, entry.after);
+            q.exec();
+        });
+    }
+
+    void commit() override {
+        guarded([&] { db_.exec("COMMIT"); });
+        open_ = false;
+    }
+
+private:
+    template <class Body>
+    auto guarded(Body&& body) -> decltype(body()) {
+        try {
+            return body();
+        } catch (const SQLite::Exception& e) {
+            throw translate(e, store_.location(), store_.busy_timeout());
+        }
+    }
+
+    SQLite::Database& db_;
+    const SqliteStore& store_;
+    bool open_ = false;
+};
+
+/// What the header of a SQLite file says about it.
+struct Header {
+    int application = 0;
+    int version = 0;
+    bool has_tables = false;
+};
+
+Header read_header(SQLite::Database& db) {
+    Header header;
+    header.application = db.execAndGet("PRAGMA application_id").getInt();
+    header.version = db.execAndGet("PRAGMA user_version").getInt();
+    header.has_tables = db.execAndGet("SELECT count(*) FROM sqlite_schema").getInt() > 0;
+    return header;
+}
+
+/// Refuses stores this binary must not touch: foreign files and newer schemas.
+void check_header(const Header& header, const std::string& location) {
+    if (header.application != application_id && (header.application != 0 || header.has_tables)) {
+        throw Error(ErrorKind::Config,
+                    fmt::format("{} is a SQLite database of another application "
+                                "(application_id {:#x}), not a nimbus-codes store",
+                                location, static_cast<unsigned>(header.application)),
+                    "check --store and NIMBUS_CODES_STORE");
+    }
+    if (header.version > latest_version()) {
+        throw Error(ErrorKind::Config,
+                    fmt::format("store {} has schema version {}, newer than this nimbus-codes "
+                                "understands ({})",
+                                location, header.version, latest_version()),
+                    "upgrade nimbus-codes; the store was left untouched");
+    }
+}
+
+} // namespace
+
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db,
+                         std::chrono::milliseconds busy_timeout, int version)
+    : location_(std::move(path))
+    , db_(std::move(db))
+    , busy_timeout_(busy_timeout)
+    , version_(version) {}
+
+SqliteStore::~SqliteStore() = default;
+
+std::unique_ptr<ReadTransaction> SqliteStore::begin_read() {
+    return std::make_unique<SqliteTransaction>(*db_, *this, false);
+}
+
+std::unique_ptr<WriteTransaction> SqliteStore::begin_write() {
+    return std::make_unique<SqliteTransaction>(*db_, *this, true);
+}
+
+namespace {
+
+std::unique_ptr<SQLite::Database> connect(const std::string& path, int flags,
+                                          const StoreOptions& options) {
+    auto db = std::make_unique<SQLite::Database>(path, flags,
+                                                 static_cast<int>(options.busy_timeout.count()));
+    // Conclusions are permanent records: every commit reaches the disk before
+    // it is acknowledged, and references are always checked.
+    db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL");
+    return db;
+}
+
+} // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        throw Error(ErrorKind::InputMissing, fmt::format("store {} does not exist", path),
+                    "create it with 'nimbus-codes init', or point --store or "
+                    "NIMBUS_CODES_STORE at an existing store");
+    }
+    try {
+        auto db = connect(path, SQLite::OPEN_READWRITE, options);
+        const Header header = read_header(*db);
+        check_header(header, path);
+        if (header.application == 0) {
+            throw Error(ErrorKind::InputMissing,
+                        fmt::format("store {} is not initialised", path),
+                        "initialise it with 'nimbus-codes init'");
+        }
+        if (header.version < latest_version()) {
+            throw Error(ErrorKind::Config,
+                        fmt::format("store {} has schema version {}; this nimbus-codes needs {}",
+                                    path, header.version, latest_version()),
+                        "upgrade the store with 'nimbus-codes init'");
+        }
+        return std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout,
+                                             header.version);
+    } catch (const SQLite::Exception& e) {
+        throw translate(e, path, options.busy_timeout);
+    }
+}
+
+InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& options) {
+    const std::filesystem::path file(path);
+    std::error_code ec;
+    if (file.has_parent_path()) {
+        std::filesystem::create_directories(file.parent_path(), ec);
+        if (ec) {
+            throw Error(ErrorKind::CannotWrite,
+                        fmt::format("cannot create folder {}: {}", file.parent_path().string(),
+                                    ec.message()));
+        }
+    }
+    try {
+        auto db = connect(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, options);
+        Header header = read_header(*db);
+        check_header(header, path);
+        InitReport report;
+        report.previous_version = header.version;
+        report.version = latest_version();
+        if (header.version < latest_version()) {
+            // WAL lets readers (reports) run while a writer concludes; it is a
+            // property of the file, so it is set once here.
+            db->exec("PRAGMA journal_mode = WAL");
+            SQLite::Transaction transaction(*db, SQLite::TransactionBehavior::IMMEDIATE);
+            // Another process may have initialised the store while we waited.
+            header = read_header(*db);
+            check_header(header, path);
+            report.previous_version = header.version;
+            for (const Migration& migration : sqlite_migrations()) {
+                if (migration.version > header.version) {
+                    db->exec(std::string(migration.sql));
+                }
+            }
+            db->exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {}",
+                                 application_id, latest_version()));
+            transaction.commit();
+        }
+        report.store = std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout,
+                                                     latest_version());
+        return report;
+    } catch (const SQLite::Exception& e) {
+        throw translate(e, path, options.busy_timeout);
+    }
+}
+
+} // namespace nimbus::store

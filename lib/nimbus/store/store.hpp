@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nimbus/audit/model.hpp>
+#include <nimbus/catalogue/model.hpp>
+#include <nimbus/util/time.hpp>
+
+/// The store interface. Every statement of SQL lives behind it, in one backend
+/// per engine, so commands never change when an engine is added.
+namespace nimbus::store {
+
+/// Which codes `ReadTransaction::codes` returns.
+struct CodeFilter {
+    std::optional<CodeType> type;
+    bool include_deleted = false;
+};
+
+/// Which audit entries `ReadTransaction::audit_entries` returns, oldest first.
+struct AuditFilter {
+    std::optional<Timestamp> since;
+    std::optional<std::string> user; ///< matches the user acted as or the admin acting
+};
+
+struct NewOu {
+    std::optional<std::int64_t> parent_id;
+    std::string name;
+    std::string path;
+    std::string path_key;
+    Timestamp created_at{};
+};
+
+struct NewCode {
+    CodeType type = CodeType::Primary;
+    std::string name;
+    std::string name_key;
+    std::string description;
+    std::int64_t ou_id = 0;
+    Timestamp created_at{};
+};
+
+struct NewAuditEntry {
+    Timestamp at{};
+    std::string user;
+    std::optional<std::string> via;
+    std::optional<std::int64_t> ou_id;
+    std::string action;
+    std::string target;
+    std::string before; ///< JSON text or empty
+    std::string after;  ///< JSON text or empty
+};
+
+/// A consistent read-only view of the store. Destroying it ends the transaction.
+class ReadTransaction {
+public:
+    virtual ~ReadTransaction() = default;
+
+    virtual std::vector<Ou> ous() = 0; ///< every OU, ordered by path key
+    virtual std::optional<Ou> find_ou(std::string_view path_key) = 0;
+    virtual std::optional<Ou> root_ou() = 0;
+
+    virtual std::vector<Code> codes(const CodeFilter& filter) = 0;
+    virtual std::optional<Code> find_code(std::int64_t id) = 0;
+    /// Codes of either type, deleted or not, whose case-folded name is `name_key`.
+    virtual std::vector<Code> find_codes_by_name(std::string_view name_key) = 0;
+
+    virtual std::vector<AuditEntry> audit_entries(const AuditFilter& filter) = 0;
+};
+
+/// A read-write transaction, taken with the store's write lock at once (no
+/// upgrade deadlocks). Nothing is kept unless commit() is called.
+class WriteTransaction : public ReadTransaction {
+public:
+    virtual std::int64_t insert_ou(const NewOu& ou) = 0;
+
+    virtual std::int64_t insert_code(const NewCode& code) = 0;
+    virtual void update_code(std::int64_t id, std::string_view name, std::string_view name_key,
+                             std::string_view description) = 0;
+    virtual void mark_code_deleted(std::int64_t id, Timestamp at) = 0;
+
+    virtual void append_audit(const NewAuditEntry& entry) = 0;
+
+    virtual void commit() = 0;
+};
+
+/// An open store.
+class Store {
+public:
+    virtual ~Store() = default;
+
+    /// Where the store lives, for messages ("/home/a/.local/share/nimbus-codes/store.db").
+    virtual const std::string& location() const = 0;
+    virtual int schema_version() const = 0;
+
+    virtual std::unique_ptr<ReadTransaction> begin_read() = 0;
+    virtual std::unique_ptr<WriteTransaction> begin_write() = 0;
+};
+
+} // namespace nimbus::store

@@ -1,0 +1,157 @@
+#include <nimbus/util/text.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#include <utf8proc.h>
+
+namespace nimbus::text {
+namespace {
+
+using Bytes = const utf8proc_uint8_t*;
+
+Bytes bytes(std::string_view s) { return reinterpret_cast<Bytes>(s.data()); }
+
+/// One decoded code point and where it sits in the string.
+struct CodePoint {
+    utf8proc_int32_t value;
+    std::size_t offset;
+    std::size_t length;
+};
+
+/// Calls `visit(CodePoint)` for each code point until it returns false.
+/// Returns false on malformed UTF-8.
+template <class Visit>
+bool for_each_code_point(std::string_view s, Visit&& visit) {
+    std::size_t offset = 0;
+    while (offset < s.size()) {
+        utf8proc_int32_t value = 0;
+        const utf8proc_ssize_t used = utf8proc_iterate(
+            bytes(s) + offset, static_cast<utf8proc_ssize_t>(s.size() - offset), &value);
+        if (used <= 0 || value < 0) {
+            return false;
+        }
+        const auto length = static_cast<std::size_t>(used);
+        if (!visit(CodePoint{value, offset, length})) {
+            return true;
+        }
+        offset += length;
+    }
+    return true;
+}
+
+std::optional<std::string> map(std::string_view s, int options) {
+    utf8proc_uint8_t* out = nullptr;
+    const utf8proc_ssize_t length = utf8proc_map(bytes(s), static_cast<utf8proc_ssize_t>(s.size()),
+                                                 &out, static_cast<utf8proc_option_t>(options));
+    const std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(out, &std::free);
+    if (length < 0) {
+        return std::nullopt;
+    }
+    return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(length));
+}
+
+bool is_white_space(utf8proc_int32_t point) {
+    switch (point) {
+    case '\t': case '\n': case 0x0B: case 0x0C: case '\r': case ' ': case 0x85:
+        return true;
+    default:
+        break;
+    }
+    const auto category = utf8proc_category(point);
+    return category == UTF8PROC_CATEGORY_ZS || category == UTF8PROC_CATEGORY_ZL ||
+           category == UTF8PROC_CATEGORY_ZP;
+}
+
+} // namespace
+
+bool is_valid_utf8(std::string_view s) {
+    return for_each_code_point(s, [](CodePoint) { return true; });
+}
+
+std::optional<std::string> to_nfc(std::string_view s) {
+    return map(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+}
+
+std::string fold_case(std::string_view s) {
+    return map(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD).value_or(std::string(s));
+}
+
+std::size_t code_points(std::string_view s) {
+    std::size_t count = 0;
+    for_each_code_point(s, [&](CodePoint) {
+        ++count;
+        return true;
+    });
+    return count;
+}
+
+std::size_t display_width(std::string_view s) {
+    std::size_t width = 0;
+    for_each_code_point(s, [&](CodePoint point) {
+        width += static_cast<std::size_t>(std::max(0, utf8proc_charwidth(point.value)));
+        return true;
+    });
+    return width;
+}
+
+bool has_control_characters(std::string_view s) {
+    bool found = false;
+    for_each_code_point(s, [&](CodePoint point) {
+        const auto category = utf8proc_category(point.value);
+        found = category == UTF8PROC_CATEGORY_CC || category == UTF8PROC_CATEGORY_ZL ||
+                category == UTF8PROC_CATEGORY_ZP;
+        return !found;
+    });
+    return found;
+}
+
+std::string_view trim(std::string_view s) {
+    std::size_t begin = s.size();
+    std::size_t end = 0;
+    for_each_code_point(s, [&](CodePoint point) {
+        if (!is_white_space(point.value)) {
+            begin = std::min(begin, point.offset);
+            end = point.offset + point.length;
+        }
+        return true;
+    });
+    return begin >= end ? std::string_view{} : s.substr(begin, end - begin);
+}
+
+std::string collapse_whitespace(std::string_view s) {
+    const std::string_view trimmed = trim(s);
+    std::string out;
+    out.reserve(trimmed.size());
+    bool pending_space = false;
+    for_each_code_point(trimmed, [&](CodePoint point) {
+        if (is_white_space(point.value)) {
+            pending_space = true;
+            return true;
+        }
+        if (pending_space) {
+            out.push_back(' ');
+            pending_space = false;
+        }
+        out.append(trimmed.substr(point.offset, point.length));
+        return true;
+    });
+    return out;
+}
+
+std::string_view truncate(std::string_view s, std::size_t max_points) {
+    std::size_t end = 0;
+    std::size_t count = 0;
+    for_each_code_point(s, [&](CodePoint point) {
+        if (count == max_points) {
+            return false;
+        }
+        end = point.offset + point.length;
+        ++count;
+        return true;
+    });
+    return s.substr(0, end);
+}
+
+} // namespace nimbus::text

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace nimbus {
+
+/// A point in time with one-second resolution, in UTC.
+using Timestamp = std::chrono::sys_seconds;
+
+namespace timefmt {
+
+/// RFC 3339 in UTC with a `Z` suffix, e.g. "2026-11-26T09:30:00Z".
+std::string to_utc_string(Timestamp t);
+
+/// Parses an RFC 3339 / ISO 8601 date-time that carries `Z` or a numeric offset
+/// ("2026-11-26T10:30:00+01:00", fractional seconds dropped). nullopt when malformed.
+std::optional<Timestamp> parse_timestamp(std::string_view text);
+
+/// Parses "YYYY-MM-DD" as the start of that day in UTC, or else a full timestamp.
+std::optional<Timestamp> parse_date_or_timestamp(std::string_view text);
+
+} // namespace timefmt
+} // namespace nimbus
