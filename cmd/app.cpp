@@ -1,7 +1,6 @@
 #include "app.hpp"
 
 #include <iostream>
-
 #include <unistd.h>
 
 #include <fmt/format.h>

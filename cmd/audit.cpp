@@ -9,18 +9,18 @@
 namespace nimbus::cli {
 namespace {
 
-nlohmann::json parse_object(const std::string& text) {
-    return text.empty() ? nlohmann::json::object() : nlohmann::json::parse(text);
+nlohmann::ordered_json parse_object(const std::string& text) {
+    return text.empty() ? nlohmann::ordered_json::object() : nlohmann::ordered_json::parse(text);
 }
 
-std::string value_text(const nlohmann::json& value) {
+std::string value_text(const nlohmann::ordered_json& value) {
     return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
 /// A one-line summary for people: the fields that changed, old -> new.
 std::string summarise(const AuditEntry& entry) {
-    const nlohmann::json before = parse_object(entry.before);
-    const nlohmann::json after = parse_object(entry.after);
+    const nlohmann::ordered_json before = parse_object(entry.before);
+    const nlohmann::ordered_json after = parse_object(entry.after);
     std::string summary;
     for (const auto& [key, value] : after.items()) {
         if (key == "id") {
@@ -89,10 +89,9 @@ void add_audit_commands(CLI::App& app, Registry& registry) {
         ->type_name("DATE");
     list_command->add_option("--actor", args->actor, "Only records by or for this user")
         ->type_name("USER");
-    registry.add(list_command, Command{policy::Action::ReadAudit,
-                                       ReadBody([args](const ReadContext& c) {
-                                           return list(c, *args);
-                                       })});
+    registry.add(list_command,
+                 Command{policy::Action::ReadAudit,
+                         ReadBody([args](const ReadContext& c) { return list(c, *args); })});
 }
 
 } // namespace nimbus::cli

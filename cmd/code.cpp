@@ -35,12 +35,8 @@ std::string describe(const Code& code) {
 Result change_result(const codes::Change& change) {
     Result result{code_rows({change.code}), output::Shape::Record, {}, 0};
     switch (change.outcome) {
-    case codes::Outcome::Created:
-        result.notes.push_back("created " + describe(change.code));
-        break;
-    case codes::Outcome::Updated:
-        result.notes.push_back("updated " + describe(change.code));
-        break;
+    case codes::Outcome::Created: result.notes.push_back("created " + describe(change.code)); break;
+    case codes::Outcome::Updated: result.notes.push_back("updated " + describe(change.code)); break;
     case codes::Outcome::Deleted:
         result.notes.push_back("deleted " + describe(change.code) +
                                "; it stays in history and reports");
@@ -112,16 +108,15 @@ void add_code_commands(CLI::App& app, Registry& registry) {
         ->type_name("TEXT");
     create->add_option("--ou", create_args->ou, "OU the code belongs to (default: tenant root)")
         ->type_name("PATH");
-    registry.add(create, Command{policy::Action::ChangeCodes,
-                                 WriteBody([create_args](const WriteContext& c) {
-                                     const CreateArgs& a = *create_args;
-                                     return change_result(codes::create(
-                                         c.tx, c.audit, c.actor,
-                                         codes::Draft{*parse_code_type(a.type), a.name,
-                                                      a.description,
-                                                      a.ou.empty() ? std::nullopt
-                                                                   : std::optional(a.ou)}));
-                                 })});
+    registry.add(
+        create,
+        Command{policy::Action::ChangeCodes, WriteBody([create_args](const WriteContext& c) {
+                    const CreateArgs& a = *create_args;
+                    return change_result(codes::create(
+                        c.tx, c.audit, c.actor,
+                        codes::Draft{*parse_code_type(a.type), a.name, a.description,
+                                     a.ou.empty() ? std::nullopt : std::optional(a.ou)}));
+                })});
 
     auto list_args = std::make_shared<ListArgs>();
     CLI::App* list = code->add_subcommand("list", "List codes");
@@ -132,41 +127,39 @@ void add_code_commands(CLI::App& app, Registry& registry) {
                      "Only codes usable at this OU (defined there or above it)")
         ->type_name("PATH");
     list->add_flag("--include-deleted", list_args->include_deleted, "Also list deleted codes");
-    registry.add(list, Command{policy::Action::ReadCodes, ReadBody([list_args](
-                                                              const ReadContext& c) {
-                                   const ListArgs& a = *list_args;
-                                   const auto found = codes::list(
-                                       c.tx, codes::ListFilter{
-                                                 parse_code_type(a.type),
-                                                 a.ou.empty() ? std::nullopt : std::optional(a.ou),
-                                                 a.include_deleted});
-                                   return Result{code_rows(found), {}, {}, 0};
-                               })});
+    registry.add(
+        list, Command{policy::Action::ReadCodes, ReadBody([list_args](const ReadContext& c) {
+                          const ListArgs& a = *list_args;
+                          const auto found = codes::list(
+                              c.tx,
+                              codes::ListFilter{parse_code_type(a.type),
+                                                a.ou.empty() ? std::nullopt : std::optional(a.ou),
+                                                a.include_deleted});
+                          return Result{code_rows(found), {}, {}, 0};
+                      })});
 
     auto show_args = std::make_shared<ReferenceArgs>();
     CLI::App* show = code->add_subcommand("show", "Show one code");
     add_reference_options(show, *show_args);
-    registry.add(show, Command{policy::Action::ReadCodes,
-                               ReadBody([show_args](const ReadContext& c) {
-                                   return Result{
-                                       code_rows({codes::resolve(c.tx, show_args->reference())}),
-                                       output::Shape::Record,
-                                       {},
-                                       0};
-                               })});
+    registry.add(
+        show, Command{policy::Action::ReadCodes, ReadBody([show_args](const ReadContext& c) {
+                          return Result{code_rows({codes::resolve(c.tx, show_args->reference())}),
+                                        output::Shape::Record,
+                                        {},
+                                        0};
+                      })});
 
     auto edit_args = std::make_shared<EditArgs>();
     CLI::App* edit = code->add_subcommand("edit", "Rename a code or change its description");
     add_reference_options(edit, edit_args->target);
     edit->add_option("--name", edit_args->name, "New name")->type_name("NAME");
-    edit->add_option("--description", edit_args->description, "New description")
-        ->type_name("TEXT");
-    registry.add(edit, Command{policy::Action::ChangeCodes,
-                               WriteBody([edit_args](const WriteContext& c) {
-                                   return change_result(codes::edit(
-                                       c.tx, c.audit, c.actor, edit_args->target.reference(),
-                                       codes::Edit{edit_args->name, edit_args->description}));
-                               })});
+    edit->add_option("--description", edit_args->description, "New description")->type_name("TEXT");
+    registry.add(edit,
+                 Command{policy::Action::ChangeCodes, WriteBody([edit_args](const WriteContext& c) {
+                             return change_result(
+                                 codes::edit(c.tx, c.audit, c.actor, edit_args->target.reference(),
+                                             codes::Edit{edit_args->name, edit_args->description}));
+                         })});
 
     auto delete_args = std::make_shared<ReferenceArgs>();
     CLI::App* remove = code->add_subcommand(
@@ -174,8 +167,8 @@ void add_code_commands(CLI::App& app, Registry& registry) {
     add_reference_options(remove, *delete_args);
     registry.add(remove, Command{policy::Action::ChangeCodes,
                                  WriteBody([delete_args](const WriteContext& c) {
-                                     return change_result(codes::remove(
-                                         c.tx, c.audit, c.actor, delete_args->reference()));
+                                     return change_result(codes::remove(c.tx, c.audit, c.actor,
+                                                                        delete_args->reference()));
                                  })});
 }
 

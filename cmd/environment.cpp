@@ -1,9 +1,8 @@
 #include "environment.hpp"
 
 #include <cstdlib>
-#include <string_view>
-
 #include <pwd.h>
+#include <string_view>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -32,9 +31,9 @@ std::string base_directory(const char* xdg_variable, std::string_view fallback) 
         }
     }
     if (home.empty()) {
-        throw Error(ErrorKind::Config,
-                    fmt::format("cannot find a home folder (neither {} nor HOME is set)",
-                                xdg_variable));
+        throw Error(
+            ErrorKind::Config,
+            fmt::format("cannot find a home folder (neither {} nor HOME is set)", xdg_variable));
     }
     return fmt::format("{}/{}", home, fallback);
 }

@@ -42,7 +42,9 @@ Result create(const WriteContext& context, const CreateArgs& args) {
     return result;
 }
 
-Result list(const ReadContext& context) { return Result{ou_rows(context.tx.ous()), {}, {}, 0}; }
+Result list(const ReadContext& context) {
+    return Result{ou_rows(context.tx.ous()), {}, {}, 0};
+}
 
 } // namespace
 

@@ -1,5 +1,4 @@
 #include <nimbus/audit/history.hpp>
-
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/identity/policy.hpp>
 

@@ -48,7 +48,9 @@ nlohmann::json snapshot(const Code& code) {
     return json;
 }
 
-std::string target(const Code& code) { return fmt::format("code id:{}", code.id); }
+std::string target(const Code& code) {
+    return fmt::format("code id:{}", code.id);
+}
 
 std::string clean_code_name(std::string_view raw) {
     std::string name = names::clean_name(raw, "code name");
@@ -103,14 +105,15 @@ Code resolve(store::ReadTransaction& tx, const Reference& ref) {
     if (!nfc || nfc->empty()) {
         throw Error(ErrorKind::InvalidData, "a code must be named by its name or as id:N");
     }
-    const std::string ou_key = ref.ou_path ? names::name_key(names::clean_ou_path(*ref.ou_path))
-                                           : std::string{};
+    const std::string ou_key =
+        ref.ou_path ? names::name_key(names::clean_ou_path(*ref.ou_path)) : std::string{};
     std::vector<Code> candidates = tx.find_codes_by_name(names::name_key(*nfc));
     std::erase_if(candidates, [&](const Code& code) {
         return (ref.type && code.type != *ref.type) ||
                (ref.ou_path && names::name_key(code.ou_path) != ou_key);
     });
-    if (std::any_of(candidates.begin(), candidates.end(), [](const Code& c) { return !c.deleted(); })) {
+    if (std::any_of(candidates.begin(), candidates.end(),
+                    [](const Code& c) { return !c.deleted(); })) {
         std::erase_if(candidates, [](const Code& code) { return code.deleted(); });
     }
     if (candidates.empty()) {
@@ -122,10 +125,10 @@ Code resolve(store::ReadTransaction& tx, const Reference& ref) {
         for (const Code& code : candidates) {
             list += (list.empty() ? "" : ", ") + describe(code);
         }
-        throw Error(ErrorKind::Usage,
-                    fmt::format("code name \"{}\" is ambiguous: {}", *nfc, list),
-                    fmt::format("name the code by id (e.g. id:{}), or narrow it with --type or --ou",
-                                candidates.front().id));
+        throw Error(
+            ErrorKind::Usage, fmt::format("code name \"{}\" is ambiguous: {}", *nfc, list),
+            fmt::format("name the code by id (e.g. id:{}), or narrow it with --type or --ou",
+                        candidates.front().id));
     }
     return candidates.front();
 }

@@ -51,7 +51,9 @@ std::string clean_description(std::string_view raw) {
     return clean;
 }
 
-std::string name_key(std::string_view clean) { return text::fold_case(clean); }
+std::string name_key(std::string_view clean) {
+    return text::fold_case(clean);
+}
 
 std::string clean_ou_path(std::string_view raw) {
     const std::string_view trimmed = text::trim(raw);

@@ -10,7 +10,9 @@
 namespace nimbus::ous {
 namespace {
 
-nlohmann::json snapshot(const Ou& ou) { return {{"id", ou.id}, {"path", ou.path}}; }
+nlohmann::json snapshot(const Ou& ou) {
+    return {{"id", ou.id}, {"path", ou.path}};
+}
 
 Ou insert(store::WriteTransaction& tx, AuditTrail& audit, const Ou* parent, std::string path) {
     Ou ou;

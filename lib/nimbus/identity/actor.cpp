@@ -51,9 +51,9 @@ Actor resolve_actor(const identity::Identity& identity, std::string_view os_logi
     const identity::User* user = self;
     if (act_as) {
         if (!self->tenant_admin) {
-            throw Error(ErrorKind::PermissionDenied,
-                        fmt::format("only tenant admins may act as another user; {} is not one",
-                                    os_login));
+            throw Error(
+                ErrorKind::PermissionDenied,
+                fmt::format("only tenant admins may act as another user; {} is not one", os_login));
         }
         user = identity.find(*act_as);
         if (user == nullptr) {

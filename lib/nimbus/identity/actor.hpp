@@ -28,9 +28,9 @@ struct Grants {
 
 /// Who runs a command, and whose rights apply.
 struct Actor {
-    std::string login;              ///< the OS account running the command
-    const identity::User* user{};   ///< the identity whose rights apply
-    Grants grants;                  ///< `user`'s roles
+    std::string login;            ///< the OS account running the command
+    const identity::User* user{}; ///< the identity whose rights apply
+    Grants grants;                ///< `user`'s roles
 
     /// True when a tenant admin acts as another user with --as.
     bool acting_as_other() const { return user->login != login; }

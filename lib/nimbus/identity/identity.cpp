@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <sstream>
-
 #include <sys/stat.h>
 
 #include <fmt/format.h>
@@ -161,8 +160,7 @@ Identity parse_identity(std::string_view text, const std::string& source) {
             if (login.str().empty() || text::has_control_characters(login.str())) {
                 fail(source, login.source(), "a user's login name must be a non-empty word");
             }
-            identity.users.emplace(std::string(login.str()),
-                                   read_user(source, login.str(), entry));
+            identity.users.emplace(std::string(login.str()), read_user(source, login.str(), entry));
         }
     }
     return identity;
@@ -187,9 +185,8 @@ Identity load_identity_file(const std::filesystem::path& path) {
                     fmt::format("run: chmod go-w {}", source));
     }
     if (static_cast<std::uintmax_t>(info.st_size) > max_identity_file_size) {
-        throw Error(ErrorKind::Config,
-                    fmt::format("identity file {} is larger than {} bytes", source,
-                                max_identity_file_size));
+        throw Error(ErrorKind::Config, fmt::format("identity file {} is larger than {} bytes",
+                                                   source, max_identity_file_size));
     }
     std::ifstream in(path, std::ios::binary);
     std::ostringstream content;

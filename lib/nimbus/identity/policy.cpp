@@ -38,32 +38,28 @@ bool any_service_in(const std::vector<ServiceGrant>& grants, const Scope& scope)
 
 bool holds(const Grants& grants, Role role, const Scope& scope) {
     switch (role) {
-    case Listed:
-        return true;
-    case TenantAdmin:
-        return grants.tenant_admin;
+    case Listed: return true;
+    case TenantAdmin: return grants.tenant_admin;
     case OuAdmin:
         if (scope.kind == Scope::Kind::Anywhere) {
             return !grants.ou_admin_keys.empty();
         }
         return scope.kind == Scope::Kind::Ou &&
-               std::any_of(grants.ou_admin_keys.begin(), grants.ou_admin_keys.end(),
-                           [&](const std::string& admin) {
-                               return names::ou_within(scope.key, admin);
-                           });
-    case Owner:
-        return any_service_in(grants.owner, scope);
-    case Supervisor:
-        return any_service_in(grants.supervisor, scope);
-    case Member:
-        return any_service_in(grants.member, scope);
+               std::any_of(
+                   grants.ou_admin_keys.begin(), grants.ou_admin_keys.end(),
+                   [&](const std::string& admin) { return names::ou_within(scope.key, admin); });
+    case Owner: return any_service_in(grants.owner, scope);
+    case Supervisor: return any_service_in(grants.supervisor, scope);
+    case Member: return any_service_in(grants.member, scope);
     }
     return false;
 }
 
 } // namespace
 
-std::span<const Rule> rules() { return table; }
+std::span<const Rule> rules() {
+    return table;
+}
 
 const Rule& rule_for(Action action) {
     for (const Rule& rule : table) {

@@ -31,8 +31,12 @@ nlohmann::ordered_json to_json(const Cell& cell) {
                       cell);
 }
 
-bool for_people(const Column& column) { return column.audience != Audience::Programs; }
-bool for_programs(const Column& column) { return column.audience != Audience::People; }
+bool for_people(const Column& column) {
+    return column.audience != Audience::Programs;
+}
+bool for_programs(const Column& column) {
+    return column.audience != Audience::People;
+}
 
 nlohmann::ordered_json row_object(const Rows& rows, const std::vector<Cell>& row) {
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
@@ -74,7 +78,8 @@ void pad(std::ostream& out, std::size_t width) {
 
 /// Table cells stay on one line.
 std::string one_line(std::string text) {
-    std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
     return text;
 }
 
@@ -212,15 +217,9 @@ void render_json(std::ostream& out, const Rows& rows, Shape shape) {
 
 void render(std::ostream& out, const Rows& rows, Format format, Shape shape, const Style& style) {
     switch (format) {
-    case Format::Table:
-        render_table(out, rows, shape, style);
-        return;
-    case Format::Json:
-        render_json(out, rows, shape);
-        return;
-    case Format::Csv:
-        render_csv(out, rows);
-        return;
+    case Format::Table: render_table(out, rows, shape, style); return;
+    case Format::Json: render_json(out, rows, shape); return;
+    case Format::Csv: render_csv(out, rows); return;
     }
 }
 

@@ -11,7 +11,9 @@ namespace {
 
 using Bytes = const utf8proc_uint8_t*;
 
-Bytes bytes(std::string_view s) { return reinterpret_cast<Bytes>(s.data()); }
+Bytes bytes(std::string_view s) {
+    return reinterpret_cast<Bytes>(s.data());
+}
 
 /// One decoded code point and where it sits in the string.
 struct CodePoint {
@@ -54,10 +56,14 @@ std::optional<std::string> map(std::string_view s, int options) {
 
 bool is_white_space(utf8proc_int32_t point) {
     switch (point) {
-    case '\t': case '\n': case 0x0B: case 0x0C: case '\r': case ' ': case 0x85:
-        return true;
-    default:
-        break;
+    case '\t':
+    case '\n':
+    case 0x0B:
+    case 0x0C:
+    case '\r':
+    case ' ':
+    case 0x85: return true;
+    default: break;
     }
     const auto category = utf8proc_category(point);
     return category == UTF8PROC_CATEGORY_ZS || category == UTF8PROC_CATEGORY_ZL ||

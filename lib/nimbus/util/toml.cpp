@@ -2,7 +2,9 @@
 
 namespace nimbus {
 
-void toml_guard::internal_assertion_failed() { throw InternalAssertion{}; }
+void toml_guard::internal_assertion_failed() {
+    throw InternalAssertion{};
+}
 
 TomlDocument parse_toml(std::string_view text) {
     TomlDocument document;

@@ -1,11 +1,11 @@
 #include <nimbus/store/sqlite/sqlite_store.hpp>
 
 #include <filesystem>
+#include <sqlite3.h>
 #include <system_error>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include <nimbus/error.hpp>
 #include <nimbus/store/migration.hpp>
@@ -16,7 +16,9 @@ namespace {
 /// Marks a SQLite file as a nimbus-codes store ("NCDS").
 constexpr int application_id = 0x4E434453;
 
-int latest_version() { return sqlite_migrations().back().version; }
+int latest_version() {
+    return sqlite_migrations().back().version;
+}
 
 /// Turns a SQLite failure into the library's error, naming the store.
 Error translate(const SQLite::Exception& e, const std::string& location,
@@ -41,15 +43,15 @@ Error translate(const SQLite::Exception& e, const std::string& location,
         return Error(ErrorKind::CannotWrite, fmt::format("cannot open store {}", location),
                      "check that the folder exists and is writable");
     case SQLITE_NOTADB:
-        return Error(ErrorKind::Config,
-                     fmt::format("{} is not a SQLite database, so not a nimbus-codes store",
-                                 location),
-                     "check --store and NIMBUS_CODES_STORE");
+        return Error(
+            ErrorKind::Config,
+            fmt::format("{} is not a SQLite database, so not a nimbus-codes store", location),
+            "check --store and NIMBUS_CODES_STORE");
     case SQLITE_CORRUPT:
-        return Error(ErrorKind::Internal, fmt::format("store {} is corrupt: {}", location, e.what()),
+        return Error(ErrorKind::Internal,
+                     fmt::format("store {} is corrupt: {}", location, e.what()),
                      "restore it from a backup");
-    default:
-        return Error(ErrorKind::Internal, fmt::format("store {}: {}", location, e.what()));
+    default: return Error(ErrorKind::Internal, fmt::format("store {}: {}", location, e.what()));
     }
 }
 
@@ -223,9 +225,9 @@ public:
 
     std::vector<Code> find_codes_by_name(std::string_view name_key) override {
         return guarded([&] {
-            SQLite::Statement q(db_, code_select +
-                                         std::string("WHERE c.name_key = ? ORDER BY c.type, "
-                                                     "o.path_key, c.id"));
+            SQLite::Statement q(db_,
+                                code_select + std::string("WHERE c.name_key = ? ORDER BY c.type, "
+                                                          "o.path_key, c.id"));
             q.bind(1, std::string(name_key));
             std::vector<Code> result;
             while (q.executeStep()) {
@@ -442,8 +444,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
         const Header header = read_header(*db);
         check_header(header, path);
         if (header.application == 0) {
-            throw Error(ErrorKind::InputMissing,
-                        fmt::format("store {} is not initialised", path),
+            throw Error(ErrorKind::InputMissing, fmt::format("store {} is not initialised", path),
                         "initialise it with 'nimbus-codes init'");
         }
         if (header.version < latest_version()) {

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The product's use case end to end on a fresh embedded store in a scratch
+# folder: an admin defines the pool of primary and secondary codes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh build
+scripts/build.sh >/dev/null
+
+nimbus=$PWD/build/cmd/nimbus-codes
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export NIMBUS_CODES_STORE=$scratch/store.db
+export NIMBUS_CODES_IDENTITY=$scratch/identity.toml
+me=$(id -un)
+
+bold='' plain=''
+if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; fi
+step() { printf '\n%s$ nimbus-codes %s%s\n' "$bold" "$*" "$plain"; "$nimbus" "$@"; }
+
+cat >"$NIMBUS_CODES_IDENTITY" <<TOML
+[users.$me]
+name = "Demo Admin"
+tenant_admin = true
+
+[users.sam]
+name = "Sam Sales"
+ou_admin = ["Contoso/Sales"]
+TOML
+chmod 600 "$NIMBUS_CODES_IDENTITY"
+
+step init --tenant Contoso
+step ou create Contoso/Sales
+step ou create Contoso/Support
+step whoami
+step code create --type primary --name Sale --description "The customer bought"
+step code create --type primary --name "No sale" --description "The customer did not buy"
+step code create --type primary --name Complaint --ou Contoso/Support
+step code create --type secondary --name Rückruf --description "Call back later"
+step code create --type secondary --name "Upsell" --ou Contoso/Sales --as sam
+step code list
+step code list --ou Contoso/Sales --format json
+step audit list

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds with warnings as errors, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test
+scripts/build.sh -DNIMBUS_WERROR=ON -DNIMBUS_BUILD_TESTS=ON
+cd build
+ctest --output-on-failure -j "$(nproc)"

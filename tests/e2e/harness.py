@@ -1,0 +1,151 @@
+"""End-to-end harness: runs the real nimbus-codes binary against a temporary
+store and identity file, with a fixed clock and time zone."""
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+BINARY = os.environ.get("NIMBUS_CODES_BIN", "nimbus-codes")
+LOGIN = pwd.getpwuid(os.geteuid()).pw_name
+FIXED_NOW = "2026-11-26T09:30:00Z"
+
+
+class Run:
+    """The outcome of one invocation."""
+
+    def __init__(self, args, completed):
+        self.args = args
+        self.code = completed.returncode
+        # Decoded by hand: text mode would turn CSV's CRLF into LF.
+        self.out = completed.stdout.decode("utf-8")
+        self.err = completed.stderr.decode("utf-8")
+
+    def json(self):
+        return json.loads(self.out)
+
+    def __repr__(self):
+        return f"nimbus-codes {' '.join(self.args)} -> {self.code}\nstdout: {self.out}\nstderr: {self.err}"
+
+
+def toml_string(value):
+    return json.dumps(value, ensure_ascii=False)
+
+
+def identity_toml(users):
+    """TOML for {login: {field: value}}; lists and booleans as TOML wants them."""
+    lines = []
+    for login, fields in users.items():
+        lines.append(f"[users.{toml_string(login)}]")
+        for key, value in fields.items():
+            if isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, list):
+                lines.append(f"{key} = [{', '.join(toml_string(v) for v in value)}]")
+            else:
+                lines.append(f"{key} = {toml_string(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+class Sandbox:
+    """A scratch folder with a store path, an identity file and a clean environment."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="nimbus-e2e-")
+        self.store = os.path.join(self.dir, "store.db")
+        self.identity = os.path.join(self.dir, "identity.toml")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.path.join(self.dir, "home"),
+            "TZ": "Europe/Zurich",
+            "LANG": "C.UTF-8",
+            "NIMBUS_CODES_NOW": FIXED_NOW,
+            "NIMBUS_CODES_STORE": self.store,
+            "NIMBUS_CODES_IDENTITY": self.identity,
+        }
+        os.makedirs(self.env["HOME"])
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_identity(self, users, mode=0o600):
+        with open(self.identity, "w", encoding="utf-8") as f:
+            f.write(identity_toml(users))
+        os.chmod(self.identity, mode)
+
+    def write_identity_text(self, text, mode=0o600):
+        with open(self.identity, "wb") as f:
+            f.write(text if isinstance(text, bytes) else text.encode("utf-8"))
+        os.chmod(self.identity, mode)
+
+    def run(self, *args, env=None, stdin=None, timeout=60):
+        environment = dict(self.env)
+        for key, value in (env or {}).items():
+            if value is None:
+                environment.pop(key, None)
+            else:
+                environment[key] = value
+        completed = subprocess.run(
+            [BINARY, *args],
+            env=environment,
+            input=stdin.encode("utf-8") if isinstance(stdin, str) else stdin,
+            capture_output=True,
+            timeout=timeout,
+        )
+        return Run(args, completed)
+
+
+# A standard cast: the OS account running the tests is a tenant admin; the
+# others are reached with --as.
+CAST = {
+    LOGIN: {"name": "Test Runner", "tenant_admin": True},
+    "alice": {"name": "Alice Admin", "email": "alice@contoso.example", "tenant_admin": True},
+    "sam": {"name": "Sam Sales", "ou_admin": ["Contoso/Sales"]},
+    "olga": {"name": "Olga Owner", "owner": ["Hotline"]},
+    "sue": {"name": "Sue Supervisor", "supervisor": ["Hotline"]},
+    "mia": {"name": "Mia Member", "member": ["Hotline"]},
+}
+
+
+class NimbusTestCase(unittest.TestCase):
+    """Each test gets its own sandbox; `self.run_ok` asserts success."""
+
+    def setUp(self):
+        self.sandbox = Sandbox()
+        self.addCleanup(self.sandbox.cleanup)
+        self.sandbox.write_identity(CAST)
+
+    def run_cli(self, *args, **kwargs):
+        return self.sandbox.run(*args, **kwargs)
+
+    def run_ok(self, *args, **kwargs):
+        result = self.sandbox.run(*args, **kwargs)
+        self.assertEqual(result.code, 0, repr(result))
+        return result
+
+    def json_ok(self, *args, **kwargs):
+        return self.run_ok(*args, "--format", "json", **kwargs).json()
+
+    def assert_fails(self, code, *args, stderr=None, **kwargs):
+        """Asserts the exit code, that stdout is empty, and that stderr holds `stderr`."""
+        result = self.sandbox.run(*args, **kwargs)
+        self.assertEqual(result.code, code, repr(result))
+        self.assertEqual(result.out, "", repr(result))
+        self.assertIn("nimbus-codes: error: ", result.err, repr(result))
+        if stderr is not None:
+            self.assertIn(stderr, result.err, repr(result))
+        return result
+
+    def init_store(self, tenant="Contoso"):
+        return self.run_ok("init", "--tenant", tenant)
+
+    def audit_actions(self):
+        return [entry["action"] for entry in self.json_ok("audit", "list")]
+
+
+def main():
+    unittest.main(verbosity=2)

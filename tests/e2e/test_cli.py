@@ -1,0 +1,74 @@
+"""Command-line conventions: help, usage errors, global options, formats, streams."""
+
+import csv
+import io
+import os
+import subprocess
+
+from harness import BINARY, NimbusTestCase, main
+
+
+class CliTest(NimbusTestCase):
+    def test_help_and_version(self):
+        result = self.run_ok("--help")
+        self.assertIn("Exit status:", result.out)
+        self.assertIn("77  permission denied", result.out)
+        self.assertEqual(result.err, "")
+        sub = self.run_ok("code", "create", "--help")
+        self.assertIn("--type", sub.out)
+        self.assertIn("nimbus-codes", self.run_ok("--version").out)
+
+    def test_usage_errors_exit_64(self):
+        self.init_store()
+        self.assert_fails(64, "frobnicate")
+        self.assert_fails(64)
+        self.assert_fails(64, "code")
+        self.assert_fails(64, "code", "create", "--name", "Sale", stderr="--type")
+        self.assert_fails(64, "code", "create", "--type", "tertiary", "--name", "Sale")
+        self.assert_fails(64, "code", "list", "--format", "xml")
+        self.assert_fails(64, "code", "list", "--busy-timeout", "-1")
+
+    def test_global_options_before_or_after_the_command(self):
+        other = os.path.join(self.sandbox.dir, "other.db")
+        self.run_ok("--store", other, "init", "--tenant", "Fabrikam")
+        before = self.run_ok("--store", other, "--format", "json", "ou", "list").json()
+        after = self.run_ok("ou", "list", "--store", other, "--format", "json").json()
+        self.assertEqual(before, after)
+        self.assertEqual(after[0]["path"], "Fabrikam")
+
+    def test_quiet_silences_messages_not_errors(self):
+        self.init_store()
+        result = self.run_ok("code", "create", "--type", "primary", "--name", "Sale", "--quiet")
+        self.assertEqual(result.err, "")
+        self.assert_fails(4, "code", "create", "--type", "primary", "--name", "sale", "--description", "x", "-q")
+
+    def test_csv_reads_back(self):
+        self.init_store()
+        self.run_ok("code", "create", "--type", "primary", "--name", "Sale, with comma",
+                    "--description", 'He said "yes"')
+        self.run_ok("code", "create", "--type", "primary", "--name", "=1+1")
+        text = self.run_ok("code", "list", "--format", "csv").out
+        self.assertIn("\r\n", text)
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        self.assertEqual(rows[0]["name"], "'=1+1")  # neutralised against formula injection
+        self.assertEqual(rows[1]["name"], "Sale, with comma")
+        self.assertEqual(rows[1]["description"], 'He said "yes"')
+        self.assertEqual(list(rows[0].keys()), ["id", "type", "name", "ou", "description", "created_at", "deleted_at"])
+
+    def test_data_on_stdout_messages_on_stderr(self):
+        created = self.run_ok("init", "--tenant", "Contoso")
+        self.assertIn("TENANT", created.out)
+        self.assertIn("created store", created.err)
+
+    def test_unwritable_stdout_exits_73(self):
+        self.init_store()
+        env = dict(self.sandbox.env)
+        with open("/dev/full", "w") as full:
+            completed = subprocess.run([BINARY, "code", "list"], env=env, stdout=full,
+                                       stderr=subprocess.PIPE, text=True, timeout=60)
+        self.assertEqual(completed.returncode, 73, completed.stderr)
+        self.assertIn("cannot write to standard output", completed.stderr)
+
+
+if __name__ == "__main__":
+    main()

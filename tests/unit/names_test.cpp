@@ -1,0 +1,71 @@
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/error.hpp>
+
+using namespace nimbus;
+
+namespace {
+
+ErrorKind kind_of(auto&& call) {
+    try {
+        call();
+    } catch (const Error& e) {
+        return e.kind();
+    }
+    return ErrorKind::Internal;
+}
+
+} // namespace
+
+TEST_CASE("names: cleaned to NFC and trimmed") {
+    CHECK(names::clean_name("  Sale ", "code name") == "Sale");
+    CHECK(names::clean_name("Ru\xCC\x88"
+                            "ckruf",
+                            "code name") == "Rückruf");
+    CHECK(names::clean_name("折り返し", "code name") == "折り返し");
+}
+
+TEST_CASE("names: 1 to 64 characters, counted in code points") {
+    CHECK(names::clean_name(std::string(64, 'x'), "code name").size() == 64);
+    std::string umlauts;
+    for (int i = 0; i < 64; ++i) {
+        umlauts += "ü"; // 128 bytes, 64 characters
+    }
+    CHECK(names::clean_name(umlauts, "code name") == umlauts);
+    CHECK(kind_of([] { names::clean_name(std::string(65, 'x'), "code name"); }) ==
+          ErrorKind::InvalidData);
+    CHECK(kind_of([] { names::clean_name("   ", "code name"); }) == ErrorKind::InvalidData);
+}
+
+TEST_CASE("names: control characters and broken UTF-8 are refused") {
+    CHECK(kind_of([] { names::clean_name("Sa\nle", "code name"); }) == ErrorKind::InvalidData);
+    CHECK(kind_of([] { names::clean_name("Sa\x1Ble", "code name"); }) == ErrorKind::InvalidData);
+    CHECK(kind_of([] { names::clean_name("Sa\xC3", "code name"); }) == ErrorKind::InvalidData);
+}
+
+TEST_CASE("names: descriptions allow empty, refuse more than 500 characters") {
+    CHECK(names::clean_description("").empty());
+    CHECK(names::clean_description(std::string(500, 'd')).size() == 500);
+    CHECK(kind_of([] { names::clean_description(std::string(501, 'd')); }) ==
+          ErrorKind::InvalidData);
+}
+
+TEST_CASE("names: OU paths") {
+    CHECK(names::clean_ou_path(" Contoso / Sales ") == "Contoso/Sales");
+    CHECK(kind_of([] { names::clean_ou_path("Contoso//Sales"); }) == ErrorKind::InvalidData);
+    CHECK(kind_of([] { names::clean_ou_path("/Contoso"); }) == ErrorKind::InvalidData);
+    CHECK(kind_of([] { names::clean_ou_path("Contoso/"); }) == ErrorKind::InvalidData);
+    CHECK(names::ou_parent("Contoso/Sales/EMEA") == "Contoso/Sales");
+    CHECK(names::ou_parent("Contoso").empty());
+    CHECK(names::ou_leaf("Contoso/Sales") == "Sales");
+}
+
+TEST_CASE("names: subtree test is by whole components") {
+    CHECK(names::ou_within("contoso/sales", "contoso"));
+    CHECK(names::ou_within("contoso/sales", "contoso/sales"));
+    CHECK_FALSE(names::ou_within("contoso/salesforce", "contoso/sales"));
+    CHECK_FALSE(names::ou_within("contoso", "contoso/sales"));
+}

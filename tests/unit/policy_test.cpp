@@ -1,0 +1,94 @@
+#include <doctest/doctest.h>
+
+#include <nimbus/error.hpp>
+#include <nimbus/identity/policy.hpp>
+
+#include "support.hpp"
+
+using namespace nimbus;
+using policy::Action;
+using policy::Scope;
+
+namespace {
+
+Scope ou(const char* path, const char* key) {
+    return Scope::ou(path, key);
+}
+
+} // namespace
+
+TEST_CASE("policy: every action has exactly one rule") {
+    for (const Action action : {Action::ReadIdentity, Action::ReadOus, Action::CreateOu,
+                                Action::ReadCodes, Action::ChangeCodes, Action::ReadAudit}) {
+        int count = 0;
+        for (const policy::Rule& rule : policy::rules()) {
+            count += rule.action == action ? 1 : 0;
+        }
+        CHECK(count == 1);
+    }
+}
+
+TEST_CASE("policy: tenant admins may do everything everywhere") {
+    const auto id = test::test_identity();
+    const Actor admin = resolve_actor(id, "admin", std::nullopt);
+    CHECK(policy::permits(admin, Action::ChangeCodes, ou("Contoso", "contoso")));
+    CHECK(policy::permits(admin, Action::ReadAudit, Scope::tenant()));
+    CHECK(policy::permits(admin, Action::CreateOu, ou("Contoso/Support", "contoso/support")));
+}
+
+TEST_CASE("policy: OU admins act inside their subtree only") {
+    const auto id = test::test_identity();
+    const Actor sales = resolve_actor(id, "sales", std::nullopt);
+    CHECK(policy::permits(sales, Action::ChangeCodes, ou("Contoso/Sales", "contoso/sales")));
+    CHECK(policy::permits(sales, Action::ChangeCodes,
+                          ou("Contoso/Sales/EMEA", "contoso/sales/emea")));
+    CHECK_FALSE(policy::permits(sales, Action::ChangeCodes, ou("Contoso", "contoso")));
+    CHECK_FALSE(policy::permits(sales, Action::ChangeCodes,
+                                ou("Contoso/Salesforce", "contoso/salesforce")));
+    CHECK_FALSE(policy::permits(sales, Action::ReadAudit, Scope::tenant()));
+}
+
+TEST_CASE("policy: owners change codes at their services' OUs") {
+    const auto id = test::test_identity();
+    Actor owner = resolve_actor(id, "owner", std::nullopt);
+    CHECK_FALSE(policy::permits(owner, Action::ChangeCodes, ou("Contoso/Sales", "contoso/sales")));
+    owner.grants.owner.front().ou_key = "contoso/sales"; // once the service is known
+    CHECK(policy::permits(owner, Action::ChangeCodes, ou("Contoso/Sales", "contoso/sales")));
+    CHECK_FALSE(policy::permits(owner, Action::ChangeCodes,
+                                ou("Contoso/Sales/EMEA", "contoso/sales/emea")));
+    CHECK_FALSE(policy::permits(owner, Action::CreateOu, ou("Contoso/Sales", "contoso/sales")));
+    CHECK(policy::permits(owner, Action::ReadCodes, Scope::anywhere()));
+}
+
+TEST_CASE("policy: members see no settings") {
+    const auto id = test::test_identity();
+    const Actor agent = resolve_actor(id, "agent", std::nullopt);
+    CHECK(policy::permits(agent, Action::ReadIdentity, Scope::anywhere()));
+    CHECK_FALSE(policy::permits(agent, Action::ReadCodes, Scope::anywhere()));
+    CHECK_FALSE(policy::permits(agent, Action::ReadOus, Scope::anywhere()));
+    CHECK_FALSE(policy::permits(agent, Action::ChangeCodes, Scope::anywhere()));
+    CHECK_THROWS_WITH_AS(policy::require(agent, Action::ChangeCodes, ou("Contoso", "contoso")),
+                         "agent may not change codes in OU \"Contoso\"", Error);
+}
+
+TEST_CASE("policy: --as is for tenant admins, and audits as 'user via admin'") {
+    const auto id = test::test_identity();
+    const Actor as_agent = resolve_actor(id, "admin", "agent");
+    CHECK(as_agent.display() == "agent via admin");
+    CHECK(as_agent.via() == "admin");
+    CHECK_FALSE(policy::permits(as_agent, Action::ReadCodes, Scope::anywhere()));
+    CHECK_THROWS_AS(resolve_actor(id, "sales", "agent"), Error);
+    try {
+        resolve_actor(id, "admin", "nobody");
+        FAIL("expected NotFound");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::NotFound);
+    }
+    try {
+        resolve_actor(id, "stranger", std::nullopt);
+        FAIL("expected PermissionDenied");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::PermissionDenied);
+        CHECK(std::string(e.what()).find("test.toml") != std::string::npos);
+    }
+}
