@@ -15,6 +15,8 @@ template <class... Visitors>
 struct Overloaded : Visitors... {
     using Visitors::operator()...;
 };
+template <class... Visitors>
+Overloaded(Visitors...) -> Overloaded<Visitors...>; // clang 14 lacks aggregate CTAD
 
 nlohmann::ordered_json to_json(const Cell& cell) {
     return std::visit(Overloaded{
