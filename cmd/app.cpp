@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <unistd.h>
 
@@ -48,6 +49,89 @@ void add_global_options(CLI::App& app, Globals& globals) {
         ->type_name("MS")
         ->capture_default_str()
         ->group(group);
+}
+
+/// Edit distance between two ASCII words, for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+/// True when `name` is an option of `app` or of a parent (global options fall
+/// through) that takes a value, so that the next word is not a command.
+bool takes_value(const CLI::App* app, const std::string& name) {
+    for (; app != nullptr; app = app->get_parent()) {
+        if (const CLI::Option* option = app->get_option_no_throw(name)) {
+            return option->get_type_size_max() > 0 && option->get_expected_max() > 0;
+        }
+    }
+    return false;
+}
+
+/// Walks the words of the command line through the command tree and explains a
+/// missing or unknown command better than the parser can.
+std::optional<Error> explain_command_error(const CLI::App& app, int argc, const char* const* argv,
+                                           bool subcommand_missing) {
+    const CLI::App* current = &app;
+    for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word == "--") {
+            break;
+        }
+        if (word.starts_with("-")) {
+            if (word.find('=') == std::string::npos && takes_value(current, word)) {
+                ++i;
+            }
+            continue;
+        }
+        if (current->get_subcommands({}).empty()) {
+            return std::nullopt; // a positional argument of a leaf command
+        }
+        const auto named = current->get_subcommands(
+            [&](const CLI::App* candidate) { return candidate->check_name(word); });
+        if (!named.empty()) {
+            current = named.front();
+            continue;
+        }
+        std::string best;
+        std::size_t best_distance = 3;
+        for (const CLI::App* candidate : current->get_subcommands({})) {
+            const std::size_t distance = edit_distance(word, candidate->get_name());
+            if (distance < best_distance) {
+                best = candidate->get_name();
+                best_distance = distance;
+            }
+        }
+        const std::string where = current == &app ? "nimbus-codes" : current->get_name();
+        return Error(ErrorKind::Usage, fmt::format("unknown command \"{}\" for {}", word, where),
+                     best.empty() ? fmt::format("see 'nimbus-codes {}--help'",
+                                                current == &app ? "" : where + " ")
+                                  : fmt::format("did you mean '{}'?", best));
+    }
+    const auto verbs = current->get_subcommands({});
+    if (verbs.empty() || !subcommand_missing) {
+        return std::nullopt;
+    }
+    std::string names;
+    for (const CLI::App* verb : verbs) {
+        names += (names.empty() ? "" : ", ") + verb->get_name();
+    }
+    return Error(ErrorKind::Usage,
+                 current == &app ? std::string("no command given")
+                                 : fmt::format("'{}' needs a subcommand", current->get_name()),
+                 fmt::format("one of: {}", names));
 }
 
 const CLI::App* selected_leaf(const CLI::App& app) {
@@ -163,7 +247,14 @@ int run(int argc, const char* const* argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e, std::cout, std::cerr);
     } catch (const CLI::ParseError& e) {
-        console.error(e.what(), "see 'nimbus-codes --help' or 'nimbus-codes COMMAND --help'");
+        const bool subcommand_missing =
+            dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+            std::string_view(e.what()).find("subcommand") != std::string_view::npos;
+        if (const auto unknown = explain_command_error(app, argc, argv, subcommand_missing)) {
+            console.error(unknown->what(), unknown->hint());
+        } else {
+            console.error(e.what(), "see 'nimbus-codes --help' or 'nimbus-codes COMMAND --help'");
+        }
         return exit_usage;
     }
     console.configure(globals.quiet, globals.no_color);

@@ -20,9 +20,12 @@ class CliTest(NimbusTestCase):
 
     def test_usage_errors_exit_64(self):
         self.init_store()
-        self.assert_fails(64, "frobnicate")
-        self.assert_fails(64)
-        self.assert_fails(64, "code")
+        self.assert_fails(64, "frobnicate", stderr='unknown command "frobnicate"')
+        self.assert_fails(64, "cod", "list", stderr="did you mean 'code'?")
+        self.assert_fails(64, "--store", self.sandbox.store, "code", "lst", stderr="did you mean 'list'?")
+        self.assert_fails(64, stderr="no command given")
+        self.assert_fails(64, "code", stderr="'code' needs a subcommand")
+        self.assert_fails(64, "code", "list", "extra", stderr="extra")
         self.assert_fails(64, "code", "create", "--name", "Sale", stderr="--type")
         self.assert_fails(64, "code", "create", "--type", "tertiary", "--name", "Sale")
         self.assert_fails(64, "code", "list", "--format", "xml")
