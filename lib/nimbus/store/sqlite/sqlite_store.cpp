@@ -131,6 +131,25 @@ Code read_code(SQLite::Statement& q) {
     return code;
 }
 
+/// Every row of `q`, each turned into a value by `read`.
+template <class Read>
+auto all_rows(SQLite::Statement& q, Read read) {
+    std::vector<decltype(read(q))> result;
+    while (q.executeStep()) {
+        result.push_back(read(q));
+    }
+    return result;
+}
+
+/// The first row of `q` turned into a value by `read`, or nullopt.
+template <class Read>
+auto first_row(SQLite::Statement& q, Read read) -> std::optional<decltype(read(q))> {
+    if (q.executeStep()) {
+        return read(q);
+    }
+    return std::nullopt;
+}
+
 /// One transaction on the store's connection. Used as a ReadTransaction for
 /// reads (BEGIN DEFERRED) and as a WriteTransaction for writes (BEGIN IMMEDIATE).
 class SqliteTransaction final : public WriteTransaction {
@@ -159,11 +178,7 @@ public:
         return guarded([&] {
             SQLite::Statement q(db_,
                                 fmt::format("SELECT {} FROM ou ORDER BY path_key", ou_columns));
-            std::vector<Ou> result;
-            while (q.executeStep()) {
-                result.push_back(read_ou(q));
-            }
-            return result;
+            return all_rows(q, read_ou);
         });
     }
 
@@ -172,10 +187,7 @@ public:
             SQLite::Statement q(db_,
                                 fmt::format("SELECT {} FROM ou WHERE path_key = ?", ou_columns));
             q.bind(1, std::string(path_key));
-            if (q.executeStep()) {
-                return read_ou(q);
-            }
-            return std::nullopt;
+            return first_row(q, read_ou);
         });
     }
 
@@ -183,10 +195,7 @@ public:
         return guarded([&]() -> std::optional<Ou> {
             SQLite::Statement q(
                 db_, fmt::format("SELECT {} FROM ou WHERE parent_id IS NULL", ou_columns));
-            if (q.executeStep()) {
-                return read_ou(q);
-            }
-            return std::nullopt;
+            return first_row(q, read_ou);
         });
     }
 
@@ -204,11 +213,7 @@ public:
             if (filter.type) {
                 q.bind(":type", std::string(to_string(*filter.type)));
             }
-            std::vector<Code> result;
-            while (q.executeStep()) {
-                result.push_back(read_code(q));
-            }
-            return result;
+            return all_rows(q, read_code);
         });
     }
 
@@ -216,10 +221,7 @@ public:
         return guarded([&]() -> std::optional<Code> {
             SQLite::Statement q(db_, code_select + std::string("WHERE c.id = ?"));
             q.bind(1, id);
-            if (q.executeStep()) {
-                return read_code(q);
-            }
-            return std::nullopt;
+            return first_row(q, read_code);
         });
     }
 
@@ -229,11 +231,7 @@ public:
                                 code_select + std::string("WHERE c.name_key = ? ORDER BY c.type, "
                                                           "o.path_key, c.id"));
             q.bind(1, std::string(name_key));
-            std::vector<Code> result;
-            while (q.executeStep()) {
-                result.push_back(read_code(q));
-            }
-            return result;
+            return all_rows(q, read_code);
         });
     }
 
@@ -256,26 +254,24 @@ public:
             if (filter.user) {
                 q.bind(":user", *filter.user);
             }
-            std::vector<AuditEntry> result;
-            while (q.executeStep()) {
+            return all_rows(q, [](SQLite::Statement& row) {
                 AuditEntry entry;
-                entry.id = q.getColumn(0).getInt64();
-                entry.at = read_time(q.getColumn(1));
-                entry.user = q.getColumn(2).getString();
-                if (!q.getColumn(3).isNull()) {
-                    entry.via = q.getColumn(3).getString();
+                entry.id = row.getColumn(0).getInt64();
+                entry.at = read_time(row.getColumn(1));
+                entry.user = row.getColumn(2).getString();
+                if (!row.getColumn(3).isNull()) {
+                    entry.via = row.getColumn(3).getString();
                 }
-                if (!q.getColumn(4).isNull()) {
-                    entry.ou_id = q.getColumn(4).getInt64();
+                if (!row.getColumn(4).isNull()) {
+                    entry.ou_id = row.getColumn(4).getInt64();
                 }
-                entry.ou_path = text_or_empty(q.getColumn(5));
-                entry.action = q.getColumn(6).getString();
-                entry.target = q.getColumn(7).getString();
-                entry.before = text_or_empty(q.getColumn(8));
-                entry.after = text_or_empty(q.getColumn(9));
-                result.push_back(std::move(entry));
-            }
-            return result;
+                entry.ou_path = text_or_empty(row.getColumn(5));
+                entry.action = row.getColumn(6).getString();
+                entry.target = row.getColumn(7).getString();
+                entry.before = text_or_empty(row.getColumn(8));
+                entry.after = text_or_empty(row.getColumn(9));
+                return entry;
+            });
         });
     }
 
