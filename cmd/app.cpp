@@ -8,6 +8,7 @@
 
 #include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
+#include <nimbus/services/services.hpp>
 #include <nimbus/store/open.hpp>
 
 #include "console.hpp"
@@ -164,7 +165,7 @@ Result dispatch(const Command& command, const Globals& globals) {
         globals.identity.empty() ? environment::default_identity_path() : globals.identity);
     const std::optional<std::string_view> act_as =
         globals.act_as.empty() ? std::nullopt : std::optional<std::string_view>(globals.act_as);
-    const Actor actor = resolve_actor(identity, environment::os_login(), act_as);
+    Actor actor = resolve_actor(identity, environment::os_login(), act_as);
     // Without the role anywhere, nothing more is looked at. Commands whose rule
     // has an OU scope check it again against the OU they act on.
     policy::require(actor, *command.action, policy::Scope::anywhere());
@@ -175,20 +176,26 @@ Result dispatch(const Command& command, const Globals& globals) {
     const auto store = store::open_store(store_locator(globals), store_options(globals));
     if (const auto* body = std::get_if<ReadBody>(&command.body)) {
         const auto tx = store->begin_read();
+        services::locate_grants(actor.grants, *tx);
         return (*body)(ReadContext{actor, *tx});
     }
     const auto& body = std::get<WriteBody>(command.body);
     const auto tx = store->begin_write();
+    services::locate_grants(actor.grants, *tx);
     AuditTrail audit(*tx, actor, now);
     Result result = body(WriteContext{actor, *tx, audit});
-    tx->commit();
+    if (!result.rollback) {
+        tx->commit();
+    }
     return result;
 }
 
 void print(const Result& result, const Globals& globals, Console& console) {
-    if (result.rows) {
-        const auto format = output::parse_format(globals.format).value_or(output::Format::Table);
+    const auto format = output::parse_format(globals.format).value_or(output::Format::Table);
+    if (result.rows && (format != output::Format::Table || !result.text)) {
         output::render(console.out(), *result.rows, format, result.shape, console.table_style());
+    } else if (result.text) {
+        console.out() << *result.text;
     }
     console.out().flush();
     if (!console.out()) {
@@ -200,6 +207,18 @@ void print(const Result& result, const Globals& globals, Console& console) {
 }
 
 } // namespace
+
+Result Result::list(output::Rows rows) {
+    Result result;
+    result.rows = std::move(rows);
+    return result;
+}
+
+Result Result::record(output::Rows rows) {
+    Result result = list(std::move(rows));
+    result.shape = output::Shape::Record;
+    return result;
+}
 
 void Registry::add(const CLI::App* subcommand, Command command) {
     commands_.emplace_back(subcommand, std::move(command));
@@ -236,6 +255,8 @@ int run(int argc, const char* const* argv) {
     add_whoami_command(app, registry);
     add_ou_commands(app, registry);
     add_code_commands(app, registry);
+    add_service_commands(app, registry);
+    add_config_commands(app, registry);
     add_audit_commands(app, registry);
 
     try {

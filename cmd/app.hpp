@@ -37,6 +37,16 @@ struct Result {
     output::Shape shape = output::Shape::List;
     std::vector<std::string> notes; ///< messages for stderr
     int exit_status = 0;
+    /// Text for stdout that replaces the table rendering of `rows` (or is the
+    /// whole output when there are no rows), e.g. a plan or a TOML file.
+    std::optional<std::string> text;
+    /// Roll the write transaction back instead of committing (plans, dry runs).
+    bool rollback = false;
+
+    /// Rows shown as a listing.
+    static Result list(output::Rows rows);
+    /// One row shown as a record (show-like commands).
+    static Result record(output::Rows rows);
 };
 
 /// `init` runs before there is a store or an identity to check.
@@ -92,6 +102,8 @@ void add_init_command(CLI::App& app, Registry& registry);
 void add_whoami_command(CLI::App& app, Registry& registry);
 void add_ou_commands(CLI::App& app, Registry& registry);
 void add_code_commands(CLI::App& app, Registry& registry);
+void add_service_commands(CLI::App& app, Registry& registry); // service and extension
+void add_config_commands(CLI::App& app, Registry& registry);
 void add_audit_commands(CLI::App& app, Registry& registry);
 
 /// A noun such as `code`, which needs one of its verbs.

@@ -76,7 +76,7 @@ Result list(const ReadContext& context, const ListArgs& args) {
                   entry.ou_path.empty() ? output::Cell() : output::Cell(entry.ou_path),
                   summarise(entry), output::RawJson{entry.before}, output::RawJson{entry.after}});
     }
-    return Result{std::move(rows), {}, {}, 0};
+    return Result::list(std::move(rows));
 }
 
 } // namespace

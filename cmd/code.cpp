@@ -33,7 +33,7 @@ std::string describe(const Code& code) {
 }
 
 Result change_result(const codes::Change& change) {
-    Result result{code_rows({change.code}), output::Shape::Record, {}, 0};
+    Result result = Result::record(code_rows({change.code}));
     switch (change.outcome) {
     case codes::Outcome::Created: result.notes.push_back("created " + describe(change.code)); break;
     case codes::Outcome::Updated: result.notes.push_back("updated " + describe(change.code)); break;
@@ -135,19 +135,17 @@ void add_code_commands(CLI::App& app, Registry& registry) {
                               codes::ListFilter{parse_code_type(a.type),
                                                 a.ou.empty() ? std::nullopt : std::optional(a.ou),
                                                 a.include_deleted});
-                          return Result{code_rows(found), {}, {}, 0};
+                          return Result::list(code_rows(found));
                       })});
 
     auto show_args = std::make_shared<ReferenceArgs>();
     CLI::App* show = code->add_subcommand("show", "Show one code");
     add_reference_options(show, *show_args);
-    registry.add(
-        show, Command{policy::Action::ReadCodes, ReadBody([show_args](const ReadContext& c) {
-                          return Result{code_rows({codes::resolve(c.tx, show_args->reference())}),
-                                        output::Shape::Record,
-                                        {},
-                                        0};
-                      })});
+    registry.add(show,
+                 Command{policy::Action::ReadCodes, ReadBody([show_args](const ReadContext& c) {
+                             return Result::record(
+                                 code_rows({codes::resolve(c.tx, show_args->reference())}));
+                         })});
 
     auto edit_args = std::make_shared<EditArgs>();
     CLI::App* edit = code->add_subcommand("edit", "Rename a code or change its description");

@@ -32,7 +32,7 @@ struct CreateArgs {
 Result create(const WriteContext& context, const CreateArgs& args) {
     const ous::Creation creation =
         ous::create(context.tx, context.audit, context.actor, args.path, args.parents);
-    Result result{ou_rows({creation.ou}), output::Shape::Record, {}, 0};
+    Result result = Result::record(ou_rows({creation.ou}));
     if (creation.created.empty()) {
         result.notes.push_back(fmt::format("unchanged: OU \"{}\" exists", creation.ou.path));
     }
@@ -43,7 +43,7 @@ Result create(const WriteContext& context, const CreateArgs& args) {
 }
 
 Result list(const ReadContext& context) {
-    return Result{ou_rows(context.tx.ous()), {}, {}, 0};
+    return Result::list(ou_rows(context.tx.ous()));
 }
 
 } // namespace

@@ -20,7 +20,7 @@ Result whoami(const IdentityContext& context) {
     rows.add({user.login, via ? output::Cell(*via) : output::Cell(), user.name, user.email,
               user.tenant_admin, user.ou_admin, user.owner, user.supervisor, user.member,
               context.identity.source});
-    return Result{std::move(rows), output::Shape::Record, {}, 0};
+    return Result::record(std::move(rows));
 }
 
 } // namespace

@@ -12,6 +12,8 @@ import unittest
 BINARY = os.environ.get("NIMBUS_CODES_BIN", "nimbus-codes")
 LOGIN = pwd.getpwuid(os.geteuid()).pw_name
 FIXED_NOW = "2026-11-26T09:30:00Z"
+SCHEMA_VERSION = 2  # the newest migration in schema/sqlite/
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Run:
@@ -82,13 +84,17 @@ class Sandbox:
             f.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.chmod(self.identity, mode)
 
-    def run(self, *args, env=None, stdin=None, timeout=60):
+    def environment(self, env=None):
         environment = dict(self.env)
         for key, value in (env or {}).items():
             if value is None:
                 environment.pop(key, None)
             else:
                 environment[key] = value
+        return environment
+
+    def run(self, *args, env=None, stdin=None, timeout=60):
+        environment = self.environment(env)
         completed = subprocess.run(
             [BINARY, *args],
             env=environment,

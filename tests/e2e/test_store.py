@@ -3,7 +3,7 @@
 import os
 import sqlite3
 
-from harness import NimbusTestCase, main
+from harness import SCHEMA_VERSION, NimbusTestCase, main
 
 
 def file_bytes(path):
@@ -19,11 +19,11 @@ class StoreTest(NimbusTestCase):
             {
                 "store": self.sandbox.store,
                 "tenant": "Contoso",
-                "schema_version": 1,
+                "schema_version": SCHEMA_VERSION,
                 "previous_schema_version": 0,
             },
         )
-        self.assertIn(f"created store {self.sandbox.store} (schema 1)", result.err)
+        self.assertIn(f"created store {self.sandbox.store} (schema {SCHEMA_VERSION})", result.err)
         with sqlite3.connect(self.sandbox.store) as db:
             self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
             self.assertEqual(db.execute("PRAGMA application_id").fetchone()[0], 0x4E434453)

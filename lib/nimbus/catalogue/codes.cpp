@@ -10,6 +10,7 @@
 #include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
+#include <nimbus/services/code_lists.hpp>
 #include <nimbus/util/text.hpp>
 
 namespace nimbus::codes {
@@ -204,6 +205,7 @@ Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
     after.deleted_at = audit.now();
     tx.mark_code_deleted(after.id, *after.deleted_at);
     audit.record("code.delete", target(after), after.ou_id, snapshot(before), snapshot(after));
+    services::drop_code(tx, audit, after);
     return Change{Outcome::Deleted, after};
 }
 

@@ -51,7 +51,8 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
 Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
             const Reference& ref, const Edit& edit);
 
-/// Retires a code: no longer listed by default or offered, kept for history.
+/// Retires a code: no longer listed by default or offered, kept for history. It
+/// leaves every service list that held it.
 Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Reference& ref);
 

@@ -20,19 +20,26 @@ constexpr Rule table[] = {
     {Action::CreateOu,     "ou create",                          "create OUs",               TenantAdmin | OuAdmin,         ScopeKind::Ou},
     {Action::ReadCodes,    "code list, code show",               "read the code catalogue",  catalogue_readers,             ScopeKind::Anywhere},
     {Action::ChangeCodes,  "code create, code edit, code delete","change codes",             TenantAdmin | OuAdmin | Owner, ScopeKind::Ou},
+    {Action::ReadServices, "service list, service show, extension list", "read service settings", catalogue_readers, ScopeKind::Anywhere},
+    {Action::CreateService, "service create",                    "create services",          TenantAdmin | OuAdmin,         ScopeKind::Ou},
+    {Action::ChangeService, "service edit",                      "rename services or change their license", TenantAdmin | OuAdmin, ScopeKind::Service},
+    {Action::ConfigureService, "service apply, extension enable, extension disable", "change the settings", TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
+    {Action::ExportConfig, "config export",                      "export the configuration", TenantAdmin | OuAdmin,         ScopeKind::Ou},
+    {Action::ApplyConfig,  "config plan, config apply",          "apply configuration files", TenantAdmin | OuAdmin | Owner, ScopeKind::Anywhere},
     {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou},
 };
 // clang-format on
 
+/// Service roles cover their services, and the OU of each (for code changes).
 bool any_service_in(const std::vector<ServiceGrant>& grants, const Scope& scope) {
-    if (scope.kind == Scope::Kind::Anywhere) {
-        return !grants.empty();
-    }
-    if (scope.kind != Scope::Kind::Ou) {
-        return false;
-    }
     return std::any_of(grants.begin(), grants.end(), [&](const ServiceGrant& grant) {
-        return !grant.ou_key.empty() && grant.ou_key == scope.key;
+        switch (scope.kind) {
+        case Scope::Kind::Anywhere: return true;
+        case Scope::Kind::Tenant: return false;
+        case Scope::Kind::Ou: return !grant.ou_key.empty() && grant.ou_key == scope.ou_key;
+        case Scope::Kind::Service: return grant.key == scope.service_key;
+        }
+        return false;
     });
 }
 
@@ -44,10 +51,10 @@ bool holds(const Grants& grants, Role role, const Scope& scope) {
         if (scope.kind == Scope::Kind::Anywhere) {
             return !grants.ou_admin_keys.empty();
         }
-        return scope.kind == Scope::Kind::Ou &&
+        return (scope.kind == Scope::Kind::Ou || scope.kind == Scope::Kind::Service) &&
                std::any_of(
                    grants.ou_admin_keys.begin(), grants.ou_admin_keys.end(),
-                   [&](const std::string& admin) { return names::ou_within(scope.key, admin); });
+                   [&](const std::string& admin) { return names::ou_within(scope.ou_key, admin); });
     case Owner: return any_service_in(grants.owner, scope);
     case Supervisor: return any_service_in(grants.supervisor, scope);
     case Member: return any_service_in(grants.member, scope);
@@ -79,8 +86,17 @@ Scope Scope::tenant() {
 Scope Scope::ou(std::string path, std::string key) {
     Scope scope;
     scope.kind = Kind::Ou;
-    scope.path = std::move(path);
-    scope.key = std::move(key);
+    scope.display = std::move(path);
+    scope.ou_key = std::move(key);
+    return scope;
+}
+
+Scope Scope::service(std::string name, std::string key, std::string ou_key) {
+    Scope scope;
+    scope.kind = Kind::Service;
+    scope.display = std::move(name);
+    scope.service_key = std::move(key);
+    scope.ou_key = std::move(ou_key);
     return scope;
 }
 
@@ -88,7 +104,8 @@ std::string Scope::describe() const {
     switch (kind) {
     case Kind::Anywhere: return {};
     case Kind::Tenant: return " tenant-wide";
-    case Kind::Ou: return fmt::format(" in OU \"{}\"", path);
+    case Kind::Ou: return fmt::format(" in OU \"{}\"", display);
+    case Kind::Service: return fmt::format(" of service \"{}\"", display);
     }
     return {};
 }
@@ -111,7 +128,9 @@ void require(const Actor& actor, Action action, const Scope& scope) {
     throw Error(ErrorKind::PermissionDenied,
                 fmt::format("{} may not {}{}", actor.display(), rule.verb, scope.describe()),
                 fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
-                            rule.scope == ScopeKind::Ou ? " (for that OU)" : ""));
+                            rule.scope == ScopeKind::Ou        ? " (for that OU)"
+                            : rule.scope == ScopeKind::Service ? " (for that service)"
+                                                               : ""));
 }
 
 std::string describe_roles(unsigned roles) {

@@ -21,18 +21,25 @@ enum Role : unsigned {
 };
 
 enum class Action {
-    ReadIdentity, ///< whoami
-    ReadOus,      ///< ou list
-    CreateOu,     ///< ou create
-    ReadCodes,    ///< code list, code show
-    ChangeCodes,  ///< code create, code edit, code delete
-    ReadAudit,    ///< audit list
+    ReadIdentity,     ///< whoami
+    ReadOus,          ///< ou list
+    CreateOu,         ///< ou create
+    ReadCodes,        ///< code list, code show
+    ChangeCodes,      ///< code create, code edit, code delete
+    ReadServices,     ///< service list, service show, extension list
+    CreateService,    ///< service create
+    ChangeService,    ///< service edit (name, license)
+    ConfigureService, ///< service apply, extension enable, extension disable
+    ExportConfig,     ///< config export
+    ApplyConfig,      ///< config plan, config apply (each change is checked by its own rule)
+    ReadAudit,        ///< audit list
 };
 
 /// What a role is checked against.
 enum class ScopeKind {
     Anywhere, ///< holding the role at all is enough
     Ou,       ///< the OU acted on (for ou create: the new OU's parent)
+    Service,  ///< the service acted on
 };
 
 struct Rule {
@@ -56,13 +63,16 @@ public:
     static Scope tenant();
     /// An OU, by its display path and case-folded key.
     static Scope ou(std::string path, std::string key);
+    /// A service, by its display name and case-folded key, and its OU's key.
+    static Scope service(std::string name, std::string key, std::string ou_key);
 
     std::string describe() const;
 
-    enum class Kind { Anywhere, Tenant, Ou };
+    enum class Kind { Anywhere, Tenant, Ou, Service };
     Kind kind = Kind::Anywhere;
-    std::string path;
-    std::string key;
+    std::string display; ///< OU path or service name, for messages
+    std::string ou_key;  ///< the OU, or the service's OU
+    std::string service_key;
 };
 
 /// True when `actor` holds one of the action's roles within `scope`.

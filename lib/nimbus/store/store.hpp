@@ -9,6 +9,7 @@
 
 #include <nimbus/audit/model.hpp>
 #include <nimbus/catalogue/model.hpp>
+#include <nimbus/services/model.hpp>
 #include <nimbus/util/time.hpp>
 
 /// The store interface. Every statement of SQL lives behind it, in one backend
@@ -44,6 +45,14 @@ struct NewCode {
     Timestamp created_at{};
 };
 
+struct NewService {
+    std::string name;
+    std::string name_key;
+    std::int64_t ou_id = 0;
+    License license = License::BasicRouting;
+    Timestamp created_at{};
+};
+
 struct NewAuditEntry {
     Timestamp at{};
     std::string user;
@@ -69,6 +78,15 @@ public:
     /// Codes of either type, deleted or not, whose case-folded name is `name_key`.
     virtual std::vector<Code> find_codes_by_name(std::string_view name_key) = 0;
 
+    virtual std::vector<Service> services() = 0; ///< every service, ordered by name key
+    virtual std::optional<Service> find_service(std::string_view name_key) = 0;
+    /// The codes on a service's primary or secondary list, in the order agents see them.
+    virtual std::vector<Code> service_codes(std::int64_t service_id, CodeType list) = 0;
+    /// The names of the features enabled for a service, in any order.
+    virtual std::vector<std::string> enabled_features(std::int64_t service_id) = 0;
+    /// The services that have `code_id` on one of their lists.
+    virtual std::vector<Service> services_listing(std::int64_t code_id) = 0;
+
     virtual std::vector<AuditEntry> audit_entries(const AuditFilter& filter) = 0;
 };
 
@@ -82,6 +100,14 @@ public:
     virtual void update_code(std::int64_t id, std::string_view name, std::string_view name_key,
                              std::string_view description) = 0;
     virtual void mark_code_deleted(std::int64_t id, Timestamp at) = 0;
+
+    virtual std::int64_t insert_service(const NewService& service) = 0;
+    virtual void update_service(std::int64_t id, std::string_view name, std::string_view name_key,
+                                License license) = 0;
+    /// Replaces a service's primary or secondary list with `code_ids`, in that order.
+    virtual void replace_service_codes(std::int64_t service_id, CodeType list,
+                                       const std::vector<std::int64_t>& code_ids) = 0;
+    virtual void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) = 0;
 
     virtual void append_audit(const NewAuditEntry& entry) = 0;
 

@@ -131,6 +131,21 @@ Code read_code(SQLite::Statement& q) {
     return code;
 }
 
+constexpr const char* service_select =
+    "SELECT s.id, s.name, s.ou_id, o.path, s.license, s.created_at "
+    "FROM service s JOIN ou o ON o.id = s.ou_id ";
+
+Service read_service(SQLite::Statement& q) {
+    Service service;
+    service.id = q.getColumn(0).getInt64();
+    service.name = q.getColumn(1).getString();
+    service.ou_id = q.getColumn(2).getInt64();
+    service.ou_path = q.getColumn(3).getString();
+    service.license = parse_license(q.getColumn(4).getString()).value_or(License::BasicRouting);
+    service.created_at = read_time(q.getColumn(5));
+    return service;
+}
+
 /// Every row of `q`, each turned into a value by `read`.
 template <class Read>
 auto all_rows(SQLite::Statement& q, Read read) {
@@ -235,6 +250,51 @@ public:
         });
     }
 
+    std::vector<Service> services() override {
+        return guarded([&] {
+            SQLite::Statement q(db_, service_select + std::string("ORDER BY s.name_key"));
+            return all_rows(q, read_service);
+        });
+    }
+
+    std::optional<Service> find_service(std::string_view name_key) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, service_select + std::string("WHERE s.name_key = ?"));
+            q.bind(1, std::string(name_key));
+            return first_row(q, read_service);
+        });
+    }
+
+    std::vector<Code> service_codes(std::int64_t service_id, CodeType list) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, code_select + std::string("JOIN service_code l ON l.code_id = "
+                                                               "c.id WHERE l.service_id = ? AND "
+                                                               "l.list = ? ORDER BY l.position"));
+            q.bind(1, service_id);
+            q.bind(2, std::string(to_string(list)));
+            return all_rows(q, read_code);
+        });
+    }
+
+    std::vector<std::string> enabled_features(std::int64_t service_id) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, "SELECT feature FROM service_extension WHERE service_id = ?");
+            q.bind(1, service_id);
+            return all_rows(q, [](SQLite::Statement& row) { return row.getColumn(0).getString(); });
+        });
+    }
+
+    std::vector<Service> services_listing(std::int64_t code_id) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, service_select +
+                                         std::string("WHERE s.id IN (SELECT service_id FROM "
+                                                     "service_code WHERE code_id = ?) "
+                                                     "ORDER BY s.name_key"));
+            q.bind(1, code_id);
+            return all_rows(q, read_service);
+        });
+    }
+
     std::vector<AuditEntry> audit_entries(const AuditFilter& filter) override {
         return guarded([&] {
             std::string sql = "SELECT a.id, a.at, a.user, a.via, a.ou_id, o.path, a.action, "
@@ -322,6 +382,68 @@ public:
             SQLite::Statement q(db_, "UPDATE code SET deleted_at = ? WHERE id = ?");
             q.bind(1, timefmt::to_utc_string(at));
             q.bind(2, id);
+            q.exec();
+        });
+    }
+
+    std::int64_t insert_service(const NewService& service) override {
+        return guarded([&] {
+            SQLite::Statement q(db_, "INSERT INTO service (name, name_key, ou_id, license, "
+                                     "created_at) VALUES (?, ?, ?, ?, ?)");
+            q.bind(1, service.name);
+            q.bind(2, service.name_key);
+            q.bind(3, service.ou_id);
+            q.bind(4, std::string(to_string(service.license)));
+            q.bind(5, timefmt::to_utc_string(service.created_at));
+            q.exec();
+            return db_.getLastInsertRowid();
+        });
+    }
+
+    void update_service(std::int64_t id, std::string_view name, std::string_view name_key,
+                        License license) override {
+        guarded([&] {
+            SQLite::Statement q(
+                db_, "UPDATE service SET name = ?, name_key = ?, license = ? WHERE id = ?");
+            q.bind(1, std::string(name));
+            q.bind(2, std::string(name_key));
+            q.bind(3, std::string(to_string(license)));
+            q.bind(4, id);
+            q.exec();
+        });
+    }
+
+    void replace_service_codes(std::int64_t service_id, CodeType list,
+                               const std::vector<std::int64_t>& code_ids) override {
+        guarded([&] {
+            const std::string list_name(to_string(list));
+            SQLite::Statement clear(db_,
+                                    "DELETE FROM service_code WHERE service_id = ? AND list = ?");
+            clear.bind(1, service_id);
+            clear.bind(2, list_name);
+            clear.exec();
+            SQLite::Statement insert(db_, "INSERT INTO service_code (service_id, list, position, "
+                                          "code_id) VALUES (?, ?, ?, ?)");
+            std::int64_t position = 1;
+            for (const std::int64_t code_id : code_ids) {
+                insert.bind(1, service_id);
+                insert.bind(2, list_name);
+                insert.bind(3, position++);
+                insert.bind(4, code_id);
+                insert.exec();
+                insert.reset();
+            }
+        });
+    }
+
+    void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) override {
+        guarded([&] {
+            SQLite::Statement q(db_, enabled ? "INSERT OR IGNORE INTO service_extension "
+                                               "(service_id, feature) VALUES (?, ?)"
+                                             : "DELETE FROM service_extension WHERE service_id "
+                                               "= ? AND feature = ?");
+            q.bind(1, service_id);
+            q.bind(2, std::string(feature));
             q.exec();
         });
     }

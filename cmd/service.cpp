@@ -1,0 +1,295 @@
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/services/code_lists.hpp>
+#include <nimbus/services/extensions.hpp>
+#include <nimbus/services/services.hpp>
+#include <nimbus/util/text.hpp>
+
+#include "app.hpp"
+
+namespace nimbus::cli {
+namespace {
+
+std::vector<std::string> names_of(const std::vector<Code>& codes) {
+    std::vector<std::string> names;
+    for (const Code& code : codes) {
+        names.push_back(code.name);
+    }
+    return names;
+}
+
+/// {"codes-and-tags": true, ...} for programs, every feature in table order.
+output::RawJson extensions_json(const ServiceSettings& settings) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (const Feature& feature : features()) {
+        object[std::string(feature.name)] = settings.is_enabled(feature.name);
+    }
+    return output::RawJson{object.dump()};
+}
+
+output::Rows service_rows(const std::vector<ServiceSettings>& list) {
+    output::Rows rows;
+    rows.columns = {{"id", "ID"},
+                    {"name", "NAME"},
+                    {"ou", "OU"},
+                    {"license", "LICENSE"},
+                    {"primary", "PRIMARY"},
+                    {"secondary", "SECONDARY"},
+                    {"extensions", "EXTENSIONS", output::Audience::Programs},
+                    {"enabled", "ENABLED", output::Audience::People},
+                    {"created_at", "CREATED", output::Audience::Programs}};
+    for (const ServiceSettings& settings : list) {
+        const Service& service = settings.service;
+        rows.add({service.id, service.name, service.ou_path,
+                  std::string(to_string(service.license)), names_of(settings.primary),
+                  names_of(settings.secondary), extensions_json(settings), settings.enabled,
+                  timefmt::to_utc_string(service.created_at)});
+    }
+    return rows;
+}
+
+Result change_result(const services::Change& change) {
+    Result result = Result::record(service_rows({change.settings}));
+    const std::string what = fmt::format("service \"{}\"", change.settings.service.name);
+    switch (change.outcome) {
+    case services::Outcome::Created: result.notes.push_back("created " + what); break;
+    case services::Outcome::Updated: result.notes.push_back("updated " + what); break;
+    case services::Outcome::Unchanged: result.notes.push_back("unchanged: " + what); break;
+    }
+    result.notes.insert(result.notes.end(), change.notes.begin(), change.notes.end());
+    return result;
+}
+
+/// "A,B,C" as a list; an empty value is an empty list (it clears).
+std::vector<std::string> split_codes(const std::string& value) {
+    std::vector<std::string> codes;
+    if (text::trim(value).empty()) {
+        return codes;
+    }
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = value.find(',', start);
+        codes.push_back(value.substr(start, comma == std::string::npos ? comma : comma - start));
+        if (comma == std::string::npos) {
+            return codes;
+        }
+        start = comma + 1;
+    }
+}
+
+struct CreateArgs {
+    std::string name;
+    std::string ou;
+    std::string license;
+};
+
+struct EditArgs {
+    std::string service;
+    std::optional<std::string> name;
+    std::string license;
+    bool disable_unlicensed = false;
+};
+
+/// One list's options of `service apply`.
+struct ListArgs {
+    CLI::Option* set_option = nullptr;
+    std::string set;
+    std::vector<std::string> add;
+    std::vector<std::string> remove;
+
+    services::ListUpdate update() const {
+        services::ListUpdate update;
+        if (set_option->count() > 0) {
+            update.set = split_codes(set);
+        }
+        update.add = add;
+        update.remove = remove;
+        return update;
+    }
+};
+
+struct ApplyArgs {
+    std::string service;
+    ListArgs primary;
+    ListArgs secondary;
+};
+
+void add_list_options(CLI::App* apply, ListArgs& args, const std::string& type) {
+    args.set_option = apply
+                          ->add_option("--" + type, args.set,
+                                       "Set the " + type +
+                                           " list exactly, in this order (empty: clear it); "
+                                           "name codes with commas in them as id:N")
+                          ->type_name("CODE,CODE...");
+    apply->add_option("--add-" + type, args.add, "Append a code to the " + type + " list")
+        ->type_name("CODE")
+        ->excludes(args.set_option);
+    apply->add_option("--remove-" + type, args.remove, "Take a code off the " + type + " list")
+        ->type_name("CODE")
+        ->excludes(args.set_option);
+}
+
+struct FeatureArgs {
+    std::string service;
+    std::vector<std::string> features;
+};
+
+Result feature_result(const services::Change& change) {
+    Result result = change_result(change);
+    result.shape = output::Shape::List;
+    return result;
+}
+
+output::Rows extension_rows(const ServiceSettings& settings) {
+    output::Rows rows;
+    rows.columns = {{"feature", "FEATURE"},
+                    {"enabled", "ENABLED"},
+                    {"licensed", "LICENSED"},
+                    {"licenses", "LICENSES", output::Audience::Programs},
+                    {"description", "DESCRIPTION"}};
+    for (const Feature& feature : features()) {
+        std::vector<std::string> licenses;
+        for (const License license : licenses_allowing(feature)) {
+            licenses.emplace_back(to_string(license));
+        }
+        rows.add({std::string(feature.name), settings.is_enabled(feature.name),
+                  allows(settings.service.license, feature), licenses,
+                  std::string(feature.description)});
+    }
+    return rows;
+}
+
+std::vector<std::string> feature_names() {
+    std::vector<std::string> names;
+    for (const Feature& feature : features()) {
+        names.emplace_back(feature.name);
+    }
+    return names;
+}
+
+std::vector<std::string> license_names() {
+    std::vector<std::string> names;
+    for (const License license : all_licenses()) {
+        names.emplace_back(to_string(license));
+    }
+    return names;
+}
+
+} // namespace
+
+void add_service_commands(CLI::App& app, Registry& registry) {
+    CLI::App* service = add_noun(app, "service", "Services and their code lists");
+    const std::string license_help = "basic-routing|advanced-routing|enterprise-routing|"
+                                     "contact-center";
+
+    auto create_args = std::make_shared<CreateArgs>();
+    CLI::App* create = service->add_subcommand("create", "Create a service in an OU");
+    create->add_option("name", create_args->name, "Service name")->required()->type_name("NAME");
+    create->add_option("--ou", create_args->ou, "OU of the service")->required()->type_name("PATH");
+    create->add_option("--license", create_args->license, "Routing license")
+        ->required()
+        ->check(CLI::IsMember(license_names()))
+        ->type_name(license_help);
+    registry.add(create, Command{policy::Action::CreateService,
+                                 WriteBody([create_args](const WriteContext& c) {
+                                     return change_result(services::create(
+                                         c.tx, c.audit, c.actor,
+                                         services::Draft{create_args->name, create_args->ou,
+                                                         *parse_license(create_args->license)}));
+                                 })});
+
+    CLI::App* list = service->add_subcommand("list", "List services");
+    registry.add(list, Command{policy::Action::ReadServices, ReadBody([](const ReadContext& c) {
+                                   std::vector<ServiceSettings> all;
+                                   for (const Service& s : c.tx.services()) {
+                                       all.push_back(services::settings(c.tx, s));
+                                   }
+                                   return Result::list(service_rows(all));
+                               })});
+
+    auto show_name = std::make_shared<std::string>();
+    CLI::App* show = service->add_subcommand(
+        "show", "Show a service: OU, license, code lists in order, extensions");
+    show->add_option("service", *show_name, "Service name")->required()->type_name("SERVICE");
+    registry.add(show,
+                 Command{policy::Action::ReadServices, ReadBody([show_name](const ReadContext& c) {
+                             const Service s = services::find(c.tx, *show_name);
+                             return Result::record(service_rows({services::settings(c.tx, s)}));
+                         })});
+
+    auto edit_args = std::make_shared<EditArgs>();
+    CLI::App* edit = service->add_subcommand("edit", "Rename a service or change its license");
+    edit->add_option("service", edit_args->service, "Service name")
+        ->required()
+        ->type_name("SERVICE");
+    edit->add_option("--name", edit_args->name, "New name")->type_name("NAME");
+    edit->add_option("--license", edit_args->license, "New license")
+        ->check(CLI::IsMember(license_names()))
+        ->type_name(license_help);
+    edit->add_flag("--disable-unlicensed", edit_args->disable_unlicensed,
+                   "Switch off enabled features the new license does not allow");
+    registry.add(
+        edit, Command{policy::Action::ChangeService, WriteBody([edit_args](const WriteContext& c) {
+                          return change_result(services::edit(
+                              c.tx, c.audit, c.actor, edit_args->service,
+                              services::Edit{edit_args->name, parse_license(edit_args->license),
+                                             edit_args->disable_unlicensed}));
+                      })});
+
+    auto apply_args = std::make_shared<ApplyArgs>();
+    CLI::App* apply = service->add_subcommand(
+        "apply", "Set the service's ordered primary and secondary code lists");
+    apply->add_option("service", apply_args->service, "Service name")
+        ->required()
+        ->type_name("SERVICE");
+    add_list_options(apply, apply_args->primary, "primary");
+    add_list_options(apply, apply_args->secondary, "secondary");
+    registry.add(
+        apply,
+        Command{policy::Action::ConfigureService, WriteBody([apply_args](const WriteContext& c) {
+                    return change_result(services::apply_codes(
+                        c.tx, c.audit, c.actor, apply_args->service, apply_args->primary.update(),
+                        apply_args->secondary.update()));
+                })});
+
+    CLI::App* extension = add_noun(app, "extension", "My Sessions extensions of a service");
+
+    auto list_name = std::make_shared<std::string>();
+    CLI::App* extension_list =
+        extension->add_subcommand("list", "List the features of a service and their state");
+    extension_list->add_option("service", *list_name, "Service name")
+        ->required()
+        ->type_name("SERVICE");
+    registry.add(extension_list,
+                 Command{policy::Action::ReadServices, ReadBody([list_name](const ReadContext& c) {
+                             const Service s = services::find(c.tx, *list_name);
+                             return Result::list(extension_rows(services::settings(c.tx, s)));
+                         })});
+
+    for (const bool enable : {true, false}) {
+        auto args = std::make_shared<FeatureArgs>();
+        CLI::App* toggle = extension->add_subcommand(
+            enable ? "enable" : "disable",
+            enable ? "Switch features on for every team member of a service"
+                   : "Switch features off");
+        toggle->add_option("service", args->service, "Service name")
+            ->required()
+            ->type_name("SERVICE");
+        toggle->add_option("feature", args->features, "Features")
+            ->required()
+            ->check(CLI::IsMember(feature_names()))
+            ->type_name("FEATURE");
+        registry.add(toggle, Command{policy::Action::ConfigureService,
+                                     WriteBody([args, enable](const WriteContext& c) {
+                                         const services::Change change = services::set_features(
+                                             c.tx, c.audit, c.actor, args->service, args->features,
+                                             enable);
+                                         Result result = feature_result(change);
+                                         result.rows = extension_rows(change.settings);
+                                         return result;
+                                     })});
+    }
+}
+
+} // namespace nimbus::cli

@@ -1,0 +1,607 @@
+#include <nimbus/config/config.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include <nimbus/catalogue/codes.hpp>
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/catalogue/ous.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/identity/policy.hpp>
+#include <nimbus/services/code_lists.hpp>
+#include <nimbus/services/extensions.hpp>
+#include <nimbus/services/services.hpp>
+#include <nimbus/util/text.hpp>
+#include <nimbus/util/toml.hpp>
+
+namespace nimbus::config {
+namespace {
+
+// ---------------------------------------------------------------- export
+
+/// A TOML basic string with every character TOML requires escaped.
+std::string toml_quoted(std::string_view value) {
+    std::string out = "\"";
+    for (const char c : value) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        case '\f': out += "\\f"; break;
+        case '\r': out += "\\r"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+                out += fmt::format("\\u{:04X}", static_cast<unsigned>(c));
+            } else {
+                out += c;
+            }
+        }
+    }
+    return out + "\"";
+}
+
+std::string quoted_list(const std::vector<Code>& codes) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        out += (i > 0 ? ", " : "") + toml_quoted(codes[i].name);
+    }
+    return out + "]";
+}
+
+bool within(std::string_view path, const Ou& scope) {
+    return names::ou_within(names::name_key(path), scope.path_key);
+}
+
+// ---------------------------------------------------------------- the file
+
+struct FileCode {
+    CodeType type = CodeType::Primary;
+    std::string name;
+    std::string ou;
+    std::string description;
+    unsigned line = 0;
+};
+
+struct FileService {
+    std::string name;
+    std::string ou;
+    License license = License::BasicRouting;
+    std::optional<std::vector<std::string>> primary;
+    std::optional<std::vector<std::string>> secondary;
+    std::vector<std::pair<std::string, bool>> extensions;
+    unsigned line = 0;
+};
+
+struct File {
+    std::string tenant;
+    std::optional<std::string> scope;
+    std::vector<std::pair<std::string, unsigned>> ous;
+    std::vector<FileCode> codes;
+    std::vector<FileService> services;
+};
+
+/// Reads the file's TOML into a File, refusing anything it does not know.
+class Reader {
+public:
+    explicit Reader(std::string source)
+        : source_(std::move(source)) {}
+
+    File read(std::string_view text) {
+        const TomlDocument document = parse_toml(text);
+        if (document.error) {
+            const TomlSyntaxError& e = *document.error;
+            throw Error(ErrorKind::InvalidData,
+                        e.line == 0
+                            ? fmt::format("{}: {}", source_, e.message)
+                            : fmt::format("{}:{}:{}: {}", source_, e.line, e.column, e.message));
+        }
+        File file;
+        bool has_tenant = false;
+        for (const auto& [key, value] : document.table) {
+            const std::string_view k = key.str();
+            if (k == "tenant") {
+                file.tenant = string(value, k);
+                has_tenant = true;
+            } else if (k == "scope") {
+                file.scope = string(value, k);
+            } else if (k == "ous") {
+                for (const toml::node& element : array(value, k)) {
+                    file.ous.emplace_back(string(element, k), line(element));
+                }
+            } else if (k == "codes") {
+                for (const toml::node& element : array(value, k)) {
+                    file.codes.push_back(code(element));
+                }
+            } else if (k == "services") {
+                for (const toml::node& element : array(value, k)) {
+                    file.services.push_back(service(element));
+                }
+            } else {
+                fail(key.source(), fmt::format("unknown key \"{}\" (known: tenant, scope, ous, "
+                                               "codes, services)",
+                                               k));
+            }
+        }
+        if (!has_tenant) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("{}: the file does not name its \"tenant\"", source_));
+        }
+        return file;
+    }
+
+private:
+    static unsigned line(const toml::node& node) {
+        return static_cast<unsigned>(node.source().begin.line);
+    }
+
+    [[noreturn]] void fail(const toml::source_region& where, const std::string& message) const {
+        throw Error(ErrorKind::InvalidData, fmt::format("{}:{}:{}: {}", source_, where.begin.line,
+                                                        where.begin.column, message));
+    }
+
+    std::string string(const toml::node& node, std::string_view key) const {
+        if (const auto* value = node.as_string()) {
+            return value->get();
+        }
+        fail(node.source(), fmt::format("\"{}\" must be a string", key));
+    }
+
+    const toml::array& array(const toml::node& node, std::string_view key) const {
+        if (const auto* value = node.as_array()) {
+            return *value;
+        }
+        fail(node.source(), fmt::format("\"{}\" must be an array", key));
+    }
+
+    const toml::table& table(const toml::node& node, std::string_view what) const {
+        if (const auto* value = node.as_table()) {
+            return *value;
+        }
+        fail(node.source(), fmt::format("each of \"{}\" must be a table", what));
+    }
+
+    std::vector<std::string> strings(const toml::node& node, std::string_view key) const {
+        std::vector<std::string> result;
+        for (const toml::node& element : array(node, key)) {
+            result.push_back(string(element, key));
+        }
+        return result;
+    }
+
+    FileCode code(const toml::node& node) const {
+        const toml::table& fields = table(node, "codes");
+        FileCode code;
+        code.line = line(node);
+        bool has_type = false;
+        bool has_name = false;
+        for (const auto& [key, value] : fields) {
+            const std::string_view k = key.str();
+            if (k == "type") {
+                const auto type = parse_code_type(string(value, k));
+                if (!type) {
+                    fail(value.source(), "\"type\" must be \"primary\" or \"secondary\"");
+                }
+                code.type = *type;
+                has_type = true;
+            } else if (k == "name") {
+                code.name = string(value, k);
+                has_name = true;
+            } else if (k == "ou") {
+                code.ou = string(value, k);
+            } else if (k == "description") {
+                code.description = string(value, k);
+            } else {
+                fail(key.source(),
+                     fmt::format("unknown key \"{}\" in a code (known: type, name, ou, "
+                                 "description)",
+                                 k));
+            }
+        }
+        if (!has_type || !has_name) {
+            fail(node.source(), "a code needs a \"type\" and a \"name\"");
+        }
+        return code;
+    }
+
+    FileService service(const toml::node& node) const {
+        const toml::table& fields = table(node, "services");
+        FileService service;
+        service.line = line(node);
+        bool has_license = false;
+        for (const auto& [key, value] : fields) {
+            const std::string_view k = key.str();
+            if (k == "name") {
+                service.name = string(value, k);
+            } else if (k == "ou") {
+                service.ou = string(value, k);
+            } else if (k == "license") {
+                const auto license = parse_license(string(value, k));
+                if (!license) {
+                    fail(value.source(), "\"license\" must be basic-routing, advanced-routing, "
+                                         "enterprise-routing or contact-center");
+                }
+                service.license = *license;
+                has_license = true;
+            } else if (k == "primary") {
+                service.primary = strings(value, k);
+            } else if (k == "secondary") {
+                service.secondary = strings(value, k);
+            } else if (k == "extensions") {
+                for (const auto& [feature, flag] : table(value, "extensions")) {
+                    if (find_feature(feature.str()) == nullptr) {
+                        fail(feature.source(),
+                             fmt::format("unknown feature \"{}\"", feature.str()));
+                    }
+                    const auto* on = flag.as_boolean();
+                    if (on == nullptr) {
+                        fail(flag.source(), "an extension is true or false");
+                    }
+                    service.extensions.emplace_back(std::string(feature.str()), on->get());
+                }
+            } else {
+                fail(key.source(),
+                     fmt::format("unknown key \"{}\" in a service (known: name, ou, license, "
+                                 "primary, secondary, extensions)",
+                                 k));
+            }
+        }
+        if (service.name.empty() || service.ou.empty() || !has_license) {
+            fail(node.source(), "a service needs a \"name\", an \"ou\" and a \"license\"");
+        }
+        return service;
+    }
+
+    std::string source_;
+};
+
+// ---------------------------------------------------------------- apply
+
+/// Runs one operation for a file entry; what it refuses becomes a file error at
+/// that line (exit 65). Permission and store failures keep their kind.
+template <class Operation>
+auto at_line(const std::string& source, unsigned line, Operation&& operation) {
+    try {
+        return operation();
+    } catch (const Error& e) {
+        switch (e.kind()) {
+        case ErrorKind::NotFound:
+        case ErrorKind::Conflict:
+        case ErrorKind::InvalidData:
+        case ErrorKind::Usage:
+            throw Error(ErrorKind::InvalidData, fmt::format("{}:{}: {}", source, line, e.what()),
+                        e.hint());
+        case ErrorKind::NotLicensed:
+            throw Error(ErrorKind::InvalidData, fmt::format("{}:{}: {}", source, line, e.what()),
+                        "change the license in the file, or set the feature to false in the "
+                        "service's extensions");
+        default: throw;
+        }
+    }
+}
+
+std::string names_text(const std::vector<Code>& codes) {
+    if (codes.empty()) {
+        return "(empty)";
+    }
+    std::string text;
+    for (const Code& code : codes) {
+        text += (text.empty() ? "" : ", ") + code.name;
+    }
+    return text;
+}
+
+std::string describe_code(CodeType type, std::string_view name, std::string_view ou) {
+    return fmt::format("{} \"{}\" in {}", to_string(type), name, ou);
+}
+
+std::string list_change(CodeType type, const std::vector<Code>& before,
+                        const std::vector<Code>& after) {
+    std::vector<std::int64_t> a;
+    std::vector<std::int64_t> b;
+    for (const Code& code : before) {
+        a.push_back(code.id);
+    }
+    for (const Code& code : after) {
+        b.push_back(code.id);
+    }
+    std::sort(a.begin(), a.end());
+    std::sort(b.begin(), b.end());
+    return fmt::format("{} list{}: {} -> {}", to_string(type), a == b ? " reordered" : "",
+                       names_text(before), names_text(after));
+}
+
+class Applier {
+public:
+    Applier(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor, std::string source,
+            const Options& options)
+        : tx_(tx)
+        , audit_(audit)
+        , actor_(actor)
+        , source_(std::move(source))
+        , options_(options) {}
+
+    std::vector<Step> run(const File& file) {
+        const Ou root = ous::root(tx_);
+        if (names::name_key(file.tenant) != root.path_key) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("{}: the file is for tenant \"{}\", the store's is \"{}\"",
+                                    source_, file.tenant, root.path));
+        }
+        const Ou scope =
+            at_line(source_, 1, [&] { return file.scope ? ous::find(tx_, *file.scope) : root; });
+        check_scope(file, scope);
+        for (const auto& [path, line] : file.ous) {
+            apply_ou(path, line);
+        }
+        for (const FileCode& code : file.codes) {
+            apply_code(code);
+        }
+        for (const FileService& service : file.services) {
+            apply_service(service);
+        }
+        if (options_.prune) {
+            prune_codes(scope);
+        }
+        return std::move(steps_);
+    }
+
+private:
+    void check_scope(const File& file, const Ou& scope) const {
+        const auto check = [&](std::string_view path, unsigned line, std::string_view what) {
+            at_line(source_, line, [&] {
+                const std::string clean = names::clean_ou_path(path);
+                if (!within(clean, scope)) {
+                    throw Error(ErrorKind::InvalidData,
+                                fmt::format("{} OU \"{}\" is outside the file's scope \"{}\"", what,
+                                            clean, scope.path));
+                }
+                return 0;
+            });
+        };
+        for (const auto& [path, line] : file.ous) {
+            check(path, line, "the");
+        }
+        for (const FileCode& code : file.codes) {
+            if (!code.ou.empty()) {
+                check(code.ou, code.line, "the code's");
+            }
+        }
+        for (const FileService& service : file.services) {
+            check(service.ou, service.line, "the service's");
+        }
+    }
+
+    void apply_ou(const std::string& path, unsigned line) {
+        if (tx_.find_ou(names::name_key(names::clean_ou_path(path)))) {
+            return; // nothing to do, so nothing to check
+        }
+        const ous::Creation creation =
+            at_line(source_, line, [&] { return ous::create(tx_, audit_, actor_, path, true); });
+        for (const Ou& ou : creation.created) {
+            steps_.push_back(Step{'+', "ou", ou.path, {}});
+        }
+    }
+
+    void apply_code(const FileCode& entry) {
+        at_line(source_, entry.line, [&] {
+            const Ou ou = entry.ou.empty() ? ous::root(tx_) : ous::find(tx_, entry.ou);
+            const std::string name = names::clean_name(entry.name, "code name");
+            const std::string description = names::clean_description(entry.description);
+            std::optional<Code> existing;
+            for (Code& code : tx_.find_codes_by_name(names::name_key(name))) {
+                if (!code.deleted() && code.type == entry.type && code.ou_id == ou.id) {
+                    existing = std::move(code);
+                }
+            }
+            if (!existing) {
+                const codes::Change change = codes::create(
+                    tx_, audit_, actor_, codes::Draft{entry.type, name, description, ou.path});
+                named_codes_.insert(change.code.id);
+                steps_.push_back(Step{'+', "code", describe_code(entry.type, name, ou.path), {}});
+                return 0;
+            }
+            named_codes_.insert(existing->id);
+            if (existing->name == name && existing->description == description) {
+                return 0;
+            }
+            codes::edit(tx_, audit_, actor_,
+                        codes::Reference{fmt::format("id:{}", existing->id), {}, {}},
+                        codes::Edit{name, description});
+            std::string detail;
+            if (existing->name != name) {
+                detail = fmt::format("name \"{}\" -> \"{}\"", existing->name, name);
+            }
+            if (existing->description != description) {
+                detail += fmt::format("{}description \"{}\" -> \"{}\"", detail.empty() ? "" : ", ",
+                                      existing->description, description);
+            }
+            steps_.push_back(
+                Step{'~', "code", describe_code(entry.type, existing->name, ou.path), detail});
+            return 0;
+        });
+    }
+
+    void apply_service(const FileService& entry) {
+        at_line(source_, entry.line, [&] {
+            const std::string name = names::clean_name(entry.name, "service name");
+            const std::string ou_path = names::clean_ou_path(entry.ou);
+            auto existing = tx_.find_service(names::name_key(name));
+            if (!existing) {
+                services::create(tx_, audit_, actor_,
+                                 services::Draft{name, ou_path, entry.license});
+                steps_.push_back(
+                    Step{'+',
+                         "service",
+                         fmt::format("\"{}\" in {} ({})", name, ou_path, to_string(entry.license)),
+                         {}});
+                existing = tx_.find_service(names::name_key(name));
+            } else if (names::name_key(existing->ou_path) != names::name_key(ou_path)) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("service \"{}\" is in OU \"{}\", not \"{}\"; services do "
+                                        "not move between OUs",
+                                        existing->name, existing->ou_path, ou_path));
+            }
+            const std::string target = fmt::format("\"{}\"", existing->name);
+            // Switch features off before a license change might need it, on after.
+            toggle(entry, *existing, false);
+            if (existing->license != entry.license) {
+                services::edit(tx_, audit_, actor_, existing->name,
+                               services::Edit{std::nullopt, entry.license, false});
+                steps_.push_back(Step{'~', "service", target,
+                                      fmt::format("license {} -> {}", to_string(existing->license),
+                                                  to_string(entry.license))});
+            }
+            toggle(entry, *existing, true);
+            apply_lists(entry, *existing, target);
+            return 0;
+        });
+    }
+
+    void toggle(const FileService& entry, const Service& service, bool enable) {
+        const ServiceSettings current = services::settings(tx_, service);
+        std::vector<std::string> changing;
+        for (const auto& [feature, on] : entry.extensions) {
+            if (on == enable && current.is_enabled(feature) != enable) {
+                changing.push_back(feature);
+            }
+        }
+        if (changing.empty()) {
+            return;
+        }
+        services::set_features(tx_, audit_, actor_, service.name, changing, enable);
+        for (const std::string& feature : changing) {
+            steps_.push_back(Step{'~', "service", fmt::format("\"{}\"", service.name),
+                                  fmt::format("{} {}", enable ? "enable" : "disable", feature)});
+        }
+    }
+
+    void apply_lists(const FileService& entry, const Service& service, const std::string& target) {
+        // Without --prune the file's codes come first and the others stay after
+        // them; with it, the file's list is the whole list (a missing one is empty).
+        const auto update_for = [&](const std::optional<std::vector<std::string>>& list) {
+            services::ListUpdate update;
+            if (list || options_.prune) {
+                update.set = list.value_or(std::vector<std::string>{});
+                update.keep_unnamed = !options_.prune;
+            }
+            return update;
+        };
+        const services::ListUpdate primary = update_for(entry.primary);
+        const services::ListUpdate secondary = update_for(entry.secondary);
+        if (primary.empty() && secondary.empty()) {
+            return;
+        }
+        const ServiceSettings before = services::settings(tx_, service);
+        const services::Change change =
+            services::apply_codes(tx_, audit_, actor_, service.name, primary, secondary);
+        // A code the file puts on a list is named by the file, wherever it is defined.
+        for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
+            for (const Code& code : change.settings.list(type)) {
+                named_codes_.insert(code.id);
+            }
+        }
+        for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
+            if (before.list(type).size() != change.settings.list(type).size() ||
+                !std::equal(before.list(type).begin(), before.list(type).end(),
+                            change.settings.list(type).begin(),
+                            [](const Code& a, const Code& b) { return a.id == b.id; })) {
+                steps_.push_back(
+                    Step{'~', "service", target,
+                         list_change(type, before.list(type), change.settings.list(type))});
+            }
+        }
+    }
+
+    void prune_codes(const Ou& scope) {
+        for (const Code& code : tx_.codes(store::CodeFilter{})) {
+            if (!within(code.ou_path, scope) || named_codes_.contains(code.id)) {
+                continue;
+            }
+            codes::remove(tx_, audit_, actor_,
+                          codes::Reference{fmt::format("id:{}", code.id), {}, {}});
+            steps_.push_back(
+                Step{'-', "code", describe_code(code.type, code.name, code.ou_path), {}});
+        }
+    }
+
+    store::WriteTransaction& tx_;
+    AuditTrail& audit_;
+    const Actor& actor_;
+    std::string source_;
+    Options options_;
+    std::set<std::int64_t> named_codes_;
+    std::vector<Step> steps_;
+};
+
+} // namespace
+
+std::string Step::line() const {
+    return fmt::format("{} {} {}{}", sign, kind, target, detail.empty() ? "" : ": " + detail);
+}
+
+std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
+                        const std::optional<std::string>& ou_path) {
+    const Ou root = ous::root(tx);
+    const Ou scope = ou_path ? ous::find(tx, *ou_path) : root;
+    policy::require(actor, policy::Action::ExportConfig,
+                    policy::Scope::ou(scope.path, scope.path_key));
+
+    std::string out = "# nimbus-codes configuration. Preview changes with 'nimbus-codes config "
+                      "plan FILE',\n# apply them with 'nimbus-codes config apply FILE'.\n";
+    out += fmt::format("tenant = {}\n", toml_quoted(root.path));
+    if (scope.id != root.id) {
+        out += fmt::format("scope = {}\n", toml_quoted(scope.path));
+    }
+    out += "\nous = [\n";
+    for (const Ou& ou : tx.ous()) {
+        if (ou.id != scope.id && within(ou.path, scope)) {
+            out += fmt::format("  {},\n", toml_quoted(ou.path));
+        }
+    }
+    out += "]\n";
+    for (const Code& code : tx.codes(store::CodeFilter{})) {
+        if (!within(code.ou_path, scope)) {
+            continue;
+        }
+        out += fmt::format("\n[[codes]]\ntype = {}\nname = {}\nou = {}\n",
+                           toml_quoted(to_string(code.type)), toml_quoted(code.name),
+                           toml_quoted(code.ou_path));
+        if (!code.description.empty()) {
+            out += fmt::format("description = {}\n", toml_quoted(code.description));
+        }
+    }
+    for (const Service& service : tx.services()) {
+        if (!within(service.ou_path, scope)) {
+            continue;
+        }
+        const ServiceSettings settings = services::settings(tx, service);
+        out += fmt::format("\n[[services]]\nname = {}\nou = {}\nlicense = {}\nprimary = {}\n"
+                           "secondary = {}\nextensions = {{ ",
+                           toml_quoted(service.name), toml_quoted(service.ou_path),
+                           toml_quoted(to_string(service.license)), quoted_list(settings.primary),
+                           quoted_list(settings.secondary));
+        bool first = true;
+        for (const Feature& feature : features()) {
+            out += fmt::format("{}{} = {}", first ? "" : ", ", feature.name,
+                               settings.is_enabled(feature.name) ? "true" : "false");
+            first = false;
+        }
+        out += " }\n";
+    }
+    return out;
+}
+
+std::vector<Step> apply(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                        std::string_view text, const std::string& source, const Options& options) {
+    if (!text::is_valid_utf8(text)) {
+        throw Error(ErrorKind::InvalidData, fmt::format("{}: not valid UTF-8", source));
+    }
+    const File file = Reader(source).read(text);
+    return Applier(tx, audit, actor, source, options).run(file);
+}
+
+} // namespace nimbus::config

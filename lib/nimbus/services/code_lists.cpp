@@ -1,0 +1,201 @@
+#include <nimbus/services/code_lists.hpp>
+
+#include <algorithm>
+#include <variant>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/catalogue/codes.hpp>
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/util/text.hpp>
+
+namespace nimbus::services {
+namespace {
+
+bool usable_at(const Code& code, const Service& service) {
+    return names::ou_within(names::name_key(service.ou_path), names::name_key(code.ou_path));
+}
+
+/// Why `code` cannot be on `service`'s `list`, or empty when it can.
+std::string unfit(const Code& code, const Service& service, CodeType list) {
+    if (code.type != list) {
+        return fmt::format("is a {} code", to_string(code.type));
+    }
+    if (code.deleted()) {
+        return "is deleted";
+    }
+    if (!usable_at(code, service)) {
+        return fmt::format("is defined at OU \"{}\", not at \"{}\" or above it", code.ou_path,
+                           service.ou_path);
+    }
+    return {};
+}
+
+/// The code `reference` names for `service`'s `list`, or the reason there is none.
+/// A name is looked up among the codes the service can use, so that names
+/// repeated in unrelated OUs or of the other type do not make it ambiguous.
+std::variant<Code, std::string> resolve_for(store::ReadTransaction& tx, const Service& service,
+                                            CodeType list, std::string_view reference) {
+    const std::string_view trimmed = text::trim(reference);
+    if (trimmed.starts_with("id:")) {
+        try {
+            Code code = codes::resolve(tx, codes::Reference{std::string(trimmed), {}, {}});
+            std::string why = unfit(code, service, list);
+            return why.empty() ? std::variant<Code, std::string>(std::move(code)) : why;
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+    }
+    const auto nfc = text::to_nfc(trimmed);
+    if (!nfc || nfc->empty()) {
+        return std::string("is not a code name");
+    }
+    const std::vector<Code> candidates = tx.find_codes_by_name(names::name_key(*nfc));
+    std::vector<std::string> reasons;
+    for (const Code& code : candidates) {
+        std::string why = unfit(code, service, list);
+        if (why.empty()) {
+            return code; // names are unique per type along an OU path
+        }
+        reasons.push_back(std::move(why));
+    }
+    if (reasons.empty()) {
+        return fmt::format("there is no code named \"{}\"", *nfc);
+    }
+    return reasons.front();
+}
+
+std::vector<std::int64_t> ids(const std::vector<Code>& codes) {
+    std::vector<std::int64_t> result;
+    for (const Code& code : codes) {
+        result.push_back(code.id);
+    }
+    return result;
+}
+
+/// Applies `update` to `current`, recording every problem in `problems`.
+std::vector<Code> updated_list(store::ReadTransaction& tx, const Service& service, CodeType list,
+                               const std::vector<Code>& current, const ListUpdate& update,
+                               std::vector<std::string>& problems) {
+    const auto problem = [&](std::string_view reference, std::string_view why) {
+        problems.push_back(
+            fmt::format("{} \"{}\": {}", to_string(list), text::trim(reference), why));
+    };
+    const auto resolve = [&](const std::string& reference) -> std::optional<Code> {
+        auto found = resolve_for(tx, service, list, reference);
+        if (auto* why = std::get_if<std::string>(&found)) {
+            problem(reference, *why);
+            return std::nullopt;
+        }
+        return std::get<Code>(std::move(found));
+    };
+    const auto contains = [](const std::vector<Code>& codes, std::int64_t id) {
+        return std::any_of(codes.begin(), codes.end(), [&](const Code& c) { return c.id == id; });
+    };
+
+    std::vector<Code> result = current;
+    if (update.set) {
+        result.clear();
+        for (const std::string& reference : *update.set) {
+            if (auto code = resolve(reference)) {
+                if (contains(result, code->id)) {
+                    problem(reference, "is named twice");
+                } else {
+                    result.push_back(std::move(*code));
+                }
+            }
+        }
+        if (update.keep_unnamed) {
+            for (const Code& code : current) {
+                if (!contains(result, code.id)) {
+                    result.push_back(code);
+                }
+            }
+        }
+    }
+    for (const std::string& reference : update.remove) {
+        const std::string wanted = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        const auto on_list = std::find_if(result.begin(), result.end(), [&](const Code& code) {
+            return names::name_key(code.name) == names::name_key(wanted) ||
+                   fmt::format("id:{}", code.id) == wanted;
+        });
+        if (on_list != result.end()) {
+            result.erase(on_list);
+            continue;
+        }
+        // Removing a code that is not on the list changes nothing, but a code
+        // that does not exist at all is most likely a typo.
+        try {
+            codes::resolve(tx, codes::Reference{wanted, {}, {}});
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::Usage) { // ambiguous names exist
+                problem(reference, e.what());
+            }
+        }
+    }
+    for (const std::string& reference : update.add) {
+        if (auto code = resolve(reference); code && !contains(result, code->id)) {
+            result.push_back(std::move(*code));
+        }
+    }
+    return result;
+}
+
+nlohmann::json list_snapshot(const ServiceSettings& settings) {
+    nlohmann::json json = snapshot(settings);
+    return {{"primary", json["primary"]}, {"secondary", json["secondary"]}};
+}
+
+} // namespace
+
+Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                   std::string_view name, const ListUpdate& primary, const ListUpdate& secondary) {
+    if (primary.empty() && secondary.empty()) {
+        throw Error(ErrorKind::Usage, "nothing to change",
+                    "give --primary, --secondary, --add-primary, --remove-primary, "
+                    "--add-secondary or --remove-secondary");
+    }
+    const Service service = find(tx, name);
+    policy::require(actor, policy::Action::ConfigureService, scope_of(service));
+    const ServiceSettings before = settings(tx, service);
+
+    std::vector<std::string> problems;
+    const std::vector<Code> new_primary =
+        updated_list(tx, service, CodeType::Primary, before.primary, primary, problems);
+    const std::vector<Code> new_secondary =
+        updated_list(tx, service, CodeType::Secondary, before.secondary, secondary, problems);
+    if (!problems.empty()) {
+        std::string message = fmt::format(
+            "service \"{}\" cannot take these codes; nothing was changed:", service.name);
+        for (const std::string& line : problems) {
+            message += "\n  " + line;
+        }
+        throw Error(ErrorKind::InvalidData, message,
+                    fmt::format("see the codes usable there: nimbus-codes code list --ou \"{}\"",
+                                service.ou_path));
+    }
+    if (ids(new_primary) == ids(before.primary) && ids(new_secondary) == ids(before.secondary)) {
+        return Change{Outcome::Unchanged, before, {}};
+    }
+    tx.replace_service_codes(service.id, CodeType::Primary, ids(new_primary));
+    tx.replace_service_codes(service.id, CodeType::Secondary, ids(new_secondary));
+    Change change{Outcome::Updated, settings(tx, service), {}};
+    audit.record("service.codes", "service " + service.name, service.ou_id, list_snapshot(before),
+                 list_snapshot(change.settings));
+    return change;
+}
+
+void drop_code(store::WriteTransaction& tx, AuditTrail& audit, const Code& code) {
+    for (const Service& service : tx.services_listing(code.id)) {
+        const ServiceSettings before = settings(tx, service);
+        std::vector<Code> kept = before.list(code.type);
+        std::erase_if(kept, [&](const Code& listed) { return listed.id == code.id; });
+        tx.replace_service_codes(service.id, code.type, ids(kept));
+        audit.record("service.codes", "service " + service.name, service.ou_id,
+                     list_snapshot(before), list_snapshot(settings(tx, service)));
+    }
+}
+
+} // namespace nimbus::services

@@ -1,0 +1,173 @@
+#include <nimbus/services/services.hpp>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/catalogue/ous.hpp>
+#include <nimbus/error.hpp>
+
+namespace nimbus::services {
+namespace {
+
+std::string target(const Service& service) {
+    return "service " + service.name;
+}
+
+std::vector<std::string> code_names(const std::vector<Code>& codes) {
+    std::vector<std::string> result;
+    result.reserve(codes.size());
+    for (const Code& code : codes) {
+        result.push_back(code.name);
+    }
+    return result;
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string text;
+    for (const std::string& item : items) {
+        text += (text.empty() ? "" : ", ") + item;
+    }
+    return text;
+}
+
+} // namespace
+
+Service find(store::ReadTransaction& tx, std::string_view name) {
+    const auto nfc = names::clean_name(name, "service name");
+    if (auto service = tx.find_service(names::name_key(nfc))) {
+        return *service;
+    }
+    throw Error(ErrorKind::NotFound, fmt::format("service \"{}\" does not exist", nfc),
+                "list services with 'nimbus-codes service list'");
+}
+
+ServiceSettings settings(store::ReadTransaction& tx, const Service& service) {
+    ServiceSettings result;
+    result.service = service;
+    result.primary = tx.service_codes(service.id, CodeType::Primary);
+    result.secondary = tx.service_codes(service.id, CodeType::Secondary);
+    const std::vector<std::string> enabled = tx.enabled_features(service.id);
+    for (const Feature& feature : features()) {
+        if (std::find(enabled.begin(), enabled.end(), feature.name) != enabled.end()) {
+            result.enabled.emplace_back(feature.name);
+        }
+    }
+    return result;
+}
+
+policy::Scope scope_of(const Service& service) {
+    return policy::Scope::service(service.name, names::name_key(service.name),
+                                  names::name_key(service.ou_path));
+}
+
+void locate_grants(Grants& grants, store::ReadTransaction& tx) {
+    for (auto* list : {&grants.owner, &grants.supervisor, &grants.member}) {
+        for (ServiceGrant& grant : *list) {
+            if (const auto service = tx.find_service(grant.key)) {
+                grant.ou_key = names::name_key(service->ou_path);
+            }
+        }
+    }
+}
+
+nlohmann::json snapshot(const ServiceSettings& settings) {
+    return {{"id", settings.service.id},
+            {"name", settings.service.name},
+            {"ou", settings.service.ou_path},
+            {"license", to_string(settings.service.license)},
+            {"primary", code_names(settings.primary)},
+            {"secondary", code_names(settings.secondary)},
+            {"extensions", settings.enabled}};
+}
+
+Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              const Draft& draft) {
+    const std::string name = names::clean_name(draft.name, "service name");
+    const Ou ou = ous::find(tx, draft.ou_path);
+    policy::require(actor, policy::Action::CreateService, policy::Scope::ou(ou.path, ou.path_key));
+    const std::string key = names::name_key(name);
+    if (const auto existing = tx.find_service(key)) {
+        if (existing->name == name && existing->ou_id == ou.id &&
+            existing->license == draft.license) {
+            return Change{Outcome::Unchanged, settings(tx, *existing), {}};
+        }
+        throw Error(ErrorKind::Conflict,
+                    fmt::format("service \"{}\" already exists in OU \"{}\" with license {}",
+                                existing->name, existing->ou_path, to_string(existing->license)),
+                    "service names are unique; change it with 'nimbus-codes service edit'");
+    }
+    Service service;
+    service.name = name;
+    service.ou_id = ou.id;
+    service.ou_path = ou.path;
+    service.license = draft.license;
+    service.created_at = audit.now();
+    service.id = tx.insert_service(
+        store::NewService{service.name, key, ou.id, service.license, service.created_at});
+    Change change{Outcome::Created, settings(tx, service), {}};
+    audit.record("service.create", target(service), ou.id, nullptr, snapshot(change.settings));
+    return change;
+}
+
+Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+            std::string_view name, const Edit& edit) {
+    if (!edit.name && !edit.license) {
+        throw Error(ErrorKind::Usage, "nothing to change", "give --name or --license");
+    }
+    const Service service = find(tx, name);
+    policy::require(actor, policy::Action::ChangeService, scope_of(service));
+    const ServiceSettings before = settings(tx, service);
+
+    Service renamed = service;
+    if (edit.name) {
+        renamed.name = names::clean_name(*edit.name, "service name");
+        const auto clash = tx.find_service(names::name_key(renamed.name));
+        if (clash && clash->id != service.id) {
+            throw Error(ErrorKind::Conflict,
+                        fmt::format("service \"{}\" already exists", clash->name));
+        }
+    }
+    if (edit.license) {
+        renamed.license = *edit.license;
+    }
+    std::vector<std::string> unlicensed;
+    for (const std::string& feature : before.enabled) {
+        const Feature* known = find_feature(feature);
+        if (known != nullptr && !allows(renamed.license, *known)) {
+            unlicensed.push_back(feature);
+        }
+    }
+    if (!unlicensed.empty() && !edit.disable_unlicensed) {
+        throw Error(ErrorKind::NotLicensed,
+                    fmt::format("license {} does not allow {}, enabled for service \"{}\"",
+                                to_string(renamed.license), join(unlicensed), service.name),
+                    fmt::format("disable {} first, or pass --disable-unlicensed",
+                                unlicensed.size() == 1 ? "it" : "them"));
+    }
+    if (renamed.name == service.name && renamed.license == service.license) {
+        return Change{Outcome::Unchanged, before, {}};
+    }
+
+    tx.update_service(service.id, renamed.name, names::name_key(renamed.name), renamed.license);
+    for (const std::string& feature : unlicensed) {
+        tx.set_feature(service.id, feature, false);
+    }
+    Change change{Outcome::Updated, settings(tx, renamed), {}};
+    audit.record("service.edit", target(renamed), service.ou_id, snapshot(before),
+                 snapshot(change.settings));
+    if (!unlicensed.empty()) {
+        change.notes.push_back(fmt::format("disabled {}: not allowed by license {}",
+                                           join(unlicensed), to_string(renamed.license)));
+    }
+    if (renamed.name != service.name) {
+        change.notes.push_back(
+            fmt::format("identity files that grant roles on \"{}\" must now name \"{}\"",
+                        service.name, renamed.name));
+    }
+    return change;
+}
+
+} // namespace nimbus::services

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <nimbus/audit/trail.hpp>
+#include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/policy.hpp>
+#include <nimbus/services/model.hpp>
+#include <nimbus/store/store.hpp>
+
+/// Services and their settings. Code lists are in code_lists.hpp, My Sessions
+/// extensions in extensions.hpp.
+namespace nimbus::services {
+
+/// The service named `name`, case-insensitively. Throws NotFound.
+Service find(store::ReadTransaction& tx, std::string_view name);
+
+/// A service with its ordered code lists and enabled features.
+ServiceSettings settings(store::ReadTransaction& tx, const Service& service);
+
+/// What the role table checks a service action against.
+policy::Scope scope_of(const Service& service);
+
+/// Fills in the OU of every service named in `grants`, so that owners may
+/// change codes at their services' OUs. Services not in the store stay unlocated.
+void locate_grants(Grants& grants, store::ReadTransaction& tx);
+
+/// The audit record's view of a service's settings.
+nlohmann::json snapshot(const ServiceSettings& settings);
+
+struct Draft {
+    std::string name;
+    std::string ou_path;
+    License license = License::BasicRouting;
+};
+
+struct Edit {
+    std::optional<std::string> name;
+    std::optional<License> license;
+    bool disable_unlicensed = false; ///< switch off features the new license does not allow
+};
+
+enum class Outcome { Created, Updated, Unchanged };
+
+/// What a service command did, and the service's settings afterwards.
+struct Change {
+    Outcome outcome = Outcome::Unchanged;
+    ServiceSettings settings;
+    std::vector<std::string> notes; ///< side effects worth telling the user
+};
+
+/// Creates a service. The same name with the same OU and license: Unchanged;
+/// with another OU or license: Conflict.
+Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              const Draft& draft);
+
+/// Renames a service or changes its license. A license that does not allow an
+/// enabled feature is refused (NotLicensed) unless `disable_unlicensed` is set.
+Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+            std::string_view name, const Edit& edit);
+
+} // namespace nimbus::services

@@ -1,0 +1,159 @@
+"""Configuration as code: config export, plan and apply."""
+
+import os
+
+from harness import NimbusTestCase, main
+
+SETUP = [
+    ("ou", "create", "Contoso/Sales/EMEA", "--parents"),
+    ("code", "create", "--type", "primary", "--name", "Sale", "--description", 'The "customer" bought'),
+    ("code", "create", "--type", "primary", "--name", "No sale"),
+    ("code", "create", "--type", "secondary", "--name", "Rückruf", "--ou", "Contoso/Sales"),
+    ("code", "create", "--type", "primary", "--name", "折り返し", "--ou", "Contoso/Sales/EMEA"),
+    ("code", "create", "--type", "primary", "--name", "Retired"),
+    ("code", "delete", "Retired"),
+    ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
+    ("service", "apply", "Hotline", "--primary", "No sale,Sale", "--secondary", "Rückruf"),
+    ("extension", "enable", "Hotline", "codes-and-tags", "session-details"),
+    ("service", "create", "EMEA Line", "--ou", "Contoso/Sales/EMEA", "--license", "basic-routing"),
+    ("service", "apply", "EMEA Line", "--primary", "折り返し,Sale"),
+]
+
+
+class ConfigTest(NimbusTestCase):
+    def setUp(self):
+        super().setUp()
+        self.init_store()
+        for command in SETUP:
+            self.run_ok(*command)
+
+    def write(self, name, text):
+        path = os.path.join(self.sandbox.dir, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def export(self, *args):
+        return self.run_ok("config", "export", *args).out
+
+    def fresh_store(self, name):
+        path = os.path.join(self.sandbox.dir, name)
+        self.run_ok("init", "--tenant", "Contoso", "--store", path)
+        return path
+
+    def test_export_is_stable_toml(self):
+        text = self.export()
+        self.assertEqual(text, self.export())
+        self.assertIn('tenant = "Contoso"', text)
+        self.assertIn('ous = [\n  "Contoso/Sales",\n  "Contoso/Sales/EMEA",\n]', text)
+        self.assertIn('name = "Sale"\nou = "Contoso"\ndescription = "The \\"customer\\" bought"', text)
+        self.assertNotIn("Retired", text)
+        self.assertIn('primary = ["No sale", "Sale"]\nsecondary = ["Rückruf"]\n'
+                      'extensions = { codes-and-tags = true, caller-information = false, '
+                      'conversation-context = false, session-details = true }', text)
+
+    def test_round_trip_through_a_fresh_store(self):
+        text = self.export()
+        path = self.write("contoso.toml", text)
+        other = self.fresh_store("other.db")
+        self.run_ok("config", "apply", path, "--store", other)
+        self.assertEqual(self.run_ok("config", "export", "--store", other).out, text)
+        again = self.run_ok("config", "apply", path, "--store", other)
+        self.assertEqual(again.out, "")
+        self.assertIn("no changes", again.err)
+
+    def test_scoped_export(self):
+        text = self.export("--ou", "Contoso/Sales/EMEA")
+        self.assertIn('scope = "Contoso/Sales/EMEA"', text)
+        self.assertIn('name = "EMEA Line"', text)
+        self.assertNotIn('name = "Hotline"', text)
+        self.assertIn('primary = ["折り返し", "Sale"]', text)  # Sale comes from above the scope
+        self.assertEqual(self.run_ok("config", "plan", self.write("emea.toml", text)).out, "")
+
+    def test_plan_shows_create_edit_reorder_and_prune(self):
+        text = self.export()
+        text = text.replace('description = "The \\"customer\\" bought"', 'description = "Bought"')
+        text = text.replace('primary = ["No sale", "Sale"]', 'primary = ["Sale", "No sale"]')
+        text = text.replace('[[codes]]\ntype = "primary"\nname = "No sale"',
+                            '[[codes]]\ntype = "primary"\nname = "Lead"\nou = "Contoso/Sales"\n\n'
+                            '[[codes]]\ntype = "primary"\nname = "No sale"')
+        text = text.replace('[[codes]]\ntype = "primary"\nname = "折り返し"\nou = "Contoso/Sales/EMEA"\n\n', "")
+        text = text.replace('primary = ["折り返し", "Sale"]', 'primary = ["Sale"]')
+        path = self.write("changed.toml", text)
+        before = self.export()
+        plan = self.run_ok("config", "plan", path, "--prune")
+        self.assertEqual(plan.out.splitlines(), [
+            '+ code primary "Lead" in Contoso/Sales',
+            '~ code primary "Sale" in Contoso: description "The "customer" bought" -> "Bought"',
+            '~ service "EMEA Line": primary list: 折り返し, Sale -> Sale',
+            '~ service "Hotline": primary list reordered: No sale, Sale -> Sale, No sale',
+            '- code primary "折り返し" in Contoso/Sales/EMEA',
+        ])
+        self.assertIn("plan: 1 to add, 3 to change, 1 to delete", plan.err)
+        self.assertEqual(self.export(), before)  # a plan changes nothing
+        detailed = self.run_cli("config", "plan", path, "--detailed-exitcode")
+        self.assertEqual(detailed.code, 2, repr(detailed))
+        rows = self.json_ok("config", "plan", path)
+        self.assertEqual(rows[0], {"change": "+", "kind": "code", "target": 'primary "Lead" in Contoso/Sales',
+                                   "detail": ""})
+        dry = self.run_ok("config", "apply", path, "--prune", "--dry-run")
+        self.assertEqual(dry.out, plan.out)
+        self.assertEqual(self.export(), before)
+        applied = self.run_ok("config", "apply", path, "--prune")
+        self.assertEqual(applied.out, plan.out)
+        self.assertEqual(self.run_ok("config", "plan", path, "--prune", "--detailed-exitcode").out, "")
+        self.assertEqual(self.json_ok("code", "show", "id:4")["deleted_at"], "2026-11-26T09:30:00Z")
+
+    def test_without_prune_nothing_is_deleted(self):
+        path = self.write("partial.toml", 'tenant = "Contoso"\n\n[[services]]\nname = "Hotline"\n'
+                                          'ou = "Contoso/Sales"\nlicense = "contact-center"\nprimary = ["Sale"]\n')
+        self.assertEqual(self.run_ok("config", "apply", path).out,
+                         '~ service "Hotline": primary list reordered: No sale, Sale -> Sale, No sale\n')
+        self.assertEqual(len(self.json_ok("code", "list")), 4)
+
+    def test_bad_files_apply_nothing(self):
+        before = self.export()
+        good = self.export()
+        cases = [
+            ('tenant = "Contoso"\n[[codes]\n', "bad.toml:2:"),
+            (good + "\ncolour = 1\n", 'unknown key "colour"'),
+            (good.replace('license = "contact-center"', 'license = "contact-center"\nowner = "x"'),
+             'unknown key "owner" in a service'),
+            (good.replace('primary = ["No sale", "Sale"]', 'primary = ["No sale", "Typo"]'),
+             'primary "Typo": there is no code named "Typo"'),
+            (good.replace('license = "contact-center"', 'license = "basic-routing"'),
+             "license basic-routing does not allow codes-and-tags"),
+            (good.replace('session-details = true', 'session-details = true, x-ray = true'),
+             'unknown feature "x-ray"'),
+            (good.replace('tenant = "Contoso"', 'tenant = "Fabrikam"'), 'the file is for tenant "Fabrikam"'),
+            (good.replace('ou = "Contoso/Sales"\nlicense', 'ou = "Contoso/Sales/EMEA"\nlicense', 1),
+             "services do not move between OUs"),
+        ]
+        for text, message in cases:
+            path = self.write("bad.toml", text + ('\n[[codes]]\ntype = "primary"\nname = "Extra"\n'
+                                                  if "[[codes]\n" not in text else ""))
+            self.assert_fails(65, "config", "apply", path, stderr=message)
+            self.assertEqual(self.export(), before, message)
+        self.assert_fails(66, "config", "apply", os.path.join(self.sandbox.dir, "missing.toml"))
+
+    def test_roles(self):
+        path = self.write("contoso.toml", self.export().replace('description = "The \\"customer\\" bought"',
+                                                                'description = "Bought"'))
+        self.assert_fails(77, "config", "export", "--as", "olga")
+        self.assert_fails(77, "config", "export", "--as", "sam")
+        self.assertIn('scope = "Contoso/Sales"', self.run_ok("config", "export", "--ou", "Contoso/Sales",
+                                                             "--as", "sam").out)
+        self.assert_fails(77, "config", "apply", path, "--as", "mia")
+        self.assert_fails(77, "config", "apply", path, "--as", "sue")
+        # The file changes a code at Contoso, which neither an owner nor this OU admin may.
+        self.assert_fails(77, "config", "apply", path, "--as", "olga", stderr='may not change codes in OU "Contoso"')
+        self.assert_fails(77, "config", "apply", path, "--as", "sam")
+        self.run_ok("config", "apply", path, "--as", "alice")
+
+    def test_stdin(self):
+        result = self.run_ok("config", "plan", "-", stdin=self.export().replace('"No sale", "Sale"', '"Sale", "No sale"'))
+        self.assertIn("reordered", result.out)
+
+
+if __name__ == "__main__":
+    main()
