@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The product's use case end to end on a fresh embedded store in a scratch
-# folder: an admin defines the pool of primary and secondary codes.
+# folder: an admin defines the pool of primary and secondary codes, applies
+# them to a service and enables codes and tags for its team.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
@@ -39,4 +40,9 @@ step code create --type secondary --name Rückruf --description "Call back later
 step code create --type secondary --name "Upsell" --ou Contoso/Sales --as sam
 step code list
 step code list --ou Contoso/Sales --format json
+step service create Hotline --ou Contoso/Sales --license contact-center
+step service apply Hotline --primary "Sale,No sale" --secondary "Upsell,Rückruf"
+step extension enable Hotline codes-and-tags
+step service show Hotline
+step config export
 step audit list

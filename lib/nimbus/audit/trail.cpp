@@ -15,8 +15,8 @@ AuditTrail::AuditTrail(store::WriteTransaction& tx, const Actor& actor, Timestam
     : AuditTrail(tx, actor.user->login, actor.via(), now) {}
 
 void AuditTrail::record(std::string_view action, std::string target,
-                        std::optional<std::int64_t> ou_id, const nlohmann::json& before,
-                        const nlohmann::json& after) {
+                        std::optional<std::int64_t> ou_id, const nlohmann::ordered_json& before,
+                        const nlohmann::ordered_json& after) {
     store::NewAuditEntry entry;
     entry.at = now_;
     entry.user = user_;

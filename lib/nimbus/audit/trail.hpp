@@ -26,7 +26,7 @@ public:
 
     /// Records one change. `before` and `after` are JSON objects (null when absent).
     void record(std::string_view action, std::string target, std::optional<std::int64_t> ou_id,
-                const nlohmann::json& before, const nlohmann::json& after);
+                const nlohmann::ordered_json& before, const nlohmann::ordered_json& after);
 
 private:
     store::WriteTransaction& tx_;

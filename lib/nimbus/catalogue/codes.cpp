@@ -37,12 +37,12 @@ std::string describe(const Code& code) {
                        code.deleted() ? ", deleted" : "");
 }
 
-nlohmann::json snapshot(const Code& code) {
-    nlohmann::json json = {{"id", code.id},
-                           {"type", to_string(code.type)},
-                           {"name", code.name},
-                           {"description", code.description},
-                           {"ou", code.ou_path}};
+nlohmann::ordered_json snapshot(const Code& code) {
+    nlohmann::ordered_json json = {{"id", code.id},
+                                   {"type", to_string(code.type)},
+                                   {"name", code.name},
+                                   {"description", code.description},
+                                   {"ou", code.ou_path}};
     if (code.deleted_at) {
         json["deleted_at"] = timefmt::to_utc_string(*code.deleted_at);
     }

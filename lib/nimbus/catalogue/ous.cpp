@@ -10,7 +10,7 @@
 namespace nimbus::ous {
 namespace {
 
-nlohmann::json snapshot(const Ou& ou) {
+nlohmann::ordered_json snapshot(const Ou& ou) {
     return {{"id", ou.id}, {"path", ou.path}};
 }
 

@@ -143,8 +143,8 @@ std::vector<Code> updated_list(store::ReadTransaction& tx, const Service& servic
     return result;
 }
 
-nlohmann::json list_snapshot(const ServiceSettings& settings) {
-    nlohmann::json json = snapshot(settings);
+nlohmann::ordered_json list_snapshot(const ServiceSettings& settings) {
+    nlohmann::ordered_json json = snapshot(settings);
     return {{"primary", json["primary"]}, {"secondary", json["secondary"]}};
 }
 

@@ -16,7 +16,7 @@ std::string known_features() {
     return text;
 }
 
-nlohmann::json extensions_snapshot(const ServiceSettings& settings) {
+nlohmann::ordered_json extensions_snapshot(const ServiceSettings& settings) {
     return {{"extensions", settings.enabled}};
 }
 

@@ -73,7 +73,7 @@ void locate_grants(Grants& grants, store::ReadTransaction& tx) {
     }
 }
 
-nlohmann::json snapshot(const ServiceSettings& settings) {
+nlohmann::ordered_json snapshot(const ServiceSettings& settings) {
     return {{"id", settings.service.id},
             {"name", settings.service.name},
             {"ou", settings.service.ou_path},

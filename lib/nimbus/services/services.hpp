@@ -31,7 +31,7 @@ policy::Scope scope_of(const Service& service);
 void locate_grants(Grants& grants, store::ReadTransaction& tx);
 
 /// The audit record's view of a service's settings.
-nlohmann::json snapshot(const ServiceSettings& settings);
+nlohmann::ordered_json snapshot(const ServiceSettings& settings);
 
 struct Draft {
     std::string name;
