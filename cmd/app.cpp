@@ -155,7 +155,7 @@ store::StoreOptions store_options(const Globals& globals) {
 
 /// Runs a command: loads the identity, checks the role table, opens what the
 /// body's signature asks for, runs it in one transaction and commits.
-Result dispatch(const Command& command, const Globals& globals) {
+Result dispatch(const Command& command, const Globals& globals, Console& console) {
     const Timestamp now = environment::now();
     if (const auto* init = std::get_if<InitBody>(&command.body)) {
         return (*init)(InitContext{globals, environment::os_login(), now});
@@ -173,17 +173,20 @@ Result dispatch(const Command& command, const Globals& globals) {
     if (const auto* body = std::get_if<IdentityBody>(&command.body)) {
         return (*body)(IdentityContext{actor, identity});
     }
+    if (command.prepare) {
+        command.prepare();
+    }
     const auto store = store::open_store(store_locator(globals), store_options(globals));
     if (const auto* body = std::get_if<ReadBody>(&command.body)) {
         const auto tx = store->begin_read();
         services::locate_grants(actor.grants, *tx);
-        return (*body)(ReadContext{actor, *tx});
+        return (*body)(ReadContext{actor, identity, *tx});
     }
     const auto& body = std::get<WriteBody>(command.body);
     const auto tx = store->begin_write();
     services::locate_grants(actor.grants, *tx);
     AuditTrail audit(*tx, actor, now);
-    Result result = body(WriteContext{actor, *tx, audit});
+    Result result = body(WriteContext{actor, identity, *tx, audit, console});
     if (!result.rollback) {
         tx->commit();
     }
@@ -201,12 +204,22 @@ void print(const Result& result, const Globals& globals, Console& console) {
     if (!console.out()) {
         throw Error(ErrorKind::CannotWrite, "cannot write to standard output");
     }
+    for (const std::string& problem : result.problems) {
+        console.problem(problem);
+    }
+    if (!result.error.empty()) {
+        console.error(result.error, "");
+    }
     for (const std::string& note : result.notes) {
         console.note(note);
     }
 }
 
 } // namespace
+
+std::optional<std::string> given(const std::string& value) {
+    return value.empty() ? std::nullopt : std::optional<std::string>(value);
+}
 
 Result Result::list(output::Rows rows) {
     Result result;
@@ -257,6 +270,7 @@ int run(int argc, const char* const* argv) {
     add_code_commands(app, registry);
     add_service_commands(app, registry);
     add_config_commands(app, registry);
+    add_session_commands(app, registry);
     add_audit_commands(app, registry);
 
     try {
@@ -285,7 +299,7 @@ int run(int argc, const char* const* argv) {
         if (command == nullptr) {
             throw Error(ErrorKind::Usage, "no command given", "see 'nimbus-codes --help'");
         }
-        const Result result = dispatch(*command, globals);
+        const Result result = dispatch(*command, globals, console);
         print(result, globals, console);
         return result.exit_status;
     } catch (const Error& e) {

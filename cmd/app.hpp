@@ -42,6 +42,11 @@ struct Result {
     std::optional<std::string> text;
     /// Roll the write transaction back instead of committing (plans, dry runs).
     bool rollback = false;
+    /// Lines for stderr that --quiet does not silence (e.g. "FILE:LINE: reason").
+    std::vector<std::string> problems;
+    /// An error to report after the problems, with exit_status (the command
+    /// still returns a result, e.g. an import that skipped invalid rows).
+    std::string error;
 
     /// Rows shown as a listing.
     static Result list(output::Rows rows);
@@ -62,17 +67,23 @@ struct IdentityContext {
     const identity::Identity& identity;
 };
 
+class Console;
+
 /// Read-only commands get a read-only view of the store.
 struct ReadContext {
     const Actor& actor;
+    const identity::Identity& identity;
     store::ReadTransaction& tx;
 };
 
-/// Mutating commands get a write transaction and the audit trail that goes with it.
+/// Mutating commands get a write transaction and the audit trail that goes
+/// with it, and the console for progress on long work.
 struct WriteContext {
     const Actor& actor;
+    const identity::Identity& identity;
     store::WriteTransaction& tx;
     AuditTrail& audit;
+    Console& console;
 };
 
 using InitBody = std::function<Result(const InitContext&)>;
@@ -85,6 +96,9 @@ using WriteBody = std::function<Result(const WriteContext&)>;
 struct Command {
     std::optional<policy::Action> action; ///< none only for init
     std::variant<InitBody, IdentityBody, ReadBody, WriteBody> body;
+    /// Work done before the store is opened, such as reading an input file, so
+    /// that no lock is held while waiting for input.
+    std::function<void()> prepare = {};
 };
 
 /// Which CLI11 subcommand runs which Command.
@@ -104,10 +118,14 @@ void add_ou_commands(CLI::App& app, Registry& registry);
 void add_code_commands(CLI::App& app, Registry& registry);
 void add_service_commands(CLI::App& app, Registry& registry); // service and extension
 void add_config_commands(CLI::App& app, Registry& registry);
+void add_session_commands(CLI::App& app, Registry& registry);
 void add_audit_commands(CLI::App& app, Registry& registry);
 
 /// A noun such as `code`, which needs one of its verbs.
 CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& description);
+
+/// An option's value as an optional: empty when the option was not given.
+std::optional<std::string> given(const std::string& value);
 
 /// Parses the command line, runs the command and returns the exit status.
 int run(int argc, const char* const* argv);

@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -19,8 +20,9 @@ std::string read_input(const std::string& path) {
         content << std::cin.rdbuf();
         return content.str();
     }
+    std::error_code ec;
     std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (!in || std::filesystem::is_directory(path, ec)) {
         throw Error(ErrorKind::InputMissing, fmt::format("cannot read {}", path),
                     "check the file name");
     }
@@ -30,6 +32,7 @@ std::string read_input(const std::string& path) {
 
 struct PlanArgs {
     std::string file;
+    std::string text; ///< the file's content, read before the store is opened
     bool prune = false;
     bool detailed_exitcode = false;
     bool dry_run = false;
@@ -37,9 +40,8 @@ struct PlanArgs {
 
 /// Runs the file against the store; `commit` says whether the result is kept.
 Result run_file(const WriteContext& context, const PlanArgs& args, bool commit) {
-    const std::string text = read_input(args.file);
     const std::vector<config::Step> steps =
-        config::apply(context.tx, context.audit, context.actor, text,
+        config::apply(context.tx, context.audit, context.actor, args.text,
                       args.file == "-" ? "<stdin>" : args.file, config::Options{args.prune});
     Result result;
     result.rollback = !commit;
@@ -105,7 +107,10 @@ void add_config_commands(CLI::App& app, Registry& registry) {
     registry.add(plan,
                  Command{policy::Action::ApplyConfig, WriteBody([plan_args](const WriteContext& c) {
                              return run_file(c, *plan_args, false);
-                         })});
+                         }),
+                         [plan_args] {
+                             plan_args->text = read_input(plan_args->file);
+                         }});
 
     auto apply_args = std::make_shared<PlanArgs>();
     CLI::App* apply =
@@ -116,10 +121,13 @@ void add_config_commands(CLI::App& app, Registry& registry) {
     apply->add_flag("--prune", apply_args->prune,
                     "Also delete codes and list entries the file does not name");
     apply->add_flag("--dry-run", apply_args->dry_run, "Show the changes, keep nothing");
-    registry.add(
-        apply, Command{policy::Action::ApplyConfig, WriteBody([apply_args](const WriteContext& c) {
-                           return run_file(c, *apply_args, !apply_args->dry_run);
-                       })});
+    registry.add(apply, Command{policy::Action::ApplyConfig,
+                                WriteBody([apply_args](const WriteContext& c) {
+                                    return run_file(c, *apply_args, !apply_args->dry_run);
+                                }),
+                                [apply_args] {
+                                    apply_args->text = read_input(apply_args->file);
+                                }});
 }
 
 } // namespace nimbus::cli

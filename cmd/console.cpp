@@ -31,6 +31,7 @@ void Console::configure(bool quiet, bool no_color) {
 }
 
 void Console::note(std::string_view text) {
+    end_status();
     if (!quiet_) {
         err_ << text << '\n';
     }
@@ -43,7 +44,28 @@ void Console::warning(std::string_view text) {
     }
 }
 
+void Console::problem(std::string_view text) {
+    end_status();
+    err_ << text << '\n';
+}
+
+void Console::status(std::string_view text) {
+    if (quiet_ || !err_is_tty_) {
+        return;
+    }
+    err_ << '\r' << text << "\033[K" << std::flush;
+    status_shown_ = true;
+}
+
+void Console::end_status() {
+    if (status_shown_) {
+        err_ << "\r\033[K" << std::flush;
+        status_shown_ = false;
+    }
+}
+
 void Console::error(std::string_view what, std::string_view hint) {
+    end_status();
     err_ << "nimbus-codes: " << (color_err_ ? "\033[1;31merror:\033[0m " : "error: ") << what
          << '\n';
     if (!hint.empty()) {

@@ -26,6 +26,12 @@ public:
     void warning(std::string_view text);
     /// "nimbus-codes: error: ..." and an optional hint line; never silenced.
     void error(std::string_view what, std::string_view hint);
+    /// A line about bad input ("FILE:LINE: reason"); never silenced.
+    void problem(std::string_view text);
+    /// A transient progress line, only on a terminal and without --quiet.
+    void status(std::string_view text);
+    /// Clears the progress line, if one is shown.
+    void end_status();
 
 private:
     std::ostream& out_;
@@ -35,6 +41,7 @@ private:
     bool quiet_ = false;
     bool color_out_ = false;
     bool color_err_ = false;
+    bool status_shown_ = false;
 };
 
 } // namespace nimbus::cli

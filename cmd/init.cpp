@@ -27,28 +27,29 @@ Result initialise(const InitContext& context, const InitArgs& args) {
                     "run 'nimbus-codes init --tenant NAME', e.g. --tenant Contoso");
     }
 
-    store::InitReport report = store::initialise_store(
-        locator, store::StoreOptions{std::chrono::milliseconds(context.globals.busy_timeout_ms)});
-    const auto tx = report.store->begin_write();
-    std::optional<Ou> root = tx->root_ou();
+    std::optional<Ou> root;
     bool tenant_created = false;
-    if (root) {
-        if (tenant && names::name_key(*tenant) != root->path_key) {
-            throw Error(ErrorKind::Conflict,
-                        fmt::format("store {} already belongs to tenant \"{}\"",
-                                    report.store->location(), root->path),
-                        "omit --tenant, or choose another store with --store");
-        }
-    } else {
-        if (!tenant) {
-            throw Error(ErrorKind::Usage, "the store has no tenant root yet",
-                        "run 'nimbus-codes init --tenant NAME'");
-        }
-        AuditTrail audit(*tx, context.os_login, std::nullopt, context.now);
-        root = ous::create_tenant(*tx, audit, *tenant);
-        tenant_created = true;
-    }
-    tx->commit();
+    store::InitReport report = store::initialise_store(
+        locator, store::StoreOptions{std::chrono::milliseconds(context.globals.busy_timeout_ms)},
+        [&](store::WriteTransaction& tx) {
+            root = tx.root_ou();
+            if (root) {
+                if (tenant && names::name_key(*tenant) != root->path_key) {
+                    throw Error(ErrorKind::Conflict,
+                                fmt::format("store {} already belongs to tenant \"{}\"",
+                                            locator.target, root->path),
+                                "omit --tenant, or choose another store with --store");
+                }
+                return;
+            }
+            if (!tenant) {
+                throw Error(ErrorKind::Usage, "a new store needs the name of its tenant root",
+                            "run 'nimbus-codes init --tenant NAME', e.g. --tenant Contoso");
+            }
+            AuditTrail audit(tx, context.os_login, std::nullopt, context.now);
+            root = ous::create_tenant(tx, audit, *tenant);
+            tenant_created = true;
+        });
 
     Result result;
     result.shape = output::Shape::Record;

@@ -12,7 +12,7 @@ import unittest
 BINARY = os.environ.get("NIMBUS_CODES_BIN", "nimbus-codes")
 LOGIN = pwd.getpwuid(os.geteuid()).pw_name
 FIXED_NOW = "2026-11-26T09:30:00Z"
-SCHEMA_VERSION = 2  # the newest migration in schema/sqlite/
+SCHEMA_VERSION = 3  # the newest migration in schema/sqlite/
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

@@ -63,6 +63,13 @@ class CliTest(NimbusTestCase):
         self.assertIn("TENANT", created.out)
         self.assertIn("created store", created.err)
 
+    def test_json_survives_a_path_that_is_not_utf8(self):
+        store = os.path.join(self.sandbox.dir.encode(), b"bad\xff.db")
+        completed = subprocess.run([BINARY, "init", "--tenant", "Contoso", "--format", "json", b"--store", store],
+                                   env=self.sandbox.env, capture_output=True, timeout=60)
+        self.assertEqual(completed.returncode, 0, completed.stderr)
+        self.assertIn(b'"tenant": "Contoso"', completed.stdout)
+
     def test_unwritable_stdout_exits_73(self):
         self.init_store()
         env = dict(self.sandbox.env)

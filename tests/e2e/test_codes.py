@@ -70,6 +70,9 @@ class CodesTest(NimbusTestCase):
         self.assert_fails(65, "code", "create", "--type", "primary", "--name", "Sale", "--description", "d" * 501,
                           stderr="the limit is 500")
         self.assert_fails(65, "code", "create", "--type", "primary", "--name", "id:7", stderr="id reference")
+        for invisible in ("\u200bSale", "Sa\u202ele", "\ufeffSale"):  # zero-width, bidi override, BOM
+            self.assert_fails(65, "code", "create", "--type", "primary", "--name", invisible,
+                              stderr="control character")
         self.assertEqual(self.snapshot(), before)
         self.assertEqual(self.create("--type", "primary", "--name", "ü" * 64)["name"], "ü" * 64)
         self.assertEqual(self.create("--type", "primary", "--name", "  Trimmed  ")["name"], "Trimmed")

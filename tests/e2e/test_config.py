@@ -1,8 +1,9 @@
 """Configuration as code: config export, plan and apply."""
 
 import os
+import subprocess
 
-from harness import NimbusTestCase, main
+from harness import BINARY, NimbusTestCase, main
 
 SETUP = [
     ("ou", "create", "Contoso/Sales/EMEA", "--parents"),
@@ -128,6 +129,10 @@ class ConfigTest(NimbusTestCase):
             (good.replace('tenant = "Contoso"', 'tenant = "Fabrikam"'), 'the file is for tenant "Fabrikam"'),
             (good.replace('ou = "Contoso/Sales"\nlicense', 'ou = "Contoso/Sales/EMEA"\nlicense', 1),
              "services do not move between OUs"),
+            (good + '\n[[codes]]\ntype = "primary"\nname = "sale"\nou = "Contoso"\ndescription = "x"\n',
+             'primary code "sale" is defined again (first at line'),
+            (good + '\n[[services]]\nname = "HOTLINE"\nou = "Contoso/Sales"\nlicense = "basic-routing"\n',
+             'service "HOTLINE" is defined again'),
         ]
         for text, message in cases:
             path = self.write("bad.toml", text + ('\n[[codes]]\ntype = "primary"\nname = "Extra"\n'
@@ -149,6 +154,39 @@ class ConfigTest(NimbusTestCase):
         self.assert_fails(77, "config", "apply", path, "--as", "olga", stderr='may not change codes in OU "Contoso"')
         self.assert_fails(77, "config", "apply", path, "--as", "sam")
         self.run_ok("config", "apply", path, "--as", "alice")
+
+    def test_codes_default_to_the_scope(self):
+        path = self.write("scoped.toml", 'tenant = "Contoso"\nscope = "Contoso/Sales"\n\n'
+                                         '[[codes]]\ntype = "primary"\nname = "Scoped"\n')
+        self.assertEqual(self.run_ok("config", "apply", path).out, '+ code primary "Scoped" in Contoso/Sales\n')
+        self.run_ok("config", "apply", path, "--as", "sam")
+
+    def test_owner_applies_an_export_that_changes_only_their_service(self):
+        text = self.export().replace('primary = ["No sale", "Sale"]', 'primary = ["Sale", "No sale"]')
+        self.run_ok("service", "create", "Other", "--ou", "Contoso/Sales", "--license", "basic-routing")
+        self.run_ok("service", "apply", "Other", "--primary", "Sale")
+        text = self.export().replace('primary = ["No sale", "Sale"]', 'primary = ["Sale", "No sale"]')
+        path = self.write("owner.toml", text)
+        self.assertEqual(self.run_ok("config", "plan", path, "--as", "olga").out,
+                         '~ service "Hotline": primary list reordered: No sale, Sale -> Sale, No sale\n')
+        self.run_ok("config", "apply", path, "--as", "olga")
+
+    def test_service_name_spelling_follows_the_file(self):
+        path = self.write("renamed.toml", self.export().replace('name = "Hotline"', 'name = "HOTLINE"'))
+        self.assertEqual(self.run_ok("config", "apply", path).out,
+                         '~ service "Hotline": name "Hotline" -> "HOTLINE"\n')
+        self.assertEqual(self.run_ok("config", "plan", path).out, "")
+
+    def test_the_file_is_read_before_the_store_is_locked(self):
+        env = self.sandbox.environment()
+        applier = subprocess.Popen([BINARY, "config", "apply", "-"], env=env, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            # While apply still waits for its input, another writer is not blocked.
+            self.run_ok("code", "create", "--type", "primary", "--name", "Meanwhile", "--busy-timeout", "300")
+        finally:
+            out, err = applier.communicate(self.export().encode(), timeout=60)
+        self.assertEqual(applier.returncode, 0, err)
 
     def test_stdin(self):
         result = self.run_ok("config", "plan", "-", stdin=self.export().replace('"No sale", "Sale"', '"Sale", "No sale"'))

@@ -39,6 +39,7 @@ class OuTest(NimbusTestCase):
         self.run_ok("ou", "create", "Contoso/Sales")
         self.run_ok("ou", "create", "Contoso/Support")
         self.run_ok("ou", "create", "Contoso/Sales/EMEA", "--as", "sam")
+        self.assertIn("unchanged", self.run_ok("ou", "create", "Contoso/Sales", "--as", "sam").err)
         self.assert_fails(77, "ou", "create", "Contoso/Marketing", "--as", "sam",
                           stderr='may not create OUs in OU "Contoso"')
         self.assert_fails(77, "ou", "create", "Contoso/Support/Desk", "--as", "sam")

@@ -173,6 +173,13 @@ class ServicesTest(NimbusTestCase):
         self.run_ok("service", "create", "Inbound", "--ou", "Contoso/Sales", "--license", "basic-routing", "--as", "sam")
         self.assert_fails(77, "service", "create", "Desk", "--ou", "Contoso/Support", "--license", "basic-routing",
                           "--as", "sam")
+        # An owner may not delete a code that another service's list holds.
+        self.run_ok("code", "create", "--type", "primary", "--name", "Shared", "--ou", "Contoso/Sales")
+        self.run_ok("service", "apply", "Inbound", "--primary", "Shared")
+        before = self.settings()
+        self.assert_fails(77, "code", "delete", "Shared", "--as", "olga",
+                          stderr='code "Shared" is on the lists of service "Inbound"')
+        self.assertEqual(self.settings(), before)
         # An owner may change codes at the OU of a service they own, not elsewhere.
         self.run_ok("code", "create", "--type", "primary", "--name", "Hot lead", "--ou", "Contoso/Sales", "--as", "olga")
         self.assert_fails(77, "code", "create", "--type", "primary", "--name", "X", "--as", "olga")

@@ -45,6 +45,16 @@ class StoreTest(NimbusTestCase):
         self.assert_fails(64, "init", stderr="--tenant")
         self.assertFalse(os.path.exists(self.sandbox.store))
 
+    def test_init_without_tenant_leaves_an_empty_file_uninitialised(self):
+        open(self.sandbox.store, "w").close()
+        self.assert_fails(64, "init", stderr="needs the name of its tenant root")
+        self.assert_fails(66, "code", "list", stderr="is not initialised")
+        self.init_store()
+        self.assertEqual(self.json_ok("ou", "list")[0]["path"], "Contoso")
+
+    def test_a_folder_is_not_a_store(self):
+        self.assert_fails(66, "code", "list", "--store", self.sandbox.dir, stderr="is a folder")
+
     def test_init_creates_missing_folders(self):
         nested = os.path.join(self.sandbox.dir, "a", "b", "store.db")
         self.run_ok("init", "--tenant", "Contoso", "--store", nested)

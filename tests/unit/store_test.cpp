@@ -18,6 +18,8 @@ store::Locator locator(const std::string& path) {
     return store::Locator{store::Engine::Sqlite, path};
 }
 
+void no_seed(store::WriteTransaction&) {}
+
 ErrorKind open_error(const std::string& path) {
     try {
         store::open_store(locator(path), {});
@@ -47,7 +49,7 @@ TEST_CASE("store: initialise creates the schema, WAL and the application id") {
 
 TEST_CASE("store: initialising a current store changes nothing") {
     test::TempStore temp;
-    const store::InitReport again = store::initialise_store(locator(temp.path), {});
+    const store::InitReport again = store::initialise_store(locator(temp.path), {}, no_seed);
     CHECK(again.previous_version == again.version);
 }
 
@@ -76,7 +78,7 @@ TEST_CASE("store: a newer schema is refused and left untouched") {
     }
     const std::string before = file_bytes(temp.path);
     CHECK(open_error(temp.path) == ErrorKind::Config);
-    CHECK_THROWS_AS(store::initialise_store(locator(temp.path), {}), Error);
+    CHECK_THROWS_AS(store::initialise_store(locator(temp.path), {}, no_seed), Error);
     CHECK(file_bytes(temp.path) == before);
 }
 
@@ -88,7 +90,7 @@ TEST_CASE("store: foreign databases and other files are refused") {
         db.exec("CREATE TABLE t (x); PRAGMA application_id = 42");
     }
     CHECK(open_error(foreign) == ErrorKind::Config);
-    CHECK_THROWS_AS(store::initialise_store(locator(foreign), {}), Error);
+    CHECK_THROWS_AS(store::initialise_store(locator(foreign), {}, no_seed), Error);
 
     const std::string plain = (dir.path() / "plain.db").string();
     std::ofstream(plain) << "this is not a database, just a long enough line of text to matter\n";
@@ -109,6 +111,17 @@ TEST_CASE("store: an older schema must be upgraded with init") {
         CHECK(e.kind() == ErrorKind::Config);
         CHECK(e.hint().find("nimbus-codes init") != std::string::npos);
     }
+}
+
+TEST_CASE("store: a failing seed leaves a new store uninitialised") {
+    test::TempDir dir;
+    const std::string path = (dir.path() / "store.db").string();
+    CHECK_THROWS_AS(store::initialise_store(locator(path), {},
+                                            [](store::WriteTransaction&) {
+                                                throw Error(ErrorKind::Usage, "no tenant");
+                                            }),
+                    Error);
+    CHECK(open_error(path) == ErrorKind::InputMissing);
 }
 
 TEST_CASE("store: an uncommitted write transaction leaves nothing") {

@@ -21,11 +21,10 @@ TempDir::~TempDir() {
 
 TempStore::TempStore() {
     const store::Locator locator{store::Engine::Sqlite, path};
-    store = store::initialise_store(locator, {}).store;
-    const auto tx = store->begin_write();
-    AuditTrail audit(*tx, "admin", std::nullopt, test_time());
-    ous::create_tenant(*tx, audit, "Contoso");
-    tx->commit();
+    store = store::initialise_store(locator, {}, [](store::WriteTransaction& tx) {
+                AuditTrail audit(tx, "admin", std::nullopt, test_time());
+                ous::create_tenant(tx, audit, "Contoso");
+            }).store;
 }
 
 Timestamp test_time() {

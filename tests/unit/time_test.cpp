@@ -28,6 +28,13 @@ TEST_CASE("time: malformed timestamps are refused") {
     }
 }
 
+TEST_CASE("time: only years 0000 to 9999 in UTC") {
+    CHECK_FALSE(timefmt::parse_timestamp("9999-12-31T23:30:00-01:00"));
+    CHECK(timefmt::to_utc_string(*timefmt::parse_timestamp("9999-12-31T23:59:59Z")) ==
+          "9999-12-31T23:59:59Z");
+    CHECK_FALSE(timefmt::parse_timestamp("0000-01-01T00:30:00+01:00"));
+}
+
 TEST_CASE("time: a bare date is the start of that day in UTC") {
     CHECK(timefmt::to_utc_string(*timefmt::parse_date_or_timestamp("2026-02-28")) ==
           "2026-02-28T00:00:00Z");

@@ -205,7 +205,7 @@ Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
     after.deleted_at = audit.now();
     tx.mark_code_deleted(after.id, *after.deleted_at);
     audit.record("code.delete", target(after), after.ou_id, snapshot(before), snapshot(after));
-    services::drop_code(tx, audit, after);
+    services::drop_code(tx, audit, actor, after);
     return Change{Outcome::Deleted, after};
 }
 

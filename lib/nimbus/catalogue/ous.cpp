@@ -81,13 +81,16 @@ Creation create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
         result.created.push_back(current);
     }
     if (result.created.empty()) {
-        // An existing OU: only those who could have created it learn that it exists.
+        // An existing OU: only those who could create it, or below it, learn that it exists.
         const auto parent = current.parent_id
                                 ? tx.find_ou(names::name_key(names::ou_parent(current.path)))
                                 : std::nullopt;
-        policy::require(actor, policy::Action::CreateOu,
-                        parent ? policy::Scope::ou(parent->path, parent->path_key)
-                               : policy::Scope::tenant());
+        if (!policy::permits(actor, policy::Action::CreateOu,
+                             policy::Scope::ou(current.path, current.path_key))) {
+            policy::require(actor, policy::Action::CreateOu,
+                            parent ? policy::Scope::ou(parent->path, parent->path_key)
+                                   : policy::Scope::tenant());
+        }
     }
     result.ou = current;
     return result;

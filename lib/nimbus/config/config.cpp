@@ -1,6 +1,7 @@
 #include <nimbus/config/config.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -333,7 +334,9 @@ public:
         }
         const Ou scope =
             at_line(source_, 1, [&] { return file.scope ? ous::find(tx_, *file.scope) : root; });
+        scope_path_ = scope.path;
         check_scope(file, scope);
+        check_duplicates(file);
         for (const auto& [path, line] : file.ous) {
             apply_ou(path, line);
         }
@@ -366,12 +369,40 @@ private:
             check(path, line, "the");
         }
         for (const FileCode& code : file.codes) {
-            if (!code.ou.empty()) {
-                check(code.ou, code.line, "the code's");
-            }
+            check(code.ou.empty() ? scope.path : code.ou, code.line, "the code's");
         }
         for (const FileService& service : file.services) {
             check(service.ou, service.line, "the service's");
+        }
+    }
+
+    /// A file that names a code or service twice would flip it on every run.
+    void check_duplicates(const File& file) const {
+        std::map<std::string, unsigned> codes;
+        for (const FileCode& code : file.codes) {
+            const std::string key = at_line(source_, code.line, [&] {
+                return fmt::format(
+                    "{}|{}|{}", to_string(code.type),
+                    names::name_key(names::clean_ou_path(code.ou.empty() ? scope_path_ : code.ou)),
+                    names::name_key(names::clean_name(code.name, "code name")));
+            });
+            if (const auto [it, added] = codes.emplace(key, code.line); !added) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("{}:{}: {} code \"{}\" is defined again (first at line {})",
+                                        source_, code.line, to_string(code.type), code.name,
+                                        it->second));
+            }
+        }
+        std::map<std::string, unsigned> services;
+        for (const FileService& service : file.services) {
+            const std::string key = at_line(source_, service.line, [&] {
+                return names::name_key(names::clean_name(service.name, "service name"));
+            });
+            if (const auto [it, added] = services.emplace(key, service.line); !added) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("{}:{}: service \"{}\" is defined again (first at line {})",
+                                        source_, service.line, service.name, it->second));
+            }
         }
     }
 
@@ -388,7 +419,7 @@ private:
 
     void apply_code(const FileCode& entry) {
         at_line(source_, entry.line, [&] {
-            const Ou ou = entry.ou.empty() ? ous::root(tx_) : ous::find(tx_, entry.ou);
+            const Ou ou = ous::find(tx_, entry.ou.empty() ? scope_path_ : entry.ou);
             const std::string name = names::clean_name(entry.name, "code name");
             const std::string description = names::clean_description(entry.description);
             std::optional<Code> existing;
@@ -445,6 +476,13 @@ private:
                                         "not move between OUs",
                                         existing->name, existing->ou_path, ou_path));
             }
+            if (existing->name != name) {
+                services::edit(tx_, audit_, actor_, existing->name,
+                               services::Edit{name, std::nullopt, false});
+                steps_.push_back(Step{'~', "service", fmt::format("\"{}\"", existing->name),
+                                      fmt::format("name \"{}\" -> \"{}\"", existing->name, name)});
+                existing = tx_.find_service(names::name_key(name));
+            }
             const std::string target = fmt::format("\"{}\"", existing->name);
             // Switch features off before a license change might need it, on after.
             toggle(entry, *existing, false);
@@ -496,6 +534,23 @@ private:
             return;
         }
         const ServiceSettings before = services::settings(tx_, service);
+        const auto [new_primary, new_secondary] =
+            services::planned_lists(tx_, before, primary, secondary);
+        const auto same = [](const std::vector<Code>& a, const std::vector<Code>& b) {
+            return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                              [](const Code& x, const Code& y) { return x.id == y.id; });
+        };
+        if (same(new_primary, before.primary) && same(new_secondary, before.secondary)) {
+            // Nothing to change, so nothing to check: an owner may apply a whole
+            // export that changes only their own services.
+            for (const Code& code : new_primary) {
+                named_codes_.insert(code.id);
+            }
+            for (const Code& code : new_secondary) {
+                named_codes_.insert(code.id);
+            }
+            return;
+        }
         const services::Change change =
             services::apply_codes(tx_, audit_, actor_, service.name, primary, secondary);
         // A code the file puts on a list is named by the file, wherever it is defined.
@@ -533,6 +588,7 @@ private:
     const Actor& actor_;
     std::string source_;
     Options options_;
+    std::string scope_path_;
     std::set<std::int64_t> named_codes_;
     std::vector<Step> steps_;
 };

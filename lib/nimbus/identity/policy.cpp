@@ -26,6 +26,9 @@ constexpr Rule table[] = {
     {Action::ConfigureService, "service apply, extension enable, extension disable", "change the settings", TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
     {Action::ExportConfig, "config export",                      "export the configuration", TenantAdmin | OuAdmin,         ScopeKind::Ou},
     {Action::ApplyConfig,  "config plan, config apply",          "apply configuration files", TenantAdmin | OuAdmin | Owner, ScopeKind::Anywhere},
+    {Action::ImportSessions, "session import, session add",      "import sessions",          TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
+    {Action::ReadSessions, "session list, session show",         "see session",              catalogue_readers | SessionUser, ScopeKind::Session},
+    {Action::ConcludeSession, "session conclude",                "conclude session",         TenantAdmin | OuAdmin | Owner | SessionUser, ScopeKind::Session},
     {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou},
 };
 // clang-format on
@@ -37,21 +40,27 @@ bool any_service_in(const std::vector<ServiceGrant>& grants, const Scope& scope)
         case Scope::Kind::Anywhere: return true;
         case Scope::Kind::Tenant: return false;
         case Scope::Kind::Ou: return !grant.ou_key.empty() && grant.ou_key == scope.ou_key;
-        case Scope::Kind::Service: return grant.key == scope.service_key;
+        case Scope::Kind::Service:
+        case Scope::Kind::Session: return grant.key == scope.service_key;
         }
         return false;
     });
 }
 
-bool holds(const Grants& grants, Role role, const Scope& scope) {
+bool holds(const Actor& actor, Role role, const Scope& scope) {
+    const Grants& grants = actor.grants;
     switch (role) {
     case Listed: return true;
+    case SessionUser:
+        return scope.kind == Scope::Kind::Anywhere ||
+               (scope.kind == Scope::Kind::Session && scope.session_user == actor.user->login);
     case TenantAdmin: return grants.tenant_admin;
     case OuAdmin:
         if (scope.kind == Scope::Kind::Anywhere) {
             return !grants.ou_admin_keys.empty();
         }
-        return (scope.kind == Scope::Kind::Ou || scope.kind == Scope::Kind::Service) &&
+        return (scope.kind == Scope::Kind::Ou || scope.kind == Scope::Kind::Service ||
+                scope.kind == Scope::Kind::Session) &&
                std::any_of(
                    grants.ou_admin_keys.begin(), grants.ou_admin_keys.end(),
                    [&](const std::string& admin) { return names::ou_within(scope.ou_key, admin); });
@@ -91,6 +100,14 @@ Scope Scope::ou(std::string path, std::string key) {
     return scope;
 }
 
+Scope Scope::session(std::string id, Scope service, std::string user) {
+    Scope scope = std::move(service);
+    scope.kind = Kind::Session;
+    scope.display = std::move(id);
+    scope.session_user = std::move(user);
+    return scope;
+}
+
 Scope Scope::service(std::string name, std::string key, std::string ou_key) {
     Scope scope;
     scope.kind = Kind::Service;
@@ -106,14 +123,15 @@ std::string Scope::describe() const {
     case Kind::Tenant: return " tenant-wide";
     case Kind::Ou: return fmt::format(" in OU \"{}\"", display);
     case Kind::Service: return fmt::format(" of service \"{}\"", display);
+    case Kind::Session: return fmt::format(" \"{}\"", display);
     }
     return {};
 }
 
 bool permits(const Actor& actor, Action action, const Scope& scope) {
     const Rule& rule = rule_for(action);
-    for (unsigned bit = 1; bit <= Listed; bit <<= 1) {
-        if ((rule.roles & bit) != 0 && holds(actor.grants, static_cast<Role>(bit), scope)) {
+    for (unsigned bit = 1; bit <= SessionUser; bit <<= 1) {
+        if ((rule.roles & bit) != 0 && holds(actor, static_cast<Role>(bit), scope)) {
             return true;
         }
     }
@@ -130,6 +148,7 @@ void require(const Actor& actor, Action action, const Scope& scope) {
                 fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
                             rule.scope == ScopeKind::Ou        ? " (for that OU)"
                             : rule.scope == ScopeKind::Service ? " (for that service)"
+                            : rule.scope == ScopeKind::Session ? " (for that session)"
                                                                : ""));
 }
 
@@ -152,6 +171,9 @@ std::string describe_roles(unsigned roles) {
     }
     if ((roles & Member) != 0) {
         parts.emplace_back("team member");
+    }
+    if ((roles & SessionUser) != 0) {
+        parts.emplace_back("the session's own agent");
     }
     std::string text;
     for (std::size_t i = 0; i < parts.size(); ++i) {

@@ -17,7 +17,8 @@ enum Role : unsigned {
     Owner = 1U << 2,
     Supervisor = 1U << 3,
     Member = 1U << 4,
-    Listed = 1U << 5, ///< any user listed in the identity file
+    Listed = 1U << 5,      ///< any user listed in the identity file
+    SessionUser = 1U << 6, ///< the agent whose session it is
 };
 
 enum class Action {
@@ -32,6 +33,9 @@ enum class Action {
     ConfigureService, ///< service apply, extension enable, extension disable
     ExportConfig,     ///< config export
     ApplyConfig,      ///< config plan, config apply (each change is checked by its own rule)
+    ImportSessions,   ///< session import, session add
+    ReadSessions,     ///< session list, session show
+    ConcludeSession,  ///< session conclude
     ReadAudit,        ///< audit list
 };
 
@@ -40,6 +44,7 @@ enum class ScopeKind {
     Anywhere, ///< holding the role at all is enough
     Ou,       ///< the OU acted on (for ou create: the new OU's parent)
     Service,  ///< the service acted on
+    Session,  ///< the session acted on: its service, and its user
 };
 
 struct Rule {
@@ -65,14 +70,17 @@ public:
     static Scope ou(std::string path, std::string key);
     /// A service, by its display name and case-folded key, and its OU's key.
     static Scope service(std::string name, std::string key, std::string ou_key);
+    /// A session of a service (given as a service scope), and the session's user.
+    static Scope session(std::string id, Scope service, std::string user);
 
     std::string describe() const;
 
-    enum class Kind { Anywhere, Tenant, Ou, Service };
+    enum class Kind { Anywhere, Tenant, Ou, Service, Session };
     Kind kind = Kind::Anywhere;
-    std::string display; ///< OU path or service name, for messages
+    std::string display; ///< OU path, service name or session id, for messages
     std::string ou_key;  ///< the OU, or the service's OU
     std::string service_key;
+    std::string session_user; ///< login of the session's agent
 };
 
 /// True when `actor` holds one of the action's roles within `scope`.

@@ -214,7 +214,7 @@ void render_json(std::ostream& out, const Rows& rows, Shape shape) {
             document.push_back(row_object(rows, row));
         }
     }
-    out << document.dump(2) << '\n';
+    out << document.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
 }
 
 void render(std::ostream& out, const Rows& rows, Format format, Shape shape, const Style& style) {

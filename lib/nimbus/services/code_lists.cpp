@@ -150,22 +150,16 @@ nlohmann::ordered_json list_snapshot(const ServiceSettings& settings) {
 
 } // namespace
 
-Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
-                   std::string_view name, const ListUpdate& primary, const ListUpdate& secondary) {
-    if (primary.empty() && secondary.empty()) {
-        throw Error(ErrorKind::Usage, "nothing to change",
-                    "give --primary, --secondary, --add-primary, --remove-primary, "
-                    "--add-secondary or --remove-secondary");
-    }
-    const Service service = find(tx, name);
-    policy::require(actor, policy::Action::ConfigureService, scope_of(service));
-    const ServiceSettings before = settings(tx, service);
-
+std::pair<std::vector<Code>, std::vector<Code>> planned_lists(store::ReadTransaction& tx,
+                                                              const ServiceSettings& current,
+                                                              const ListUpdate& primary,
+                                                              const ListUpdate& secondary) {
+    const Service& service = current.service;
     std::vector<std::string> problems;
-    const std::vector<Code> new_primary =
-        updated_list(tx, service, CodeType::Primary, before.primary, primary, problems);
-    const std::vector<Code> new_secondary =
-        updated_list(tx, service, CodeType::Secondary, before.secondary, secondary, problems);
+    std::vector<Code> new_primary =
+        updated_list(tx, service, CodeType::Primary, current.primary, primary, problems);
+    std::vector<Code> new_secondary =
+        updated_list(tx, service, CodeType::Secondary, current.secondary, secondary, problems);
     if (!problems.empty()) {
         std::string message = fmt::format(
             "service \"{}\" cannot take these codes; nothing was changed:", service.name);
@@ -176,6 +170,20 @@ Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
                     fmt::format("see the codes usable there: nimbus-codes code list --ou \"{}\"",
                                 service.ou_path));
     }
+    return {std::move(new_primary), std::move(new_secondary)};
+}
+
+Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                   std::string_view name, const ListUpdate& primary, const ListUpdate& secondary) {
+    if (primary.empty() && secondary.empty()) {
+        throw Error(ErrorKind::Usage, "nothing to change",
+                    "give --primary, --secondary, --add-primary, --remove-primary, "
+                    "--add-secondary or --remove-secondary");
+    }
+    const Service service = find(tx, name);
+    policy::require(actor, policy::Action::ConfigureService, scope_of(service));
+    const ServiceSettings before = settings(tx, service);
+    const auto [new_primary, new_secondary] = planned_lists(tx, before, primary, secondary);
     if (ids(new_primary) == ids(before.primary) && ids(new_secondary) == ids(before.secondary)) {
         return Change{Outcome::Unchanged, before, {}};
     }
@@ -187,8 +195,19 @@ Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
     return change;
 }
 
-void drop_code(store::WriteTransaction& tx, AuditTrail& audit, const Code& code) {
-    for (const Service& service : tx.services_listing(code.id)) {
+void drop_code(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+               const Code& code) {
+    const std::vector<Service> listing = tx.services_listing(code.id);
+    for (const Service& service : listing) {
+        if (!policy::permits(actor, policy::Action::ConfigureService, scope_of(service))) {
+            throw Error(ErrorKind::PermissionDenied,
+                        fmt::format("code \"{}\" is on the lists of service \"{}\", whose "
+                                    "settings {} may not change",
+                                    code.name, service.name, actor.display()),
+                        "ask an owner of that service or an admin to delete the code");
+        }
+    }
+    for (const Service& service : listing) {
         const ServiceSettings before = settings(tx, service);
         std::vector<Code> kept = before.list(code.type);
         std::erase_if(kept, [&](const Code& listed) { return listed.id == code.id; });

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nimbus/services/services.hpp>
@@ -22,6 +23,14 @@ struct ListUpdate {
     bool empty() const { return !set && add.empty() && remove.empty(); }
 };
 
+/// The lists `primary` and `secondary` would give the service, checked as
+/// apply_codes checks them (InvalidData naming every offending code), without
+/// changing anything or checking roles.
+std::pair<std::vector<Code>, std::vector<Code>> planned_lists(store::ReadTransaction& tx,
+                                                              const ServiceSettings& current,
+                                                              const ListUpdate& primary,
+                                                              const ListUpdate& secondary);
+
 /// Applies both list updates at once, all or nothing. Each code must exist, be
 /// undeleted, be of the list's type and be defined at the service's OU or above
 /// it, and appear once; otherwise InvalidData names every offending code and why.
@@ -29,7 +38,10 @@ Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
                    std::string_view service, const ListUpdate& primary,
                    const ListUpdate& secondary);
 
-/// Takes a code off every list that holds it (it was deleted), audited per service.
-void drop_code(store::WriteTransaction& tx, AuditTrail& audit, const Code& code);
+/// Takes a code off every list that holds it (it is being deleted), audited per
+/// service. The actor must be allowed to change the settings of every such
+/// service (PermissionDenied, naming the first that it may not).
+void drop_code(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+               const Code& code);
 
 } // namespace nimbus::services

@@ -35,8 +35,8 @@ std::unique_ptr<Store> open_store(const Locator& locator, const StoreOptions& op
     return open_sqlite_store(locator.target, options);
 }
 
-InitReport initialise_store(const Locator& locator, const StoreOptions& options) {
-    return initialise_sqlite_store(locator.target, options);
+InitReport initialise_store(const Locator& locator, const StoreOptions& options, const Seed& seed) {
+    return initialise_sqlite_store(locator.target, options, seed);
 }
 
 } // namespace nimbus::store

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,9 +40,13 @@ struct InitReport {
     int version = 0;
 };
 
+/// Fills a newly set-up store (or checks an existing one) inside the set-up transaction.
+using Seed = std::function<void(WriteTransaction& tx)>;
+
 /// Creates the store (and its folder) or migrates an older schema to the
-/// current one, in one transaction. A store that is already current is left as
-/// it is. A newer or foreign store is refused (Config) and left untouched.
-InitReport initialise_store(const Locator& locator, const StoreOptions& options);
+/// current one, then runs `seed`, all in one transaction: if anything fails,
+/// the store is as it was. A newer or foreign store is refused (Config) and
+/// left untouched.
+InitReport initialise_store(const Locator& locator, const StoreOptions& options, const Seed& seed);
 
 } // namespace nimbus::store

@@ -10,6 +10,7 @@
 #include <nimbus/audit/model.hpp>
 #include <nimbus/catalogue/model.hpp>
 #include <nimbus/services/model.hpp>
+#include <nimbus/sessions/model.hpp>
 #include <nimbus/util/time.hpp>
 
 /// The store interface. Every statement of SQL lives behind it, in one backend
@@ -53,6 +54,27 @@ struct NewService {
     Timestamp created_at{};
 };
 
+/// Which sessions `ReadTransaction::sessions` returns, newest first.
+struct SessionQuery {
+    /// Visibility: every session, or those of `service_ids` plus those whose
+    /// user is `own_user`.
+    bool everything = false;
+    std::vector<std::int64_t> service_ids;
+    std::string own_user;
+    // Filters.
+    bool only_own = false;         ///< only sessions whose user is `own_user`
+    std::optional<bool> concluded; ///< only concluded (true) or open (false) ones
+    std::optional<std::int64_t> service_id;
+    std::optional<Timestamp> since; ///< started at or after
+    std::optional<std::int64_t> limit;
+};
+
+struct NewConclusion {
+    std::int64_t session_id = 0;
+    Conclusion conclusion;
+    std::vector<std::string> tag_keys; ///< case-folded, one per tag
+};
+
 struct NewAuditEntry {
     Timestamp at{};
     std::string user;
@@ -87,6 +109,12 @@ public:
     /// The services that have `code_id` on one of their lists.
     virtual std::vector<Service> services_listing(std::int64_t code_id) = 0;
 
+    virtual std::vector<OutcomeInfo> outcomes() = 0; ///< in the product's order
+    /// The session the call system calls `external_id`, with its conclusion.
+    virtual std::optional<Session> find_session(std::string_view external_id) = 0;
+    /// Sessions matching `query`, newest first; conclusions carry no codes or tags.
+    virtual std::vector<Session> sessions(const SessionQuery& query) = 0;
+
     virtual std::vector<AuditEntry> audit_entries(const AuditFilter& filter) = 0;
 };
 
@@ -108,6 +136,14 @@ public:
     virtual void replace_service_codes(std::int64_t service_id, CodeType list,
                                        const std::vector<std::int64_t>& code_ids) = 0;
     virtual void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) = 0;
+
+    /// Inserts a session unless one with its external id exists; returns that
+    /// one (without its conclusion) if so. Called once per imported row: fast.
+    virtual std::optional<Session> insert_session_if_new(const CallData& call) = 0;
+    /// Fills in the end of an active call.
+    virtual void complete_session(std::int64_t id, Timestamp ended_at,
+                                  std::string_view outcome) = 0;
+    virtual void insert_conclusion(const NewConclusion& conclusion) = 0;
 
     virtual void append_audit(const NewAuditEntry& entry) = 0;
 

@@ -106,7 +106,14 @@ bool has_control_characters(std::string_view s) {
     bool found = false;
     for_each_code_point(s, [&](CodePoint point) {
         const auto category = utf8proc_category(point.value);
-        found = category == UTF8PROC_CATEGORY_CC || category == UTF8PROC_CATEGORY_ZL ||
+        const utf8proc_int32_t c = point.value;
+        // Invisible characters that make two names look alike or reorder text:
+        // zero-width space, word joiner, byte order mark, bidirectional controls.
+        // (Zero-width joiners, which some scripts and emoji need, stay allowed.)
+        const bool invisible = c == 0x200B || c == 0x2060 || c == 0xFEFF ||
+                               (c >= 0x200E && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+                               (c >= 0x2066 && c <= 0x2069);
+        found = invisible || category == UTF8PROC_CATEGORY_CC || category == UTF8PROC_CATEGORY_ZL ||
                 category == UTF8PROC_CATEGORY_ZP;
         return !found;
     });

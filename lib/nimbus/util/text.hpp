@@ -24,7 +24,9 @@ std::size_t code_points(std::string_view s);
 /// Columns `s` takes in a terminal (East Asian wide characters count two).
 std::size_t display_width(std::string_view s);
 
-/// True when `s` holds a control character (Unicode Cc) or a line or paragraph separator.
+/// True when `s` holds a control character (Unicode Cc), a line or paragraph
+/// separator, or an invisible character that disguises text (zero-width space,
+/// byte order mark, bidirectional controls).
 bool has_control_characters(std::string_view s);
 
 /// `s` without leading and trailing white space (Unicode White_Space).

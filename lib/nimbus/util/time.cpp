@@ -115,7 +115,13 @@ std::optional<Timestamp> parse_timestamp(std::string_view text) {
     if (pos != text.size()) {
         return std::nullopt;
     }
-    return Timestamp{*date + hours{*h} + minutes{*m} + seconds{*s}} - offset;
+    const Timestamp utc = Timestamp{*date + hours{*h} + minutes{*m} + seconds{*s}} - offset;
+    // Only times that RFC 3339 can write back (years 0000 to 9999) are accepted.
+    if (utc < Timestamp{sys_days{year{0} / 1 / 1}} ||
+        utc >= Timestamp{sys_days{year{10000} / 1 / 1}}) {
+        return std::nullopt;
+    }
+    return utc;
 }
 
 std::optional<Timestamp> parse_date_or_timestamp(std::string_view text) {

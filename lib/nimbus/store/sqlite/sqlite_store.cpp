@@ -146,6 +146,59 @@ Service read_service(SQLite::Statement& q) {
     return service;
 }
 
+Timestamp from_seconds(std::int64_t seconds) {
+    return Timestamp{std::chrono::seconds{seconds}};
+}
+
+std::int64_t to_seconds(Timestamp t) {
+    return t.time_since_epoch().count();
+}
+
+constexpr const char* session_select =
+    "SELECT s.id, s.external_id, s.service_id, v.name, o.path, s.user, s.direction, "
+    "s.started_at, s.ended_at, s.outcome, s.caller, c.concluded_at, c.user, c.via, "
+    "c.retroactive FROM session s JOIN service v ON v.id = s.service_id "
+    "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id ";
+
+Session read_session(SQLite::Statement& q) {
+    Session session;
+    session.id = q.getColumn(0).getInt64();
+    session.external_id = q.getColumn(1).getString();
+    session.service_id = q.getColumn(2).getInt64();
+    session.service_name = q.getColumn(3).getString();
+    session.service_ou = q.getColumn(4).getString();
+    session.user = q.getColumn(5).getString();
+    session.direction = parse_direction(q.getColumn(6).getString()).value_or(Direction::Inbound);
+    session.started_at = from_seconds(q.getColumn(7).getInt64());
+    if (!q.getColumn(8).isNull()) {
+        session.ended_at = from_seconds(q.getColumn(8).getInt64());
+    }
+    if (!q.getColumn(9).isNull()) {
+        session.outcome = q.getColumn(9).getString();
+    }
+    session.caller = q.getColumn(10).getString();
+    if (!q.getColumn(11).isNull()) {
+        Conclusion conclusion;
+        conclusion.at = from_seconds(q.getColumn(11).getInt64());
+        conclusion.user = q.getColumn(12).getString();
+        if (!q.getColumn(13).isNull()) {
+            conclusion.via = q.getColumn(13).getString();
+        }
+        conclusion.retroactive = q.getColumn(14).getInt() != 0;
+        session.conclusion = std::move(conclusion);
+    }
+    return session;
+}
+
+void bind_optional_time(SQLite::Statement& statement, int index,
+                        const std::optional<Timestamp>& value) {
+    if (value) {
+        statement.bind(index, to_seconds(*value));
+    } else {
+        statement.bind(index);
+    }
+}
+
 /// Every row of `q`, each turned into a value by `read`.
 template <class Read>
 auto all_rows(SQLite::Statement& q, Read read) {
@@ -292,6 +345,92 @@ public:
                                                      "ORDER BY s.name_key"));
             q.bind(1, code_id);
             return all_rows(q, read_service);
+        });
+    }
+
+    std::vector<OutcomeInfo> outcomes() override {
+        return guarded([&] {
+            SQLite::Statement q(
+                db_, "SELECT name, outcome_group, direction FROM outcome ORDER BY position");
+            return all_rows(q, [](SQLite::Statement& row) {
+                OutcomeInfo outcome;
+                outcome.name = row.getColumn(0).getString();
+                outcome.group = row.getColumn(1).getString();
+                if (!row.getColumn(2).isNull()) {
+                    outcome.direction = parse_direction(row.getColumn(2).getString());
+                }
+                return outcome;
+            });
+        });
+    }
+
+    std::optional<Session> find_session(std::string_view external_id) override {
+        return guarded([&]() -> std::optional<Session> {
+            SQLite::Statement q(db_, session_select + std::string("WHERE s.external_id = ?"));
+            q.bind(1, std::string(external_id));
+            auto session = first_row(q, read_session);
+            if (session && session->conclusion) {
+                SQLite::Statement codes(db_, "SELECT code_id, type, name FROM conclusion_code "
+                                             "WHERE session_id = ? ORDER BY position");
+                codes.bind(1, session->id);
+                session->conclusion->codes = all_rows(codes, [](SQLite::Statement& row) {
+                    return ConcludedCode{
+                        row.getColumn(0).getInt64(),
+                        parse_code_type(row.getColumn(1).getString()).value_or(CodeType::Primary),
+                        row.getColumn(2).getString()};
+                });
+                SQLite::Statement tags(db_, "SELECT tag FROM conclusion_tag WHERE session_id = ? "
+                                            "ORDER BY position");
+                tags.bind(1, session->id);
+                session->conclusion->tags = all_rows(
+                    tags, [](SQLite::Statement& row) { return row.getColumn(0).getString(); });
+            }
+            return session;
+        });
+    }
+
+    std::vector<Session> sessions(const SessionQuery& query) override {
+        return guarded([&] {
+            std::string sql = session_select + std::string("WHERE 1 = 1 ");
+            if (!query.everything) {
+                sql += "AND (s.user = :own";
+                for (std::size_t i = 0; i < query.service_ids.size(); ++i) {
+                    sql += i == 0 ? " OR s.service_id IN (" : ", ";
+                    sql += std::to_string(query.service_ids[i]);
+                }
+                sql += query.service_ids.empty() ? ") " : ")) ";
+            }
+            if (query.only_own) {
+                sql += "AND s.user = :own ";
+            }
+            if (query.concluded) {
+                sql += *query.concluded ? "AND c.session_id IS NOT NULL "
+                                        : "AND c.session_id IS NULL ";
+            }
+            if (query.service_id) {
+                sql += "AND s.service_id = :service ";
+            }
+            if (query.since) {
+                sql += "AND s.started_at >= :since ";
+            }
+            sql += "ORDER BY s.started_at DESC, s.id DESC";
+            if (query.limit) {
+                sql += " LIMIT :limit";
+            }
+            SQLite::Statement q(db_, sql);
+            if (!query.everything || query.only_own) {
+                q.bind(":own", query.own_user);
+            }
+            if (query.service_id) {
+                q.bind(":service", *query.service_id);
+            }
+            if (query.since) {
+                q.bind(":since", to_seconds(*query.since));
+            }
+            if (query.limit) {
+                q.bind(":limit", *query.limit);
+            }
+            return all_rows(q, read_session);
         });
     }
 
@@ -448,6 +587,89 @@ public:
         });
     }
 
+    std::optional<Session> insert_session_if_new(const CallData& call) override {
+        return guarded([&]() -> std::optional<Session> {
+            // Look first: the store refuses any insert over a concluded session.
+            if (!find_session_statement_) {
+                find_session_statement_ = std::make_unique<SQLite::Statement>(
+                    db_, session_select + std::string("WHERE s.external_id = ?"));
+                insert_session_statement_ = std::make_unique<SQLite::Statement>(
+                    db_, "INSERT INTO session (external_id, service_id, user, direction, "
+                         "started_at, ended_at, outcome, caller) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+            }
+            SQLite::Statement& find = *find_session_statement_;
+            find.reset();
+            find.bind(1, call.external_id);
+            auto existing = first_row(find, read_session);
+            find.reset();
+            if (existing) {
+                existing->conclusion.reset();
+                return existing;
+            }
+            SQLite::Statement& insert = *insert_session_statement_;
+            insert.reset();
+            insert.bind(1, call.external_id);
+            insert.bind(2, call.service_id);
+            insert.bind(3, call.user);
+            insert.bind(4, std::string(to_string(call.direction)));
+            insert.bind(5, to_seconds(call.started_at));
+            bind_optional_time(insert, 6, call.ended_at);
+            bind_optional(insert, 7, call.outcome);
+            insert.bind(8, call.caller);
+            insert.exec();
+            return std::nullopt;
+        });
+    }
+
+    void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override {
+        guarded([&] {
+            SQLite::Statement q(db_, "UPDATE session SET ended_at = ?, outcome = ? WHERE id = ?");
+            q.bind(1, to_seconds(ended_at));
+            q.bind(2, std::string(outcome));
+            q.bind(3, id);
+            q.exec();
+        });
+    }
+
+    void insert_conclusion(const NewConclusion& entry) override {
+        guarded([&] {
+            const Conclusion& conclusion = entry.conclusion;
+            SQLite::Statement q(db_, "INSERT INTO conclusion (session_id, concluded_at, user, via, "
+                                     "retroactive, code_count, tag_count) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?)");
+            q.bind(1, entry.session_id);
+            q.bind(2, to_seconds(conclusion.at));
+            q.bind(3, conclusion.user);
+            bind_optional(q, 4, conclusion.via);
+            q.bind(5, conclusion.retroactive ? 1 : 0);
+            q.bind(6, static_cast<std::int64_t>(conclusion.codes.size()));
+            q.bind(7, static_cast<std::int64_t>(conclusion.tags.size()));
+            q.exec();
+            SQLite::Statement code(db_, "INSERT INTO conclusion_code (session_id, position, "
+                                        "code_id, type, name) VALUES (?, ?, ?, ?, ?)");
+            std::int64_t position = 1;
+            for (const ConcludedCode& concluded : conclusion.codes) {
+                code.reset();
+                code.bind(1, entry.session_id);
+                code.bind(2, position++);
+                code.bind(3, concluded.code_id);
+                code.bind(4, std::string(to_string(concluded.type)));
+                code.bind(5, concluded.name);
+                code.exec();
+            }
+            SQLite::Statement tag(db_, "INSERT INTO conclusion_tag (session_id, position, tag, "
+                                       "tag_key) VALUES (?, ?, ?, ?)");
+            for (std::size_t i = 0; i < conclusion.tags.size(); ++i) {
+                tag.reset();
+                tag.bind(1, entry.session_id);
+                tag.bind(2, static_cast<std::int64_t>(i + 1));
+                tag.bind(3, conclusion.tags[i]);
+                tag.bind(4, entry.tag_keys.at(i));
+                tag.exec();
+            }
+        });
+    }
+
     void append_audit(const NewAuditEntry& entry) override {
         guarded([&] {
             SQLite::Statement q(db_, "INSERT INTO audit (at, user, via, ou_id, action, target, "
@@ -482,6 +704,9 @@ private:
     SQLite::Database& db_;
     const SqliteStore& store_;
     bool open_ = false;
+    // Prepared once per transaction: an import runs them once per row.
+    std::unique_ptr<SQLite::Statement> find_session_statement_;
+    std::unique_ptr<SQLite::Statement> insert_session_statement_;
 };
 
 /// What the header of a SQLite file says about it.
@@ -552,6 +777,10 @@ std::unique_ptr<SQLite::Database> connect(const std::string& path, int flags,
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options) {
     std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw Error(ErrorKind::InputMissing, fmt::format("store {} is a folder, not a file", path),
+                    "point --store or NIMBUS_CODES_STORE at the store file");
+    }
     if (!std::filesystem::exists(path, ec)) {
         throw Error(ErrorKind::InputMissing, fmt::format("store {} does not exist", path),
                     "create it with 'nimbus-codes init', or point --store or "
@@ -578,7 +807,8 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
     }
 }
 
-InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& options) {
+InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& options,
+                                   const Seed& seed) {
     const std::filesystem::path file(path);
     std::error_code ec;
     if (file.has_parent_path()) {
@@ -593,29 +823,33 @@ InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& 
         auto db = connect(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, options);
         Header header = read_header(*db);
         check_header(header, path);
-        InitReport report;
-        report.previous_version = header.version;
-        report.version = latest_version();
         if (header.version < latest_version()) {
             // WAL lets readers (reports) run while a writer concludes; it is a
-            // property of the file, so it is set once here.
+            // property of the file, so it is set once here, outside a transaction.
             db->exec("PRAGMA journal_mode = WAL");
-            SQLite::Transaction transaction(*db, SQLite::TransactionBehavior::IMMEDIATE);
-            // Another process may have initialised the store while we waited.
-            header = read_header(*db);
-            check_header(header, path);
-            report.previous_version = header.version;
-            for (const Migration& migration : sqlite_migrations()) {
-                if (migration.version > header.version) {
-                    db->exec(std::string(migration.sql));
-                }
-            }
-            db->exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {}",
-                                 application_id, latest_version()));
-            transaction.commit();
         }
+        SQLite::Database& raw = *db;
+        InitReport report;
+        report.version = latest_version();
         report.store = std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout,
                                                      latest_version());
+        // Migrations and the seed share one transaction: a store is either not
+        // touched at all or fully set up.
+        SqliteTransaction tx(raw, static_cast<const SqliteStore&>(*report.store), true);
+        header = read_header(raw); // another process may have initialised it meanwhile
+        check_header(header, path);
+        report.previous_version = header.version;
+        if (header.version < latest_version()) {
+            for (const Migration& migration : sqlite_migrations()) {
+                if (migration.version > header.version) {
+                    raw.exec(std::string(migration.sql));
+                }
+            }
+            raw.exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {}",
+                                 application_id, latest_version()));
+        }
+        seed(tx);
+        tx.commit();
         return report;
     } catch (const SQLite::Exception& e) {
         throw translate(e, path, options.busy_timeout);

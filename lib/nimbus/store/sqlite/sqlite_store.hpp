@@ -35,6 +35,7 @@ private:
 };
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options);
-InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& options);
+InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& options,
+                                   const Seed& seed);
 
 } // namespace nimbus::store

@@ -1,0 +1,345 @@
+#include <chrono>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/error.hpp>
+#include <nimbus/sessions/sessions.hpp>
+
+#include "app.hpp"
+#include "console.hpp"
+
+namespace nimbus::cli {
+namespace {
+
+output::Cell time_cell(const std::optional<Timestamp>& t) {
+    return t ? output::Cell(timefmt::to_utc_string(*t)) : output::Cell();
+}
+
+output::Cell text_cell(const std::optional<std::string>& text) {
+    return text ? output::Cell(*text) : output::Cell();
+}
+
+std::vector<output::Column> call_columns() {
+    return {{"id", "ID"},
+            {"service", "SERVICE"},
+            {"user", "USER"},
+            {"direction", "DIRECTION"},
+            {"started_at", "STARTED"},
+            {"ended_at", "ENDED"},
+            {"outcome", "OUTCOME"}};
+}
+
+std::vector<output::Cell> call_cells(const Session& s) {
+    return {s.external_id,
+            s.service_name,
+            s.user,
+            std::string(to_string(s.direction)),
+            time_cell(s.started_at),
+            time_cell(s.ended_at),
+            text_cell(s.outcome)};
+}
+
+output::Rows session_rows(const std::vector<Session>& sessions) {
+    output::Rows rows;
+    rows.columns = call_columns();
+    rows.columns.insert(rows.columns.end(),
+                        {{"caller", "CALLER", output::Audience::Programs},
+                         {"concluded", "CONCLUDED"},
+                         {"concluded_at", "CONCLUDED AT", output::Audience::Programs},
+                         {"concluded_by", "CONCLUDED BY", output::Audience::Programs}});
+    for (const Session& session : sessions) {
+        std::vector<output::Cell> cells = call_cells(session);
+        const auto& conclusion = session.conclusion;
+        cells.insert(cells.end(), {session.caller, conclusion.has_value(),
+                                   conclusion ? time_cell(conclusion->at) : output::Cell(),
+                                   conclusion ? output::Cell(conclusion->user) : output::Cell()});
+        rows.add(std::move(cells));
+    }
+    return rows;
+}
+
+output::Strings names_of(const std::vector<Code>& codes) {
+    output::Strings names;
+    for (const Code& code : codes) {
+        names.push_back(code.name);
+    }
+    return names;
+}
+
+output::Rows detail_rows(const sessions::Detail& detail) {
+    const Session& session = detail.session;
+    output::Rows rows;
+    rows.columns = call_columns();
+    rows.columns.insert(rows.columns.end(), {{"outcome_group", "OUTCOME GROUP"},
+                                             {"caller", "CALLER"},
+                                             {"codes_and_tags", "CODES AND TAGS"},
+                                             {"offered_primary", "PRIMARY CODES"},
+                                             {"offered_secondary", "SECONDARY CODES"},
+                                             {"concluded", "CONCLUDED"},
+                                             {"concluded_at", "CONCLUDED AT"},
+                                             {"concluded_by", "CONCLUDED BY"},
+                                             {"via", "VIA"},
+                                             {"retroactive", "RETROACTIVE"},
+                                             {"codes", "CODES", output::Audience::Programs},
+                                             {"code_names", "CODES", output::Audience::People},
+                                             {"tags", "TAGS"}});
+    std::vector<output::Cell> cells = call_cells(session);
+    cells.insert(
+        cells.end(),
+        {detail.outcome_group.empty() ? output::Cell() : output::Cell(detail.outcome_group),
+         session.caller, detail.codes_and_tags_enabled, names_of(detail.offered_primary),
+         names_of(detail.offered_secondary), session.conclusion.has_value()});
+    if (const auto& conclusion = session.conclusion) {
+        nlohmann::ordered_json codes = nlohmann::ordered_json::array();
+        output::Strings code_names;
+        for (const ConcludedCode& code : conclusion->codes) {
+            codes.push_back(
+                {{"id", code.code_id}, {"type", to_string(code.type)}, {"name", code.name}});
+            code_names.push_back(fmt::format("{} ({})", code.name, to_string(code.type)));
+        }
+        cells.insert(cells.end(), {time_cell(conclusion->at), conclusion->user,
+                                   text_cell(conclusion->via), conclusion->retroactive,
+                                   output::RawJson{codes.dump()}, code_names, conclusion->tags});
+    } else {
+        cells.insert(cells.end(), {output::Cell(), output::Cell(), output::Cell(), output::Cell(),
+                                   output::RawJson{"[]"}, output::Strings{}, output::Strings{}});
+    }
+    rows.add(std::move(cells));
+    return rows;
+}
+
+struct ImportArgs {
+    std::string file;
+    std::string input_format;
+    bool skip_invalid = false;
+};
+
+std::string summary(const sessions::ImportReport& report) {
+    return fmt::format("{} rows: {} new, {} completed, {} unchanged, {} invalid", report.rows,
+                       report.inserted, report.completed, report.unchanged, report.invalid);
+}
+
+Result import(const WriteContext& context, const ImportArgs& args) {
+    sessions::ImportOptions options;
+    options.source = args.file == "-" ? "<stdin>" : args.file;
+    options.skip_invalid = args.skip_invalid;
+    const auto format = args.input_format.empty() ? sessions::format_for_path(args.file)
+                                                  : sessions::parse_input_format(args.input_format);
+    if (!format) {
+        throw Error(ErrorKind::Usage, fmt::format("cannot tell the format of {}", options.source),
+                    "name files .csv or .jsonl, or give --input-format csv|jsonl");
+    }
+    options.format = *format;
+    std::ifstream file;
+    if (args.file != "-") {
+        file.open(args.file, std::ios::binary);
+        if (!file) {
+            throw Error(ErrorKind::InputMissing, fmt::format("cannot read {}", args.file),
+                        "check the file name");
+        }
+    }
+    std::istream& in = args.file == "-" ? std::cin : file;
+
+    const auto started = std::chrono::steady_clock::now();
+    const auto progress = [&](const sessions::Progress& p) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        context.console.status(
+            fmt::format("{} rows, {:.0f} rows/s", p.rows,
+                        seconds > 0 ? static_cast<double>(p.rows) / seconds : 0.0));
+    };
+    const sessions::ImportReport report = sessions::import_sessions(
+        context.tx, context.audit, context.actor, context.identity, in, options, progress);
+    context.console.end_status();
+
+    output::Rows rows;
+    rows.columns = {{"source", "SOURCE"},       {"rows", "ROWS"},           {"inserted", "NEW"},
+                    {"completed", "COMPLETED"}, {"unchanged", "UNCHANGED"}, {"invalid", "INVALID"}};
+    rows.add(
+        {options.source, static_cast<std::int64_t>(report.rows),
+         static_cast<std::int64_t>(report.inserted), static_cast<std::int64_t>(report.completed),
+         static_cast<std::int64_t>(report.unchanged), static_cast<std::int64_t>(report.invalid)});
+    Result result = Result::record(std::move(rows));
+    for (const std::string& column : report.ignored_columns) {
+        result.notes.push_back(fmt::format("ignored column \"{}\"", column));
+    }
+    for (const sessions::RowProblem& problem : report.problems) {
+        result.problems.push_back(
+            fmt::format("{}:{}: {}", options.source, problem.line, problem.reason));
+    }
+    if (report.invalid > report.problems.size()) {
+        result.problems.push_back(fmt::format("{}: ... and {} more invalid rows", options.source,
+                                              report.invalid - report.problems.size()));
+    }
+    if (report.invalid == 0) {
+        result.notes.push_back("imported " + summary(report));
+    } else if (args.skip_invalid) {
+        result.exit_status = 65;
+        result.error =
+            fmt::format("skipped {} invalid rows; the others are imported", report.invalid);
+        result.notes.push_back("imported " + summary(report));
+    } else {
+        result.exit_status = 65;
+        result.rollback = true;
+        result.rows.reset();
+        result.error = fmt::format("{} of {} rows are invalid; nothing was imported",
+                                   report.invalid, report.rows);
+        result.notes.push_back("fix the rows, or import the valid ones with --skip-invalid");
+    }
+    return result;
+}
+
+struct AddArgs {
+    sessions::RawSession raw;
+};
+
+struct ListArgs {
+    bool mine = false;
+    bool open = false;
+    bool concluded = false;
+    std::string service;
+    std::string since;
+    std::int64_t limit = 0;
+};
+
+Result list(const ReadContext& context, const ListArgs& args) {
+    sessions::ListFilter filter;
+    filter.mine = args.mine;
+    if (args.open || args.concluded) {
+        filter.concluded = args.concluded;
+    }
+    filter.service = given(args.service);
+    if (!args.since.empty()) {
+        filter.since = timefmt::parse_date_or_timestamp(args.since);
+        if (!filter.since) {
+            throw Error(ErrorKind::Usage,
+                        fmt::format("--since \"{}\" is not a date or time", args.since),
+                        "use YYYY-MM-DD (UTC) or an RFC 3339 time such as 2026-11-26T09:00:00Z");
+        }
+    }
+    if (args.limit > 0) {
+        filter.limit = args.limit;
+    }
+    return Result::list(session_rows(sessions::list(context.tx, context.actor, filter)));
+}
+
+struct ConcludeArgs {
+    sessions::ConcludeRequest request;
+};
+
+} // namespace
+
+void add_session_commands(CLI::App& app, Registry& registry) {
+    CLI::App* session = add_noun(app, "session", "Call sessions and their conclusions");
+
+    auto import_args = std::make_shared<ImportArgs>();
+    CLI::App* import_command = session->add_subcommand(
+        "import", "Import sessions from the call system (CSV with a header, or JSON Lines)");
+    import_command->add_option("file", import_args->file, "File to read, or - for stdin")
+        ->required()
+        ->type_name("FILE");
+    import_command
+        ->add_option("--input-format", import_args->input_format,
+                     "Format (default: by the file's extension)")
+        ->check(CLI::IsMember({"csv", "jsonl"}))
+        ->type_name("csv|jsonl");
+    import_command->add_flag("--skip-invalid", import_args->skip_invalid,
+                             "Import the valid rows and report the others (exit 65 if any)");
+    registry.add(import_command, Command{policy::Action::ImportSessions,
+                                         WriteBody([import_args](const WriteContext& c) {
+                                             return import(c, *import_args);
+                                         })});
+
+    auto add_args = std::make_shared<AddArgs>();
+    sessions::RawSession& raw = add_args->raw;
+    raw.direction = "inbound";
+    CLI::App* add = session->add_subcommand("add", "Add one session");
+    add->add_option("--id", raw.id, "The call system's session id")->required()->type_name("ID");
+    add->add_option("--service", raw.service, "Service")->required()->type_name("SERVICE");
+    add->add_option("--user", raw.user, "Login name of the agent")->required()->type_name("USER");
+    add->add_option("--started-at", raw.started_at, "Start, ISO 8601 with an offset or Z")
+        ->required()
+        ->type_name("TIME");
+    add->add_option("--ended-at", raw.ended_at, "End (omit while the call is active)")
+        ->type_name("TIME");
+    add->add_option("--direction", raw.direction, "Direction")
+        ->check(CLI::IsMember({"inbound", "outbound"}))
+        ->capture_default_str()
+        ->type_name("inbound|outbound");
+    add->add_option("--outcome", raw.outcome, "Outcome, once the call has ended")
+        ->type_name("OUTCOME");
+    add->add_option("--caller", raw.caller, "Caller")->type_name("TEXT");
+    registry.add(
+        add, Command{policy::Action::ImportSessions, WriteBody([add_args](const WriteContext& c) {
+                         const sessions::Added added = sessions::add_session(
+                             c.tx, c.audit, c.actor, c.identity, add_args->raw);
+                         Result result = Result::record(session_rows({added.session}));
+                         const std::string id = added.session.external_id;
+                         switch (added.outcome) {
+                         case sessions::Stored::Inserted:
+                             result.notes.push_back("added session " + id);
+                             break;
+                         case sessions::Stored::Completed:
+                             result.notes.push_back("completed session " + id);
+                             break;
+                         case sessions::Stored::Unchanged:
+                             result.notes.push_back("unchanged: session " + id);
+                             break;
+                         }
+                         return result;
+                     })});
+
+    auto list_args = std::make_shared<ListArgs>();
+    CLI::App* list_command = session->add_subcommand("list", "List sessions, newest first");
+    list_command->add_flag("--mine", list_args->mine, "Only my own sessions");
+    CLI::Option* open = list_command->add_flag("--open", list_args->open, "Only open sessions");
+    list_command->add_flag("--concluded", list_args->concluded, "Only concluded sessions")
+        ->excludes(open);
+    list_command->add_option("--service", list_args->service, "Only this service")
+        ->type_name("SERVICE");
+    list_command->add_option("--since", list_args->since, "Only sessions started since")
+        ->type_name("DATE");
+    list_command->add_option("--limit", list_args->limit, "At most N sessions")
+        ->check(CLI::PositiveNumber)
+        ->type_name("N");
+    registry.add(list_command,
+                 Command{policy::Action::ReadSessions, ReadBody([list_args](const ReadContext& c) {
+                             return list(c, *list_args);
+                         })});
+
+    auto show_id = std::make_shared<std::string>();
+    CLI::App* show = session->add_subcommand(
+        "show", "Show a session, the codes its service offers, and its conclusion");
+    show->add_option("id", *show_id, "Session id")->required()->type_name("ID");
+    registry.add(show,
+                 Command{policy::Action::ReadSessions, ReadBody([show_id](const ReadContext& c) {
+                             return Result::record(
+                                 detail_rows(sessions::show(c.tx, c.actor, *show_id)));
+                         })});
+
+    auto conclude_args = std::make_shared<ConcludeArgs>();
+    sessions::ConcludeRequest& request = conclude_args->request;
+    CLI::App* conclude = session->add_subcommand(
+        "conclude", "Conclude a session with codes and tags, once and for all");
+    conclude->add_option("id", request.session, "Session id")->required()->type_name("ID");
+    conclude->add_option("--primary", request.primary, "A primary code (repeatable)")
+        ->type_name("CODE");
+    conclude->add_option("--secondary", request.secondary, "A secondary code (repeatable)")
+        ->type_name("CODE");
+    conclude->add_option("--tag", request.tags, "A free tag (repeatable)")->type_name("TAG");
+    registry.add(
+        conclude,
+        Command{policy::Action::ConcludeSession, WriteBody([conclude_args](const WriteContext& c) {
+                    const sessions::Detail detail =
+                        sessions::conclude(c.tx, c.audit, c.actor, conclude_args->request);
+                    Result result = Result::record(detail_rows(detail));
+                    result.notes.push_back(fmt::format(
+                        "concluded session {}; a conclusion is final", detail.session.external_id));
+                    return result;
+                })});
+}
+
+} // namespace nimbus::cli

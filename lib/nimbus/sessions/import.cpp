@@ -1,0 +1,492 @@
+// session import and session add: reading rows, checking them, storing them.
+#include <array>
+#include <map>
+#include <memory>
+#include <set>
+#include <variant>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/services/services.hpp>
+#include <nimbus/sessions/sessions.hpp>
+#include <nimbus/util/csv.hpp>
+#include <nimbus/util/text.hpp>
+
+namespace nimbus::sessions {
+namespace {
+
+constexpr std::size_t max_id_length = 128;
+constexpr std::size_t max_caller_length = 256;
+
+// The fields of a row, in the order of RawSession.
+constexpr std::array<std::string_view, 8> field_names = {
+    "id", "service", "user", "direction", "started_at", "ended_at", "outcome", "caller"};
+constexpr std::size_t required_fields = 5; // id .. started_at
+
+std::string& field(RawSession& raw, std::size_t index) {
+    std::array<std::string*, 8> fields = {&raw.id,        &raw.service,    &raw.user,
+                                          &raw.direction, &raw.started_at, &raw.ended_at,
+                                          &raw.outcome,   &raw.caller};
+    return *fields[index];
+}
+
+/// A row read from the input: its line, its fields, or what made it unreadable.
+struct RawRow {
+    std::size_t line = 0;
+    RawSession fields;
+    std::string error;
+};
+
+class RowSource {
+public:
+    virtual ~RowSource() = default;
+    virtual bool next(RawRow& row) = 0;
+    virtual std::size_t bytes() const = 0;
+    virtual std::vector<std::string> ignored_columns() const { return {}; }
+};
+
+class CsvSource final : public RowSource {
+public:
+    CsvSource(std::istream& in, const std::string& source)
+        : reader_(in) {
+        std::vector<std::string> header;
+        if (!reader_.next(header)) {
+            return; // an empty file holds no sessions
+        }
+        if (!reader_.error().empty()) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("{}:{}: header: {}", source, reader_.line(), reader_.error()));
+        }
+        columns_ = header.size();
+        for (std::size_t column = 0; column < header.size(); ++column) {
+            const std::string name(text::trim(header[column]));
+            const auto known = std::find(field_names.begin(), field_names.end(), name);
+            if (known == field_names.end()) {
+                ignored_.push_back(name);
+                continue;
+            }
+            const auto index = static_cast<std::size_t>(known - field_names.begin());
+            if (std::find(map_.begin(), map_.end(), index) != map_.end()) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("{}:{}: the header names column \"{}\" twice", source,
+                                        reader_.line(), name));
+            }
+            map_.resize(column + 1, field_names.size());
+            map_[column] = index;
+        }
+        map_.resize(header.size(), field_names.size());
+        for (std::size_t index = 0; index < required_fields; ++index) {
+            if (std::find(map_.begin(), map_.end(), index) == map_.end()) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("{}:{}: the header has no \"{}\" column", source,
+                                        reader_.line(), field_names[index]),
+                            "the columns are: id, service, user, direction, started_at, "
+                            "ended_at, outcome, caller");
+            }
+        }
+    }
+
+    bool next(RawRow& row) override {
+        if (columns_ == 0 || !reader_.next(cells_)) {
+            return false;
+        }
+        row = RawRow{};
+        row.line = reader_.line();
+        row.error = reader_.error();
+        if (row.error.empty() && cells_.size() != columns_) {
+            row.error = fmt::format("{} fields, but the header has {}", cells_.size(), columns_);
+        }
+        for (std::size_t column = 0; column < cells_.size() && column < map_.size(); ++column) {
+            if (map_[column] < field_names.size()) {
+                field(row.fields, map_[column]) = std::move(cells_[column]);
+            }
+        }
+        return true;
+    }
+
+    std::size_t bytes() const override { return reader_.bytes_read(); }
+    std::vector<std::string> ignored_columns() const override { return ignored_; }
+
+private:
+    CsvReader reader_;
+    std::size_t columns_ = 0;
+    std::vector<std::size_t> map_; ///< column -> field index (field_names.size(): ignored)
+    std::vector<std::string> ignored_;
+    std::vector<std::string> cells_;
+};
+
+class JsonLinesSource final : public RowSource {
+public:
+    explicit JsonLinesSource(std::istream& in)
+        : in_(in) {}
+
+    bool next(RawRow& row) override {
+        std::string text;
+        while (std::getline(in_, text)) {
+            ++line_;
+            bytes_ += text.size() + 1;
+            if (!text::trim(text).empty()) {
+                row = RawRow{};
+                row.line = line_;
+                parse(text, row);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    std::size_t bytes() const override { return bytes_; }
+
+private:
+    static void parse(const std::string& text, RawRow& row) {
+        const nlohmann::json object = nlohmann::json::parse(text, nullptr, false);
+        if (object.is_discarded() || !object.is_object()) {
+            row.error = "not a JSON object";
+            return;
+        }
+        for (const auto& [key, value] : object.items()) {
+            const auto known = std::find(field_names.begin(), field_names.end(), key);
+            if (known == field_names.end()) {
+                continue; // other fields of the call system are not ours
+            }
+            if (value.is_null()) {
+                continue;
+            }
+            if (!value.is_string()) {
+                row.error = fmt::format("\"{}\" must be a string", key);
+                return;
+            }
+            field(row.fields, static_cast<std::size_t>(known - field_names.begin())) =
+                value.get<std::string>();
+        }
+    }
+
+    std::istream& in_;
+    std::size_t line_ = 0;
+    std::size_t bytes_ = 0;
+};
+
+/// Checks rows against the store and the identity file, with caches, so that
+/// a million rows cost a million map lookups, not a million queries.
+class RowChecker {
+public:
+    RowChecker(store::ReadTransaction& tx, const Actor& actor, const identity::Identity& identity)
+        : tx_(tx)
+        , actor_(actor)
+        , identity_(identity) {
+        for (OutcomeInfo& outcome : tx.outcomes()) {
+            std::string name = outcome.name;
+            outcomes_.emplace(std::move(name), std::move(outcome));
+        }
+    }
+
+    /// The call data of a valid row, or why the row is invalid. Throws
+    /// PermissionDenied for a service outside the actor's scope.
+    std::variant<CallData, std::string> check(const RawSession& raw) {
+        CallData call;
+        call.external_id = std::string(text::trim(raw.id));
+        if (call.external_id.empty()) {
+            return std::string("\"id\" is empty");
+        }
+        if (text::code_points(call.external_id) > max_id_length ||
+            text::has_control_characters(call.external_id) ||
+            !text::is_valid_utf8(call.external_id)) {
+            return fmt::format("\"id\" must be 1 to {} characters without control characters",
+                               max_id_length);
+        }
+        const Service* service = find_service(raw.service);
+        if (service == nullptr) {
+            return fmt::format("service \"{}\" does not exist", text::trim(raw.service));
+        }
+        call.service_id = service->id;
+        call.user = std::string(text::trim(raw.user));
+        if (identity_.find(call.user) == nullptr) {
+            return fmt::format("user \"{}\" is not in the identity file", call.user);
+        }
+        const auto direction = parse_direction(text::trim(raw.direction));
+        if (!direction) {
+            return fmt::format("direction \"{}\" is not inbound or outbound",
+                               text::trim(raw.direction));
+        }
+        call.direction = *direction;
+        const auto started = timefmt::parse_timestamp(text::trim(raw.started_at));
+        if (!started) {
+            return fmt::format("started_at \"{}\" is not an ISO 8601 time with an offset or Z",
+                               text::trim(raw.started_at));
+        }
+        call.started_at = *started;
+        if (!text::trim(raw.ended_at).empty()) {
+            const auto ended = timefmt::parse_timestamp(text::trim(raw.ended_at));
+            if (!ended) {
+                return fmt::format("ended_at \"{}\" is not an ISO 8601 time with an offset or Z",
+                                   text::trim(raw.ended_at));
+            }
+            if (*ended < *started) {
+                return std::string("ended_at is before started_at");
+            }
+            call.ended_at = *ended;
+        }
+        const std::string outcome(text::trim(raw.outcome));
+        if (!outcome.empty()) {
+            const auto known = outcomes_.find(outcome);
+            if (known == outcomes_.end()) {
+                return fmt::format("outcome \"{}\" is not one of {}", outcome, outcome_names());
+            }
+            if (known->second.direction && *known->second.direction != call.direction) {
+                return fmt::format("outcome \"{}\" does not occur on {} sessions", outcome,
+                                   to_string(call.direction));
+            }
+            if (!call.ended_at) {
+                return std::string("an active session (no ended_at) has no outcome yet");
+            }
+            call.outcome = outcome;
+        } else if (call.ended_at) {
+            return std::string("a session that ended needs an outcome");
+        }
+        call.caller = std::string(text::trim(raw.caller));
+        if (text::code_points(call.caller) > max_caller_length ||
+            text::has_control_characters(call.caller) || !text::is_valid_utf8(call.caller)) {
+            return fmt::format("\"caller\" must be at most {} characters without control "
+                               "characters",
+                               max_caller_length);
+        }
+        return call;
+    }
+
+    const Service& service(std::int64_t id) const { return *by_id_.at(id); }
+
+private:
+    const Service* find_service(std::string_view raw) {
+        const auto nfc = text::to_nfc(text::trim(raw));
+        if (!nfc || nfc->empty()) {
+            return nullptr;
+        }
+        const std::string key = names::name_key(*nfc);
+        auto cached = services_.find(key);
+        if (cached == services_.end()) {
+            cached = services_.emplace(key, tx_.find_service(key)).first;
+            if (cached->second) {
+                by_id_[cached->second->id] = &*cached->second;
+                const policy::Scope scope = services::scope_of(*cached->second);
+                if (!policy::permits(actor_, policy::Action::ImportSessions, scope)) {
+                    denied_.insert(cached->second->id);
+                }
+            }
+        }
+        if (cached->second && denied_.contains(cached->second->id)) {
+            throw Error(ErrorKind::PermissionDenied,
+                        fmt::format("{} may not import sessions of service \"{}\"",
+                                    actor_.display(), cached->second->name),
+                        "'session import' needs: tenant admin, OU admin or service owner (for "
+                        "that service); nothing was imported");
+        }
+        return cached->second ? &*cached->second : nullptr;
+    }
+
+    std::string outcome_names() const {
+        std::string names;
+        for (const auto& [name, info] : outcomes_) {
+            names += (names.empty() ? "" : ", ") + name;
+        }
+        return names;
+    }
+
+    store::ReadTransaction& tx_;
+    const Actor& actor_;
+    const identity::Identity& identity_;
+    std::map<std::string, OutcomeInfo, std::less<>> outcomes_;
+    std::map<std::string, std::optional<Service>> services_;
+    std::map<std::int64_t, const Service*> by_id_;
+    std::set<std::int64_t> denied_;
+};
+
+/// What differs between a stored session and a row with the same id.
+std::string differences(const Session& stored, const CallData& call) {
+    std::vector<std::string> fields;
+    const auto time = [](const std::optional<Timestamp>& t) {
+        return t ? timefmt::to_utc_string(*t) : std::string("(empty)");
+    };
+    if (stored.service_id != call.service_id) {
+        fields.emplace_back("service");
+    }
+    if (stored.user != call.user) {
+        fields.push_back(fmt::format("user {} -> {}", stored.user, call.user));
+    }
+    if (stored.direction != call.direction) {
+        fields.emplace_back("direction");
+    }
+    if (stored.started_at != call.started_at) {
+        fields.push_back(
+            fmt::format("started_at {} -> {}", time(stored.started_at), time(call.started_at)));
+    }
+    if (stored.ended_at != call.ended_at) {
+        fields.push_back(
+            fmt::format("ended_at {} -> {}", time(stored.ended_at), time(call.ended_at)));
+    }
+    if (stored.outcome != call.outcome) {
+        fields.push_back(fmt::format("outcome {} -> {}", stored.outcome.value_or("(empty)"),
+                                     call.outcome.value_or("(empty)")));
+    }
+    if (stored.caller != call.caller) {
+        fields.emplace_back("caller");
+    }
+    std::string text;
+    for (const std::string& f : fields) {
+        text += (text.empty() ? "" : ", ") + f;
+    }
+    return text;
+}
+
+/// Stores a checked row. A stored session with the same id must hold the same
+/// call data, except that an active call's end may now be known (or still be
+/// unknown in an older export). Anything else is the conflict it returns.
+std::variant<Stored, std::string> store_call(store::WriteTransaction& tx, const CallData& call) {
+    const std::optional<Session> stored = tx.insert_session_if_new(call);
+    if (!stored) {
+        return Stored::Inserted;
+    }
+    const bool same_call = stored->service_id == call.service_id && stored->user == call.user &&
+                           stored->direction == call.direction &&
+                           stored->started_at == call.started_at && stored->caller == call.caller;
+    if (same_call && stored->ended_at == call.ended_at && stored->outcome == call.outcome) {
+        return Stored::Unchanged;
+    }
+    if (same_call && !call.ended_at) {
+        return Stored::Unchanged; // an older export, from while the call was active
+    }
+    if (same_call && !stored->ended_at && call.ended_at) {
+        tx.complete_session(stored->id, *call.ended_at, *call.outcome);
+        return Stored::Completed;
+    }
+    return fmt::format("session \"{}\" is stored with other call data ({})", call.external_id,
+                       differences(*stored, call));
+}
+
+std::unique_ptr<RowSource> open_source(std::istream& in, const ImportOptions& options) {
+    if (options.format == InputFormat::Csv) {
+        return std::make_unique<CsvSource>(in, options.source);
+    }
+    return std::make_unique<JsonLinesSource>(in);
+}
+
+nlohmann::ordered_json call_snapshot(const CallData& call, std::string_view service) {
+    return {{"id", call.external_id},
+            {"service", service},
+            {"user", call.user},
+            {"direction", to_string(call.direction)},
+            {"started_at", timefmt::to_utc_string(call.started_at)},
+            {"ended_at", call.ended_at
+                             ? nlohmann::ordered_json(timefmt::to_utc_string(*call.ended_at))
+                             : nlohmann::ordered_json(nullptr)},
+            {"outcome", call.outcome ? nlohmann::ordered_json(*call.outcome)
+                                     : nlohmann::ordered_json(nullptr)},
+            {"caller", call.caller}};
+}
+
+} // namespace
+
+std::optional<InputFormat> parse_input_format(std::string_view text) {
+    if (text == "csv") {
+        return InputFormat::Csv;
+    }
+    if (text == "jsonl") {
+        return InputFormat::JsonLines;
+    }
+    return std::nullopt;
+}
+
+std::optional<InputFormat> format_for_path(std::string_view path) {
+    const auto ends_with = [&](std::string_view suffix) {
+        return path.size() >= suffix.size() &&
+               text::fold_case(path.substr(path.size() - suffix.size())) == suffix;
+    };
+    if (ends_with(".csv")) {
+        return InputFormat::Csv;
+    }
+    if (ends_with(".jsonl") || ends_with(".ndjson")) {
+        return InputFormat::JsonLines;
+    }
+    return std::nullopt;
+}
+
+ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                             const identity::Identity& identity, std::istream& in,
+                             const ImportOptions& options, const ProgressCallback& progress) {
+    const std::unique_ptr<RowSource> source = open_source(in, options);
+    RowChecker checker(tx, actor, identity);
+    ImportReport report;
+    report.ignored_columns = source->ignored_columns();
+    const auto reject = [&](std::size_t line, std::string reason) {
+        ++report.invalid;
+        if (report.problems.size() < max_reported_problems) {
+            report.problems.push_back(RowProblem{line, std::move(reason)});
+        }
+    };
+    RawRow row;
+    while (source->next(row)) {
+        ++report.rows;
+        if (progress && report.rows % 10'000 == 0) {
+            progress(Progress{report.rows, source->bytes()});
+        }
+        if (!row.error.empty()) {
+            reject(row.line, row.error);
+            continue;
+        }
+        std::variant<CallData, std::string> checked = checker.check(row.fields);
+        if (auto* reason = std::get_if<std::string>(&checked)) {
+            reject(row.line, std::move(*reason));
+            continue;
+        }
+        const std::variant<Stored, std::string> stored =
+            store_call(tx, std::get<CallData>(checked));
+        if (const auto* conflict = std::get_if<std::string>(&stored)) {
+            reject(row.line, *conflict);
+            continue;
+        }
+        switch (std::get<Stored>(stored)) {
+        case Stored::Inserted: ++report.inserted; break;
+        case Stored::Completed: ++report.completed; break;
+        case Stored::Unchanged: ++report.unchanged; break;
+        }
+    }
+    if (progress) {
+        progress(Progress{report.rows, source->bytes()});
+    }
+    if (report.inserted + report.completed > 0) {
+        audit.record("session.import", "sessions from " + options.source, std::nullopt, nullptr,
+                     {{"source", options.source},
+                      {"rows", report.rows},
+                      {"inserted", report.inserted},
+                      {"completed", report.completed},
+                      {"unchanged", report.unchanged},
+                      {"invalid", report.invalid}});
+    }
+    return report;
+}
+
+Added add_session(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                  const identity::Identity& identity, const RawSession& raw) {
+    RowChecker checker(tx, actor, identity);
+    std::variant<CallData, std::string> checked = checker.check(raw);
+    if (const auto* reason = std::get_if<std::string>(&checked)) {
+        throw Error(ErrorKind::InvalidData, *reason);
+    }
+    const CallData& call = std::get<CallData>(checked);
+    const std::variant<Stored, std::string> stored = store_call(tx, call);
+    if (const auto* conflict = std::get_if<std::string>(&stored)) {
+        throw Error(ErrorKind::Conflict, *conflict);
+    }
+    const Service& service = checker.service(call.service_id);
+    if (std::get<Stored>(stored) != Stored::Unchanged) {
+        audit.record(std::get<Stored>(stored) == Stored::Inserted ? "session.add"
+                                                                  : "session.complete",
+                     "session " + call.external_id, service.ou_id, nullptr,
+                     call_snapshot(call, service.name));
+    }
+    return Added{*tx.find_session(call.external_id), std::get<Stored>(stored)};
+}
+
+} // namespace nimbus::sessions

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nimbus/catalogue/model.hpp>
+#include <nimbus/util/time.hpp>
+
+namespace nimbus {
+
+enum class Direction { Inbound, Outbound };
+
+std::string_view to_string(Direction direction);
+std::optional<Direction> parse_direction(std::string_view text);
+
+/// One row of the static outcome table: the call system's result of a session
+/// and the product's reporting group for it.
+struct OutcomeInfo {
+    std::string name;
+    std::string group;
+    std::optional<Direction> direction; ///< the only direction it occurs in, if any
+};
+
+/// What the call system says about a session.
+struct CallData {
+    std::string external_id; ///< the call system's session id
+    std::int64_t service_id = 0;
+    std::string user; ///< login name of the agent
+    Direction direction = Direction::Inbound;
+    Timestamp started_at{};
+    std::optional<Timestamp> ended_at;  ///< empty while the call is active
+    std::optional<std::string> outcome; ///< empty while the call is active
+    std::string caller;
+};
+
+/// A code as it was when a conclusion was submitted.
+struct ConcludedCode {
+    std::int64_t code_id = 0;
+    CodeType type = CodeType::Primary;
+    std::string name;
+};
+
+/// The once-only, final record of how a session ended.
+struct Conclusion {
+    Timestamp at{};
+    std::string user;               ///< whose rights were used
+    std::optional<std::string> via; ///< the tenant admin acting as `user`, if any
+    bool retroactive = false;       ///< submitted after the session had ended
+    std::vector<ConcludedCode> codes;
+    std::vector<std::string> tags;
+};
+
+/// A stored session with its service and, once concluded, its conclusion.
+struct Session : CallData {
+    std::int64_t id = 0;
+    std::string service_name;
+    std::string service_ou; ///< path of the service's OU
+    std::optional<Conclusion> conclusion;
+};
+
+} // namespace nimbus

@@ -1,0 +1,190 @@
+// session list, show and conclude.
+#include <nimbus/sessions/sessions.hpp>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/services/services.hpp>
+#include <nimbus/sessions/tags.hpp>
+#include <nimbus/util/text.hpp>
+
+namespace nimbus::sessions {
+namespace {
+
+constexpr std::string_view codes_and_tags = "codes-and-tags";
+
+Session find(store::ReadTransaction& tx, std::string_view id) {
+    const std::string_view trimmed = text::trim(id);
+    if (auto session = tx.find_session(trimmed)) {
+        return *session;
+    }
+    throw Error(ErrorKind::NotFound, fmt::format("session \"{}\" does not exist", trimmed),
+                "list your sessions with 'nimbus-codes session list'");
+}
+
+policy::Scope scope_of(store::ReadTransaction& tx, const Session& session) {
+    const auto service = tx.find_service(names::name_key(session.service_name));
+    return policy::Scope::session(session.external_id, services::scope_of(*service), session.user);
+}
+
+Detail detail_of(store::ReadTransaction& tx, Session session) {
+    Detail detail;
+    const Service service = services::find(tx, session.service_name);
+    const ServiceSettings settings = services::settings(tx, service);
+    detail.offered_primary = settings.primary;
+    detail.offered_secondary = settings.secondary;
+    detail.codes_and_tags_enabled = settings.is_enabled(codes_and_tags);
+    if (session.outcome) {
+        for (const OutcomeInfo& outcome : tx.outcomes()) {
+            if (outcome.name == *session.outcome) {
+                detail.outcome_group = outcome.group;
+            }
+        }
+    }
+    detail.session = std::move(session);
+    return detail;
+}
+
+std::string names_of(const std::vector<Code>& codes) {
+    std::string text;
+    for (const Code& code : codes) {
+        text += (text.empty() ? "" : ", ") + code.name;
+    }
+    return text.empty() ? "(none)" : text;
+}
+
+/// The codes of one type the request names, checked against the service's list.
+std::vector<ConcludedCode> pick(const std::vector<std::string>& references,
+                                const std::vector<Code>& offered, CodeType type,
+                                const Session& session, std::vector<std::string>& problems) {
+    std::vector<ConcludedCode> picked;
+    for (const std::string& reference : references) {
+        const auto nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        const auto match = std::find_if(offered.begin(), offered.end(), [&](const Code& code) {
+            return names::name_key(code.name) == names::name_key(nfc) ||
+                   fmt::format("id:{}", code.id) == nfc;
+        });
+        if (match == offered.end()) {
+            problems.push_back(fmt::format("code \"{}\" is not in the {} list of service \"{}\"",
+                                           nfc, to_string(type), session.service_name));
+            continue;
+        }
+        if (std::any_of(picked.begin(), picked.end(),
+                        [&](const ConcludedCode& c) { return c.code_id == match->id; })) {
+            problems.push_back(fmt::format("code \"{}\" is given twice", match->name));
+            continue;
+        }
+        picked.push_back(ConcludedCode{match->id, type, match->name});
+    }
+    return picked;
+}
+
+} // namespace
+
+std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
+                          const ListFilter& filter) {
+    store::SessionQuery query;
+    query.own_user = actor.user->login;
+    query.everything = actor.grants.tenant_admin;
+    if (!query.everything) {
+        for (const Service& service : tx.services()) {
+            const policy::Scope scope =
+                policy::Scope::session({}, services::scope_of(service), std::string{});
+            if (policy::permits(actor, policy::Action::ReadSessions, scope)) {
+                query.service_ids.push_back(service.id);
+            }
+        }
+    }
+    query.only_own = filter.mine;
+    query.concluded = filter.concluded;
+    if (filter.service) {
+        query.service_id = services::find(tx, *filter.service).id;
+    }
+    query.since = filter.since;
+    query.limit = filter.limit;
+    return tx.sessions(query);
+}
+
+Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view id) {
+    Session session = find(tx, id);
+    policy::require(actor, policy::Action::ReadSessions, scope_of(tx, session));
+    return detail_of(tx, std::move(session));
+}
+
+Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                const ConcludeRequest& request) {
+    Session session = find(tx, request.session);
+    policy::require(actor, policy::Action::ConcludeSession, scope_of(tx, session));
+    if (session.conclusion) {
+        const Conclusion& done = *session.conclusion;
+        throw Error(ErrorKind::Conflict,
+                    fmt::format("session \"{}\" was concluded by {}{} at {}; a conclusion is final",
+                                session.external_id, done.user,
+                                done.via ? " via " + *done.via : std::string{},
+                                timefmt::to_utc_string(done.at)),
+                    fmt::format("see it with 'nimbus-codes session show {}'", session.external_id));
+    }
+    Detail detail = detail_of(tx, session);
+    if (!detail.codes_and_tags_enabled) {
+        throw Error(
+            ErrorKind::NotLicensed,
+            fmt::format("codes and tags are not enabled for service \"{}\"", session.service_name),
+            fmt::format("an owner or admin can enable them: nimbus-codes extension enable "
+                        "\"{}\" codes-and-tags",
+                        session.service_name));
+    }
+    if (request.primary.empty() && request.secondary.empty() && request.tags.empty()) {
+        throw Error(ErrorKind::Usage, "a conclusion needs at least one code or tag",
+                    fmt::format("primary codes of \"{}\": {}; secondary: {}", session.service_name,
+                                names_of(detail.offered_primary),
+                                names_of(detail.offered_secondary)));
+    }
+    std::vector<std::string> problems;
+    Conclusion conclusion;
+    conclusion.codes =
+        pick(request.primary, detail.offered_primary, CodeType::Primary, session, problems);
+    std::vector<ConcludedCode> secondary =
+        pick(request.secondary, detail.offered_secondary, CodeType::Secondary, session, problems);
+    if (!problems.empty()) {
+        std::string message = problems.front();
+        for (std::size_t i = 1; i < problems.size(); ++i) {
+            message += "; " + problems[i];
+        }
+        throw Error(ErrorKind::InvalidData, message,
+                    fmt::format("allowed primary codes: {}; secondary: {}",
+                                names_of(detail.offered_primary),
+                                names_of(detail.offered_secondary)));
+    }
+    conclusion.codes.insert(conclusion.codes.end(), secondary.begin(), secondary.end());
+    conclusion.tags = tags::clean_tags(request.tags);
+    conclusion.at = audit.now();
+    conclusion.user = actor.user->login;
+    conclusion.via = actor.via();
+    conclusion.retroactive = session.ended_at && conclusion.at > *session.ended_at;
+
+    store::NewConclusion entry;
+    entry.session_id = session.id;
+    entry.conclusion = conclusion;
+    for (const std::string& tag : conclusion.tags) {
+        entry.tag_keys.push_back(tags::tag_key(tag));
+    }
+    tx.insert_conclusion(entry);
+
+    nlohmann::ordered_json codes = nlohmann::ordered_json::array();
+    for (const ConcludedCode& code : conclusion.codes) {
+        codes.push_back(
+            {{"id", code.code_id}, {"type", to_string(code.type)}, {"name", code.name}});
+    }
+    const auto service = tx.find_service(names::name_key(session.service_name));
+    audit.record(
+        "session.conclude", "session " + session.external_id, service->ou_id, nullptr,
+        {{"codes", codes}, {"tags", conclusion.tags}, {"retroactive", conclusion.retroactive}});
+    detail.session.conclusion = std::move(conclusion);
+    return detail;
+}
+
+} // namespace nimbus::sessions

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <istream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nimbus/audit/trail.hpp>
+#include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/identity.hpp>
+#include <nimbus/identity/policy.hpp>
+#include <nimbus/services/model.hpp>
+#include <nimbus/sessions/model.hpp>
+#include <nimbus/store/store.hpp>
+
+/// Call sessions: import, list, show and the once-only conclusion.
+namespace nimbus::sessions {
+
+/// One session as given: every field as text, empty or missing when not given.
+struct RawSession {
+    std::string id;
+    std::string service;
+    std::string user;
+    std::string direction;
+    std::string started_at;
+    std::string ended_at;
+    std::string outcome;
+    std::string caller;
+};
+
+enum class InputFormat { Csv, JsonLines };
+
+std::optional<InputFormat> parse_input_format(std::string_view text); ///< "csv" or "jsonl"
+/// The format a file name says: .csv, or .jsonl / .ndjson.
+std::optional<InputFormat> format_for_path(std::string_view path);
+
+struct ImportOptions {
+    InputFormat format = InputFormat::Csv;
+    std::string source; ///< the file name, or "<stdin>", for messages
+    bool skip_invalid = false;
+};
+
+/// A rejected row: where, and why.
+struct RowProblem {
+    std::size_t line = 0;
+    std::string reason;
+};
+
+inline constexpr std::size_t max_reported_problems = 100;
+
+struct ImportReport {
+    std::size_t rows = 0;             ///< data rows read
+    std::size_t inserted = 0;         ///< new sessions
+    std::size_t completed = 0;        ///< active calls whose end was filled in
+    std::size_t unchanged = 0;        ///< rows already stored as they are
+    std::size_t invalid = 0;          ///< rows rejected
+    std::vector<RowProblem> problems; ///< the first max_reported_problems of them
+    std::vector<std::string> ignored_columns;
+};
+
+struct Progress {
+    std::size_t rows = 0;
+    std::size_t bytes = 0;
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
+/// Reads sessions (CSV with a header row, or JSON Lines) from `in`, streaming,
+/// and stores them in the caller's transaction. Every row is checked; the
+/// report counts and names the invalid ones (a row whose id is stored with
+/// other call data is invalid too). When it says invalid > 0 and the import is
+/// not skip_invalid, the caller must not commit. A row for a service outside
+/// the actor's scope throws PermissionDenied, naming the line.
+ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                             const identity::Identity& identity, std::istream& in,
+                             const ImportOptions& options, const ProgressCallback& progress);
+
+/// What storing one session did.
+enum class Stored { Inserted, Completed, Unchanged };
+
+struct Added {
+    Session session;
+    Stored outcome = Stored::Unchanged;
+};
+
+/// Adds (or completes) one session under the same rules. Throws InvalidData or
+/// Conflict for a bad row.
+Added add_session(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                  const identity::Identity& identity, const RawSession& raw);
+
+/// Which sessions `list` shows.
+struct ListFilter {
+    bool mine = false;
+    std::optional<bool> concluded; ///< --concluded (true) or --open (false)
+    std::optional<std::string> service;
+    std::optional<Timestamp> since;
+    std::optional<std::int64_t> limit;
+};
+
+/// The sessions the actor may see, newest first: their own, those of the
+/// services they own or supervise, and all in an admin's scope.
+std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor, const ListFilter& filter);
+
+/// A session with what its service offers to conclude it with.
+struct Detail {
+    Session session;
+    std::string outcome_group; ///< empty while active
+    std::vector<Code> offered_primary;
+    std::vector<Code> offered_secondary;
+    bool codes_and_tags_enabled = false;
+};
+
+/// One session, if the actor may see it. Throws NotFound or PermissionDenied.
+Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view id);
+
+struct ConcludeRequest {
+    std::string session;
+    std::vector<std::string> primary;
+    std::vector<std::string> secondary;
+    std::vector<std::string> tags;
+};
+
+/// Concludes a session, once and for all. In order: the session exists (NotFound);
+/// the actor is its agent, an owner of its service or an admin in scope
+/// (PermissionDenied); it has no conclusion yet (Conflict, naming who concluded
+/// it and when); its service has codes-and-tags enabled (NotLicensed); at least
+/// one code or tag is given (Usage); every code is on the service's list of its
+/// type, once (InvalidData, listing the codes allowed); the tags follow the tag
+/// rules (InvalidData).
+Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                const ConcludeRequest& request);
+
+} // namespace nimbus::sessions
