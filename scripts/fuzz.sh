@@ -11,9 +11,9 @@ if ! command -v clang++ >/dev/null; then
   apt-get install -y -qq clang >/dev/null
 fi
 CXX=clang++ cmake -S . -B build-fuzz -DNIMBUS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz-identity
+cmake --build build-fuzz -j "$(nproc)" --target fuzz-identity fuzz-import
 mkdir -p tests/fuzz/crashes
-for target in identity; do
+for target in identity import; do
   work=$(mktemp -d)
   cp tests/fuzz/corpus/$target/* "$work/"
   echo "fuzzing $target for ${seconds}s" >&2

@@ -1,5 +1,4 @@
 // session import and session add: reading rows, checking them, storing them.
-#include <array>
 #include <map>
 #include <memory>
 #include <set>
@@ -11,8 +10,8 @@
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/services/services.hpp>
+#include <nimbus/sessions/rows.hpp>
 #include <nimbus/sessions/sessions.hpp>
-#include <nimbus/util/csv.hpp>
 #include <nimbus/util/text.hpp>
 
 namespace nimbus::sessions {
@@ -20,154 +19,6 @@ namespace {
 
 constexpr std::size_t max_id_length = 128;
 constexpr std::size_t max_caller_length = 256;
-
-// The fields of a row, in the order of RawSession.
-constexpr std::array<std::string_view, 8> field_names = {
-    "id", "service", "user", "direction", "started_at", "ended_at", "outcome", "caller"};
-constexpr std::size_t required_fields = 5; // id .. started_at
-
-std::string& field(RawSession& raw, std::size_t index) {
-    std::array<std::string*, 8> fields = {&raw.id,        &raw.service,    &raw.user,
-                                          &raw.direction, &raw.started_at, &raw.ended_at,
-                                          &raw.outcome,   &raw.caller};
-    return *fields[index];
-}
-
-/// A row read from the input: its line, its fields, or what made it unreadable.
-struct RawRow {
-    std::size_t line = 0;
-    RawSession fields;
-    std::string error;
-};
-
-class RowSource {
-public:
-    virtual ~RowSource() = default;
-    virtual bool next(RawRow& row) = 0;
-    virtual std::size_t bytes() const = 0;
-    virtual std::vector<std::string> ignored_columns() const { return {}; }
-};
-
-class CsvSource final : public RowSource {
-public:
-    CsvSource(std::istream& in, const std::string& source)
-        : reader_(in) {
-        std::vector<std::string> header;
-        if (!reader_.next(header)) {
-            return; // an empty file holds no sessions
-        }
-        if (!reader_.error().empty()) {
-            throw Error(ErrorKind::InvalidData,
-                        fmt::format("{}:{}: header: {}", source, reader_.line(), reader_.error()));
-        }
-        columns_ = header.size();
-        for (std::size_t column = 0; column < header.size(); ++column) {
-            const std::string name(text::trim(header[column]));
-            const auto known = std::find(field_names.begin(), field_names.end(), name);
-            if (known == field_names.end()) {
-                ignored_.push_back(name);
-                continue;
-            }
-            const auto index = static_cast<std::size_t>(known - field_names.begin());
-            if (std::find(map_.begin(), map_.end(), index) != map_.end()) {
-                throw Error(ErrorKind::InvalidData,
-                            fmt::format("{}:{}: the header names column \"{}\" twice", source,
-                                        reader_.line(), name));
-            }
-            map_.resize(column + 1, field_names.size());
-            map_[column] = index;
-        }
-        map_.resize(header.size(), field_names.size());
-        for (std::size_t index = 0; index < required_fields; ++index) {
-            if (std::find(map_.begin(), map_.end(), index) == map_.end()) {
-                throw Error(ErrorKind::InvalidData,
-                            fmt::format("{}:{}: the header has no \"{}\" column", source,
-                                        reader_.line(), field_names[index]),
-                            "the columns are: id, service, user, direction, started_at, "
-                            "ended_at, outcome, caller");
-            }
-        }
-    }
-
-    bool next(RawRow& row) override {
-        if (columns_ == 0 || !reader_.next(cells_)) {
-            return false;
-        }
-        row = RawRow{};
-        row.line = reader_.line();
-        row.error = reader_.error();
-        if (row.error.empty() && cells_.size() != columns_) {
-            row.error = fmt::format("{} fields, but the header has {}", cells_.size(), columns_);
-        }
-        for (std::size_t column = 0; column < cells_.size() && column < map_.size(); ++column) {
-            if (map_[column] < field_names.size()) {
-                field(row.fields, map_[column]) = std::move(cells_[column]);
-            }
-        }
-        return true;
-    }
-
-    std::size_t bytes() const override { return reader_.bytes_read(); }
-    std::vector<std::string> ignored_columns() const override { return ignored_; }
-
-private:
-    CsvReader reader_;
-    std::size_t columns_ = 0;
-    std::vector<std::size_t> map_; ///< column -> field index (field_names.size(): ignored)
-    std::vector<std::string> ignored_;
-    std::vector<std::string> cells_;
-};
-
-class JsonLinesSource final : public RowSource {
-public:
-    explicit JsonLinesSource(std::istream& in)
-        : in_(in) {}
-
-    bool next(RawRow& row) override {
-        std::string text;
-        while (std::getline(in_, text)) {
-            ++line_;
-            bytes_ += text.size() + 1;
-            if (!text::trim(text).empty()) {
-                row = RawRow{};
-                row.line = line_;
-                parse(text, row);
-                return true;
-            }
-        }
-        return false;
-    }
-
-    std::size_t bytes() const override { return bytes_; }
-
-private:
-    static void parse(const std::string& text, RawRow& row) {
-        const nlohmann::json object = nlohmann::json::parse(text, nullptr, false);
-        if (object.is_discarded() || !object.is_object()) {
-            row.error = "not a JSON object";
-            return;
-        }
-        for (const auto& [key, value] : object.items()) {
-            const auto known = std::find(field_names.begin(), field_names.end(), key);
-            if (known == field_names.end()) {
-                continue; // other fields of the call system are not ours
-            }
-            if (value.is_null()) {
-                continue;
-            }
-            if (!value.is_string()) {
-                row.error = fmt::format("\"{}\" must be a string", key);
-                return;
-            }
-            field(row.fields, static_cast<std::size_t>(known - field_names.begin())) =
-                value.get<std::string>();
-        }
-    }
-
-    std::istream& in_;
-    std::size_t line_ = 0;
-    std::size_t bytes_ = 0;
-};
 
 /// Checks rows against the store and the identity file, with caches, so that
 /// a million rows cost a million map lookups, not a million queries.
@@ -365,13 +216,6 @@ std::variant<Stored, std::string> store_call(store::WriteTransaction& tx, const 
                        differences(*stored, call));
 }
 
-std::unique_ptr<RowSource> open_source(std::istream& in, const ImportOptions& options) {
-    if (options.format == InputFormat::Csv) {
-        return std::make_unique<CsvSource>(in, options.source);
-    }
-    return std::make_unique<JsonLinesSource>(in);
-}
-
 nlohmann::ordered_json call_snapshot(const CallData& call, std::string_view service) {
     return {{"id", call.external_id},
             {"service", service},
@@ -388,34 +232,10 @@ nlohmann::ordered_json call_snapshot(const CallData& call, std::string_view serv
 
 } // namespace
 
-std::optional<InputFormat> parse_input_format(std::string_view text) {
-    if (text == "csv") {
-        return InputFormat::Csv;
-    }
-    if (text == "jsonl") {
-        return InputFormat::JsonLines;
-    }
-    return std::nullopt;
-}
-
-std::optional<InputFormat> format_for_path(std::string_view path) {
-    const auto ends_with = [&](std::string_view suffix) {
-        return path.size() >= suffix.size() &&
-               text::fold_case(path.substr(path.size() - suffix.size())) == suffix;
-    };
-    if (ends_with(".csv")) {
-        return InputFormat::Csv;
-    }
-    if (ends_with(".jsonl") || ends_with(".ndjson")) {
-        return InputFormat::JsonLines;
-    }
-    return std::nullopt;
-}
-
 ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                              const identity::Identity& identity, std::istream& in,
                              const ImportOptions& options, const ProgressCallback& progress) {
-    const std::unique_ptr<RowSource> source = open_source(in, options);
+    const std::unique_ptr<RowReader> source = RowReader::open(in, options.format, options.source);
     RowChecker checker(tx, actor, identity);
     ImportReport report;
     report.ignored_columns = source->ignored_columns();

@@ -1,0 +1,242 @@
+"""My Sessions: importing sessions and concluding them, exactly once."""
+
+import os
+import sqlite3
+
+from harness import LOGIN, NimbusTestCase, main
+
+HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
+SESSIONS = (
+    "s-1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,+41 44 555 00 01\n"
+    "s-2,Hotline,mia,inbound,2026-11-26T09:00:00+01:00,,,\"Müller, Hans\"\n"
+    "s-3,hotline,alice,outbound,2026-11-21T10:00:00Z,2026-11-21T10:01:00Z,outbound-accepted,\n"
+    "d-1,Desk,mia,inbound,2026-11-22T10:00:00Z,2026-11-22T10:02:00Z,abandoned,\n"
+)
+
+
+class SessionsTest(NimbusTestCase):
+    def setUp(self):
+        super().setUp()
+        self.init_store()
+        for command in (
+            ("ou", "create", "Contoso/Sales"),
+            ("ou", "create", "Contoso/Support"),
+            ("code", "create", "--type", "primary", "--name", "Sale"),
+            ("code", "create", "--type", "primary", "--name", "No sale"),
+            ("code", "create", "--type", "primary", "--name", "Complaint"),
+            ("code", "create", "--type", "secondary", "--name", "Upsell"),
+            ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
+            ("service", "apply", "Hotline", "--primary", "Sale,No sale", "--secondary", "Upsell"),
+            ("extension", "enable", "Hotline", "codes-and-tags"),
+            ("service", "create", "Desk", "--ou", "Contoso/Support", "--license", "basic-routing"),
+            ("service", "apply", "Desk", "--primary", "Complaint"),
+        ):
+            self.run_ok(*command)
+        self.csv = self.write("sessions.csv", HEADER + SESSIONS)
+        self.run_ok("session", "import", self.csv)
+
+    def write(self, name, text):
+        path = os.path.join(self.sandbox.dir, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def session_count(self):
+        with sqlite3.connect(self.sandbox.store) as db:
+            return db.execute("SELECT count(*) FROM session").fetchone()[0]
+
+    def conclude(self, session, *args):
+        return self.run_cli("session", "conclude", session, *args)
+
+    def test_import_reports_and_stores_utc(self):
+        s2 = self.json_ok("session", "show", "s-2")
+        self.assertEqual(s2["started_at"], "2026-11-26T08:00:00Z")
+        self.assertIsNone(s2["ended_at"])
+        self.assertEqual(s2["caller"], "Müller, Hans")
+        result = self.run_ok("session", "import", self.csv, "--format", "json")
+        self.assertEqual(result.json(), {"source": self.csv, "rows": 4, "inserted": 0, "completed": 0,
+                                         "unchanged": 4, "invalid": 0})
+        self.assertIn("0 new, 0 completed, 4 unchanged", result.err)
+
+    def test_member_lists_own_sessions_newest_first(self):
+        mine = self.json_ok("session", "list", "--as", "mia")
+        self.assertEqual([s["id"] for s in mine], ["s-2", "d-1", "s-1"])
+        self.assertEqual([s["concluded"] for s in mine], [False, False, False])
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--as", "olga")],
+                         ["s-2", "s-3", "s-1"])  # her service's sessions, whoever took them
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--as", "sam")],
+                         ["s-2", "s-3", "s-1"])  # OU admin of Contoso/Sales
+        self.assertEqual(len(self.json_ok("session", "list")), 4)
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--mine", "--as", "alice")], ["s-3"])
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--service", "Desk")], ["d-1"])
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--since", "2026-11-22")], ["s-2", "d-1"])
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--limit", "1")], ["s-2"])
+        self.assert_fails(77, "session", "show", "s-3", "--as", "mia", stderr='may not see session "s-3"')
+
+    def test_conclude_show_and_once_only(self):
+        concluded = self.json_ok("session", "conclude", "s-1", "--primary", "Sale", "--secondary", "upsell",
+                                 "--tag", "  VIP   customer ", "--tag", "vip CUSTOMER", "--tag", "Rückruf",
+                                 "--as", "mia")
+        self.assertEqual(concluded["codes"], [{"id": 1, "type": "primary", "name": "Sale"},
+                                              {"id": 4, "type": "secondary", "name": "Upsell"}])
+        self.assertEqual(concluded["tags"], ["VIP customer", "Rückruf"])
+        self.assertEqual((concluded["concluded_by"], concluded["via"]), ("mia", LOGIN))
+        self.assertEqual(concluded["concluded_at"], "2026-11-26T09:30:00Z")
+        self.assertTrue(concluded["retroactive"])  # it ended on 20 November
+        shown = self.json_ok("session", "show", "s-1", "--as", "mia")
+        self.assertEqual(shown["offered_primary"], ["Sale", "No sale"])
+        self.assertEqual(shown["offered_secondary"], ["Upsell"])
+        self.assertEqual(shown["outcome_group"], "handled by user")
+        self.assertEqual(shown["codes"], concluded["codes"])
+        second = self.assert_fails(4, "session", "conclude", "s-1", "--primary", "No sale",
+                                   stderr=f'session "s-1" was concluded by mia via {LOGIN} at 2026-11-26T09:30:00Z')
+        self.assertIn("final", second.err)
+        self.assertEqual(self.json_ok("session", "list", "--concluded")[0]["id"], "s-1")
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--open")], ["s-2", "d-1", "s-3"])
+
+    def test_conclusion_keeps_names_as_they_were(self):
+        self.run_ok("session", "conclude", "s-1", "--primary", "Sale")
+        self.run_ok("code", "edit", "Sale", "--name", "Closed deal")
+        self.assertEqual(self.json_ok("session", "show", "s-1")["codes"][0]["name"], "Sale")
+
+    def test_concluding_an_active_call_is_not_retroactive(self):
+        concluded = self.json_ok("session", "conclude", "s-2", "--tag", "callback", "--as", "mia")
+        self.assertFalse(concluded["retroactive"])
+        # The call's end may still arrive afterwards.
+        completed = HEADER + "s-2,Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:20:00Z,accepted,\"Müller, Hans\"\n"
+        result = self.run_ok("session", "import", self.write("end.csv", completed))
+        self.assertIn("1 completed", result.err)
+        self.assertEqual(self.json_ok("session", "show", "s-2")["ended_at"], "2026-11-26T08:20:00Z")
+        self.assertEqual(self.json_ok("session", "show", "s-2")["tags"], ["callback"])
+
+    def test_preconditions(self):
+        self.assert_fails(3, "session", "conclude", "nope", "--primary", "Sale", stderr='session "nope" does not exist')
+        self.assert_fails(77, "session", "conclude", "s-3", "--primary", "Sale", "--as", "mia",
+                          stderr='may not conclude session "s-3"')
+        self.assert_fails(77, "session", "conclude", "s-1", "--primary", "Sale", "--as", "sue")  # supervisors read
+        self.assert_fails(69, "session", "conclude", "d-1", "--primary", "Complaint", "--as", "mia",
+                          stderr='codes and tags are not enabled for service "Desk"')
+        result = self.assert_fails(65, "session", "conclude", "s-1", "--primary", "Upsell", "--secondary", "Sale",
+                                   stderr='code "Upsell" is not in the primary list of service "Hotline"')
+        self.assertIn("allowed primary codes: Sale, No sale; secondary: Upsell", result.err)
+        self.assert_fails(64, "session", "conclude", "s-1", stderr="at least one code or tag")
+        self.assert_fails(65, "session", "conclude", "s-1", "--primary", "Sale", "--primary", "sale",
+                          stderr='code "Sale" is given twice')
+        self.assert_fails(65, "session", "conclude", "s-1", "--tag", "x" * 51, stderr="the limit is 50")
+        self.assert_fails(65, "session", "conclude", "s-1", *sum((["--tag", f"t{i}"] for i in range(21)), []),
+                          stderr="at most 20")
+        self.assert_fails(65, "session", "conclude", "s-1", "--tag", "bell\x07", stderr="control character")
+        self.assert_fails(65, "session", "conclude", "s-1", "--tag", "   ", stderr="a tag is empty")
+        self.run_ok("code", "delete", "No sale")
+        self.assert_fails(65, "session", "conclude", "s-1", "--primary", "No sale")
+        self.assertFalse(self.json_ok("session", "show", "s-1")["concluded"])
+        # Owners and admins in scope may conclude for their agents.
+        self.run_ok("session", "conclude", "s-3", "--primary", "Sale", "--as", "olga")
+        self.run_ok("session", "conclude", "s-1", "--tag", "ok", "--as", "sam")
+
+    def test_raw_sql_cannot_change_a_conclusion(self):
+        self.run_ok("session", "conclude", "s-1", "--primary", "Sale", "--tag", "vip")
+        db = sqlite3.connect(self.sandbox.store, isolation_level=None)
+        for statement in (
+            "UPDATE conclusion SET user = 'mallory'",
+            "DELETE FROM conclusion",
+            "UPDATE conclusion_code SET name = 'Forged'",
+            "DELETE FROM conclusion_code",
+            "UPDATE conclusion_tag SET tag = 'forged'",
+            "DELETE FROM conclusion_tag",
+            "INSERT OR REPLACE INTO conclusion SELECT session_id, 0, 'mallory', NULL, 0, 0, 1 FROM conclusion",
+            "INSERT INTO conclusion_tag SELECT session_id, 9, 'more', 'more' FROM conclusion",
+            "INSERT OR REPLACE INTO conclusion_code SELECT session_id, 1, 2, 'primary', 'No sale' FROM conclusion",
+            "UPDATE session SET user = 'mallory' WHERE external_id = 's-1'",
+            "DELETE FROM session WHERE external_id = 's-1'",
+            "INSERT OR REPLACE INTO session (external_id, service_id, user, direction, started_at) "
+            "VALUES ('s-1', 1, 'mallory', 'inbound', 0)",
+        ):
+            with self.assertRaises(sqlite3.DatabaseError, msg=statement):
+                db.execute(statement)
+        db.execute("UPDATE session SET user = 'x' WHERE external_id = 's-2'")  # not concluded: allowed
+        db.close()
+        shown = self.json_ok("session", "show", "s-1")
+        self.assertEqual((shown["concluded_by"], shown["codes"][0]["name"], shown["tags"]), (LOGIN, "Sale", ["vip"]))
+
+    def test_bad_rows_are_reported_and_nothing_is_written(self):
+        before = self.session_count()
+        bad = (HEADER
+               + "n-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n"
+               + "n-2,Nowhere,mia,inbound,2026-11-26T08:00:00Z,,,\n"
+               + "n-3,Hotline,nobody,inbound,2026-11-26T08:00:00Z,,,\n"
+               + "n-4,Hotline,mia,sideways,2026-11-26T08:00:00Z,,,\n"
+               + "n-5,Hotline,mia,inbound,yesterday,,,\n"
+               + "n-6,Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T07:00:00Z,accepted,\n"
+               + "n-7,Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T09:00:00Z,exploded,\n"
+               + "n-8,Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T09:00:00Z,,\n"
+               + "s-1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:06:00Z,accepted,+41 44 555 00 01\n"
+               + "n-9,Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T09:00:00Z,outbound-accepted,\n"
+               + "n-10,Hotline,mia\n"
+               + "n-11,Hotline,mia,inbound,\"2026-11-26T08:00:00Z\"x,,,\n")
+        path = self.write("bad.csv", bad)
+        result = self.assert_fails(65, "session", "import", path, stderr="11 of 12 rows are invalid; nothing was imported")
+        for line, reason in ((3, 'service "Nowhere" does not exist'), (4, 'user "nobody" is not in the identity file'),
+                             (5, 'direction "sideways"'), (6, 'started_at "yesterday"'),
+                             (7, "ended_at is before started_at"), (8, 'outcome "exploded" is not one of'),
+                             (9, "a session that ended needs an outcome"), (10, 'session "s-1" is stored with other call data (ended_at'),
+                             (11, 'outcome "outbound-accepted" does not occur on inbound sessions'),
+                             (12, "3 fields, but the header has 8"), (13, "text after a closing quote")):
+            self.assertIn(f"{path}:{line}: {reason}", result.err)
+        self.assertEqual(self.session_count(), before)
+
+    def test_skip_invalid_imports_the_good_rows(self):
+        path = self.write("mixed.jsonl",
+                          '{"id": "j-1", "service": "Hotline", "user": "mia", "direction": "inbound", '
+                          '"started_at": "2026-11-26T08:00:00Z", "ended_at": null, "caller": "x"}\n'
+                          'not json\n'
+                          '\n'
+                          '{"id": "j-2", "service": "Hotline", "user": "mia", "direction": "inbound", '
+                          '"started_at": "2026-11-26T08:00:00Z", "ended_at": 5}\n')
+        result = self.run_cli("session", "import", path, "--skip-invalid")
+        self.assertEqual(result.code, 65, repr(result))
+        self.assertIn(f"{path}:2: not a JSON object", result.err)
+        self.assertIn(f'{path}:4: "ended_at" must be a string', result.err)
+        self.assertIn("skipped 2 invalid rows", result.err)
+        self.assertEqual(self.json_ok("session", "show", "j-1")["caller"], "x")
+
+    def test_many_bad_rows_are_summarised(self):
+        rows = "".join(f"x-{i},Nowhere,mia,inbound,2026-11-26T08:00:00Z,,,\n" for i in range(150))
+        result = self.assert_fails(65, "session", "import", self.write("many.csv", HEADER + rows))
+        self.assertEqual(result.err.count("does not exist"), 100)
+        self.assertIn("... and 50 more invalid rows", result.err)
+
+    def test_import_from_stdin_needs_a_format(self):
+        self.assert_fails(64, "session", "import", "-", stdin=HEADER, stderr="--input-format")
+        result = self.run_ok("session", "import", "-", "--input-format", "csv",
+                             stdin=HEADER + "p-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n")
+        self.assertIn("1 new", result.err)
+        self.assert_fails(66, "session", "import", os.path.join(self.sandbox.dir, "missing.csv"))
+
+    def test_import_roles(self):
+        before = self.session_count()
+        rows = HEADER + "o-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\no-2,Desk,mia,inbound,2026-11-26T08:00:00Z,,,\n"
+        path = self.write("both.csv", rows)
+        self.assert_fails(77, "session", "import", path, "--as", "olga",
+                          stderr='may not import sessions of service "Desk"')
+        self.assert_fails(77, "session", "import", path, "--as", "mia")
+        self.assert_fails(77, "session", "import", path, "--as", "sue")
+        self.assertEqual(self.session_count(), before)
+        self.run_ok("session", "import", self.write("own.csv", HEADER + "o-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n"),
+                    "--as", "olga")
+
+    def test_session_add(self):
+        added = self.json_ok("session", "add", "--id", "a-1", "--service", "Hotline", "--user", "mia",
+                             "--started-at", "2026-11-26T10:00:00+01:00", "--caller", "+41")
+        self.assertEqual((added["id"], added["started_at"], added["direction"]), ("a-1", "2026-11-26T09:00:00Z", "inbound"))
+        self.assertIn("unchanged", self.run_ok("session", "add", "--id", "a-1", "--service", "Hotline", "--user", "mia",
+                                               "--started-at", "2026-11-26T09:00:00Z", "--caller", "+41").err)
+        self.assert_fails(4, "session", "add", "--id", "a-1", "--service", "Hotline", "--user", "alice",
+                          "--started-at", "2026-11-26T09:00:00Z", stderr="stored with other call data")
+        self.assert_fails(65, "session", "add", "--id", "a-2", "--service", "Hotline", "--user", "mia",
+                          "--started-at", "now")
+        self.assertEqual(self.json_ok("audit", "list")[-1]["action"], "session.add")
+
+
+if __name__ == "__main__":
+    main()

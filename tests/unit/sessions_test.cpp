@@ -1,0 +1,158 @@
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <nimbus/catalogue/codes.hpp>
+#include <nimbus/catalogue/ous.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/services/code_lists.hpp>
+#include <nimbus/services/extensions.hpp>
+#include <nimbus/services/services.hpp>
+#include <nimbus/sessions/sessions.hpp>
+
+#include "support.hpp"
+
+using namespace nimbus;
+
+namespace {
+
+/// Service Hotline (contact-center, codes-and-tags on, primary Sale) in
+/// Contoso/Sales; agent "agent" is listed in the identity.
+struct Fixture {
+    test::TempStore temp;
+    identity::Identity id = test::test_identity();
+    Actor admin = resolve_actor(id, "admin", std::nullopt);
+    Actor agent = resolve_actor(id, "agent", std::nullopt);
+
+    template <class Body>
+    auto write(Body&& body, const Actor& actor, Timestamp now = test::test_time()) {
+        const auto tx = temp.store->begin_write();
+        AuditTrail audit(*tx, actor, now);
+        auto result = body(*tx, audit);
+        tx->commit();
+        return result;
+    }
+
+    Fixture() {
+        write(
+            [&](auto& tx, auto& audit) {
+                ous::create(tx, audit, admin, "Contoso/Sales", false);
+                codes::create(tx, audit, admin, codes::Draft{CodeType::Primary, "Sale", "", {}});
+                services::create(
+                    tx, audit, admin,
+                    services::Draft{"Hotline", "Contoso/Sales", License::ContactCenter});
+                services::apply_codes(
+                    tx, audit, admin, "Hotline",
+                    services::ListUpdate{std::vector<std::string>{"Sale"}, {}, {}, false},
+                    services::ListUpdate{});
+                return services::set_features(tx, audit, admin, "Hotline", {"codes-and-tags"},
+                                              true);
+            },
+            admin);
+    }
+
+    sessions::ImportReport import(const std::string& csv) {
+        return write(
+            [&](auto& tx, auto& audit) {
+                std::istringstream in(csv);
+                return sessions::import_sessions(
+                    tx, audit, admin, id, in,
+                    sessions::ImportOptions{sessions::InputFormat::Csv, "t.csv", false}, {});
+            },
+            admin);
+    }
+
+    sessions::Detail conclude(const char* session, std::vector<std::string> tags,
+                              Timestamp now = test::test_time()) {
+        return write(
+            [&](auto& tx, auto& audit) {
+                return sessions::conclude(tx, audit, agent,
+                                          sessions::ConcludeRequest{session, {"Sale"}, {}, tags});
+            },
+            agent, now);
+    }
+};
+
+const char* const header = "id,service,user,direction,started_at,ended_at,outcome,caller\n";
+
+} // namespace
+
+TEST_CASE("sessions: import stores new rows, then finds them unchanged") {
+    Fixture f;
+    const std::string csv =
+        std::string(header) +
+        "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n"
+        "s-2,Hotline,agent,outbound,2026-11-26T08:00:00+01:00,2026-11-26T07:10:00Z,"
+        "outbound-accepted,\n";
+    const sessions::ImportReport first = f.import(csv);
+    CHECK(first.inserted == 2);
+    CHECK(first.invalid == 0);
+    const sessions::ImportReport second = f.import(csv);
+    CHECK(second.unchanged == 2);
+    CHECK(second.inserted == 0);
+    const auto s2 = f.temp.store->begin_read()->find_session("s-2");
+    REQUIRE(s2);
+    CHECK(timefmt::to_utc_string(s2->started_at) == "2026-11-26T07:00:00Z");
+}
+
+TEST_CASE("sessions: an active call's end may be filled in, nothing else may change") {
+    Fixture f;
+    f.import(std::string(header) + "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n");
+    const auto ended = f.import(
+        std::string(header) + "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,2026-11-26T08:09:00Z,"
+                              "accepted,\n");
+    CHECK(ended.completed == 1);
+    const auto stale =
+        f.import(std::string(header) + "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n");
+    CHECK(stale.unchanged == 1);
+    const auto other =
+        f.import(std::string(header) + "s-1,Hotline,admin,inbound,2026-11-26T08:00:00Z,,,\n");
+    CHECK(other.invalid == 1);
+    CHECK(other.problems.front().reason.find("user agent -> admin") != std::string::npos);
+}
+
+TEST_CASE("sessions: a conclusion is once only and keeps who, when and how") {
+    Fixture f;
+    f.import(std::string(header) +
+             "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,\n");
+    const auto before_end = *timefmt::parse_timestamp("2026-11-26T08:04:00Z");
+    const sessions::Detail done = f.conclude("s-1", {"vip"}, before_end);
+    REQUIRE(done.session.conclusion);
+    CHECK_FALSE(done.session.conclusion->retroactive);
+    CHECK(done.session.conclusion->user == "agent");
+    try {
+        f.conclude("s-1", {"again"});
+        FAIL("expected Conflict");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Conflict);
+    }
+    const auto stored = f.temp.store->begin_read()->find_session("s-1");
+    CHECK(stored->conclusion->tags == std::vector<std::string>{"vip"});
+    CHECK(stored->conclusion->codes.front().name == "Sale");
+}
+
+TEST_CASE("sessions: concluding after the end is retroactive") {
+    Fixture f;
+    f.import(std::string(header) +
+             "s-1,Hotline,agent,inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,\n");
+    CHECK(f.conclude("s-1", {}).session.conclusion->retroactive);
+}
+
+TEST_CASE("sessions: the schema refuses changes to a conclusion") {
+    Fixture f;
+    f.import(std::string(header) + "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n");
+    f.conclude("s-1", {"vip"});
+    SQLite::Database db(f.temp.path, SQLite::OPEN_READWRITE);
+    for (const char* statement :
+         {"UPDATE conclusion SET user = 'x'", "DELETE FROM conclusion",
+          "DELETE FROM conclusion_code", "UPDATE conclusion_tag SET tag = 'x'",
+          "INSERT INTO conclusion_tag VALUES (1, 2, 'more', 'more')",
+          "INSERT OR REPLACE INTO conclusion VALUES (1, 0, 'x', NULL, 0, 0, 1)",
+          "UPDATE session SET caller = 'x'", "DELETE FROM session"}) {
+        CAPTURE(statement);
+        CHECK_THROWS_AS(db.exec(statement), SQLite::Exception);
+    }
+    CHECK_NOTHROW(db.exec("UPDATE session SET ended_at = started_at + 60, outcome = 'accepted'"));
+}
