@@ -111,6 +111,27 @@ public:
 
 private:
     const Service* find_service(std::string_view raw) {
+        // Rows repeat the same few service names: look them up as written first.
+        if (const auto seen = by_text_.find(raw); seen != by_text_.end()) {
+            return checked(seen->second);
+        }
+        const Service* service = find_service_by_name(raw);
+        by_text_.emplace(std::string(raw), service);
+        return service;
+    }
+
+    const Service* checked(const Service* service) const {
+        if (service != nullptr && denied_.contains(service->id)) {
+            throw Error(ErrorKind::PermissionDenied,
+                        fmt::format("{} may not import sessions of service \"{}\"",
+                                    actor_.display(), service->name),
+                        "'session import' needs: tenant admin, OU admin or service owner (for "
+                        "that service); nothing was imported");
+        }
+        return service;
+    }
+
+    const Service* find_service_by_name(std::string_view raw) {
         const auto nfc = text::to_nfc(text::trim(raw));
         if (!nfc || nfc->empty()) {
             return nullptr;
@@ -127,14 +148,7 @@ private:
                 }
             }
         }
-        if (cached->second && denied_.contains(cached->second->id)) {
-            throw Error(ErrorKind::PermissionDenied,
-                        fmt::format("{} may not import sessions of service \"{}\"",
-                                    actor_.display(), cached->second->name),
-                        "'session import' needs: tenant admin, OU admin or service owner (for "
-                        "that service); nothing was imported");
-        }
-        return cached->second ? &*cached->second : nullptr;
+        return checked(cached->second ? &*cached->second : nullptr);
     }
 
     std::string outcome_names() const {
@@ -150,6 +164,7 @@ private:
     const identity::Identity& identity_;
     std::map<std::string, OutcomeInfo, std::less<>> outcomes_;
     std::map<std::string, std::optional<Service>> services_;
+    std::map<std::string, const Service*, std::less<>> by_text_;
     std::map<std::int64_t, const Service*> by_id_;
     std::set<std::int64_t> denied_;
 };
@@ -237,6 +252,7 @@ ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, con
                              const ImportOptions& options, const ProgressCallback& progress) {
     const std::unique_ptr<RowReader> source = RowReader::open(in, options.format, options.source);
     RowChecker checker(tx, actor, identity);
+    tx.expect_bulk_writes();
     ImportReport report;
     report.ignored_columns = source->ignored_columns();
     const auto reject = [&](std::size_t line, std::string reason) {

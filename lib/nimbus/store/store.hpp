@@ -138,8 +138,12 @@ public:
     virtual void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) = 0;
 
     /// Inserts a session unless one with its external id exists; returns that
-    /// one (without its conclusion) if so. Called once per imported row: fast.
+    /// one's id and call data if so (not its service's name, nor its
+    /// conclusion). Called once per imported row: fast.
     virtual std::optional<Session> insert_session_if_new(const CallData& call) = 0;
+    /// A hint that many rows follow (an import): the backend may use more
+    /// memory, bounded, to write them faster.
+    virtual void expect_bulk_writes() = 0;
     /// Fills in the end of an active call.
     virtual void complete_session(std::int64_t id, Timestamp ended_at,
                                   std::string_view outcome) = 0;

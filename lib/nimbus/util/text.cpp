@@ -54,6 +54,15 @@ std::optional<std::string> map(std::string_view s, int options) {
     return std::string(reinterpret_cast<const char*>(out), static_cast<std::size_t>(length));
 }
 
+bool is_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0x80) == 0; });
+}
+
+bool is_ascii_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
 bool is_white_space(utf8proc_int32_t point) {
     switch (point) {
     case '\t':
@@ -73,14 +82,29 @@ bool is_white_space(utf8proc_int32_t point) {
 } // namespace
 
 bool is_valid_utf8(std::string_view s) {
+    if (is_ascii(s)) {
+        return true;
+    }
     return for_each_code_point(s, [](CodePoint) { return true; });
 }
 
+// ASCII text is its own NFC, and folds to lower case: the common case takes no
+// trip through utf8proc.
 std::optional<std::string> to_nfc(std::string_view s) {
+    if (is_ascii(s)) {
+        return std::string(s);
+    }
     return map(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
 }
 
 std::string fold_case(std::string_view s) {
+    if (is_ascii(s)) {
+        std::string folded(s);
+        std::transform(folded.begin(), folded.end(), folded.begin(), [](char c) {
+            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        });
+        return folded;
+    }
     return map(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD).value_or(std::string(s));
 }
 
@@ -103,6 +127,9 @@ std::size_t display_width(std::string_view s) {
 }
 
 bool has_control_characters(std::string_view s) {
+    if (is_ascii(s)) {
+        return std::any_of(s.begin(), s.end(), [](char c) { return c < 0x20 || c == 0x7F; });
+    }
     bool found = false;
     for_each_code_point(s, [&](CodePoint point) {
         const auto category = utf8proc_category(point.value);
@@ -121,6 +148,17 @@ bool has_control_characters(std::string_view s) {
 }
 
 std::string_view trim(std::string_view s) {
+    // Fast path: ASCII at both ends (the usual case) needs no decoding.
+    while (!s.empty() && is_ascii_space(s.front())) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && is_ascii_space(s.back())) {
+        s.remove_suffix(1);
+    }
+    if (s.empty() || ((static_cast<unsigned char>(s.front()) & 0x80) == 0 &&
+                      (static_cast<unsigned char>(s.back()) & 0x80) == 0)) {
+        return s;
+    }
     std::size_t begin = s.size();
     std::size_t end = 0;
     for_each_code_point(s, [&](CodePoint point) {

@@ -589,36 +589,63 @@ public:
 
     std::optional<Session> insert_session_if_new(const CallData& call) override {
         return guarded([&]() -> std::optional<Session> {
-            // Look first: the store refuses any insert over a concluded session.
-            if (!find_session_statement_) {
-                find_session_statement_ = std::make_unique<SQLite::Statement>(
-                    db_, session_select + std::string("WHERE s.external_id = ?"));
-                insert_session_statement_ = std::make_unique<SQLite::Statement>(
+            if (!session_exists_) {
+                session_exists_ = std::make_unique<SQLite::Statement>(
+                    db_, "SELECT id, service_id, user, direction, started_at, ended_at, outcome, "
+                         "caller FROM session WHERE external_id = ?");
+                insert_session_ = std::make_unique<SQLite::Statement>(
                     db_, "INSERT INTO session (external_id, service_id, user, direction, "
                          "started_at, ended_at, outcome, caller) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
             }
-            SQLite::Statement& find = *find_session_statement_;
-            find.reset();
-            find.bind(1, call.external_id);
-            auto existing = first_row(find, read_session);
-            find.reset();
-            if (existing) {
-                existing->conclusion.reset();
+            // Look first: the store refuses any insert over a concluded session,
+            // and a lean lookup is what almost every row of a new import needs.
+            SQLite::Statement& exists = *session_exists_;
+            exists.reset();
+            exists.bindNoCopy(1, call.external_id);
+            if (exists.executeStep()) {
+                Session existing;
+                existing.id = exists.getColumn(0).getInt64();
+                existing.external_id = call.external_id;
+                existing.service_id = exists.getColumn(1).getInt64();
+                existing.user = exists.getColumn(2).getString();
+                existing.direction =
+                    parse_direction(exists.getColumn(3).getString()).value_or(Direction::Inbound);
+                existing.started_at = from_seconds(exists.getColumn(4).getInt64());
+                if (!exists.getColumn(5).isNull()) {
+                    existing.ended_at = from_seconds(exists.getColumn(5).getInt64());
+                }
+                if (!exists.getColumn(6).isNull()) {
+                    existing.outcome = exists.getColumn(6).getString();
+                }
+                existing.caller = exists.getColumn(7).getString();
+                exists.reset();
                 return existing;
             }
-            SQLite::Statement& insert = *insert_session_statement_;
+            exists.reset();
+            // The strings outlive the statement's execution: no copies needed.
+            SQLite::Statement& insert = *insert_session_;
             insert.reset();
-            insert.bind(1, call.external_id);
+            insert.bindNoCopy(1, call.external_id);
             insert.bind(2, call.service_id);
-            insert.bind(3, call.user);
-            insert.bind(4, std::string(to_string(call.direction)));
+            insert.bindNoCopy(3, call.user);
+            insert.bindNoCopy(4, to_string(call.direction).data());
             insert.bind(5, to_seconds(call.started_at));
             bind_optional_time(insert, 6, call.ended_at);
-            bind_optional(insert, 7, call.outcome);
-            insert.bind(8, call.caller);
+            if (call.outcome) {
+                insert.bindNoCopy(7, *call.outcome);
+            } else {
+                insert.bind(7);
+            }
+            insert.bindNoCopy(8, call.caller);
             insert.exec();
             return std::nullopt;
         });
+    }
+
+    void expect_bulk_writes() override {
+        // A bounded cache that holds the hot index pages of a large import; it
+        // does not grow with the input.
+        guarded([&] { db_.exec("PRAGMA cache_size = -65536"); });
     }
 
     void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override {
@@ -705,8 +732,8 @@ private:
     const SqliteStore& store_;
     bool open_ = false;
     // Prepared once per transaction: an import runs them once per row.
-    std::unique_ptr<SQLite::Statement> find_session_statement_;
-    std::unique_ptr<SQLite::Statement> insert_session_statement_;
+    std::unique_ptr<SQLite::Statement> session_exists_;
+    std::unique_ptr<SQLite::Statement> insert_session_;
 };
 
 /// What the header of a SQLite file says about it.
@@ -765,7 +792,8 @@ namespace {
 
 std::unique_ptr<SQLite::Database> connect(const std::string& path, int flags,
                                           const StoreOptions& options) {
-    auto db = std::make_unique<SQLite::Database>(path, flags,
+    // One connection per process, used by one thread: SQLite's own mutexes are not needed.
+    auto db = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_NOMUTEX,
                                                  static_cast<int>(options.busy_timeout.count()));
     // Conclusions are permanent records: every commit reaches the disk before
     // it is acknowledged, and references are always checked.

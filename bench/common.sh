@@ -1,0 +1,50 @@
+# Shared set-up for the benchmark scripts (sourced, not run).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+nimbus=$root/build/cmd/nimbus-codes
+work=${NIMBUS_BENCH_DIR:-/tmp/nimbus-bench}
+mkdir -p "$work"
+
+# Tools the benchmarks need beyond the build: the sqlite3 shell (the baseline)
+# and GNU time (peak memory).
+need=()
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+[[ -x /usr/bin/time ]] || need+=(time)
+if ((${#need[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+if [[ ! -x $nimbus ]]; then
+  "$root/scripts/deps.sh" build
+  "$root/scripts/build.sh" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+
+# A store with 20 services and 200 agents, as the generator's rows expect.
+make_store() { # make_store PATH
+  local store=$1
+  rm -f "$store" "$store-wal" "$store-shm"
+  NIMBUS_CODES_STORE=$store "$nimbus" init --tenant Contoso -q >/dev/null
+  for i in $(seq 1 20); do
+    NIMBUS_CODES_STORE=$store "$nimbus" service create "Service-$i" --ou Contoso \
+      --license contact-center -q >/dev/null
+  done
+}
+
+export NIMBUS_CODES_IDENTITY=$work/identity.toml
+{
+  printf '[users.%s]\nname = "Benchmark"\ntenant_admin = true\n' "$(id -un)"
+  for i in $(seq 1 200); do printf '[users.agent-%s]\nname = "Agent %s"\n' "$i" "$i"; done
+} >"$NIMBUS_CODES_IDENTITY"
+chmod 600 "$NIMBUS_CODES_IDENTITY"
+
+# Runs a command, printing "SECONDS PEAK_KB" on the last line of stderr into $2.
+measure() { # measure OUTFILE command...
+  local out=$1
+  shift
+  /usr/bin/time -f "%e %M" -o "$out" "$@"
+}
+
+csv_of() { # csv_of ROWS: the generated file's path (made once)
+  local file=$work/sessions-$1.csv
+  [[ -s $file ]] || python3 "$root/bench/generate_sessions.py" "$1" >"$file"
+  echo "$file"
+}
