@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The product's use case end to end on a fresh embedded store in a scratch
 # folder: an admin defines the pool of primary and secondary codes, applies
-# them to a service and enables codes and tags for its team.
+# them to a service and enables codes and tags for its team; sessions arrive
+# from the call system, and an agent concludes them, once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
@@ -26,6 +27,10 @@ tenant_admin = true
 [users.sam]
 name = "Sam Sales"
 ou_admin = ["Contoso/Sales"]
+
+[users.mia]
+name = "Mia Agent"
+member = ["Hotline"]
 TOML
 chmod 600 "$NIMBUS_CODES_IDENTITY"
 
@@ -45,4 +50,21 @@ step service apply Hotline --primary "Sale,No sale" --secondary "Upsell,Rückruf
 step extension enable Hotline codes-and-tags
 step service show Hotline
 step config export
+
+cat >"$scratch/sessions.csv" <<CSV
+id,service,user,direction,started_at,ended_at,outcome,caller
+s-1001,Hotline,mia,inbound,2026-10-31T23:30:00Z,2026-10-31T23:41:00Z,accepted,+41 44 555 01 01
+s-1002,Hotline,mia,inbound,2026-11-02T09:15:00+01:00,2026-11-02T09:22:00+01:00,accepted,"Müller, Hans"
+s-1003,Hotline,mia,inbound,2026-11-02T10:00:00Z,,,+41 44 555 01 03
+CSV
+step session import "$scratch/sessions.csv"
+step session list --as mia
+step session conclude s-1001 --primary Sale --secondary Upsell --tag "VIP customer" --as mia
+step session conclude s-1002 --primary "No sale" --tag callback --as mia
+step session show s-1001 --as mia
+printf '\n%s$ nimbus-codes session conclude s-1001 --primary "No sale" --as mia%s   (a conclusion is final)\n' "$bold" "$plain"
+if "$nimbus" session conclude s-1001 --primary "No sale" --as mia; then
+  echo "demo: a second conclusion was accepted" >&2
+  exit 1
+fi
 step audit list
