@@ -10,6 +10,7 @@
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/store/open.hpp>
+#include <nimbus/util/files.hpp>
 
 #include "console.hpp"
 #include "environment.hpp"
@@ -193,12 +194,34 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
     return result;
 }
 
-void print(const Result& result, const Globals& globals, Console& console) {
-    const auto format = output::parse_format(globals.format).value_or(output::Format::Table);
+void render(std::ostream& out, const Result& result, output::Format format,
+            const output::Style& style) {
     if (result.rows && (format != output::Format::Table || !result.text)) {
-        output::render(console.out(), *result.rows, format, result.shape, console.table_style());
+        output::render(out, *result.rows, format, result.shape, style);
     } else if (result.text) {
-        console.out() << *result.text;
+        out << *result.text;
+    }
+    if (format == output::Format::Table) {
+        out << result.footer;
+    }
+}
+
+void print(Result& result, const Globals& globals, Console& console) {
+    const auto format = output::parse_format(globals.format).value_or(output::Format::Table);
+    if (result.output_path) {
+        AtomicFile file(*result.output_path);
+        render(file.stream(), result, format, output::Style{});
+        file.commit();
+        result.notes.push_back("wrote " + *result.output_path);
+    } else {
+        render(console.out(), result, format, console.table_style());
+    }
+    if (result.summary && result.summary_path) {
+        AtomicFile file(*result.summary_path);
+        output::render(file.stream(), *result.summary, format, output::Shape::Record,
+                       output::Style{});
+        file.commit();
+        result.notes.push_back("wrote " + *result.summary_path);
     }
     console.out().flush();
     if (!console.out()) {
@@ -271,6 +294,7 @@ int run(int argc, const char* const* argv) {
     add_service_commands(app, registry);
     add_config_commands(app, registry);
     add_session_commands(app, registry);
+    add_report_commands(app, registry);
     add_audit_commands(app, registry);
 
     try {
@@ -299,7 +323,7 @@ int run(int argc, const char* const* argv) {
         if (command == nullptr) {
             throw Error(ErrorKind::Usage, "no command given", "see 'nimbus-codes --help'");
         }
-        const Result result = dispatch(*command, globals, console);
+        Result result = dispatch(*command, globals, console);
         print(result, globals, console);
         return result.exit_status;
     } catch (const Error& e) {

@@ -47,6 +47,13 @@ struct Result {
     /// An error to report after the problems, with exit_status (the command
     /// still returns a result, e.g. an import that skipped invalid rows).
     std::string error;
+    /// Lines after a table (people only), e.g. a report's totals.
+    std::string footer;
+    /// Write the output to this file, atomically, instead of stdout.
+    std::optional<std::string> output_path;
+    /// A second record, written (in the same format) to its own file.
+    std::optional<output::Rows> summary;
+    std::optional<std::string> summary_path;
 
     /// Rows shown as a listing.
     static Result list(output::Rows rows);
@@ -119,6 +126,7 @@ void add_code_commands(CLI::App& app, Registry& registry);
 void add_service_commands(CLI::App& app, Registry& registry); // service and extension
 void add_config_commands(CLI::App& app, Registry& registry);
 void add_session_commands(CLI::App& app, Registry& registry);
+void add_report_commands(CLI::App& app, Registry& registry);
 void add_audit_commands(CLI::App& app, Registry& registry);
 
 /// A noun such as `code`, which needs one of its verbs.

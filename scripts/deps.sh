@@ -7,7 +7,7 @@ set -euo pipefail
 build_packages=(
   cmake g++ make
   libcli11-dev libsqlitecpp-dev libfmt-dev libtomlplusplus-dev doctest-dev
-  libsqlite3-dev nlohmann-json3-dev libutf8proc-dev
+  libsqlite3-dev nlohmann-json3-dev libutf8proc-dev libhowardhinnant-date-dev tzdata nettle-dev
 )
 test_packages=(python3 clang-format)
 

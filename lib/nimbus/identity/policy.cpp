@@ -29,6 +29,7 @@ constexpr Rule table[] = {
     {Action::ImportSessions, "session import, session add",      "import sessions",          TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
     {Action::ReadSessions, "session list, session show",         "see session",              catalogue_readers | SessionUser, ScopeKind::Session},
     {Action::ConcludeSession, "session conclude",                "conclude session",         TenantAdmin | OuAdmin | Owner | SessionUser, ScopeKind::Session},
+    {Action::ReadReports,  "report usage, report export",        "read reports",             catalogue_readers,             ScopeKind::Service},
     {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou},
 };
 // clang-format on

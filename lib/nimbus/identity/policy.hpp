@@ -36,6 +36,7 @@ enum class Action {
     ImportSessions,   ///< session import, session add
     ReadSessions,     ///< session list, session show
     ConcludeSession,  ///< session conclude
+    ReadReports,      ///< report usage, report export
     ReadAudit,        ///< audit list
 };
 

@@ -1,8 +1,10 @@
 #include <nimbus/output/rows.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <ostream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <nimbus/error.hpp>
@@ -18,6 +20,9 @@ struct Overloaded : Visitors... {
 template <class... Visitors>
 Overloaded(Visitors...) -> Overloaded<Visitors...>; // clang 14 lacks aggregate CTAD
 
+/// Shares are reported to four decimals, the same in every format.
+double rounded(double value) { return std::round(value * 10000.0) / 10000.0; }
+
 nlohmann::ordered_json to_json(const Cell& cell) {
     return std::visit(Overloaded{
                           [](std::monostate) { return nlohmann::ordered_json(nullptr); },
@@ -29,6 +34,7 @@ nlohmann::ordered_json to_json(const Cell& cell) {
                               return v.text.empty() ? nlohmann::ordered_json(nullptr)
                                                     : nlohmann::ordered_json::parse(v.text);
                           },
+                          [](Fraction v) { return nlohmann::ordered_json(rounded(v.value)); },
                       },
                       cell);
 }
@@ -121,8 +127,16 @@ std::string cell_text(const Cell& cell) {
                               return joined;
                           },
                           [](const RawJson& v) { return v.text; },
+                          [](Fraction v) { return fmt::format("{:.4f}", rounded(v.value)); },
                       },
                       cell);
+}
+
+std::string table_text(const Cell& cell) {
+    if (const auto* fraction = std::get_if<Fraction>(&cell)) {
+        return fmt::format("{:.1f}%", rounded(fraction->value) * 100.0);
+    }
+    return cell_text(cell);
 }
 
 void render_table(std::ostream& out, const Rows& rows, Shape shape, const Style& style) {
@@ -144,7 +158,7 @@ void render_table(std::ostream& out, const Rows& rows, Shape shape, const Style&
                 const std::string& header = rows.columns[i].header;
                 out << bold << header << reset;
                 pad(out, width - text::display_width(header) + 2);
-                out << one_line(cell_text(row[i])) << '\n';
+                out << one_line(table_text(row[i])) << '\n';
             }
         }
         return;
@@ -157,7 +171,7 @@ void render_table(std::ostream& out, const Rows& rows, Shape shape, const Style&
     for (const auto& row : rows.rows) {
         auto& line = lines.emplace_back();
         for (const std::size_t i : shown) {
-            line.push_back(one_line(cell_text(row[i])));
+            line.push_back(one_line(table_text(row[i])));
         }
     }
     std::vector<std::size_t> widths(shown.size(), 0);

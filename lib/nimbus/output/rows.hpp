@@ -17,8 +17,13 @@ struct RawJson {
     std::string text;
 };
 
+/// A share between 0 and 1: 0.3333 in CSV and JSON, 33.3% in tables.
+struct Fraction {
+    double value = 0;
+};
+
 using Strings = std::vector<std::string>;
-using Cell = std::variant<std::monostate, std::int64_t, bool, std::string, Strings, RawJson>;
+using Cell = std::variant<std::monostate, std::int64_t, bool, std::string, Strings, RawJson, Fraction>;
 
 /// Which renderers show a column: tables can carry a readable summary that
 /// programs do not need, and programs can get fields too wide for a table.

@@ -12,6 +12,7 @@
 #include <nimbus/services/model.hpp>
 #include <nimbus/sessions/model.hpp>
 #include <nimbus/util/time.hpp>
+#include <nimbus/util/zone.hpp>
 
 /// The store interface. Every statement of SQL lives behind it, in one backend
 /// per engine, so commands never change when an engine is added.
@@ -69,6 +70,49 @@ struct SessionQuery {
     std::optional<std::int64_t> limit;
 };
 
+/// A usage report's question, in store terms: which sessions, how to group.
+struct UsageQuery {
+    std::vector<std::int64_t> service_ids; ///< sessions of these services only
+    Timestamp from{};                      ///< started at or after
+    Timestamp to{};                        ///< started before
+    /// The zone's UTC offsets over [from, to), to cut local days.
+    std::vector<OffsetSpan> offsets;
+    bool by_day = false;
+    bool by_service = false;
+    bool by_user = false;
+    bool by_type = false;
+    bool by_code = false;
+    bool by_tag = false;
+    bool current_names = false; ///< today's code names instead of those at the time
+    std::optional<std::string> user;
+    std::optional<CodeType> type;          ///< count only codes of this type
+    std::vector<std::int64_t> code_ids;    ///< count only these codes (empty: all)
+    std::vector<std::string> tag_keys;     ///< count only sessions with one of these tags
+};
+
+/// One group of a usage report: concluded sessions that carry the item.
+struct UsageCount {
+    std::int64_t day = 0; ///< local days since 1970-01-01 (by_day)
+    std::int64_t service_id = 0;
+    std::string user;
+    CodeType type = CodeType::Primary;
+    std::int64_t code_id = 0;
+    std::string code_name;
+    std::string tag_key; ///< case-folded
+    std::string tag;     ///< one spelling of it
+    std::int64_t sessions = 0;
+};
+
+/// Sessions of one group of a usage report, concluded or not.
+struct SessionCount {
+    std::int64_t day = 0;
+    std::int64_t service_id = 0;
+    std::string user;
+    std::int64_t total = 0;
+    std::int64_t concluded = 0;
+    std::int64_t retroactive = 0;
+};
+
 struct NewConclusion {
     std::int64_t session_id = 0;
     Conclusion conclusion;
@@ -114,6 +158,12 @@ public:
     virtual std::optional<Session> find_session(std::string_view external_id) = 0;
     /// Sessions matching `query`, newest first; conclusions carry no codes or tags.
     virtual std::vector<Session> sessions(const SessionQuery& query) = 0;
+
+    /// Concluded sessions carrying each code or tag, grouped as the query says.
+    virtual std::vector<UsageCount> usage_counts(const UsageQuery& query) = 0;
+    /// All sessions, concluded sessions and retroactive ones, grouped by the
+    /// query's day, service and user (item filters do not apply).
+    virtual std::vector<SessionCount> session_counts(const UsageQuery& query) = 0;
 
     virtual std::vector<AuditEntry> audit_entries(const AuditFilter& filter) = 0;
 };

@@ -6,6 +6,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <nimbus/error.hpp>
 #include <nimbus/store/migration.hpp>
@@ -196,6 +197,54 @@ void bind_optional_time(SQLite::Statement& statement, int index,
         statement.bind(index, to_seconds(*value));
     } else {
         statement.bind(index);
+    }
+}
+
+/// The local day of s.started_at: UTC seconds plus the zone's offset at that
+/// time, floored to days. The offsets change only at transitions, so a short
+/// CASE serves millions of rows.
+std::string local_day_expression(const std::vector<OffsetSpan>& offsets) {
+    std::string offset;
+    if (offsets.size() == 1) {
+        offset = std::to_string(offsets.front().offset_seconds);
+    } else {
+        offset = "CASE";
+        for (std::size_t i = 0; i + 1 < offsets.size(); ++i) {
+            offset += fmt::format(" WHEN s.started_at < {} THEN {}", to_seconds(offsets[i].until),
+                                  offsets[i].offset_seconds);
+        }
+        offset += fmt::format(" ELSE {} END", offsets.back().offset_seconds);
+    }
+    // Sessions start after 1970 in practice, but floor, not truncate, all the same.
+    return fmt::format("((s.started_at + ({0})) - (((s.started_at + ({0})) % 86400) + 86400) % 86400) "
+                       "/ 86400",
+                       offset);
+}
+
+std::string id_list(const std::vector<std::int64_t>& ids) {
+    std::string list;
+    for (const std::int64_t id : ids) {
+        list += (list.empty() ? "" : ", ") + std::to_string(id);
+    }
+    return list.empty() ? "NULL" : list;
+}
+
+/// The WHERE clause shared by both report queries: services, period, user.
+std::string session_filter(const UsageQuery& query) {
+    std::string where = fmt::format("s.service_id IN ({}) AND s.started_at >= :from AND "
+                                    "s.started_at < :to",
+                                    id_list(query.service_ids));
+    if (query.user) {
+        where += " AND s.user = :user";
+    }
+    return where;
+}
+
+void bind_session_filter(SQLite::Statement& q, const UsageQuery& query) {
+    q.bind(":from", to_seconds(query.from));
+    q.bind(":to", to_seconds(query.to));
+    if (query.user) {
+        q.bind(":user", *query.user);
     }
 }
 
@@ -431,6 +480,129 @@ public:
                 q.bind(":limit", *query.limit);
             }
             return all_rows(q, read_session);
+        });
+    }
+
+    std::vector<UsageCount> usage_counts(const UsageQuery& query) override {
+        return guarded([&] {
+            const bool codes = query.by_type || query.by_code;
+            std::string from = "session s JOIN conclusion c ON c.session_id = s.id";
+            std::string where = session_filter(query);
+            std::string code_filter;
+            if (query.type) {
+                code_filter += fmt::format(" AND {{0}}.type = '{}'", to_string(*query.type));
+            }
+            if (!query.code_ids.empty()) {
+                code_filter += fmt::format(" AND {{0}}.code_id IN ({})", id_list(query.code_ids));
+            }
+            const std::string tag_filter =
+                query.tag_keys.empty() ? std::string{} : " AND {0}.tag_key IN (SELECT value FROM "
+                                                         "json_each(:tags))";
+            if (codes) {
+                from += " JOIN conclusion_code cc ON cc.session_id = s.id";
+                where += fmt::format(fmt::runtime(code_filter), "cc");
+                if (query.current_names) {
+                    from += " JOIN code k ON k.id = cc.code_id";
+                }
+            } else if (!code_filter.empty()) {
+                where += fmt::format(" AND EXISTS (SELECT 1 FROM conclusion_code x WHERE "
+                                     "x.session_id = s.id{})",
+                                     fmt::format(fmt::runtime(code_filter), "x"));
+            }
+            if (query.by_tag) {
+                from += " JOIN conclusion_tag ct ON ct.session_id = s.id";
+                where += fmt::format(fmt::runtime(tag_filter), "ct");
+            } else if (!tag_filter.empty()) {
+                where += fmt::format(" AND EXISTS (SELECT 1 FROM conclusion_tag t WHERE "
+                                     "t.session_id = s.id{})",
+                                     fmt::format(fmt::runtime(tag_filter), "t"));
+            }
+            std::vector<std::string> groups;
+            const auto column = [&](bool used, std::string expression, std::string fallback) {
+                if (used) {
+                    groups.push_back(expression);
+                    return expression;
+                }
+                return fallback;
+            };
+            const std::string day = column(query.by_day, local_day_expression(query.offsets), "0");
+            const std::string service = column(query.by_service, "s.service_id", "0");
+            const std::string user = column(query.by_user, "s.user", "''");
+            const std::string type = column(query.by_type || query.by_code, "cc.type", "'primary'");
+            const std::string code_id = column(query.by_code, "cc.code_id", "0");
+            const std::string name = column(query.by_code, query.current_names ? "k.name" : "cc.name", "''");
+            const std::string tag = column(query.by_tag, "ct.tag_key", "''");
+            const std::string tag_text = query.by_tag ? "min(ct.tag)" : "''";
+            // A session counts once per group: codes and tags are unique per
+            // session, but several codes of one type are not.
+            const std::string count =
+                query.by_type && !query.by_code ? "count(DISTINCT s.id)" : "count(*)";
+            std::string sql = fmt::format("SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}",
+                                          day, service, user, type, code_id, name, tag, tag_text,
+                                          count, from, where);
+            if (!groups.empty()) {
+                sql += " GROUP BY ";
+                for (std::size_t i = 0; i < groups.size(); ++i) {
+                    sql += (i > 0 ? ", " : "") + groups[i];
+                }
+            }
+            SQLite::Statement q(db_, sql);
+            bind_session_filter(q, query);
+            if (!query.tag_keys.empty()) {
+                q.bind(":tags", nlohmann::json(query.tag_keys).dump());
+            }
+            std::vector<UsageCount> counts;
+            while (q.executeStep()) {
+                UsageCount row;
+                row.day = q.getColumn(0).getInt64();
+                row.service_id = q.getColumn(1).getInt64();
+                row.user = q.getColumn(2).getString();
+                row.type = parse_code_type(q.getColumn(3).getString()).value_or(CodeType::Primary);
+                row.code_id = q.getColumn(4).getInt64();
+                row.code_name = q.getColumn(5).getString();
+                row.tag_key = q.getColumn(6).getString();
+                row.tag = q.getColumn(7).getString();
+                row.sessions = q.getColumn(8).getInt64();
+                if (row.sessions > 0) {
+                    counts.push_back(std::move(row));
+                }
+            }
+            return counts;
+        });
+    }
+
+    std::vector<SessionCount> session_counts(const UsageQuery& query) override {
+        return guarded([&] {
+            std::vector<std::string> groups;
+            if (query.by_day) {
+                groups.push_back(local_day_expression(query.offsets));
+            }
+            if (query.by_service) {
+                groups.emplace_back("s.service_id");
+            }
+            if (query.by_user) {
+                groups.emplace_back("s.user");
+            }
+            std::string sql = fmt::format(
+                "SELECT {}, {}, {}, count(*), count(c.session_id), total(c.retroactive) "
+                "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id WHERE {}",
+                query.by_day ? local_day_expression(query.offsets) : "0",
+                query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''",
+                session_filter(query));
+            if (!groups.empty()) {
+                sql += " GROUP BY ";
+                for (std::size_t i = 0; i < groups.size(); ++i) {
+                    sql += (i > 0 ? ", " : "") + groups[i];
+                }
+            }
+            SQLite::Statement q(db_, sql);
+            bind_session_filter(q, query);
+            return all_rows(q, [](SQLite::Statement& row) {
+                return SessionCount{row.getColumn(0).getInt64(), row.getColumn(1).getInt64(),
+                                    row.getColumn(2).getString(), row.getColumn(3).getInt64(),
+                                    row.getColumn(4).getInt64(),
+                                    static_cast<std::int64_t>(row.getColumn(5).getDouble())};
+            });
         });
     }
 

@@ -1,0 +1,111 @@
+#include <fmt/format.h>
+
+#include <nimbus/reports/usage.hpp>
+
+#include "app.hpp"
+#include "environment.hpp"
+
+namespace nimbus::cli {
+namespace {
+
+struct UsageArgs {
+    std::vector<std::string> services;
+    std::string ou;
+    std::string month;
+    std::string from;
+    std::string to;
+    std::string by = "code";
+    std::string type;
+    std::vector<std::string> codes;
+    std::vector<std::string> tags;
+    std::string user;
+    std::string names = "at-time";
+    std::string zone = "UTC";
+    std::string output;
+    std::string summary;
+};
+
+Result usage(const ReadContext& context, const UsageArgs& args) {
+    reports::UsageRequest request;
+    request.services = args.services;
+    request.ou = given(args.ou);
+    request.period = reports::PeriodSpec{given(args.month), given(args.from), given(args.to)};
+    request.by = reports::parse_dimensions(args.by);
+    request.type = parse_code_type(args.type);
+    request.codes = args.codes;
+    request.tags = args.tags;
+    request.user = given(args.user);
+    request.current_names = args.names == "current";
+    request.zone = args.zone;
+    reports::UsageReport report =
+        reports::usage(context.tx, context.actor, request, environment::now());
+
+    Result result = Result::list(std::move(report.rows));
+    const reports::Summary& s = report.summary;
+    result.footer = fmt::format("\n{} to {} ({}): {} sessions, {} concluded ({} retroactively), "
+                                "{} unconcluded\n",
+                                report.period.first.text(), report.period.last.text(), report.zone,
+                                s.total, s.concluded, s.retroactive, s.unconcluded);
+    result.output_path = given(args.output);
+    if (!args.summary.empty()) {
+        result.summary = report.summary_rows();
+        result.summary_path = args.summary;
+    }
+    return result;
+}
+
+} // namespace
+
+void add_report_commands(CLI::App& app, Registry& registry) {
+    CLI::App* report = add_noun(app, "report", "Reports of code usage");
+
+    auto args = std::make_shared<UsageArgs>();
+    CLI::App* usage_command = report->add_subcommand(
+        "usage", "Concluded sessions per code, tag, month, ...: monthly usage for owners and cron");
+    usage_command->add_option("--service", args->services, "Only this service (repeatable)")
+        ->type_name("SERVICE");
+    usage_command->add_option("--ou", args->ou, "Only services in this OU and below")
+        ->type_name("PATH");
+    CLI::Option* month = usage_command->add_option(
+        "--month", args->month, "A calendar month, or 'last' (default: this month)");
+    month->type_name("YYYY-MM|last");
+    CLI::Option* from =
+        usage_command->add_option("--from", args->from, "First day")->type_name("DATE");
+    CLI::Option* to =
+        usage_command->add_option("--to", args->to, "Last day (included)")->type_name("DATE");
+    from->excludes(month);
+    to->excludes(month);
+    usage_command->add_option("--by", args->by,
+                              "Group by a comma list of month, day, service, user, type, code, tag")
+        ->capture_default_str()
+        ->type_name("DIMS");
+    usage_command->add_option("--type", args->type, "Only codes of this type")
+        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->type_name("primary|secondary");
+    usage_command->add_option("--code", args->codes, "Only this code (repeatable)")
+        ->type_name("CODE");
+    usage_command->add_option("--tag", args->tags, "Only sessions with this tag (repeatable)")
+        ->type_name("TAG");
+    usage_command->add_option("--user", args->user, "Only this agent's sessions")
+        ->type_name("USER");
+    usage_command->add_option("--names", args->names,
+                              "Codes under their names when concluded, or today's")
+        ->check(CLI::IsMember({"at-time", "current"}))
+        ->capture_default_str()
+        ->type_name("at-time|current");
+    usage_command->add_option("--tz", args->zone, "IANA time zone that cuts days and months")
+        ->capture_default_str()
+        ->type_name("ZONE");
+    usage_command->add_option("--output", args->output,
+                              "Write to FILE atomically instead of stdout")
+        ->type_name("FILE");
+    usage_command->add_option("--summary", args->summary,
+                              "Also write the period's totals to FILE, in the same format")
+        ->type_name("FILE");
+    registry.add(usage_command, Command{policy::Action::ReadReports,
+                                        ReadBody([args](const ReadContext& c) {
+                                            return usage(c, *args);
+                                        })});
+}
+
+} // namespace nimbus::cli

@@ -1,0 +1,439 @@
+#include <nimbus/reports/usage.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include <nimbus/catalogue/codes.hpp>
+#include <nimbus/catalogue/names.hpp>
+#include <nimbus/catalogue/ous.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/identity/policy.hpp>
+#include <nimbus/services/services.hpp>
+#include <nimbus/sessions/tags.hpp>
+#include <nimbus/util/text.hpp>
+
+namespace nimbus::reports {
+namespace {
+
+constexpr std::pair<std::string_view, Dimension> dimension_names[] = {
+    {"month", Dimension::Month}, {"day", Dimension::Day},   {"service", Dimension::Service},
+    {"user", Dimension::User},   {"type", Dimension::Type}, {"code", Dimension::Code},
+    {"tag", Dimension::Tag}};
+
+bool has(const std::vector<Dimension>& dims, Dimension d) {
+    return std::find(dims.begin(), dims.end(), d) != dims.end();
+}
+
+CivilDate first_of_month(int year, unsigned month) { return CivilDate{year, month, 1}; }
+
+CivilDate next_month(const CivilDate& d) {
+    return d.month == 12 ? first_of_month(d.year + 1, 1) : first_of_month(d.year, d.month + 1);
+}
+
+CivilDate previous_day(const CivilDate& d) {
+    return CivilDate::from_day_number(d.day_number() - 1);
+}
+
+std::optional<CivilDate> parse_month(std::string_view text) {
+    if (text.size() != 7 || text[4] != '-') {
+        return std::nullopt;
+    }
+    return CivilDate::parse(std::string(text) + "-01");
+}
+
+/// What a row is about: its place in each dimension (unused ones stay empty).
+struct Key {
+    std::string period; ///< "YYYY-MM" or "YYYY-MM-DD"
+    std::int64_t service_id = 0;
+    std::string user;
+    CodeType type = CodeType::Primary;
+    std::int64_t code_id = 0;
+    std::string code_name;
+    std::string tag;
+
+    /// The part of the key that names a group of sessions (not of items).
+    std::tuple<std::string, std::int64_t, std::string> sessions() const {
+        return {period, service_id, user};
+    }
+    auto tied() const { return std::tie(period, service_id, user, type, code_id, code_name, tag); }
+    bool operator<(const Key& other) const { return tied() < other.tied(); }
+};
+
+/// The codes a report lists even when unused: those on the services' lists.
+std::vector<Code> listed_codes(store::ReadTransaction& tx, const Service& service,
+                               const UsageRequest& request, const std::set<std::int64_t>& wanted) {
+    const ServiceSettings settings = services::settings(tx, service);
+    std::vector<Code> codes;
+    for (const auto* list : {&settings.primary, &settings.secondary}) {
+        for (const Code& code : *list) {
+            if ((!request.type || code.type == *request.type) &&
+                (wanted.empty() || wanted.contains(code.id))) {
+                codes.push_back(code);
+            }
+        }
+    }
+    return codes;
+}
+
+/// --code: every code (deleted ones too, in any OU) of that name, or id:N.
+std::set<std::int64_t> resolve_codes(store::ReadTransaction& tx,
+                                     const std::vector<std::string>& references) {
+    std::set<std::int64_t> ids;
+    for (const std::string& reference : references) {
+        if (reference.starts_with("id:")) {
+            ids.insert(codes::resolve(tx, codes::Reference{reference, {}, {}}).id);
+            continue;
+        }
+        const auto nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        const std::vector<Code> named = tx.find_codes_by_name(names::name_key(nfc));
+        if (named.empty()) {
+            throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", nfc));
+        }
+        for (const Code& code : named) {
+            ids.insert(code.id);
+        }
+    }
+    return ids;
+}
+
+} // namespace
+
+std::vector<Dimension> parse_dimensions(std::string_view text) {
+    std::vector<Dimension> dims;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        const std::string_view name = text::trim(text.substr(start, comma - start));
+        const auto known = std::find_if(std::begin(dimension_names), std::end(dimension_names),
+                                        [&](const auto& entry) { return entry.first == name; });
+        if (known == std::end(dimension_names)) {
+            throw Error(ErrorKind::Usage, fmt::format("unknown dimension \"{}\" in --by", name),
+                        "dimensions are: month, day, service, user, type, code, tag");
+        }
+        if (has(dims, known->second)) {
+            throw Error(ErrorKind::Usage, fmt::format("dimension \"{}\" is given twice", name));
+        }
+        dims.push_back(known->second);
+        start = comma + 1;
+    }
+    if (has(dims, Dimension::Month) && has(dims, Dimension::Day)) {
+        throw Error(ErrorKind::Usage, "--by takes month or day, not both");
+    }
+    return dims;
+}
+
+Period resolve_period(const PeriodSpec& spec, const Zone& zone, Timestamp now) {
+    if (spec.month && (spec.from || spec.to)) {
+        throw Error(ErrorKind::Usage, "give --month or --from and --to, not both");
+    }
+    if (spec.from.has_value() != spec.to.has_value()) {
+        throw Error(ErrorKind::Usage, "--from and --to go together");
+    }
+    Period period;
+    if (spec.from) {
+        const auto from = CivilDate::parse(*spec.from);
+        const auto to = CivilDate::parse(*spec.to);
+        if (!from || !to) {
+            throw Error(ErrorKind::Usage,
+                        fmt::format("--from {} --to {}: dates are YYYY-MM-DD", *spec.from, *spec.to));
+        }
+        if (to->day_number() < from->day_number()) {
+            throw Error(ErrorKind::Usage, "--to is before --from");
+        }
+        period.first = *from;
+        period.last = *to;
+    } else {
+        CivilDate first;
+        if (!spec.month) {
+            const CivilDate today = zone.date_at(now);
+            first = first_of_month(today.year, today.month);
+        } else if (*spec.month == "last") {
+            const CivilDate today = zone.date_at(now);
+            first = today.month == 1 ? first_of_month(today.year - 1, 12)
+                                     : first_of_month(today.year, today.month - 1);
+        } else if (const auto month = parse_month(*spec.month)) {
+            first = *month;
+        } else {
+            throw Error(ErrorKind::Usage,
+                        fmt::format("--month \"{}\" is not YYYY-MM or last", *spec.month));
+        }
+        period.first = first;
+        period.last = previous_day(next_month(first));
+    }
+    period.from = zone.start_of(period.first);
+    period.to = zone.start_of(CivilDate::from_day_number(period.last.day_number() + 1));
+    return period;
+}
+
+std::vector<Service> services_in_scope(store::ReadTransaction& tx, const Actor& actor,
+                                       const std::vector<std::string>& names,
+                                       const std::optional<std::string>& ou) {
+    std::optional<Ou> within;
+    if (ou) {
+        within = ous::find(tx, *ou);
+        policy::require(actor, policy::Action::ReadReports,
+                        policy::Scope::ou(within->path, within->path_key));
+    }
+    const auto in_ou = [&](const Service& service) {
+        return !within || names::ou_within(names::name_key(service.ou_path), within->path_key);
+    };
+    std::vector<Service> result;
+    if (!names.empty()) {
+        for (const std::string& name : names) {
+            const Service service = services::find(tx, name);
+            policy::require(actor, policy::Action::ReadReports, services::scope_of(service));
+            if (!in_ou(service)) {
+                throw Error(ErrorKind::Usage, fmt::format("service \"{}\" is not in OU \"{}\"",
+                                                          service.name, within->path));
+            }
+            if (std::none_of(result.begin(), result.end(),
+                             [&](const Service& s) { return s.id == service.id; })) {
+                result.push_back(service);
+            }
+        }
+        return result;
+    }
+    for (const Service& service : tx.services()) {
+        if (in_ou(service) &&
+            policy::permits(actor, policy::Action::ReadReports, services::scope_of(service))) {
+            result.push_back(service);
+        }
+    }
+    return result;
+}
+
+output::Rows UsageReport::summary_rows() const {
+    output::Rows summary_table;
+    summary_table.columns = {{"from", "FROM"},           {"to", "TO"},
+                    {"time_zone", "TIME ZONE"}, {"sessions", "SESSIONS"},
+                    {"concluded", "CONCLUDED"}, {"unconcluded", "UNCONCLUDED"},
+                    {"retroactive", "CONCLUDED RETROACTIVELY"}};
+    summary_table.add({period.first.text(), period.last.text(), zone, summary.total,
+                       summary.concluded, summary.unconcluded, summary.retroactive});
+    return summary_table;
+}
+
+UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageRequest& request,
+                  Timestamp now) {
+    const std::vector<Dimension>& dims = request.by;
+    const Zone zone(request.zone);
+    UsageReport report;
+    report.zone = zone.name();
+    report.period = resolve_period(request.period, zone, now);
+    const std::vector<Service> services =
+        services_in_scope(tx, actor, request.services, request.ou);
+
+    const bool by_month = has(dims, Dimension::Month);
+    const bool by_day = has(dims, Dimension::Day);
+    store::UsageQuery query;
+    for (const Service& service : services) {
+        query.service_ids.push_back(service.id);
+    }
+    query.from = report.period.from;
+    query.to = report.period.to;
+    query.offsets = zone.offsets(query.from, query.to);
+    query.by_day = by_month || by_day;
+    query.by_service = has(dims, Dimension::Service);
+    query.by_user = has(dims, Dimension::User);
+    query.by_type = has(dims, Dimension::Type);
+    query.by_code = has(dims, Dimension::Code);
+    query.by_tag = has(dims, Dimension::Tag);
+    query.current_names = request.current_names;
+    query.user = request.user;
+    query.type = request.type;
+    const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request.codes);
+    query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());
+    for (const std::string& tag : tags::clean_tags(request.tags)) {
+        query.tag_keys.push_back(tags::tag_key(tag));
+    }
+
+    const auto period_of = [&](std::int64_t day) -> std::string {
+        const CivilDate date = CivilDate::from_day_number(day);
+        return by_month ? date.month_text() : by_day ? date.text() : std::string{};
+    };
+
+    // The denominators (concluded sessions per group) and the summary.
+    std::map<std::tuple<std::string, std::int64_t, std::string>, std::int64_t> concluded;
+    std::set<std::string> users;
+    for (const store::SessionCount& count : tx.session_counts(query)) {
+        concluded[{period_of(count.day), count.service_id, count.user}] += count.concluded;
+        report.summary.total += count.total;
+        report.summary.concluded += count.concluded;
+        report.summary.retroactive += count.retroactive;
+        users.insert(count.user);
+    }
+    report.summary.unconcluded = report.summary.total - report.summary.concluded;
+
+    std::map<Key, std::int64_t> groups;
+    std::map<std::string, std::string> tag_spelling; // tag key -> its first spelling
+    for (const store::UsageCount& count : tx.usage_counts(query)) {
+        Key key{period_of(count.day), count.service_id, count.user,     count.type,
+                count.code_id,        count.code_name,  count.tag_key};
+        groups[key] += count.sessions;
+        auto [spelling, added] = tag_spelling.try_emplace(count.tag_key, count.tag);
+        if (!added && count.tag < spelling->second) {
+            spelling->second = count.tag;
+        }
+    }
+
+    // Stable rows: every period, service and listed code appears, with 0 when unused.
+    if (!query.by_tag) {
+        std::vector<std::string> periods{std::string{}};
+        if (by_month) {
+            periods.clear();
+            for (CivilDate m = first_of_month(report.period.first.year, report.period.first.month);
+                 m.day_number() <= report.period.last.day_number(); m = next_month(m)) {
+                periods.push_back(m.month_text());
+            }
+        } else if (by_day) {
+            periods.clear();
+            for (std::int64_t d = report.period.first.day_number();
+                 d <= report.period.last.day_number(); ++d) {
+                periods.push_back(CivilDate::from_day_number(d).text());
+            }
+        }
+        std::vector<std::string> user_keys{std::string{}};
+        if (query.by_user) {
+            user_keys.assign(users.begin(), users.end());
+        }
+        struct Item {
+            CodeType type;
+            std::int64_t code_id;
+            std::string name;
+        };
+        const auto items_of = [&](const std::vector<const Service*>& group) {
+            std::vector<Item> items;
+            if (query.by_code) {
+                for (const Service* service : group) {
+                    for (const Code& code : listed_codes(tx, *service, request, wanted_codes)) {
+                        items.push_back(Item{code.type, code.id, code.name});
+                    }
+                }
+            } else if (query.by_type) {
+                for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
+                    if (!request.type || *request.type == type) {
+                        items.push_back(Item{type, 0, {}});
+                    }
+                }
+            } else {
+                items.push_back(Item{CodeType::Primary, 0, {}});
+            }
+            return items;
+        };
+        std::vector<std::pair<std::int64_t, std::vector<Item>>> service_items;
+        if (query.by_service) {
+            for (const Service& service : services) {
+                service_items.emplace_back(service.id, items_of({&service}));
+            }
+        } else {
+            std::vector<const Service*> all;
+            for (const Service& service : services) {
+                all.push_back(&service);
+            }
+            service_items.emplace_back(0, items_of(all));
+        }
+        for (const std::string& period : periods) {
+            for (const auto& [service_id, items] : service_items) {
+                for (const std::string& user : user_keys) {
+                    for (const Item& item : items) {
+                        groups.try_emplace(
+                            Key{period, service_id, user, item.type, item.code_id, item.name, {}},
+                            0);
+                    }
+                }
+            }
+        }
+    }
+
+    // Rows, sorted by the dimensions in the order given.
+    std::map<std::int64_t, const Service*> by_id;
+    for (const Service& service : services) {
+        by_id[service.id] = &service;
+    }
+    std::vector<std::pair<Key, std::int64_t>> rows(groups.begin(), groups.end());
+    const auto rank = [&](const Key& key, Dimension d) {
+        switch (d) {
+        case Dimension::Month:
+        case Dimension::Day: return std::make_tuple(std::string{}, key.period, std::int64_t{0});
+        case Dimension::Service:
+            return std::make_tuple(std::string{}, names::name_key(by_id.at(key.service_id)->name),
+                                   key.service_id);
+        case Dimension::User: return std::make_tuple(std::string{}, key.user, std::int64_t{0});
+        case Dimension::Type:
+            return std::make_tuple(std::string(to_string(key.type)), std::string{},
+                                   std::int64_t{0});
+        case Dimension::Code:
+            return std::make_tuple(std::string(to_string(key.type)),
+                                   names::name_key(key.code_name), key.code_id);
+        case Dimension::Tag: return std::make_tuple(std::string{}, key.tag, std::int64_t{0});
+        }
+        return std::make_tuple(std::string{}, std::string{}, std::int64_t{0});
+    };
+    std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+        for (const Dimension d : dims) {
+            const auto ra = rank(a.first, d);
+            const auto rb = rank(b.first, d);
+            if (ra != rb) {
+                return ra < rb;
+            }
+        }
+        return a.first < b.first;
+    });
+
+    output::Rows& out = report.rows;
+    for (const Dimension d : dims) {
+        switch (d) {
+        case Dimension::Month: out.columns.push_back({"month", "MONTH"}); break;
+        case Dimension::Day: out.columns.push_back({"day", "DAY"}); break;
+        case Dimension::Service: out.columns.push_back({"service", "SERVICE"}); break;
+        case Dimension::User: out.columns.push_back({"user", "USER"}); break;
+        case Dimension::Type: out.columns.push_back({"type", "TYPE"}); break;
+        case Dimension::Code:
+            if (!query.by_type) {
+                out.columns.push_back({"type", "TYPE"});
+            }
+            out.columns.push_back({"code", "CODE"});
+            out.columns.push_back({"code_id", "CODE ID", output::Audience::Programs});
+            break;
+        case Dimension::Tag: out.columns.push_back({"tag", "TAG"}); break;
+        }
+    }
+    out.columns.push_back({"sessions", "SESSIONS"});
+    out.columns.push_back({"share", "SHARE"});
+    for (const auto& [key, sessions] : rows) {
+        std::vector<output::Cell> cells;
+        for (const Dimension d : dims) {
+            switch (d) {
+            case Dimension::Month:
+            case Dimension::Day: cells.emplace_back(key.period); break;
+            case Dimension::Service: cells.emplace_back(by_id.at(key.service_id)->name); break;
+            case Dimension::User: cells.emplace_back(key.user); break;
+            case Dimension::Type: cells.emplace_back(std::string(to_string(key.type))); break;
+            case Dimension::Code:
+                if (!query.by_type) {
+                    cells.emplace_back(std::string(to_string(key.type)));
+                }
+                cells.emplace_back(key.code_name);
+                cells.emplace_back(key.code_id);
+                break;
+            case Dimension::Tag: cells.emplace_back(tag_spelling[key.tag]); break;
+            }
+        }
+        const auto denominator = concluded.find(key.sessions());
+        cells.emplace_back(sessions);
+        if (denominator != concluded.end() && denominator->second > 0) {
+            cells.emplace_back(output::Fraction{static_cast<double>(sessions) /
+                                                static_cast<double>(denominator->second)});
+        } else {
+            cells.emplace_back(std::monostate{});
+        }
+        out.add(std::move(cells));
+    }
+    return report;
+}
+
+} // namespace nimbus::reports

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nimbus/catalogue/model.hpp>
+#include <nimbus/identity/actor.hpp>
+#include <nimbus/output/rows.hpp>
+#include <nimbus/services/model.hpp>
+#include <nimbus/store/store.hpp>
+#include <nimbus/util/zone.hpp>
+
+/// Reports: monthly code usage, and the reporting model for Power BI.
+namespace nimbus::reports {
+
+enum class Dimension { Month, Day, Service, User, Type, Code, Tag };
+
+/// "month,code" -> {Month, Code}. Throws Usage for unknown or repeated names,
+/// or for month and day together.
+std::vector<Dimension> parse_dimensions(std::string_view text);
+
+/// Which time a report covers: one of --month YYYY-MM, --month last, or
+/// --from DATE --to DATE (both dates included). Nothing: the current month.
+struct PeriodSpec {
+    std::optional<std::string> month;
+    std::optional<std::string> from;
+    std::optional<std::string> to;
+};
+
+/// [from, to) in UTC, cut at local midnights of the zone.
+struct Period {
+    Timestamp from{};
+    Timestamp to{};
+    CivilDate first;  ///< the first local day
+    CivilDate last;   ///< the last local day (included)
+};
+
+Period resolve_period(const PeriodSpec& spec, const Zone& zone, Timestamp now);
+
+/// The services a report covers: those named, or those in an OU subtree, or
+/// (neither) all the actor may read reports of. Naming a service or OU outside
+/// the actor's scope is PermissionDenied, never an empty report.
+std::vector<Service> services_in_scope(store::ReadTransaction& tx, const Actor& actor,
+                                       const std::vector<std::string>& names,
+                                       const std::optional<std::string>& ou);
+
+struct UsageRequest {
+    std::vector<std::string> services;
+    std::optional<std::string> ou;
+    PeriodSpec period;
+    std::vector<Dimension> by{Dimension::Code};
+    std::optional<CodeType> type;
+    std::vector<std::string> codes; ///< names (any OU) or id:N
+    std::vector<std::string> tags;
+    std::optional<std::string> user;
+    bool current_names = false; ///< --names current
+    std::string zone = "UTC";
+};
+
+/// The whole period, whatever the rows are grouped by.
+struct Summary {
+    std::int64_t total = 0;
+    std::int64_t concluded = 0;
+    std::int64_t unconcluded = 0;
+    std::int64_t retroactive = 0;
+};
+
+struct UsageReport {
+    Period period;
+    std::string zone;
+    output::Rows rows; ///< the group's keys, then `sessions` and `share`
+    Summary summary;
+    output::Rows summary_rows() const; ///< the summary as one row
+};
+
+/// Counts the concluded sessions that carry each code or tag, per group.
+/// `share` is that count over the group's concluded sessions (null when the
+/// group has none). Grouping by code lists every code on the covered services'
+/// lists, with 0 when unused, and every month or day of the period when
+/// grouping by time, so that rows are stable from one run to the next.
+UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageRequest& request,
+                  Timestamp now);
+
+} // namespace nimbus::reports
