@@ -181,7 +181,7 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
     if (const auto* body = std::get_if<ReadBody>(&command.body)) {
         const auto tx = store->begin_read();
         services::locate_grants(actor.grants, *tx);
-        return (*body)(ReadContext{actor, identity, *tx});
+        return (*body)(ReadContext{actor, identity, *tx, console, store->schema_version()});
     }
     const auto& body = std::get<WriteBody>(command.body);
     const auto tx = store->begin_write();

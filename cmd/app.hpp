@@ -81,6 +81,8 @@ struct ReadContext {
     const Actor& actor;
     const identity::Identity& identity;
     store::ReadTransaction& tx;
+    Console& console;   ///< for progress on long work
+    int schema_version; ///< of the open store
 };
 
 /// Mutating commands get a write transaction and the audit trail that goes

@@ -1,8 +1,10 @@
 #include <fmt/format.h>
 
+#include <nimbus/reports/export.hpp>
 #include <nimbus/reports/usage.hpp>
 
 #include "app.hpp"
+#include "console.hpp"
 #include "environment.hpp"
 
 namespace nimbus::cli {
@@ -54,6 +56,38 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
     return result;
 }
 
+struct ExportArgs {
+    std::string dir;
+    std::string from;
+    std::string to;
+    std::vector<std::string> services;
+    std::string zone = "UTC";
+};
+
+Result export_model(const ReadContext& context, const ExportArgs& args) {
+    reports::ExportRequest request;
+    request.dir = args.dir;
+    request.from = given(args.from);
+    request.to = given(args.to);
+    request.services = args.services;
+    request.zone = args.zone;
+    const reports::ExportResult exported =
+        reports::export_model(context.tx, context.actor, context.identity, request,
+                              context.schema_version, environment::now(), [&](std::size_t rows) {
+                                  context.console.status(fmt::format("{} rows written", rows));
+                              });
+    context.console.end_status();
+    output::Rows rows;
+    rows.columns = {{"file", "FILE"}, {"rows", "ROWS"}, {"sha256", "SHA-256"}};
+    for (const reports::ExportedFile& file : exported.files) {
+        rows.add({file.name, static_cast<std::int64_t>(file.rows), file.sha256});
+    }
+    Result result = Result::list(std::move(rows));
+    result.notes.push_back(
+        fmt::format("wrote the reporting model to {} (see manifest.json)", args.dir));
+    return result;
+}
+
 } // namespace
 
 void add_report_commands(CLI::App& app, Registry& registry) {
@@ -75,8 +109,9 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         usage_command->add_option("--to", args->to, "Last day (included)")->type_name("DATE");
     from->excludes(month);
     to->excludes(month);
-    usage_command->add_option("--by", args->by,
-                              "Group by a comma list of month, day, service, user, type, code, tag")
+    usage_command
+        ->add_option("--by", args->by,
+                     "Group by a comma list of month, day, service, user, type, code, tag")
         ->capture_default_str()
         ->type_name("DIMS");
     usage_command->add_option("--type", args->type, "Only codes of this type")
@@ -88,24 +123,43 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         ->type_name("TAG");
     usage_command->add_option("--user", args->user, "Only this agent's sessions")
         ->type_name("USER");
-    usage_command->add_option("--names", args->names,
-                              "Codes under their names when concluded, or today's")
+    usage_command
+        ->add_option("--names", args->names, "Codes under their names when concluded, or today's")
         ->check(CLI::IsMember({"at-time", "current"}))
         ->capture_default_str()
         ->type_name("at-time|current");
     usage_command->add_option("--tz", args->zone, "IANA time zone that cuts days and months")
         ->capture_default_str()
         ->type_name("ZONE");
-    usage_command->add_option("--output", args->output,
-                              "Write to FILE atomically instead of stdout")
+    usage_command
+        ->add_option("--output", args->output, "Write to FILE atomically instead of stdout")
         ->type_name("FILE");
-    usage_command->add_option("--summary", args->summary,
-                              "Also write the period's totals to FILE, in the same format")
+    usage_command
+        ->add_option("--summary", args->summary,
+                     "Also write the period's totals to FILE, in the same format")
         ->type_name("FILE");
-    registry.add(usage_command, Command{policy::Action::ReadReports,
-                                        ReadBody([args](const ReadContext& c) {
-                                            return usage(c, *args);
-                                        })});
+    registry.add(usage_command,
+                 Command{policy::Action::ReadReports,
+                         ReadBody([args](const ReadContext& c) { return usage(c, *args); })});
+
+    auto export_args = std::make_shared<ExportArgs>();
+    CLI::App* export_command = report->add_subcommand(
+        "export", "Write the reporting model (CSV star schema and manifest) for Power BI");
+    export_command->add_option("--dir", export_args->dir, "Folder to write (replaced whole)")
+        ->required()
+        ->type_name("DIR");
+    export_command->add_option("--from", export_args->from, "First day (default: all)")
+        ->type_name("DATE");
+    export_command->add_option("--to", export_args->to, "Last day, included")->type_name("DATE");
+    export_command->add_option("--service", export_args->services, "Only this service (repeatable)")
+        ->type_name("SERVICE");
+    export_command->add_option("--tz", export_args->zone, "IANA time zone of the date keys")
+        ->capture_default_str()
+        ->type_name("ZONE");
+    registry.add(export_command,
+                 Command{policy::Action::ReadReports, ReadBody([export_args](const ReadContext& c) {
+                             return export_model(c, *export_args);
+                         })});
 }
 
 } // namespace nimbus::cli

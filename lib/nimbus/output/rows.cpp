@@ -21,7 +21,9 @@ template <class... Visitors>
 Overloaded(Visitors...) -> Overloaded<Visitors...>; // clang 14 lacks aggregate CTAD
 
 /// Shares are reported to four decimals, the same in every format.
-double rounded(double value) { return std::round(value * 10000.0) / 10000.0; }
+double rounded(double value) {
+    return std::round(value * 10000.0) / 10000.0;
+}
 
 nlohmann::ordered_json to_json(const Cell& cell) {
     return std::visit(Overloaded{
@@ -192,29 +194,42 @@ void render_table(std::ostream& out, const Rows& rows, Shape shape, const Style&
     }
 }
 
+CsvWriter::CsvWriter(std::ostream& out, std::vector<Column> columns)
+    : out_(out)
+    , columns_(std::move(columns)) {
+    bool first = true;
+    for (const Column& column : columns_) {
+        if (for_programs(column)) {
+            out_ << (first ? "" : ",");
+            write_csv_field(out_, column.key);
+            first = false;
+        }
+    }
+    out_ << "\r\n";
+}
+
+void CsvWriter::row(const std::vector<Cell>& cells) {
+    bool first = true;
+    for (std::size_t i = 0; i < columns_.size() && i < cells.size(); ++i) {
+        if (!for_programs(columns_[i])) {
+            continue;
+        }
+        out_ << (first ? "" : ",");
+        first = false;
+        std::string text = cell_text(cells[i]);
+        if (needs_formula_guard(cells[i], text)) {
+            text.insert(0, 1, '\'');
+        }
+        write_csv_field(out_, text);
+    }
+    out_ << "\r\n";
+    ++rows_;
+}
+
 void render_csv(std::ostream& out, const Rows& rows) {
-    std::vector<std::size_t> shown;
-    for (std::size_t i = 0; i < rows.columns.size(); ++i) {
-        if (for_programs(rows.columns[i])) {
-            shown.push_back(i);
-        }
-    }
-    for (std::size_t c = 0; c < shown.size(); ++c) {
-        out << (c > 0 ? "," : "");
-        write_csv_field(out, rows.columns[shown[c]].key);
-    }
-    out << "\r\n";
+    CsvWriter writer(out, rows.columns);
     for (const auto& row : rows.rows) {
-        for (std::size_t c = 0; c < shown.size(); ++c) {
-            const std::size_t i = shown[c];
-            out << (c > 0 ? "," : "");
-            std::string text = cell_text(row[i]);
-            if (needs_formula_guard(row[i], text)) {
-                text.insert(0, 1, '\'');
-            }
-            write_csv_field(out, text);
-        }
-        out << "\r\n";
+        writer.row(row);
     }
 }
 

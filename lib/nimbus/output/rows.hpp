@@ -23,7 +23,8 @@ struct Fraction {
 };
 
 using Strings = std::vector<std::string>;
-using Cell = std::variant<std::monostate, std::int64_t, bool, std::string, Strings, RawJson, Fraction>;
+using Cell =
+    std::variant<std::monostate, std::int64_t, bool, std::string, Strings, RawJson, Fraction>;
 
 /// Which renderers show a column: tables can carry a readable summary that
 /// programs do not need, and programs can get fields too wide for a table.
@@ -66,6 +67,19 @@ void render_csv(std::ostream& out, const Rows& rows);
 void render_json(std::ostream& out, const Rows& rows, Shape shape);
 
 void render(std::ostream& out, const Rows& rows, Format format, Shape shape, const Style& style);
+
+/// Writes CSV one row at a time, for tables too large to hold (same rules as render_csv).
+class CsvWriter {
+public:
+    CsvWriter(std::ostream& out, std::vector<Column> columns);
+    void row(const std::vector<Cell>& cells);
+    std::size_t rows() const { return rows_; }
+
+private:
+    std::ostream& out_;
+    std::vector<Column> columns_;
+    std::size_t rows_ = 0;
+};
 
 /// The cell as a table or CSV shows it (lists joined with "; ").
 std::string cell_text(const Cell& cell);

@@ -28,7 +28,9 @@ bool has(const std::vector<Dimension>& dims, Dimension d) {
     return std::find(dims.begin(), dims.end(), d) != dims.end();
 }
 
-CivilDate first_of_month(int year, unsigned month) { return CivilDate{year, month, 1}; }
+CivilDate first_of_month(int year, unsigned month) {
+    return CivilDate{year, month, 1};
+}
 
 CivilDate next_month(const CivilDate& d) {
     return d.month == 12 ? first_of_month(d.year + 1, 1) : first_of_month(d.year, d.month + 1);
@@ -138,8 +140,8 @@ Period resolve_period(const PeriodSpec& spec, const Zone& zone, Timestamp now) {
         const auto from = CivilDate::parse(*spec.from);
         const auto to = CivilDate::parse(*spec.to);
         if (!from || !to) {
-            throw Error(ErrorKind::Usage,
-                        fmt::format("--from {} --to {}: dates are YYYY-MM-DD", *spec.from, *spec.to));
+            throw Error(ErrorKind::Usage, fmt::format("--from {} --to {}: dates are YYYY-MM-DD",
+                                                      *spec.from, *spec.to));
         }
         if (to->day_number() < from->day_number()) {
             throw Error(ErrorKind::Usage, "--to is before --from");
@@ -208,10 +210,13 @@ std::vector<Service> services_in_scope(store::ReadTransaction& tx, const Actor& 
 
 output::Rows UsageReport::summary_rows() const {
     output::Rows summary_table;
-    summary_table.columns = {{"from", "FROM"},           {"to", "TO"},
-                    {"time_zone", "TIME ZONE"}, {"sessions", "SESSIONS"},
-                    {"concluded", "CONCLUDED"}, {"unconcluded", "UNCONCLUDED"},
-                    {"retroactive", "CONCLUDED RETROACTIVELY"}};
+    summary_table.columns = {{"from", "FROM"},
+                             {"to", "TO"},
+                             {"time_zone", "TIME ZONE"},
+                             {"sessions", "SESSIONS"},
+                             {"concluded", "CONCLUDED"},
+                             {"unconcluded", "UNCONCLUDED"},
+                             {"retroactive", "CONCLUDED RETROACTIVELY"}};
     summary_table.add({period.first.text(), period.last.text(), zone, summary.total,
                        summary.concluded, summary.unconcluded, summary.retroactive});
     return summary_table;
@@ -271,7 +276,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
     std::map<Key, std::int64_t> groups;
     std::map<std::string, std::string> tag_spelling; // tag key -> its first spelling
     for (const store::UsageCount& count : tx.usage_counts(query)) {
-        Key key{period_of(count.day), count.service_id, count.user,     count.type,
+        Key key{period_of(count.day), count.service_id, count.user,   count.type,
                 count.code_id,        count.code_name,  count.tag_key};
         groups[key] += count.sessions;
         auto [spelling, added] = tag_spelling.try_emplace(count.tag_key, count.tag);
@@ -367,8 +372,8 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
             return std::make_tuple(std::string(to_string(key.type)), std::string{},
                                    std::int64_t{0});
         case Dimension::Code:
-            return std::make_tuple(std::string(to_string(key.type)),
-                                   names::name_key(key.code_name), key.code_id);
+            return std::make_tuple(std::string(to_string(key.type)), names::name_key(key.code_name),
+                                   key.code_id);
         case Dimension::Tag: return std::make_tuple(std::string{}, key.tag, std::int64_t{0});
         }
         return std::make_tuple(std::string{}, std::string{}, std::int64_t{0});

@@ -34,8 +34,8 @@ struct PeriodSpec {
 struct Period {
     Timestamp from{};
     Timestamp to{};
-    CivilDate first;  ///< the first local day
-    CivilDate last;   ///< the last local day (included)
+    CivilDate first; ///< the first local day
+    CivilDate last;  ///< the last local day (included)
 };
 
 Period resolve_period(const PeriodSpec& spec, const Zone& zone, Timestamp now);

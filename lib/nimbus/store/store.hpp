@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,9 +86,9 @@ struct UsageQuery {
     bool by_tag = false;
     bool current_names = false; ///< today's code names instead of those at the time
     std::optional<std::string> user;
-    std::optional<CodeType> type;          ///< count only codes of this type
-    std::vector<std::int64_t> code_ids;    ///< count only these codes (empty: all)
-    std::vector<std::string> tag_keys;     ///< count only sessions with one of these tags
+    std::optional<CodeType> type;       ///< count only codes of this type
+    std::vector<std::int64_t> code_ids; ///< count only these codes (empty: all)
+    std::vector<std::string> tag_keys;  ///< count only sessions with one of these tags
 };
 
 /// One group of a usage report: concluded sessions that carry the item.
@@ -111,6 +112,27 @@ struct SessionCount {
     std::int64_t total = 0;
     std::int64_t concluded = 0;
     std::int64_t retroactive = 0;
+};
+
+/// Which sessions an export covers.
+struct ExportQuery {
+    std::vector<std::int64_t> service_ids;
+    std::optional<Timestamp> from; ///< started at or after
+    std::optional<Timestamp> to;   ///< started before
+};
+
+/// One code of one conclusion, for the export's session_codes table.
+struct ConcludedCodeRow {
+    std::int64_t session_id = 0;
+    std::int64_t position = 0;
+    ConcludedCode code;
+};
+
+/// One tag of one conclusion, for the export's session_tags table.
+struct ConcludedTagRow {
+    std::int64_t session_id = 0;
+    std::int64_t position = 0;
+    std::string tag;
 };
 
 struct NewConclusion {
@@ -164,6 +186,14 @@ public:
     /// All sessions, concluded sessions and retroactive ones, grouped by the
     /// query's day, service and user (item filters do not apply).
     virtual std::vector<SessionCount> session_counts(const UsageQuery& query) = 0;
+
+    /// Streams the sessions of an export (conclusions without codes or tags), by id.
+    virtual void each_session(const ExportQuery& query,
+                              const std::function<void(const Session&)>& visit) = 0;
+    virtual void each_concluded_code(const ExportQuery& query,
+                                     const std::function<void(const ConcludedCodeRow&)>& visit) = 0;
+    virtual void each_concluded_tag(const ExportQuery& query,
+                                    const std::function<void(const ConcludedTagRow&)>& visit) = 0;
 
     virtual std::vector<AuditEntry> audit_entries(const AuditFilter& filter) = 0;
 };

@@ -6,12 +6,12 @@
 #include <fstream>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdio.h> // renameat2
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
 #include <nettle/sha2.h>
+#include <fmt/format.h>
 
 #include <nimbus/error.hpp>
 
@@ -99,7 +99,8 @@ private:
 
 AtomicFile::AtomicFile(std::filesystem::path target)
     : target_(std::move(target)) {
-    std::string pattern = (folder_of(target_) / ("." + target_.filename().string() + ".XXXXXX")).string();
+    std::string pattern =
+        (folder_of(target_) / ("." + target_.filename().string() + ".XXXXXX")).string();
     const int fd = ::mkstemp(pattern.data());
     if (fd < 0) {
         fail(target_, "cannot create a temporary file beside it");
@@ -165,8 +166,8 @@ void AtomicDirectory::commit() {
     std::error_code ec;
     if (std::filesystem::exists(target_, ec)) {
         // Swap the new folder in at once; the old one then holds the old files.
-        if (::renameat2(AT_FDCWD, temporary_.c_str(), AT_FDCWD, target_.c_str(),
-                        RENAME_EXCHANGE) != 0) {
+        if (::renameat2(AT_FDCWD, temporary_.c_str(), AT_FDCWD, target_.c_str(), RENAME_EXCHANGE) !=
+            0) {
             fail(target_, "replacing the existing folder failed");
         }
         committed_ = true;

@@ -19,9 +19,13 @@ CivilDate from_ymd(const date::year_month_day& ymd) {
 
 } // namespace
 
-std::string CivilDate::text() const { return fmt::format("{:04}-{:02}-{:02}", year, month, day); }
+std::string CivilDate::text() const {
+    return fmt::format("{:04}-{:02}-{:02}", year, month, day);
+}
 
-std::string CivilDate::month_text() const { return fmt::format("{:04}-{:02}", year, month); }
+std::string CivilDate::month_text() const {
+    return fmt::format("{:04}-{:02}", year, month);
+}
 
 std::int64_t CivilDate::day_number() const {
     return date::sys_days{to_ymd(*this)}.time_since_epoch().count();

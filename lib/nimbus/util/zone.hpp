@@ -17,7 +17,7 @@ namespace nimbus {
 
 /// A span of time during which a zone's UTC offset does not change.
 struct OffsetSpan {
-    Timestamp until;            ///< the offset holds for times before this
+    Timestamp until;             ///< the offset holds for times before this
     std::int64_t offset_seconds; ///< local = UTC + offset
 };
 

@@ -216,9 +216,10 @@ std::string local_day_expression(const std::vector<OffsetSpan>& offsets) {
         offset += fmt::format(" ELSE {} END", offsets.back().offset_seconds);
     }
     // Sessions start after 1970 in practice, but floor, not truncate, all the same.
-    return fmt::format("((s.started_at + ({0})) - (((s.started_at + ({0})) % 86400) + 86400) % 86400) "
-                       "/ 86400",
-                       offset);
+    return fmt::format(
+        "((s.started_at + ({0})) - (((s.started_at + ({0})) % 86400) + 86400) % 86400) "
+        "/ 86400",
+        offset);
 }
 
 std::string id_list(const std::vector<std::int64_t>& ids) {
@@ -246,6 +247,17 @@ void bind_session_filter(SQLite::Statement& q, const UsageQuery& query) {
     if (query.user) {
         q.bind(":user", *query.user);
     }
+}
+
+std::string export_filter(const ExportQuery& query) {
+    std::string where = fmt::format("s.service_id IN ({})", id_list(query.service_ids));
+    if (query.from) {
+        where += fmt::format(" AND s.started_at >= {}", to_seconds(*query.from));
+    }
+    if (query.to) {
+        where += fmt::format(" AND s.started_at < {}", to_seconds(*query.to));
+    }
+    return where;
 }
 
 /// Every row of `q`, each turned into a value by `read`.
@@ -495,9 +507,10 @@ public:
             if (!query.code_ids.empty()) {
                 code_filter += fmt::format(" AND {{0}}.code_id IN ({})", id_list(query.code_ids));
             }
-            const std::string tag_filter =
-                query.tag_keys.empty() ? std::string{} : " AND {0}.tag_key IN (SELECT value FROM "
-                                                         "json_each(:tags))";
+            const std::string tag_filter = query.tag_keys.empty()
+                                               ? std::string{}
+                                               : " AND {0}.tag_key IN (SELECT value FROM "
+                                                 "json_each(:tags))";
             if (codes) {
                 from += " JOIN conclusion_code cc ON cc.session_id = s.id";
                 where += fmt::format(fmt::runtime(code_filter), "cc");
@@ -530,16 +543,17 @@ public:
             const std::string user = column(query.by_user, "s.user", "''");
             const std::string type = column(query.by_type || query.by_code, "cc.type", "'primary'");
             const std::string code_id = column(query.by_code, "cc.code_id", "0");
-            const std::string name = column(query.by_code, query.current_names ? "k.name" : "cc.name", "''");
+            const std::string name =
+                column(query.by_code, query.current_names ? "k.name" : "cc.name", "''");
             const std::string tag = column(query.by_tag, "ct.tag_key", "''");
             const std::string tag_text = query.by_tag ? "min(ct.tag)" : "''";
             // A session counts once per group: codes and tags are unique per
             // session, but several codes of one type are not.
             const std::string count =
                 query.by_type && !query.by_code ? "count(DISTINCT s.id)" : "count(*)";
-            std::string sql = fmt::format("SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}",
-                                          day, service, user, type, code_id, name, tag, tag_text,
-                                          count, from, where);
+            std::string sql =
+                fmt::format("SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}", day,
+                            service, user, type, code_id, name, tag, tag_text, count, from, where);
             if (!groups.empty()) {
                 sql += " GROUP BY ";
                 for (std::size_t i = 0; i < groups.size(); ++i) {
@@ -598,11 +612,58 @@ public:
             SQLite::Statement q(db_, sql);
             bind_session_filter(q, query);
             return all_rows(q, [](SQLite::Statement& row) {
-                return SessionCount{row.getColumn(0).getInt64(), row.getColumn(1).getInt64(),
-                                    row.getColumn(2).getString(), row.getColumn(3).getInt64(),
+                return SessionCount{row.getColumn(0).getInt64(),
+                                    row.getColumn(1).getInt64(),
+                                    row.getColumn(2).getString(),
+                                    row.getColumn(3).getInt64(),
                                     row.getColumn(4).getInt64(),
                                     static_cast<std::int64_t>(row.getColumn(5).getDouble())};
             });
+        });
+    }
+
+    void each_session(const ExportQuery& query,
+                      const std::function<void(const Session&)>& visit) override {
+        guarded([&] {
+            SQLite::Statement q(db_, session_select + std::string("WHERE ") + export_filter(query) +
+                                         " ORDER BY s.id");
+            while (q.executeStep()) {
+                visit(read_session(q));
+            }
+        });
+    }
+
+    void each_concluded_code(const ExportQuery& query,
+                             const std::function<void(const ConcludedCodeRow&)>& visit) override {
+        guarded([&] {
+            SQLite::Statement q(db_, "SELECT cc.session_id, cc.position, cc.code_id, cc.type, "
+                                     "cc.name FROM conclusion_code cc JOIN session s ON s.id = "
+                                     "cc.session_id WHERE " +
+                                         export_filter(query) +
+                                         " ORDER BY cc.session_id, cc.position");
+            while (q.executeStep()) {
+                visit(ConcludedCodeRow{
+                    q.getColumn(0).getInt64(), q.getColumn(1).getInt64(),
+                    ConcludedCode{
+                        q.getColumn(2).getInt64(),
+                        parse_code_type(q.getColumn(3).getString()).value_or(CodeType::Primary),
+                        q.getColumn(4).getString()}});
+            }
+        });
+    }
+
+    void each_concluded_tag(const ExportQuery& query,
+                            const std::function<void(const ConcludedTagRow&)>& visit) override {
+        guarded([&] {
+            SQLite::Statement q(db_, "SELECT ct.session_id, ct.position, ct.tag FROM "
+                                     "conclusion_tag ct JOIN session s ON s.id = ct.session_id "
+                                     "WHERE " +
+                                         export_filter(query) +
+                                         " ORDER BY ct.session_id, ct.position");
+            while (q.executeStep()) {
+                visit(ConcludedTagRow{q.getColumn(0).getInt64(), q.getColumn(1).getInt64(),
+                                      q.getColumn(2).getString()});
+            }
         });
     }
 

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/identity.hpp>
+#include <nimbus/store/store.hpp>
+
+namespace nimbus::reports {
+
+struct ExportRequest {
+    std::filesystem::path dir;
+    std::optional<std::string> from; ///< first day, YYYY-MM-DD (default: the first session)
+    std::optional<std::string> to;   ///< last day, included (default: the last session)
+    std::vector<std::string> services;
+    std::string zone = "UTC"; ///< for the date keys
+};
+
+struct ExportedFile {
+    std::string name;
+    std::size_t rows = 0;
+    std::string sha256;
+};
+
+struct ExportResult {
+    std::vector<ExportedFile> files;
+};
+
+/// Reports progress as rows written so far.
+using ExportProgress = std::function<void(std::size_t rows)>;
+
+/// Writes the reporting model as CSV tables shaped as a star (a sessions fact,
+/// session codes and tags, and dimensions for codes, services, users, OUs,
+/// outcomes and dates), plus manifest.json with the schema version, the time,
+/// the filters, and each file's row count and SHA-256. Everything is written
+/// into a temporary folder beside `dir` and moved into place at the end.
+ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
+                          const identity::Identity& identity, const ExportRequest& request,
+                          int schema_version, Timestamp now, const ExportProgress& progress);
+
+} // namespace nimbus::reports

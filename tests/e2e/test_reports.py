@@ -1,0 +1,202 @@
+"""Reports: golden outputs on a fixed data set, scoping, atomic files, the export.
+
+Golden files live in tests/golden/reports/. To rewrite them after a deliberate
+change, run with NIMBUS_UPDATE_GOLDEN=1 and review the diff before committing.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import subprocess
+
+from harness import BINARY, LOGIN, ROOT, NimbusTestCase, main
+
+GOLDEN = os.path.join(ROOT, "tests", "golden")
+UPDATE = os.environ.get("NIMBUS_UPDATE_GOLDEN") == "1"
+
+CASES = {
+    "month-code-utc.csv": ["--month", "2026-11", "--format", "csv"],
+    "month-code-zurich.csv": ["--month", "2026-11", "--tz", "Europe/Zurich", "--format", "csv"],
+    "months-code-zurich.json": ["--from", "2026-10-01", "--to", "2026-11-30", "--by", "month,code",
+                                "--tz", "Europe/Zurich", "--format", "json"],
+    "months-code-current.csv": ["--from", "2026-10-01", "--to", "2026-12-31", "--by", "month,code",
+                                "--names", "current", "--format", "csv"],
+    "tags.csv": ["--from", "2026-10-01", "--to", "2026-12-31", "--by", "tag", "--format", "csv"],
+    "service-type.json": ["--month", "2026-11", "--by", "service,type", "--format", "json"],
+    "user-code.txt": ["--month", "2026-11", "--by", "user,code", "--service", "Hotline"],
+    "days-zurich.csv": ["--from", "2026-10-31", "--to", "2026-11-01", "--by", "day", "--tz",
+                        "Europe/Zurich", "--format", "csv"],
+    "filtered.csv": ["--from", "2026-10-01", "--to", "2026-12-31", "--by", "month,code", "--type",
+                     "primary", "--code", "Closed deal", "--code", "Old offer", "--format", "csv"],
+    "last-month-tag.csv": ["--month", "last", "--by", "code", "--tag", "vip", "--format", "csv"],
+}
+
+
+class ReportsTest(NimbusTestCase):
+    @classmethod
+    def setUpClass(cls):
+        # One data set for every case: the reports only read it.
+        from harness import Sandbox, CAST
+        cls.shared = Sandbox()
+        users = dict(CAST)
+        users["leo"] = {"name": "Leo Agent", "member": ["Hotline", "Desk"]}
+        users["dora"] = {"name": "Dora Desk Owner", "owner": ["Desk"]}
+        cls.shared.write_identity(users)
+        env = cls.shared.environment({"NIMBUS_CODES_BIN": BINARY})
+        completed = subprocess.run(["bash", os.path.join(GOLDEN, "dataset.sh")], env=env,
+                                   capture_output=True, timeout=300)
+        if completed.returncode != 0:
+            raise RuntimeError(completed.stderr.decode())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shared.cleanup()
+
+    def setUp(self):
+        self.sandbox = self.shared
+        self.sandbox.env["NIMBUS_CODES_NOW"] = "2026-12-05T09:00:00Z"
+
+    def report(self, *args, **kwargs):
+        return self.run_ok("report", "usage", *args, **kwargs)
+
+    def test_golden_outputs(self):
+        for name, args in CASES.items():
+            with self.subTest(name):
+                out = self.report(*args).out
+                path = os.path.join(GOLDEN, "reports", name)
+                if UPDATE:
+                    with open(path, "w", encoding="utf-8", newline="") as f:
+                        f.write(out)
+                with open(path, encoding="utf-8", newline="") as f:
+                    self.assertEqual(out, f.read(), name)
+
+    def test_reruns_are_byte_identical(self):
+        for args in CASES.values():
+            self.assertEqual(self.report(*args).out, self.report(*args).out)
+
+    def test_csv_reads_back_with_a_standard_parser(self):
+        text = self.report("--from", "2026-10-01", "--to", "2026-12-31", "--by", "tag", "--format", "csv").out
+        self.assertFalse(text.startswith("\ufeff"))
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+        self.assertEqual(list(rows[0].keys()), ["tag", "sessions", "share"])
+        tags = {row["tag"]: row["sessions"] for row in rows}
+        self.assertEqual(tags["'=SUM(A1:A9)"], "1")  # neutralised, not a formula
+        self.assertEqual(tags["'@evil"], "1")
+        self.assertEqual(tags["VIP"], "3")  # VIP, vip and " VIP " are one tag
+
+    def test_json_matches_csv(self):
+        as_json = json.loads(self.report("--month", "2026-11", "--by", "month,code", "--format", "json").out)
+        as_csv = list(csv.DictReader(io.StringIO(self.report("--month", "2026-11", "--by", "month,code",
+                                                             "--format", "csv").out, newline="")))
+        self.assertEqual(len(as_json), len(as_csv))
+        for j, c in zip(as_json, as_csv):
+            self.assertEqual((j["month"], j["code"], str(j["sessions"])), (c["month"], c["code"], c["sessions"]))
+
+    def test_summary_file(self):
+        for fmt in ("csv", "json"):
+            path = os.path.join(self.sandbox.dir, f"summary.{fmt}")
+            self.report("--month", "2026-11", "--summary", path, "--format", fmt)
+            with open(path, encoding="utf-8", newline="") as f:
+                text = f.read()
+            if fmt == "json":
+                self.assertEqual(json.loads(text), {"from": "2026-11-01", "to": "2026-11-30", "time_zone": "UTC",
+                                                    "sessions": 5, "concluded": 4, "unconcluded": 1,
+                                                    "retroactive": 3})
+            else:
+                self.assertEqual(text, "from,to,time_zone,sessions,concluded,unconcluded,retroactive\r\n"
+                                       "2026-11-01,2026-11-30,UTC,5,4,1,3\r\n")
+
+    def test_output_file_is_atomic(self):
+        path = os.path.join(self.sandbox.dir, "usage.csv")
+        result = self.report("--month", "2026-11", "--format", "csv", "--output", path)
+        self.assertEqual(result.out, "")
+        self.assertIn(f"wrote {path}", result.err)
+        with open(path, encoding="utf-8", newline="") as f:
+            before = f.read()
+        self.assertEqual(before, self.report("--month", "2026-11", "--format", "csv").out)
+        locked = os.path.join(self.sandbox.dir, "locked")
+        os.makedirs(locked)
+        kept = os.path.join(locked, "usage.csv")
+        with open(kept, "w") as f:
+            f.write("previous report\n")
+        os.chmod(locked, 0o555)
+        try:
+            if os.geteuid() != 0:  # root ignores folder permissions; /dev/full covers it below
+                self.assert_fails(73, "report", "usage", "--output", kept, stderr="cannot write")
+                with open(kept) as f:
+                    self.assertEqual(f.read(), "previous report\n")
+                self.assertEqual(os.listdir(locked), ["usage.csv"])
+        finally:
+            os.chmod(locked, 0o755)
+        self.assert_fails(73, "report", "usage", "--output", os.path.join(self.sandbox.dir, "missing", "x.csv"),
+                          stderr="cannot write")
+
+    def test_period_and_dimension_errors(self):
+        self.assert_fails(64, "report", "usage", "--month", "2026-13")
+        self.assert_fails(64, "report", "usage", "--month", "November")
+        self.assert_fails(64, "report", "usage", "--from", "2026-11-01")
+        self.assert_fails(64, "report", "usage", "--from", "2026-11-02", "--to", "2026-11-01", stderr="before")
+        self.assert_fails(64, "report", "usage", "--by", "month,colour", stderr='unknown dimension "colour"')
+        self.assert_fails(64, "report", "usage", "--by", "month,day")
+        self.assert_fails(64, "report", "usage", "--tz", "Mars/Olympus", stderr='unknown time zone "Mars/Olympus"')
+        self.assert_fails(3, "report", "usage", "--code", "Nothing")
+        self.assert_fails(3, "report", "usage", "--service", "Nowhere")
+
+    def test_scope(self):
+        # Owners and supervisors read their services; OU admins their subtree.
+        rows = json.loads(self.report("--month", "2026-11", "--by", "service", "--format", "json",
+                                      "--as", "dora").out)
+        self.assertEqual([r["service"] for r in rows], ["Desk"])
+        self.assert_fails(77, "report", "usage", "--service", "Hotline", "--as", "dora",
+                          stderr='may not read reports of service "Hotline"')
+        self.assertEqual([r["service"] for r in json.loads(self.report(
+            "--month", "2026-11", "--by", "service", "--format", "json", "--as", "sue").out)], ["Hotline"])
+        self.assertEqual([r["service"] for r in json.loads(self.report(
+            "--month", "2026-11", "--by", "service", "--format", "json", "--as", "sam").out)], ["Hotline"])
+        self.assert_fails(77, "report", "usage", "--ou", "Contoso", "--as", "sam")
+        self.assertEqual([r["service"] for r in json.loads(self.report(
+            "--month", "2026-11", "--by", "service", "--format", "json", "--ou", "Contoso/Support").out)], ["Desk"])
+        self.assert_fails(77, "report", "usage", "--as", "mia", stderr="may not read reports")
+        self.assert_fails(77, "report", "export", "--dir", os.path.join(self.sandbox.dir, "x"), "--as", "mia")
+
+    def test_export_matches_its_manifest(self):
+        out = os.path.join(self.sandbox.dir, "model")
+        result = self.run_ok("report", "export", "--dir", out, "--tz", "Europe/Zurich", "--format", "json")
+        listed = {f["file"]: f["rows"] for f in result.json()}
+        with open(os.path.join(out, "manifest.json")) as f:
+            manifest = json.load(f)
+        self.assertEqual(manifest["schema_version"], 3)
+        self.assertEqual(manifest["filters"]["time_zone"], "Europe/Zurich")
+        self.assertEqual(sorted(os.listdir(out)), sorted([f["name"] for f in manifest["files"]] + ["manifest.json"]))
+        for entry in manifest["files"]:
+            path = os.path.join(out, entry["name"])
+            with open(path, "rb") as f:
+                data = f.read()
+            self.assertEqual(hashlib.sha256(data).hexdigest(), entry["sha256"])
+            rows = list(csv.reader(io.StringIO(data.decode(), newline="")))
+            self.assertEqual(len(rows) - 1, entry["rows"], entry["name"])
+            self.assertEqual(listed[entry["name"]], entry["rows"])
+        counts = {e["name"]: e["rows"] for e in manifest["files"]}
+        self.assertEqual(counts["sessions.csv"], 8)
+        self.assertEqual(counts["session_codes.csv"], 12)
+        self.assertEqual(counts["codes.csv"], 6)  # the deleted code too
+        with open(os.path.join(out, "sessions.csv"), newline="") as f:
+            facts = {r["session_id"]: r for r in csv.DictReader(f)}
+        self.assertEqual(facts["h-2"]["date_key"], "2026-11-01")  # 23:30 UTC is November in Zurich
+        self.assertEqual(facts["h-6"]["concluded"], "false")
+        with open(os.path.join(out, "session_codes.csv"), newline="") as f:
+            names = {(r["session_key"], r["name_at_time"]) for r in csv.DictReader(f)}
+        self.assertIn(("1", "Sale"), names)  # the name when concluded, not "Closed deal"
+        # A second export replaces the folder whole; a scoped one holds only that service.
+        self.run_ok("report", "export", "--dir", out, "--service", "Desk", "--from", "2026-11-01", "--to", "2026-11-30")
+        with open(os.path.join(out, "manifest.json")) as f:
+            scoped = json.load(f)
+        self.assertEqual({e["name"]: e["rows"] for e in scoped["files"]}["sessions.csv"], 1)
+        self.assertEqual({e["name"]: e["rows"] for e in scoped["files"]}["dates.csv"], 30)
+        self.assertFalse([n for n in os.listdir(self.sandbox.dir) if n.startswith(".model")])
+
+
+if __name__ == "__main__":
+    main()
