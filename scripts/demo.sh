@@ -2,7 +2,8 @@
 # The product's use case end to end on a fresh embedded store in a scratch
 # folder: an admin defines the pool of primary and secondary codes, applies
 # them to a service and enables codes and tags for its team; sessions arrive
-# from the call system, and an agent concludes them, once.
+# from the call system, an agent concludes them, once, and the service owner
+# reads the monthly code usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
@@ -31,6 +32,10 @@ ou_admin = ["Contoso/Sales"]
 [users.mia]
 name = "Mia Agent"
 member = ["Hotline"]
+
+[users.olga]
+name = "Olga Owner"
+owner = ["Hotline"]
 TOML
 chmod 600 "$NIMBUS_CODES_IDENTITY"
 
@@ -68,3 +73,8 @@ if "$nimbus" session conclude s-1001 --primary "No sale" --as mia; then
   exit 1
 fi
 step audit list
+export NIMBUS_CODES_NOW=2026-12-01T06:00:00Z # the cron job runs on the 1st
+step report usage --service Hotline --month last --by month,code --tz Europe/Zurich --as olga
+step report usage --service Hotline --month last --tz Europe/Zurich --format csv \
+  --output "$scratch/hotline-2026-11.csv" --summary "$scratch/hotline-2026-11-summary.csv" --as olga
+cat "$scratch/hotline-2026-11.csv" "$scratch/hotline-2026-11-summary.csv"

@@ -498,7 +498,11 @@ public:
     std::vector<UsageCount> usage_counts(const UsageQuery& query) override {
         return guarded([&] {
             const bool codes = query.by_type || query.by_code;
-            std::string from = "session s JOIN conclusion c ON c.session_id = s.id";
+            // A conclusion's codes and tags imply the conclusion: join it only when
+            // neither is joined.
+            std::string from = codes || query.by_tag ? "session s"
+                                                     : "session s JOIN conclusion c ON "
+                                                       "c.session_id = s.id";
             std::string where = session_filter(query);
             std::string code_filter;
             if (query.type) {

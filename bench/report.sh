@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# report usage on a large store, side by side with the best hand-written SQL
+# for the same answer in the sqlite3 shell, both as whole processes, best of 3.
+#   bench/report.sh [N]     (default 10000000 sessions; the store is made once)
+source "$(dirname "$0")/common.sh"
+count=${1:-10000000}
+store=$work/store-$count.db
+[[ -s $store ]] || "$root/bench/generate_store.sh" "$store" "$count"
+export NIMBUS_CODES_STORE=$store
+
+june=(1780272000 1782864000)  # 2026-06-01 .. 2026-07-01, UTC
+year=(1767225600 1798761600)  # 2026-01-01 .. 2027-01-01, UTC
+all_services="1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20"
+
+# Best of three runs: "SECONDS PEAK_KB".
+best() {
+  local best_s= best_kb=
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$work/t" "$@" >"$work/out" 2>/dev/null
+    read -r s kb <"$work/t"
+    if [[ -z $best_s ]] || awk -v a="$s" -v b="$best_s" 'BEGIN { exit !(a < b) }'; then
+      best_s=$s best_kb=$kb
+    fi
+  done
+  echo "$best_s $best_kb"
+}
+
+by_code_sql() { # services from to
+  cat <<SQL
+WITH concluded AS (
+  SELECT count(*) AS n FROM session s JOIN conclusion c ON c.session_id = s.id
+  WHERE s.service_id IN ($1) AND s.started_at >= $2 AND s.started_at < $3)
+SELECT cc.type, cc.name, cc.code_id, count(*), printf('%.4f', count(*) * 1.0 / (SELECT n FROM concluded))
+FROM session s JOIN conclusion_code cc ON cc.session_id = s.id
+WHERE s.service_id IN ($1) AND s.started_at >= $2 AND s.started_at < $3
+GROUP BY cc.code_id, cc.name ORDER BY cc.type, lower(cc.name);
+SQL
+}
+
+by_month_code_sql() { # services from to
+  cat <<SQL
+WITH u AS (
+  SELECT strftime('%Y-%m', s.started_at, 'unixepoch') AS month, cc.type, cc.name, cc.code_id, count(*) AS k
+  FROM session s JOIN conclusion_code cc ON cc.session_id = s.id
+  WHERE s.service_id IN ($1) AND s.started_at >= $2 AND s.started_at < $3
+  GROUP BY 1, cc.code_id, cc.name),
+m AS (
+  SELECT strftime('%Y-%m', s.started_at, 'unixepoch') AS month, count(*) AS n
+  FROM session s JOIN conclusion c ON c.session_id = s.id
+  WHERE s.service_id IN ($1) AND s.started_at >= $2 AND s.started_at < $3 GROUP BY 1)
+SELECT u.month, u.type, u.name, u.code_id, u.k, printf('%.4f', u.k * 1.0 / m.n)
+FROM u JOIN m USING (month) ORDER BY u.month, u.type, lower(u.name);
+SQL
+}
+
+# The same answer: both outputs parsed as CSV hold the same rows.
+same_answer() { # nimbus-csv sqlite-csv
+  python3 - "$1" "$2" <<'PY'
+import csv, sys
+ours = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))[1:]
+theirs = list(csv.reader(open(sys.argv[2], newline="", encoding="utf-8")))
+sys.exit(0 if sorted(ours) == sorted(theirs) else 1)
+PY
+}
+
+run_case() { # label sql nimbus-args...
+  local label=$1 sql=$2
+  shift 2
+  "$nimbus" report usage "$@" --format csv >"$work/ours.csv"
+  sqlite3 -csv "$store" "$sql" >"$work/theirs.csv"
+  if ! same_answer "$work/ours.csv" "$work/theirs.csv"; then
+    echo "$label: nimbus-codes and the SQL disagree" >&2
+    exit 1
+  fi
+  read -r ours ours_kb < <(best "$nimbus" report usage "$@" --format csv)
+  read -r base base_kb < <(best sqlite3 -csv "$store" "$sql")
+  awk -v l="$label" -v o="$ours" -v b="$base" -v ok="$ours_kb" -v bk="$base_kb" \
+    'BEGIN { printf "%-28s %9.2f %9.2f %7.2f %10.1f %10.1f\n", l, o, b, o / b, ok / 1024, bk / 1024 }'
+}
+
+printf '%-28s %9s %9s %7s %10s %10s\n' "report ($count sessions)" "nimbus s" "sqlite3 s" ratio \
+  "nimbus MiB" "sqlite MiB"
+run_case "one service, month, code" "$(by_code_sql 1 "${june[@]}")" \
+  --service Service-1 --month 2026-06 --by code
+run_case "one service, year, month+code" "$(by_month_code_sql 1 "${year[@]}")" \
+  --service Service-1 --from 2026-01-01 --to 2026-12-31 --by month,code
+run_case "all services, month, code" "$(by_code_sql "$all_services" "${june[@]}")" \
+  --month 2026-06 --by code
