@@ -9,6 +9,9 @@ import hashlib
 import io
 import json
 import os
+import resource
+import signal
+import stat
 import subprocess
 
 from harness import BINARY, LOGIN, ROOT, NimbusTestCase, main
@@ -132,6 +135,34 @@ class ReportsTest(NimbusTestCase):
             os.chmod(locked, 0o755)
         self.assert_fails(73, "report", "usage", "--output", os.path.join(self.sandbox.dir, "missing", "x.csv"),
                           stderr="cannot write")
+
+    def test_a_failed_write_leaves_the_previous_file(self):
+        # A file size limit makes the write fail part-way, for root too. It sits
+        # above what SQLite needs to open the store (a 32 KiB index file) and
+        # below the size of this report.
+        path = os.path.join(self.sandbox.dir, "kept.csv")
+        with open(path, "w") as f:
+            f.write("previous report\n")
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+        completed = subprocess.run(
+            [BINARY, "report", "usage", "--from", "2026-10-01", "--to", "2026-12-31", "--by", "day,user,code",
+             "--format", "json", "--output", path], env=self.sandbox.env, capture_output=True, timeout=60,
+            preexec_fn=limit)
+        self.assertEqual(completed.returncode, 73, completed.stderr)
+        self.assertIn(b"cannot write", completed.stderr)
+        with open(path) as f:
+            self.assertEqual(f.read(), "previous report\n")
+        self.assertFalse([n for n in os.listdir(self.sandbox.dir) if n.startswith(".kept.csv")])
+
+    def test_devices_are_written_in_place(self):
+        self.assert_fails(73, "report", "usage", "--output", "/dev/full", stderr="/dev/full")
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/full").st_mode))
+        self.assertEqual(self.run_ok("report", "usage", "--month", "2026-11", "--format", "csv",
+                                     "--output", "/dev/null").out, "")
 
     def test_period_and_dimension_errors(self):
         self.assert_fails(64, "report", "usage", "--month", "2026-13")

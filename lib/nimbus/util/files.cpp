@@ -99,6 +99,21 @@ private:
 
 AtomicFile::AtomicFile(std::filesystem::path target)
     : target_(std::move(target)) {
+    struct stat info {};
+    if (::stat(target_.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+        if (S_ISDIR(info.st_mode)) {
+            errno = EISDIR;
+            fail(target_, "it is a folder");
+        }
+        const int fd = ::open(target_.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+        if (fd < 0) {
+            fail(target_, "cannot open it");
+        }
+        in_place_ = true;
+        buffer_ = std::make_unique<Buffer>(fd);
+        stream_ = std::make_unique<std::ostream>(buffer_.get());
+        return;
+    }
     std::string pattern =
         (folder_of(target_) / ("." + target_.filename().string() + ".XXXXXX")).string();
     const int fd = ::mkstemp(pattern.data());
@@ -114,7 +129,9 @@ AtomicFile::AtomicFile(std::filesystem::path target)
 AtomicFile::~AtomicFile() {
     if (!committed_) {
         ::close(buffer_->fd());
-        ::unlink(temporary_.c_str());
+        if (!in_place_) {
+            ::unlink(temporary_.c_str());
+        }
     }
 }
 
@@ -123,6 +140,13 @@ void AtomicFile::commit() {
     if (!buffer_->flush_all() || buffer_->failed()) {
         errno = buffer_->error();
         fail(target_, "writing failed");
+    }
+    if (in_place_) {
+        committed_ = true;
+        if (::close(buffer_->fd()) != 0) {
+            fail(target_, "closing failed");
+        }
+        return;
     }
     if (::fsync(buffer_->fd()) != 0) {
         fail(target_, "flushing to disk failed");

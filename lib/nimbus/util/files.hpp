@@ -12,7 +12,9 @@ namespace nimbus {
 /// written: the data goes to a temporary file in the same folder, which
 /// commit() flushes to disk and renames over the target. Without commit()
 /// (an error, an exception), the temporary file is removed and the target is
-/// untouched. Failures throw CannotWrite.
+/// untouched. A target that exists but is not a regular file (a device such as
+/// /dev/stdout, a FIFO) is written in place, never replaced. Failures throw
+/// CannotWrite.
 class AtomicFile {
 public:
     explicit AtomicFile(std::filesystem::path target);
@@ -29,6 +31,7 @@ private:
     std::filesystem::path temporary_;
     std::unique_ptr<Buffer> buffer_;
     std::unique_ptr<std::ostream> stream_;
+    bool in_place_ = false; ///< writing straight into a device or FIFO
     bool committed_ = false;
 };
 
