@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <sstream>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include <nimbus/store/open.hpp>
 #include <nimbus/util/files.hpp>
 
+#include "complete.hpp"
 #include "console.hpp"
 #include "environment.hpp"
 #include "exit_codes.hpp"
@@ -297,6 +299,29 @@ int run(int argc, const char* const* argv) {
     add_report_commands(app, registry);
     add_audit_commands(app, registry);
 
+    // `help COMMAND...` prints what `COMMAND... --help` prints.
+    std::vector<std::string> help_words;
+    CLI::App* help =
+        app.add_subcommand("help", "Show the help of a command: help session conclude");
+    help->add_option("command", help_words, "A command, e.g. session conclude")
+        ->type_name("COMMAND");
+
+    // Shell completion: never an error in the user's shell, whatever happens.
+    if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
+        std::vector<std::string> words(argv + 2, argv + argc);
+        if (!words.empty() && words.front() == "--") {
+            words.erase(words.begin());
+        }
+        std::ostringstream candidates;
+        try {
+            complete(app, words, candidates);
+            std::cout << candidates.str();
+        } catch (...) {
+            // Nothing to offer.
+        }
+        return 0;
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -317,6 +342,30 @@ int run(int argc, const char* const* argv) {
         return exit_usage;
     }
     console.configure(globals.quiet, globals.no_color);
+
+    if (help->parsed()) {
+        const CLI::App* target = &app;
+        for (const std::string& word : help_words) {
+            const auto named =
+                target->get_subcommands([&](const CLI::App* sub) { return sub->check_name(word); });
+            if (named.empty()) {
+                console.error(fmt::format("unknown command \"{}\"", word),
+                              "see 'nimbus-codes --help'");
+                return exit_usage;
+            }
+            target = named.front();
+        }
+        // CLI11 names a subcommand's usage after its parents, as --help does.
+        std::string usage_name = target->get_name();
+        for (const CLI::App* up = target->get_parent(); up != nullptr; up = up->get_parent()) {
+            usage_name.insert(0, up->get_name() + " ");
+        }
+        // The formatter directly: App::help would describe `help` itself, the
+        // subcommand selected on this command line.
+        std::cout << target->get_formatter()->make_help(target, usage_name,
+                                                        CLI::AppFormatMode::Normal);
+        return exit_ok;
+    }
 
     try {
         const Command* command = registry.find(selected_leaf(app));

@@ -9,7 +9,7 @@ build_packages=(
   libcli11-dev libsqlitecpp-dev libfmt-dev libtomlplusplus-dev doctest-dev
   libsqlite3-dev nlohmann-json3-dev libutf8proc-dev libhowardhinnant-date-dev tzdata nettle-dev
 )
-test_packages=(python3 clang-format)
+test_packages=(python3 clang-format bash-completion zsh fish shellcheck mandoc)
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-build}" == test ]]; then
