@@ -185,6 +185,14 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
         services::locate_grants(actor.grants, *tx);
         return (*body)(ReadContext{actor, identity, *tx, console, store->schema_version()});
     }
+    if (command.prompt) {
+        const auto read = store->begin_read();
+        services::locate_grants(actor.grants, *read);
+        if (auto stop = command.prompt(
+                ReadContext{actor, identity, *read, console, store->schema_version()})) {
+            return std::move(*stop);
+        }
+    }
     const auto& body = std::get<WriteBody>(command.body);
     const auto tx = store->begin_write();
     services::locate_grants(actor.grants, *tx);
@@ -278,8 +286,8 @@ CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& de
 }
 
 int run(int argc, const char* const* argv) {
-    Console console(std::cout, std::cerr, ::isatty(STDOUT_FILENO) == 1,
-                    ::isatty(STDERR_FILENO) == 1);
+    Console console(std::cin, std::cout, std::cerr, ::isatty(STDIN_FILENO) == 1,
+                    ::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1);
     CLI::App app("Conclusion codes and tags for contact-center service teams.", "nimbus-codes");
     app.set_version_flag("--version", "nimbus-codes " NIMBUS_VERSION);
     app.footer(exit_code_help());

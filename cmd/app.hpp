@@ -108,6 +108,10 @@ struct Command {
     /// Work done before the store is opened, such as reading an input file, so
     /// that no lock is held while waiting for input.
     std::function<void()> prepare = {};
+    /// Questions asked in a read-only transaction that ends before the write
+    /// one begins (a person may take their time). A result stops the command
+    /// there (e.g. the person cancelled); nothing then is written.
+    std::function<std::optional<Result>(const ReadContext&)> prompt = {};
 };
 
 /// Which CLI11 subcommand runs which Command.

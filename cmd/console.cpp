@@ -1,6 +1,7 @@
 #include "console.hpp"
 
 #include <cstdlib>
+#include <istream>
 #include <ostream>
 
 namespace nimbus::cli {
@@ -15,8 +16,11 @@ bool colour_allowed() {
 
 } // namespace
 
-Console::Console(std::ostream& out, std::ostream& err, bool out_is_tty, bool err_is_tty)
-    : out_(out)
+Console::Console(std::istream& in, std::ostream& out, std::ostream& err, bool in_is_tty,
+                 bool out_is_tty, bool err_is_tty)
+    : in_(in)
+    , in_is_tty_(in_is_tty)
+    , out_(out)
     , err_(err)
     , out_is_tty_(out_is_tty)
     , err_is_tty_(err_is_tty) {
@@ -62,6 +66,26 @@ void Console::end_status() {
         err_ << "\r\033[K" << std::flush;
         status_shown_ = false;
     }
+}
+
+void Console::say(std::string_view text) {
+    end_status();
+    err_ << text << '\n';
+}
+
+std::optional<std::string> Console::ask(std::string_view question) {
+    end_status();
+    err_ << question << std::flush;
+    std::string answer;
+    if (!std::getline(in_, answer)) {
+        err_ << '\n';
+        return std::nullopt;
+    }
+    return answer;
+}
+
+std::string Console::bold(std::string_view text) const {
+    return color_err_ ? "\033[1m" + std::string(text) + "\033[0m" : std::string(text);
 }
 
 void Console::error(std::string_view what, std::string_view hint) {

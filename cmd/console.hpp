@@ -1,6 +1,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,8 @@ namespace nimbus::cli {
 /// errors to stderr, colour only on a terminal and never with NO_COLOR.
 class Console {
 public:
-    Console(std::ostream& out, std::ostream& err, bool out_is_tty, bool err_is_tty);
+    Console(std::istream& in, std::ostream& out, std::ostream& err, bool in_is_tty, bool out_is_tty,
+            bool err_is_tty);
 
     /// Applies --quiet and --no-color once the command line is parsed.
     void configure(bool quiet, bool no_color);
@@ -33,7 +35,18 @@ public:
     /// Clears the progress line, if one is shown.
     void end_status();
 
+    /// True when a person can answer questions (stdin is a terminal).
+    bool interactive() const { return in_is_tty_; }
+    /// Shows a line to the person (stderr), whatever --quiet says.
+    void say(std::string_view text);
+    /// Asks a question on stderr and reads one line of answer; nullopt at the end of input.
+    std::optional<std::string> ask(std::string_view question);
+    /// Bold text for a terminal that takes colour.
+    std::string bold(std::string_view text) const;
+
 private:
+    std::istream& in_;
+    bool in_is_tty_;
     std::ostream& out_;
     std::ostream& err_;
     bool out_is_tty_;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -7,6 +8,7 @@
 
 #include <nimbus/error.hpp>
 #include <nimbus/sessions/sessions.hpp>
+#include <nimbus/util/text.hpp>
 
 #include "app.hpp"
 #include "console.hpp"
@@ -230,6 +232,173 @@ struct ConcludeArgs {
     sessions::ConcludeRequest request;
 };
 
+/// Numbers picked from a menu of `count` items ("1 3", "1,3"); nullopt when
+/// the answer holds anything else.
+std::optional<std::vector<std::size_t>> parse_picks(const std::string& answer, std::size_t count) {
+    std::vector<std::size_t> picks;
+    std::string token;
+    const auto take = [&]() {
+        if (token.empty()) {
+            return true;
+        }
+        const bool digits =
+            std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits || token.size() > 4) {
+            return false;
+        }
+        const std::size_t n = std::stoul(token);
+        token.clear();
+        if (n < 1 || n > count) {
+            return false;
+        }
+        if (std::find(picks.begin(), picks.end(), n - 1) == picks.end()) {
+            picks.push_back(n - 1);
+        }
+        return true;
+    };
+    for (const char c : answer) {
+        if (c == ' ' || c == ',' || c == '\t') {
+            if (!take()) {
+                return std::nullopt;
+            }
+        } else {
+            token.push_back(c);
+        }
+    }
+    if (!take()) {
+        return std::nullopt;
+    }
+    return picks;
+}
+
+/// Asks until the answer is a valid pick from `count` items. Empty: none.
+/// nullopt: the input ended (the person left).
+std::optional<std::vector<std::size_t>> ask_picks(Console& console, const std::string& question,
+                                                  std::size_t count, bool single) {
+    while (true) {
+        const auto answer = console.ask(question);
+        if (!answer) {
+            return std::nullopt;
+        }
+        const auto picks = parse_picks(*answer, count);
+        if (picks && (!single || picks->size() <= 1)) {
+            return picks;
+        }
+        console.say(single ? fmt::format("Please give one number from 1 to {}.", count)
+                           : fmt::format("Please give numbers from 1 to {}, e.g. 1 3.", count));
+    }
+}
+
+/// The guided conclusion: which session, which codes, which tags, and a last
+/// confirmation. Fills `request`; returns a result to stop without writing.
+std::optional<Result> guide(const ReadContext& context, sessions::ConcludeRequest& request) {
+    Console& console = context.console;
+    const auto stop = [](std::string why) {
+        Result result;
+        result.notes.push_back(std::move(why));
+        return std::optional<Result>(std::move(result));
+    };
+    if (request.session.empty()) {
+        sessions::ListFilter filter;
+        filter.mine = true;
+        filter.concluded = false;
+        const std::vector<Session> open = sessions::list(context.tx, context.actor, filter);
+        if (open.empty()) {
+            return stop("you have no open sessions to conclude");
+        }
+        console.say(console.bold("Your open sessions, newest first:"));
+        for (std::size_t i = 0; i < open.size(); ++i) {
+            const Session& s = open[i];
+            console.say(fmt::format("  {:>2}  {}  {}  {}{}", i + 1, s.external_id, s.service_name,
+                                    timefmt::to_utc_string(s.started_at),
+                                    s.caller.empty() ? std::string{} : "  " + s.caller));
+        }
+        const auto pick =
+            ask_picks(console, fmt::format("Session [1-{}]: ", open.size()), open.size(), true);
+        if (!pick || pick->empty()) {
+            return stop("no session chosen; nothing was written");
+        }
+        request.session = open[pick->front()].external_id;
+    }
+    const sessions::Detail detail = sessions::show(context.tx, context.actor, request.session);
+    if (detail.session.conclusion) {
+        return std::nullopt; // the write explains who concluded it, with exit 4
+    }
+    const auto choose = [&](const std::vector<Code>& offered, const char* kind,
+                            std::vector<std::string>& chosen) -> bool {
+        if (offered.empty()) {
+            return true;
+        }
+        console.say(
+            console.bold(fmt::format("{} codes of {}:", kind, detail.session.service_name)));
+        for (std::size_t i = 0; i < offered.size(); ++i) {
+            console.say(fmt::format(
+                "  {:>2}  {}{}", i + 1, offered[i].name,
+                offered[i].description.empty() ? std::string{} : " - " + offered[i].description));
+        }
+        const auto picks =
+            ask_picks(console, fmt::format("{} codes (numbers, e.g. 1 3; Enter to skip): ", kind),
+                      offered.size(), false);
+        if (!picks) {
+            return false;
+        }
+        for (const std::size_t i : *picks) {
+            chosen.push_back(fmt::format("id:{}", offered[i].id));
+        }
+        return true;
+    };
+    if (!choose(detail.offered_primary, "Primary", request.primary) ||
+        !choose(detail.offered_secondary, "Secondary", request.secondary)) {
+        return stop("cancelled; nothing was written");
+    }
+    const auto tag_answer = console.ask("Tags (comma-separated; Enter for none): ");
+    if (!tag_answer) {
+        return stop("cancelled; nothing was written");
+    }
+    std::string tag;
+    for (const char c : *tag_answer + ",") {
+        if (c == ',') {
+            if (!text::trim(tag).empty()) {
+                request.tags.emplace_back(text::trim(tag));
+            }
+            tag.clear();
+        } else {
+            tag.push_back(c);
+        }
+    }
+    if (request.primary.empty() && request.secondary.empty() && request.tags.empty()) {
+        return stop("no code or tag chosen; nothing was written");
+    }
+
+    const auto names = [&](const std::vector<std::string>& ids, const std::vector<Code>& offered) {
+        std::string text;
+        for (const std::string& id : ids) {
+            for (const Code& code : offered) {
+                if (fmt::format("id:{}", code.id) == id) {
+                    text += (text.empty() ? "" : ", ") + code.name;
+                }
+            }
+        }
+        return text.empty() ? std::string("(none)") : text;
+    };
+    std::string tags;
+    for (const std::string& t : request.tags) {
+        tags += (tags.empty() ? "" : ", ") + t;
+    }
+    console.say(console.bold(
+        fmt::format("Conclude session {} ({}):", request.session, detail.session.service_name)));
+    console.say("  primary:   " + names(request.primary, detail.offered_primary));
+    console.say("  secondary: " + names(request.secondary, detail.offered_secondary));
+    console.say("  tags:      " + (tags.empty() ? std::string("(none)") : tags));
+    console.say("A conclusion is final: it cannot be changed afterwards.");
+    const auto confirm = console.ask("Conclude? [y/N] ");
+    const std::string answer(confirm ? text::trim(*confirm) : std::string_view{});
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+        return stop("not confirmed; nothing was written");
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 void add_session_commands(CLI::App& app, Registry& registry) {
@@ -324,22 +493,40 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     sessions::ConcludeRequest& request = conclude_args->request;
     CLI::App* conclude = session->add_subcommand(
         "conclude", "Conclude a session with codes and tags, once and for all");
-    conclude->add_option("id", request.session, "Session id")->required()->type_name("ID");
+    conclude
+        ->add_option("id", request.session, "Session id (on a terminal, leave it out to be guided)")
+        ->type_name("ID");
     conclude->add_option("--primary", request.primary, "A primary code (repeatable)")
         ->type_name("CODE");
     conclude->add_option("--secondary", request.secondary, "A secondary code (repeatable)")
         ->type_name("CODE");
     conclude->add_option("--tag", request.tags, "A free tag (repeatable)")->type_name("TAG");
-    registry.add(
-        conclude,
-        Command{policy::Action::ConcludeSession, WriteBody([conclude_args](const WriteContext& c) {
-                    const sessions::Detail detail =
-                        sessions::conclude(c.tx, c.audit, c.actor, conclude_args->request);
-                    Result result = Result::record(detail_rows(detail));
-                    result.notes.push_back(fmt::format(
-                        "concluded session {}; a conclusion is final", detail.session.external_id));
-                    return result;
-                })});
+    Command conclude_command{
+        policy::Action::ConcludeSession, WriteBody([conclude_args](const WriteContext& c) {
+            const sessions::Detail detail =
+                sessions::conclude(c.tx, c.audit, c.actor, conclude_args->request);
+            Result result = Result::record(detail_rows(detail));
+            result.notes.push_back(fmt::format("concluded session {}; a conclusion is final",
+                                               detail.session.external_id));
+            return result;
+        })};
+    // Without an id or without codes and tags: guided on a terminal, refused elsewhere.
+    conclude_command.prompt = [conclude_args](const ReadContext& c) -> std::optional<Result> {
+        sessions::ConcludeRequest& r = conclude_args->request;
+        const bool complete =
+            !r.session.empty() && !(r.primary.empty() && r.secondary.empty() && r.tags.empty());
+        if (complete) {
+            return std::nullopt;
+        }
+        if (!c.console.interactive()) {
+            throw Error(ErrorKind::Usage,
+                        r.session.empty() ? "missing: the session id (and its codes or tags)"
+                                          : "missing: at least one --primary, --secondary or --tag",
+                        "give them on the command line, or run on a terminal to be guided");
+        }
+        return guide(c, r);
+    };
+    registry.add(conclude, std::move(conclude_command));
 }
 
 } // namespace nimbus::cli

@@ -119,7 +119,7 @@ class SessionsTest(NimbusTestCase):
         result = self.assert_fails(65, "session", "conclude", "s-1", "--primary", "Upsell", "--secondary", "Sale",
                                    stderr='code "Upsell" is not in the primary list of service "Hotline"')
         self.assertIn("allowed primary codes: Sale, No sale; secondary: Upsell", result.err)
-        self.assert_fails(64, "session", "conclude", "s-1", stderr="at least one code or tag")
+        self.assert_fails(64, "session", "conclude", "s-1", stderr="missing: at least one --primary, --secondary or --tag")
         self.assert_fails(65, "session", "conclude", "s-1", "--primary", "Sale", "--primary", "sale",
                           stderr='code "Sale" is given twice')
         self.assert_fails(65, "session", "conclude", "s-1", "--tag", "x" * 51, stderr="the limit is 50")

@@ -1,0 +1,159 @@
+"""The guided conclusion, driven through a pseudo-terminal as an agent would use it."""
+
+import os
+import pty
+import select
+import signal
+import time
+
+from harness import BINARY, CAST, NimbusTestCase, main
+
+HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
+
+
+class Terminal:
+    """A program on a pseudo-terminal: read what it shows, type answers."""
+
+    def __init__(self, argv, env):
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: the program, on the terminal
+            try:
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.screen = ""
+
+    def expect(self, text, timeout=20):
+        deadline = time.monotonic() + timeout
+        while text not in self.screen:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{text!r} did not appear; the screen shows:\n{self.screen}")
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise AssertionError(f"{text!r} did not appear before the end:\n{self.screen}")
+                self.screen += chunk.decode("utf-8", "replace")
+        return self.screen
+
+    def type(self, text):
+        os.write(self.fd, text.encode())
+
+    def answer(self, line):
+        self.type(line + "\r")
+
+    def wait(self):
+        """The exit status, or the negative signal number that ended the program."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.screen += chunk.decode("utf-8", "replace")
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+
+class GuidedConcludeTest(NimbusTestCase):
+    def setUp(self):
+        super().setUp()
+        self.sandbox.write_identity(dict(CAST, leo={"name": "Leo Agent", "member": ["Hotline"]}))
+        self.init_store()
+        for command in (
+            ("ou", "create", "Contoso/Sales"),
+            ("code", "create", "--type", "primary", "--name", "Sale", "--description", "The customer bought"),
+            ("code", "create", "--type", "primary", "--name", "No sale"),
+            ("code", "create", "--type", "secondary", "--name", "Upsell"),
+            ("code", "create", "--type", "secondary", "--name", "Rückruf"),
+            ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
+            ("service", "apply", "Hotline", "--primary", "Sale,No sale", "--secondary", "Upsell,Rückruf"),
+            ("extension", "enable", "Hotline", "codes-and-tags"),
+        ):
+            self.run_ok(*command)
+        rows = (HEADER
+                + "g-1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,+41 1\n"
+                + "g-2,Hotline,mia,inbound,2026-11-24T08:00:00Z,,,+41 2\n"
+                + "g-3,Hotline,leo,inbound,2026-11-25T08:00:00Z,,,\n")
+        self.run_ok("session", "import", "-", "--input-format", "csv", stdin=rows)
+
+    def terminal(self, *args):
+        return Terminal([BINARY, "--as", "mia", "session", "conclude", *args], self.sandbox.environment())
+
+    def test_a_full_guided_conclusion(self):
+        term = self.terminal()
+        screen = term.expect("Session [1-2]: ")
+        self.assertLess(screen.index("g-2"), screen.index("g-1"))  # newest first
+        self.assertNotIn("g-3", screen)  # only the caller's own sessions
+        term.answer("7")  # out of range: asked again
+        term.expect("Please give one number from 1 to 2.")
+        term.answer("1")  # g-2, the newest
+        screen = term.expect("Primary codes (numbers, e.g. 1 3; Enter to skip): ")
+        self.assertIn("1  Sale - The customer bought", screen)
+        self.assertLess(screen.index("Sale"), screen.index("No sale"))  # the service's order
+        term.answer("1")
+        term.expect("Secondary codes (numbers, e.g. 1 3; Enter to skip): ")
+        term.answer("2 1")
+        term.expect("Tags (comma-separated; Enter for none): ")
+        term.answer(" VIP , callback ")
+        screen = term.expect("Conclude? [y/N] ")
+        self.assertIn("primary:   Sale", screen)
+        self.assertIn("secondary: Rückruf, Upsell", screen)
+        self.assertIn("tags:      VIP, callback", screen)
+        self.assertIn("cannot be changed", screen)
+        term.answer("y")
+        self.assertEqual(term.wait(), 0, term.screen)
+        shown = self.json_ok("session", "show", "g-1")
+        self.assertFalse(shown["concluded"])
+        shown = self.json_ok("session", "show", "g-2")
+        self.assertEqual([c["name"] for c in shown["codes"]], ["Sale", "Rückruf", "Upsell"])
+        self.assertEqual(shown["tags"], ["VIP", "callback"])
+
+    def test_an_empty_answer_at_the_confirmation_writes_nothing(self):
+        term = self.terminal("g-1")  # an id but no codes: the codes are asked for
+        term.expect("Primary codes")
+        term.answer("2")
+        term.expect("Secondary codes")
+        term.answer("")
+        term.expect("Tags")
+        term.answer("")
+        term.expect("Conclude? [y/N] ")
+        term.answer("")
+        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertIn("not confirmed; nothing was written", term.screen)
+        self.assertFalse(self.json_ok("session", "show", "g-1")["concluded"])
+        self.assertEqual(self.json_ok("audit", "list")[-1]["action"], "session.import")
+
+    def test_ctrl_c_writes_nothing(self):
+        term = self.terminal()
+        term.expect("Session [1-2]: ")
+        term.answer("1")
+        term.expect("Primary codes")
+        term.type("\x03")  # Ctrl-C
+        self.assertEqual(term.wait(), -signal.SIGINT)
+        for session in ("g-1", "g-2"):
+            self.assertFalse(self.json_ok("session", "show", session)["concluded"])
+
+    def test_nothing_chosen_writes_nothing(self):
+        term = self.terminal("g-2")
+        for prompt in ("Primary codes", "Secondary codes", "Tags"):
+            term.expect(prompt)
+            term.answer("")
+        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertIn("no code or tag chosen; nothing was written", term.screen)
+        self.assertFalse(self.json_ok("session", "show", "g-2")["concluded"])
+
+    def test_without_a_terminal_it_never_asks(self):
+        self.assert_fails(64, "--as", "mia", "session", "conclude", stdin="1\n", stderr="missing: the session id")
+        self.assert_fails(64, "--as", "mia", "session", "conclude", "g-2", stdin="1\n",
+                          stderr="missing: at least one --primary, --secondary or --tag")
+
+
+if __name__ == "__main__":
+    main()
