@@ -38,8 +38,8 @@ void add_global_options(CLI::App& app, Globals& globals) {
         ->type_name("USER")
         ->group(group);
     app.add_option("--format", globals.format, "Output format")
-        ->check(CLI::IsMember({"table", "json", "csv"}))
-        ->type_name("table|json|csv")
+        ->check(CLI::IsMember({"table", "json", "csv", "html"}))
+        ->type_name("table|json|csv|html")
         ->capture_default_str()
         ->group(group);
     app.add_flag("-q,--quiet", globals.quiet, "Print no messages on stderr, only errors")
@@ -156,6 +156,10 @@ store::StoreOptions store_options(const Globals& globals) {
     return store::StoreOptions{std::chrono::milliseconds(globals.busy_timeout_ms)};
 }
 
+output::Format format_of(const Globals& globals) {
+    return output::parse_format(globals.format).value_or(output::Format::Table);
+}
+
 /// Runs a command: loads the identity, checks the role table, opens what the
 /// body's signature asks for, runs it in one transaction and commits.
 Result dispatch(const Command& command, const Globals& globals, Console& console) {
@@ -183,13 +187,14 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
     if (const auto* body = std::get_if<ReadBody>(&command.body)) {
         const auto tx = store->begin_read();
         services::locate_grants(actor.grants, *tx);
-        return (*body)(ReadContext{actor, identity, *tx, console, store->schema_version()});
+        return (*body)(ReadContext{actor, identity, *tx, console, store->schema_version(),
+                                   format_of(globals)});
     }
     if (command.prompt) {
         const auto read = store->begin_read();
         services::locate_grants(actor.grants, *read);
-        if (auto stop = command.prompt(
-                ReadContext{actor, identity, *read, console, store->schema_version()})) {
+        if (auto stop = command.prompt(ReadContext{actor, identity, *read, console,
+                                                   store->schema_version(), format_of(globals)})) {
             return std::move(*stop);
         }
     }
@@ -206,6 +211,13 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
 
 void render(std::ostream& out, const Result& result, output::Format format,
             const output::Style& style) {
+    if (format == output::Format::Html) {
+        if (!result.html) {
+            throw Error(ErrorKind::Usage, "--format html is for 'report usage' only");
+        }
+        out << *result.html;
+        return;
+    }
     if (result.rows && (format != output::Format::Table || !result.text)) {
         output::render(out, *result.rows, format, result.shape, style);
     } else if (result.text) {
@@ -217,7 +229,7 @@ void render(std::ostream& out, const Result& result, output::Format format,
 }
 
 void print(Result& result, const Globals& globals, Console& console) {
-    const auto format = output::parse_format(globals.format).value_or(output::Format::Table);
+    const output::Format format = format_of(globals);
     if (result.output_path) {
         AtomicFile file(*result.output_path);
         render(file.stream(), result, format, output::Style{});

@@ -51,6 +51,8 @@ struct Result {
     std::string footer;
     /// Write the output to this file, atomically, instead of stdout.
     std::optional<std::string> output_path;
+    /// A page for --format html (only commands that make one).
+    std::optional<std::string> html;
     /// A second record, written (in the same format) to its own file.
     std::optional<output::Rows> summary;
     std::optional<std::string> summary_path;
@@ -83,6 +85,7 @@ struct ReadContext {
     store::ReadTransaction& tx;
     Console& console;   ///< for progress on long work
     int schema_version; ///< of the open store
+    output::Format format;
 };
 
 /// Mutating commands get a write transaction and the audit trail that goes

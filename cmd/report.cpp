@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <nimbus/reports/export.hpp>
+#include <nimbus/reports/html.hpp>
 #include <nimbus/reports/usage.hpp>
 
 #include "app.hpp"
@@ -27,6 +28,40 @@ struct UsageArgs {
     std::string summary;
 };
 
+/// The filters a report was made with, as people read them.
+std::vector<std::pair<std::string, std::string>> filters_of(const UsageArgs& args,
+                                                            const reports::UsageReport& report) {
+    const auto join = [](const std::vector<std::string>& items, const char* none) {
+        std::string text;
+        for (const std::string& item : items) {
+            text += (text.empty() ? "" : ", ") + item;
+        }
+        return text.empty() ? std::string(none) : text;
+    };
+    std::vector<std::pair<std::string, std::string>> filters = {
+        {"Period", report.period.first.text() + " to " + report.period.last.text()},
+        {"Time zone", report.zone},
+        {"Services", join(args.services, "all in scope")},
+        {"Grouped by", args.by},
+        {"Names", args.names}};
+    if (!args.ou.empty()) {
+        filters.emplace_back("OU", args.ou);
+    }
+    if (!args.type.empty()) {
+        filters.emplace_back("Type", args.type);
+    }
+    if (!args.codes.empty()) {
+        filters.emplace_back("Codes", join(args.codes, ""));
+    }
+    if (!args.tags.empty()) {
+        filters.emplace_back("Tags", join(args.tags, ""));
+    }
+    if (!args.user.empty()) {
+        filters.emplace_back("User", args.user);
+    }
+    return filters;
+}
+
 Result usage(const ReadContext& context, const UsageArgs& args) {
     reports::UsageRequest request;
     request.services = args.services;
@@ -39,10 +74,20 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
     request.user = given(args.user);
     request.current_names = args.names == "current";
     request.zone = args.zone;
-    reports::UsageReport report =
-        reports::usage(context.tx, context.actor, request, environment::now());
+    const Timestamp now = environment::now();
+    reports::UsageReport report = reports::usage(context.tx, context.actor, request, now);
 
-    Result result = Result::list(std::move(report.rows));
+    Result result;
+    if (context.format == output::Format::Html) {
+        // The chart draws the same sessions by month and code, whatever the table shows.
+        reports::UsageRequest monthly = request;
+        monthly.by = {reports::Dimension::Month, reports::Dimension::Code};
+        const reports::UsageReport by_month =
+            reports::usage(context.tx, context.actor, monthly, now);
+        result.html = reports::usage_html(
+            report, by_month, request.type.value_or(CodeType::Primary), filters_of(args, report));
+    }
+    result.rows = std::move(report.rows);
     const reports::Summary& s = report.summary;
     result.footer = fmt::format("\n{} to {} ({}): {} sessions, {} concluded ({} retroactively), "
                                 "{} unconcluded\n",

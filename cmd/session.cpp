@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -145,13 +146,25 @@ Result import(const WriteContext& context, const ImportArgs& args) {
     }
     std::istream& in = args.file == "-" ? std::cin : file;
 
+    // Progress on a terminal: rows and rate, and for a file (whose size is
+    // known) how far along and about how long is left.
+    std::error_code size_error;
+    const auto total_bytes =
+        args.file == "-" ? std::uintmax_t{0} : std::filesystem::file_size(args.file, size_error);
     const auto started = std::chrono::steady_clock::now();
     const auto progress = [&](const sessions::Progress& p) {
         const double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        context.console.status(
-            fmt::format("{} rows, {:.0f} rows/s", p.rows,
-                        seconds > 0 ? static_cast<double>(p.rows) / seconds : 0.0));
+        std::string line = fmt::format("{} rows, {:.0f} rows/s", p.rows,
+                                       seconds > 0 ? static_cast<double>(p.rows) / seconds : 0.0);
+        if (total_bytes > 0 && !size_error && p.bytes > 0) {
+            const double done = static_cast<double>(p.bytes) / static_cast<double>(total_bytes);
+            line += fmt::format(", {:.0f}%", done * 100);
+            if (done > 0.01 && done < 1) {
+                line += fmt::format(", about {:.0f} s left", seconds / done - seconds);
+            }
+        }
+        context.console.status(line);
     };
     const sessions::ImportReport report = sessions::import_sessions(
         context.tx, context.audit, context.actor, context.identity, in, options, progress);

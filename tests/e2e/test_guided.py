@@ -149,6 +149,22 @@ class GuidedConcludeTest(NimbusTestCase):
         self.assertIn("no code or tag chosen; nothing was written", term.screen)
         self.assertFalse(self.json_ok("session", "show", "g-2")["concluded"])
 
+    def test_import_shows_progress_on_a_terminal_only(self):
+        path = os.path.join(self.sandbox.dir, "many.csv")
+        with open(path, "w") as f:
+            f.write(HEADER)
+            for i in range(25_000):
+                f.write(f"p-{i},Hotline,mia,inbound,2026-11-01T08:00:00Z,2026-11-01T08:05:00Z,accepted,\n")
+        term = Terminal([BINARY, "session", "import", path], self.sandbox.environment())
+        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertIn("10000 rows, ", term.screen)
+        self.assertIn("rows/s, 4", term.screen)  # 10,000 of 25,000 rows: about 40% of the file
+        quiet = Terminal([BINARY, "session", "import", path, "--quiet"], self.sandbox.environment())
+        self.assertEqual(quiet.wait(), 0, quiet.screen)
+        self.assertNotIn("rows/s", quiet.screen)
+        piped = self.run_ok("session", "import", path)
+        self.assertNotIn("rows/s", piped.err)
+
     def test_without_a_terminal_it_never_asks(self):
         self.assert_fails(64, "--as", "mia", "session", "conclude", stdin="1\n", stderr="missing: the session id")
         self.assert_fails(64, "--as", "mia", "session", "conclude", "g-2", stdin="1\n",

@@ -112,6 +112,9 @@ std::optional<Format> parse_format(std::string_view text) {
     if (text == "csv") {
         return Format::Csv;
     }
+    if (text == "html") {
+        return Format::Html;
+    }
     return std::nullopt;
 }
 
@@ -251,6 +254,7 @@ void render(std::ostream& out, const Rows& rows, Format format, Shape shape, con
     case Format::Table: render_table(out, rows, shape, style); return;
     case Format::Json: render_json(out, rows, shape); return;
     case Format::Csv: render_csv(out, rows); return;
+    case Format::Html: throw Error(ErrorKind::Usage, "--format html is for 'report usage' only");
     }
 }
 

@@ -44,7 +44,7 @@ struct Rows {
     void add(std::vector<Cell> cells);
 };
 
-enum class Format { Table, Json, Csv };
+enum class Format { Table, Json, Csv, Html };
 
 std::optional<Format> parse_format(std::string_view text);
 
