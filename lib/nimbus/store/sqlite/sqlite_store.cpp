@@ -1,8 +1,10 @@
 #include <nimbus/store/sqlite/sqlite_store.hpp>
 
 #include <filesystem>
+#include <random>
 #include <sqlite3.h>
 #include <system_error>
+#include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -1008,9 +1010,11 @@ void check_header(const Header& header, const std::string& location) {
 
 } // namespace
 
-SqliteStore::SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db,
+SqliteStore::SqliteStore(std::string path, std::unique_ptr<BusyWait> busy,
+                         std::unique_ptr<SQLite::Database> db,
                          std::chrono::milliseconds busy_timeout, int version)
     : location_(std::move(path))
+    , busy_(std::move(busy))
     , db_(std::move(db))
     , busy_timeout_(busy_timeout)
     , version_(version) {}
@@ -1025,13 +1029,49 @@ std::unique_ptr<WriteTransaction> SqliteStore::begin_write() {
     return std::make_unique<SqliteTransaction>(*db_, *this, true);
 }
 
+namespace {} // namespace
+
+/// Waits for another writer's lock in short, jittered naps until the deadline.
+/// SQLite's own handler backs off to 100 ms naps, so under contention a writer
+/// often sleeps on long after the lock is free; short naps keep the wait close
+/// to the other writer's transaction, and jitter keeps waiters from waking in step.
+class BusyWait {
+public:
+    explicit BusyWait(std::chrono::milliseconds timeout)
+        : timeout_(timeout)
+        , random_(std::random_device{}()) {}
+
+    static int handler(void* self, int attempt) {
+        return static_cast<BusyWait*>(self)->wait(attempt) ? 1 : 0;
+    }
+
+private:
+    bool wait(int attempt) {
+        const auto now = std::chrono::steady_clock::now();
+        if (attempt == 0) {
+            deadline_ = now + timeout_;
+        }
+        if (now >= deadline_) {
+            return false;
+        }
+        std::uniform_int_distribution<int> nap_us(200, 2000);
+        const auto nap = std::min<std::chrono::steady_clock::duration>(
+            std::chrono::microseconds(nap_us(random_)), deadline_ - now);
+        std::this_thread::sleep_for(nap);
+        return true;
+    }
+
+    std::chrono::milliseconds timeout_;
+    std::chrono::steady_clock::time_point deadline_{};
+    std::minstd_rand random_;
+};
+
 namespace {
 
-std::unique_ptr<SQLite::Database> connect(const std::string& path, int flags,
-                                          const StoreOptions& options) {
+std::unique_ptr<SQLite::Database> connect(const std::string& path, int flags, BusyWait& busy) {
     // One connection per process, used by one thread: SQLite's own mutexes are not needed.
-    auto db = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_NOMUTEX,
-                                                 static_cast<int>(options.busy_timeout.count()));
+    auto db = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_NOMUTEX);
+    sqlite3_busy_handler(db->getHandle(), &BusyWait::handler, &busy);
     // Conclusions are permanent records: every commit reaches the disk before
     // it is acknowledged, and references are always checked.
     db->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL");
@@ -1052,7 +1092,8 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
                     "NIMBUS_CODES_STORE at an existing store");
     }
     try {
-        auto db = connect(path, SQLite::OPEN_READWRITE, options);
+        auto busy = std::make_unique<BusyWait>(options.busy_timeout);
+        auto db = connect(path, SQLite::OPEN_READWRITE, *busy);
         const Header header = read_header(*db);
         check_header(header, path);
         if (header.application == 0) {
@@ -1065,8 +1106,8 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
                                     path, header.version, latest_version()),
                         "upgrade the store with 'nimbus-codes init'");
         }
-        return std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout,
-                                             header.version);
+        return std::make_unique<SqliteStore>(path, std::move(busy), std::move(db),
+                                             options.busy_timeout, header.version);
     } catch (const SQLite::Exception& e) {
         throw translate(e, path, options.busy_timeout);
     }
@@ -1085,7 +1126,8 @@ InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& 
         }
     }
     try {
-        auto db = connect(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, options);
+        auto busy = std::make_unique<BusyWait>(options.busy_timeout);
+        auto db = connect(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, *busy);
         Header header = read_header(*db);
         check_header(header, path);
         if (header.version < latest_version()) {
@@ -1096,8 +1138,8 @@ InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& 
         SQLite::Database& raw = *db;
         InitReport report;
         report.version = latest_version();
-        report.store = std::make_unique<SqliteStore>(path, std::move(db), options.busy_timeout,
-                                                     latest_version());
+        report.store = std::make_unique<SqliteStore>(path, std::move(busy), std::move(db),
+                                                     options.busy_timeout, latest_version());
         // Migrations and the seed share one transaction: a store is either not
         // touched at all or fully set up.
         SqliteTransaction tx(raw, static_cast<const SqliteStore&>(*report.store), true);

@@ -13,11 +13,14 @@ class Database;
 
 namespace nimbus::store {
 
+class BusyWait;
+
 /// The embedded backend: one SQLite file in WAL mode.
 class SqliteStore final : public Store {
 public:
-    SqliteStore(std::string path, std::unique_ptr<SQLite::Database> db,
-                std::chrono::milliseconds busy_timeout, int version);
+    SqliteStore(std::string path, std::unique_ptr<BusyWait> busy,
+                std::unique_ptr<SQLite::Database> db, std::chrono::milliseconds busy_timeout,
+                int version);
     ~SqliteStore() override;
 
     const std::string& location() const override { return location_; }
@@ -29,6 +32,7 @@ public:
 
 private:
     std::string location_;
+    std::unique_ptr<BusyWait> busy_; ///< outlives the connection, which may call it on close
     std::unique_ptr<SQLite::Database> db_;
     std::chrono::milliseconds busy_timeout_;
     int version_;
