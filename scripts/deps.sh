@@ -2,6 +2,7 @@
 # Installs the Debian packages nimbus-codes needs, if any are missing.
 #   scripts/deps.sh build   what building needs
 #   scripts/deps.sh test    that, plus what the test suite needs
+#   scripts/deps.sh fuzz    that, plus clang and libFuzzer
 set -euo pipefail
 
 build_packages=(
@@ -10,11 +11,13 @@ build_packages=(
   libsqlite3-dev nlohmann-json3-dev libutf8proc-dev libhowardhinnant-date-dev tzdata nettle-dev
 )
 test_packages=(python3 clang-format bash-completion zsh fish shellcheck mandoc)
+fuzz_packages=(clang libclang-rt-14-dev)
 
 wanted=("${build_packages[@]}")
-if [[ "${1:-build}" == test ]]; then
-  wanted+=("${test_packages[@]}")
-fi
+case "${1:-build}" in
+  test) wanted+=("${test_packages[@]}") ;;
+  fuzz) wanted+=("${fuzz_packages[@]}") ;;
+esac
 
 missing=()
 for package in "${wanted[@]}"; do

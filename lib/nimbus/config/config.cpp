@@ -651,6 +651,13 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
     return out;
 }
 
+void check_form(std::string_view text, const std::string& source) {
+    if (!text::is_valid_utf8(text)) {
+        throw Error(ErrorKind::InvalidData, fmt::format("{}: not valid UTF-8", source));
+    }
+    Reader(source).read(text);
+}
+
 std::vector<Step> apply(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                         std::string_view text, const std::string& source, const Options& options) {
     if (!text::is_valid_utf8(text)) {

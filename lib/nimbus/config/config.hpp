@@ -32,6 +32,10 @@ struct Options {
     bool prune = false; ///< delete codes and list entries the file does not name
 };
 
+/// Reads a configuration file and checks its form (TOML, keys, types), without
+/// a store. Throws InvalidData naming the file, line and column.
+void check_form(std::string_view text, const std::string& source);
+
 /// Converges the store to the configuration in `text`, inside the caller's
 /// transaction, through the same operations, checks and roles as the commands.
 /// Returns the steps taken (none when the store already matches). A malformed or
