@@ -1,7 +1,8 @@
 # Finds Debian's nettle-dev (SHA-256 for export manifests), which ships no CMake
 # package file. Defines the imported target Nettle::Nettle.
 find_path(Nettle_INCLUDE_DIR NAMES nettle/sha2.h)
-find_library(Nettle_LIBRARY NAMES nettle)
+# The static archive when there is one: one shared library less to load at start.
+find_library(Nettle_LIBRARY NAMES libnettle.a nettle)
 
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(Nettle REQUIRED_VARS Nettle_LIBRARY Nettle_INCLUDE_DIR)

@@ -1,7 +1,9 @@
 # Finds Debian's libutf8proc-dev, which ships no CMake package file.
 # Defines the imported target utf8proc::utf8proc.
 find_path(utf8proc_INCLUDE_DIR NAMES utf8proc.h)
-find_library(utf8proc_LIBRARY NAMES utf8proc)
+# The static archive when there is one: one shared library less to load at
+# every start (each conclusion is a process of its own).
+find_library(utf8proc_LIBRARY NAMES libutf8proc.a utf8proc)
 
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(utf8proc REQUIRED_VARS utf8proc_LIBRARY utf8proc_INCLUDE_DIR)

@@ -1,6 +1,7 @@
 #include "app.hpp"
 
 #include <algorithm>
+#include <array>
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -82,6 +83,40 @@ bool takes_value(const CLI::App* app, const std::string& name) {
         }
     }
     return false;
+}
+
+/// The commands of each top-level word, in the order help lists them.
+struct Noun {
+    std::string_view name;
+    void (*add)(CLI::App&, Registry&);
+};
+constexpr std::array nouns{
+    Noun{"init", add_init_command},        Noun{"whoami", add_whoami_command},
+    Noun{"ou", add_ou_commands},           Noun{"code", add_code_commands},
+    Noun{"service", add_service_commands}, Noun{"extension", add_extension_commands},
+    Noun{"config", add_config_commands},   Noun{"session", add_session_commands},
+    Noun{"report", add_report_commands},   Noun{"audit", add_audit_commands},
+};
+
+/// The noun the command line names, when only its commands are needed: then
+/// the rest of the tree is never built, which is most of the start-up time.
+/// Help, version and completion requests before the noun see the whole tree.
+const Noun* named_noun(const CLI::App& app, int argc, const char* const* argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word == "-h" || word == "--help" || word == "--version" || word == "--") {
+            return nullptr;
+        }
+        if (word.starts_with('-')) {
+            i += takes_value(&app, word) ? 1 : 0;
+            continue;
+        }
+        const auto* noun = std::find_if(nouns.begin(), nouns.end(), [&](const Noun& candidate) {
+            return candidate.name == word;
+        });
+        return noun == nouns.end() ? nullptr : noun;
+    }
+    return nullptr;
 }
 
 /// Walks the words of the command line through the command tree and explains a
@@ -309,15 +344,13 @@ int run(int argc, const char* const* argv) {
     Globals globals;
     add_global_options(app, globals);
     Registry registry;
-    add_init_command(app, registry);
-    add_whoami_command(app, registry);
-    add_ou_commands(app, registry);
-    add_code_commands(app, registry);
-    add_service_commands(app, registry);
-    add_config_commands(app, registry);
-    add_session_commands(app, registry);
-    add_report_commands(app, registry);
-    add_audit_commands(app, registry);
+    if (const Noun* noun = named_noun(app, argc, argv)) {
+        noun->add(app, registry);
+    } else {
+        for (const Noun& each : nouns) {
+            each.add(app, registry);
+        }
+    }
 
     // `help COMMAND...` prints what `COMMAND... --help` prints.
     std::vector<std::string> help_words;

@@ -132,7 +132,8 @@ void add_init_command(CLI::App& app, Registry& registry);
 void add_whoami_command(CLI::App& app, Registry& registry);
 void add_ou_commands(CLI::App& app, Registry& registry);
 void add_code_commands(CLI::App& app, Registry& registry);
-void add_service_commands(CLI::App& app, Registry& registry); // service and extension
+void add_service_commands(CLI::App& app, Registry& registry);
+void add_extension_commands(CLI::App& app, Registry& registry);
 void add_config_commands(CLI::App& app, Registry& registry);
 void add_session_commands(CLI::App& app, Registry& registry);
 void add_report_commands(CLI::App& app, Registry& registry);

@@ -252,7 +252,9 @@ void add_service_commands(CLI::App& app, Registry& registry) {
                         c.tx, c.audit, c.actor, apply_args->service, apply_args->primary.update(),
                         apply_args->secondary.update()));
                 })});
+}
 
+void add_extension_commands(CLI::App& app, Registry& registry) {
     CLI::App* extension = add_noun(app, "extension", "My Sessions extensions of a service");
 
     auto list_name = std::make_shared<std::string>();

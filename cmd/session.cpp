@@ -151,6 +151,8 @@ Result import(const WriteContext& context, const ImportArgs& args) {
     std::error_code size_error;
     const auto total_bytes =
         args.file == "-" ? std::uintmax_t{0} : std::filesystem::file_size(args.file, size_error);
+    // Rows of the call system's exports take about 100 bytes.
+    options.expected_rows = size_error ? 0 : static_cast<std::size_t>(total_bytes / 100);
     const auto started = std::chrono::steady_clock::now();
     const auto progress = [&](const sessions::Progress& p) {
         const double seconds =

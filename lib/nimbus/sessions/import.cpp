@@ -252,7 +252,7 @@ ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, con
                              const ImportOptions& options, const ProgressCallback& progress) {
     const std::unique_ptr<RowReader> source = RowReader::open(in, options.format, options.source);
     RowChecker checker(tx, actor, identity);
-    tx.expect_bulk_writes();
+    tx.expect_bulk_writes(options.expected_rows);
     ImportReport report;
     report.ignored_columns = source->ignored_columns();
     const auto reject = [&](std::size_t line, std::string reason) {

@@ -41,6 +41,7 @@ struct ImportOptions {
     InputFormat format = InputFormat::Csv;
     std::string source; ///< the file name, or "<stdin>", for messages
     bool skip_invalid = false;
+    std::size_t expected_rows = 0; ///< an estimate, 0 when unknown (stdin)
 };
 
 /// A rejected row: where, and why.

@@ -221,9 +221,10 @@ public:
     /// one's id and call data if so (not its service's name, nor its
     /// conclusion). Called once per imported row: fast.
     virtual std::optional<Session> insert_session_if_new(const CallData& call) = 0;
-    /// A hint that many rows follow (an import): the backend may use more
-    /// memory, bounded, to write them faster.
-    virtual void expect_bulk_writes() = 0;
+    /// A hint that about `expected_rows` sessions follow (an import; 0 when
+    /// unknown): the backend may use more memory, bounded, or defer index work
+    /// to commit, to write them faster.
+    virtual void expect_bulk_writes(std::size_t expected_rows) = 0;
     /// Fills in the end of an active call.
     virtual void complete_session(std::int64_t id, Timestamp ended_at,
                                   std::string_view outcome) = 0;

@@ -28,7 +28,6 @@ Error translate(const SQLite::Exception& e, const std::string& location,
                 std::chrono::milliseconds busy_timeout) {
     switch (e.getErrorCode()) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
         return Error(ErrorKind::Busy,
                      fmt::format("store {} stayed locked by another process for {} ms", location,
                                  busy_timeout.count()),
@@ -881,10 +880,34 @@ public:
         });
     }
 
-    void expect_bulk_writes() override {
-        // A bounded cache that holds the hot index pages of a large import; it
-        // does not grow with the input.
-        guarded([&] { db_.exec("PRAGMA cache_size = -65536"); });
+    void expect_bulk_writes(std::size_t expected_rows) override {
+        guarded([&] {
+            // A bounded cache that holds the hot index pages of a large import;
+            // it does not grow with the input.
+            db_.exec("PRAGMA cache_size = -65536");
+            // Rows in random time order cost a random B-tree insert per index;
+            // when the import is large next to the table, building the two
+            // secondary indexes afresh (a sort) at commit is much cheaper. Their
+            // definitions are read back from the schema, so the rebuilt ones are
+            // exactly the old ones; inside the transaction, a failure restores them.
+            const std::int64_t stored = db_.execAndGet("SELECT count(*) FROM session").getInt64();
+            if (expected_rows < 100'000 || static_cast<std::int64_t>(expected_rows) < stored / 2 ||
+                !rebuild_indexes_.empty()) {
+                return;
+            }
+            std::vector<std::string> names;
+            {
+                SQLite::Statement q(db_, "SELECT name, sql FROM sqlite_schema WHERE type = "
+                                         "'index' AND tbl_name = 'session' AND sql IS NOT NULL");
+                while (q.executeStep()) {
+                    names.push_back(q.getColumn(0).getString());
+                    rebuild_indexes_.push_back(q.getColumn(1).getString());
+                }
+            }
+            for (const std::string& name : names) {
+                db_.exec(fmt::format("DROP INDEX \"{}\"", name));
+            }
+        });
     }
 
     void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override {
@@ -953,7 +976,17 @@ public:
     }
 
     void commit() override {
-        guarded([&] { db_.exec("COMMIT"); });
+        guarded([&] {
+            if (!rebuild_indexes_.empty()) {
+                // The sorts that build the indexes take as much memory again as
+                // the cache allows; a smaller cache keeps the peak down.
+                db_.exec("PRAGMA cache_size = -16384");
+            }
+            for (const std::string& index : rebuild_indexes_) {
+                db_.exec(index);
+            }
+            db_.exec("COMMIT");
+        });
         open_ = false;
     }
 
@@ -973,6 +1006,7 @@ private:
     // Prepared once per transaction: an import runs them once per row.
     std::unique_ptr<SQLite::Statement> session_exists_;
     std::unique_ptr<SQLite::Statement> insert_session_;
+    std::vector<std::string> rebuild_indexes_; ///< dropped for a bulk import, made again at commit
 };
 
 /// What the header of a SQLite file says about it.
@@ -1069,7 +1103,13 @@ private:
 namespace {
 
 std::unique_ptr<SQLite::Database> connect(const std::string& path, int flags, BusyWait& busy) {
-    // One connection per process, used by one thread: SQLite's own mutexes are not needed.
+    // One connection per process, used by one thread: SQLite's own mutexes are
+    // not needed, nor its memory statistics (a global lock on every allocation).
+    // That must be set before SQLite starts, hence here, before the first open.
+    static const bool quiet_memory = [] {
+        return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+    }();
+    (void)quiet_memory;
     auto db = std::make_unique<SQLite::Database>(path, flags | SQLite::OPEN_NOMUTEX);
     sqlite3_busy_handler(db->getHandle(), &BusyWait::handler, &busy);
     // Conclusions are permanent records: every commit reaches the disk before
