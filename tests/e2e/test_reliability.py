@@ -59,9 +59,19 @@ class ReliabilityTest(NimbusTestCase):
     def sessions_with(self, prefix):
         return count(self.sandbox.store, "SELECT count(*) FROM session WHERE external_id LIKE ?", prefix + "-%")
 
+    def session_indexes(self):
+        db = sqlite3.connect(self.sandbox.store)
+        try:
+            return db.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'index' "
+                              "AND tbl_name = 'session' ORDER BY name").fetchall()
+        finally:
+            db.close()
+
     def test_kill_9_during_an_import_keeps_none_or_all(self):
         rows = 150_000
         path = self.write_sessions("big.csv", "k", rows)
+        indexes = self.session_indexes()
+        self.assertGreaterEqual(len(indexes), 2)
         outcomes = []
         for attempt in range(5):
             # Each attempt imports the same file again; a finished one makes the rest no-ops.
@@ -73,10 +83,15 @@ class ReliabilityTest(NimbusTestCase):
             self.assertEqual(integrity(self.sandbox.store), "ok", f"seed {SEED}, attempt {attempt}")
             stored = self.sessions_with("k")
             self.assertIn(stored, (0, rows), f"seed {SEED}, attempt {attempt}")
+            # A large import rebuilds the session indexes at commit: a killed
+            # one leaves them as they were.
+            self.assertEqual(self.session_indexes(), indexes, f"seed {SEED}, attempt {attempt}")
             outcomes.append(stored)
-        # And the store still works.
+        # And the store still works, its indexes made again exactly.
         self.run_ok("session", "import", path, "-q")
         self.assertEqual(self.sessions_with("k"), rows)
+        self.assertEqual(self.session_indexes(), indexes)
+        self.assertEqual(integrity(self.sandbox.store), "ok")
 
     def test_kill_9_never_loses_an_acknowledged_conclusion(self):
         rows = 400
