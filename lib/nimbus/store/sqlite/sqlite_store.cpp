@@ -876,6 +876,9 @@ public:
             }
             insert.bindNoCopy(8, call.caller);
             insert.exec();
+            if (defer_indexes_ && rebuild_indexes_.empty()) {
+                drop_session_indexes();
+            }
             return std::nullopt;
         });
     }
@@ -885,28 +888,15 @@ public:
             // A bounded cache that holds the hot index pages of a large import;
             // it does not grow with the input.
             db_.exec("PRAGMA cache_size = -65536");
-            // Rows in random time order cost a random B-tree insert per index;
-            // when the import is large next to the table, building the two
-            // secondary indexes afresh (a sort) at commit is much cheaper. Their
-            // definitions are read back from the schema, so the rebuilt ones are
-            // exactly the old ones; inside the transaction, a failure restores them.
-            const std::int64_t stored = db_.execAndGet("SELECT count(*) FROM session").getInt64();
-            if (expected_rows < 100'000 || static_cast<std::int64_t>(expected_rows) < stored / 2 ||
-                !rebuild_indexes_.empty()) {
-                return;
-            }
-            std::vector<std::string> names;
-            {
-                SQLite::Statement q(db_, "SELECT name, sql FROM sqlite_schema WHERE type = "
-                                         "'index' AND tbl_name = 'session' AND sql IS NOT NULL");
-                while (q.executeStep()) {
-                    names.push_back(q.getColumn(0).getString());
-                    rebuild_indexes_.push_back(q.getColumn(1).getString());
-                }
-            }
-            for (const std::string& name : names) {
-                db_.exec(fmt::format("DROP INDEX \"{}\"", name));
-            }
+            // When the import is large next to the table (max(id) counts its
+            // rows without a scan), building the secondary indexes afresh at
+            // commit beats a random B-tree insert per row and index. They are
+            // dropped at the first new row, so that a re-import of known rows
+            // never pays for a rebuild; dropping them later, after many inserts,
+            // costs more than it saves.
+            const auto stored = static_cast<std::size_t>(
+                db_.execAndGet("SELECT coalesce(max(id), 0) FROM session").getInt64());
+            defer_indexes_ = expected_rows >= 100'000 && expected_rows >= stored / 2;
         });
     }
 
@@ -975,6 +965,25 @@ public:
         });
     }
 
+    /// Drops the session table's secondary indexes, to be made again at
+    /// commit. Their definitions are read back from the schema, so the rebuilt
+    /// ones are exactly the old ones; inside the transaction, a failure or a
+    /// crash restores them, and other connections only ever see them in place.
+    void drop_session_indexes() {
+        std::vector<std::string> names;
+        {
+            SQLite::Statement q(db_, "SELECT name, sql FROM sqlite_schema WHERE type = 'index' "
+                                     "AND tbl_name = 'session' AND sql IS NOT NULL");
+            while (q.executeStep()) {
+                names.push_back(q.getColumn(0).getString());
+                rebuild_indexes_.push_back(q.getColumn(1).getString());
+            }
+        }
+        for (const std::string& name : names) {
+            db_.exec(fmt::format("DROP INDEX \"{}\"", name));
+        }
+    }
+
     void commit() override {
         guarded([&] {
             if (!rebuild_indexes_.empty()) {
@@ -1006,6 +1015,7 @@ private:
     // Prepared once per transaction: an import runs them once per row.
     std::unique_ptr<SQLite::Statement> session_exists_;
     std::unique_ptr<SQLite::Statement> insert_session_;
+    bool defer_indexes_ = false;               ///< a bulk import: session indexes wait for commit
     std::vector<std::string> rebuild_indexes_; ///< dropped for a bulk import, made again at commit
 };
 
