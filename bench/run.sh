@@ -4,7 +4,7 @@
 source "$(dirname "$0")/common.sh"
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(date -u +%F)"
 echo "== 1. import"
-"$root/bench/import.sh" 1000000
+"$root/bench/import.sh" 100000 1000000
 echo "== 2 and 5. conclude (on a store of 1,000,000 sessions)"
 [[ -s $work/store-1000000.db ]] || "$root/bench/generate_store.sh" "$work/store-1000000.db" 1000000
 cp "$work/store-1000000.db" "$work/conclude.db"
