@@ -1,0 +1,773 @@
+#include <nimbus/store/sql/sql_transaction.hpp>
+
+#include <fmt/format.h>
+
+#include <nimbus/error.hpp>
+
+namespace nimbus::store::sql {
+namespace {
+
+Timestamp read_time(const Statement& q, int column) {
+    const std::string text = q.text(column);
+    const auto parsed = timefmt::parse_timestamp(text);
+    if (!parsed) {
+        throw Error(ErrorKind::Internal, fmt::format("malformed time \"{}\" in the store", text));
+    }
+    return *parsed;
+}
+
+std::optional<Timestamp> read_optional_time(const Statement& q, int column) {
+    if (q.is_null(column)) {
+        return std::nullopt;
+    }
+    return read_time(q, column);
+}
+
+std::optional<std::string> optional_text(const Statement& q, int column) {
+    if (q.is_null(column)) {
+        return std::nullopt;
+    }
+    return q.text(column);
+}
+
+std::optional<std::int64_t> optional_integer(const Statement& q, int column) {
+    if (q.is_null(column)) {
+        return std::nullopt;
+    }
+    return q.integer(column);
+}
+
+Timestamp from_seconds(std::int64_t seconds) {
+    return Timestamp{std::chrono::seconds{seconds}};
+}
+
+std::int64_t to_seconds(Timestamp t) {
+    return t.time_since_epoch().count();
+}
+
+std::optional<Timestamp> optional_seconds(const Statement& q, int column) {
+    if (q.is_null(column)) {
+        return std::nullopt;
+    }
+    return from_seconds(q.integer(column));
+}
+
+template <class T>
+void bind_optional(Statement& statement, int index, const std::optional<T>& value) {
+    if (value) {
+        statement.bind(index, *value);
+    } else {
+        statement.bind_null(index);
+    }
+}
+
+void bind_text_or_null(Statement& statement, int index, const std::string& value) {
+    if (value.empty()) {
+        statement.bind_null(index);
+    } else {
+        statement.bind(index, value);
+    }
+}
+
+constexpr const char* ou_select = "SELECT id, parent_id, name, path, path_key, created_at FROM ou ";
+
+Ou read_ou(const Statement& q) {
+    Ou ou;
+    ou.id = q.integer(0);
+    ou.parent_id = optional_integer(q, 1);
+    ou.name = q.text(2);
+    ou.path = q.text(3);
+    ou.path_key = q.text(4);
+    ou.created_at = read_time(q, 5);
+    return ou;
+}
+
+constexpr const char* code_select =
+    "SELECT c.id, c.type, c.name, c.description, c.ou_id, o.path, c.created_at, c.deleted_at "
+    "FROM code c JOIN ou o ON o.id = c.ou_id ";
+
+Code read_code(const Statement& q) {
+    Code code;
+    code.id = q.integer(0);
+    code.type = parse_code_type(q.text(1)).value_or(CodeType::Primary);
+    code.name = q.text(2);
+    code.description = q.text(3);
+    code.ou_id = q.integer(4);
+    code.ou_path = q.text(5);
+    code.created_at = read_time(q, 6);
+    code.deleted_at = read_optional_time(q, 7);
+    return code;
+}
+
+constexpr const char* service_select =
+    "SELECT s.id, s.name, s.ou_id, o.path, s.license, s.created_at "
+    "FROM service s JOIN ou o ON o.id = s.ou_id ";
+
+Service read_service(const Statement& q) {
+    Service service;
+    service.id = q.integer(0);
+    service.name = q.text(1);
+    service.ou_id = q.integer(2);
+    service.ou_path = q.text(3);
+    service.license = parse_license(q.text(4)).value_or(License::BasicRouting);
+    service.created_at = read_time(q, 5);
+    return service;
+}
+
+constexpr const char* session_select =
+    "SELECT s.id, s.external_id, s.service_id, v.name, o.path, s.user, s.direction, "
+    "s.started_at, s.ended_at, s.outcome, s.caller, c.concluded_at, c.user, c.via, "
+    "c.retroactive FROM session s JOIN service v ON v.id = s.service_id "
+    "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id ";
+
+Session read_session(const Statement& q) {
+    Session session;
+    session.id = q.integer(0);
+    session.external_id = q.text(1);
+    session.service_id = q.integer(2);
+    session.service_name = q.text(3);
+    session.service_ou = q.text(4);
+    session.user = q.text(5);
+    session.direction = parse_direction(q.text(6)).value_or(Direction::Inbound);
+    session.started_at = from_seconds(q.integer(7));
+    session.ended_at = optional_seconds(q, 8);
+    session.outcome = optional_text(q, 9);
+    session.caller = q.text(10);
+    if (!q.is_null(11)) {
+        Conclusion conclusion;
+        conclusion.at = from_seconds(q.integer(11));
+        conclusion.user = q.text(12);
+        conclusion.via = optional_text(q, 13);
+        conclusion.retroactive = q.integer(14) != 0;
+        session.conclusion = std::move(conclusion);
+    }
+    return session;
+}
+
+ConcludedCode read_concluded_code(const Statement& q, int first) {
+    return ConcludedCode{q.integer(first),
+                         parse_code_type(q.text(first + 1)).value_or(CodeType::Primary),
+                         q.text(first + 2)};
+}
+
+/// The local day of s.started_at: UTC seconds plus the zone's offset at that
+/// time, floored to days. The offsets change only at transitions, so a short
+/// CASE serves millions of rows.
+std::string local_day_expression(const std::vector<OffsetSpan>& offsets) {
+    std::string offset;
+    if (offsets.size() == 1) {
+        offset = std::to_string(offsets.front().offset_seconds);
+    } else {
+        offset = "CASE";
+        for (std::size_t i = 0; i + 1 < offsets.size(); ++i) {
+            offset += fmt::format(" WHEN s.started_at < {} THEN {}", to_seconds(offsets[i].until),
+                                  offsets[i].offset_seconds);
+        }
+        offset += fmt::format(" ELSE {} END", offsets.back().offset_seconds);
+    }
+    // Sessions start after 1970 in practice, but floor, not truncate, all the same.
+    return fmt::format(
+        "((s.started_at + ({0})) - (((s.started_at + ({0})) % 86400) + 86400) % 86400) "
+        "/ 86400",
+        offset);
+}
+
+std::string id_list(const std::vector<std::int64_t>& ids) {
+    std::string list;
+    for (const std::int64_t id : ids) {
+        list += (list.empty() ? "" : ", ") + std::to_string(id);
+    }
+    return list.empty() ? "NULL" : list;
+}
+
+/// "?, ?, ?" for `count` parameters.
+std::string placeholders(std::size_t count) {
+    std::string list;
+    for (std::size_t i = 0; i < count; ++i) {
+        list += i == 0 ? "?" : ", ?";
+    }
+    return list;
+}
+
+/// The WHERE clause shared by both report queries: services, period, user.
+std::string session_filter(const UsageQuery& query, std::vector<Value>& params) {
+    std::string where = fmt::format("s.service_id IN ({}) AND s.started_at >= ? AND "
+                                    "s.started_at < ?",
+                                    id_list(query.service_ids));
+    params.emplace_back(to_seconds(query.from));
+    params.emplace_back(to_seconds(query.to));
+    if (query.user) {
+        where += " AND s.user = ?";
+        params.emplace_back(*query.user);
+    }
+    return where;
+}
+
+std::string export_filter(const ExportQuery& query) {
+    std::string where = fmt::format("s.service_id IN ({})", id_list(query.service_ids));
+    if (query.from) {
+        where += fmt::format(" AND s.started_at >= {}", to_seconds(*query.from));
+    }
+    if (query.to) {
+        where += fmt::format(" AND s.started_at < {}", to_seconds(*query.to));
+    }
+    return where;
+}
+
+std::string group_by(const std::vector<std::string>& groups) {
+    std::string clause;
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+        clause += (i == 0 ? " GROUP BY " : ", ") + groups[i];
+    }
+    return clause;
+}
+
+/// Every row of `q`, each turned into a value by `read`.
+template <class Read>
+auto all_rows(Statement& q, Read read) {
+    std::vector<decltype(read(q))> result;
+    while (q.step()) {
+        result.push_back(read(q));
+    }
+    return result;
+}
+
+/// The first row of `q` turned into a value by `read`, or nullopt.
+template <class Read>
+auto first_row(Statement& q, Read read) -> std::optional<decltype(read(q))> {
+    if (q.step()) {
+        auto value = read(q);
+        q.reset();
+        return value;
+    }
+    return std::nullopt;
+}
+
+/// Runs an INSERT ... RETURNING id and gives the id.
+std::int64_t returned_id(Statement& q) {
+    if (!q.step()) {
+        throw Error(ErrorKind::Internal, "an insert returned no id");
+    }
+    const std::int64_t id = q.integer(0);
+    q.reset();
+    return id;
+}
+
+} // namespace
+
+SqlTransaction::~SqlTransaction() = default;
+
+std::vector<Ou> SqlTransaction::ous() {
+    const auto q = db_.prepare(std::string(ou_select) + "ORDER BY path_key");
+    return all_rows(*q, read_ou);
+}
+
+std::optional<Ou> SqlTransaction::find_ou(std::string_view path_key) {
+    const auto q = db_.prepare(std::string(ou_select) + "WHERE path_key = ?");
+    q->bind(1, path_key);
+    return first_row(*q, read_ou);
+}
+
+std::optional<Ou> SqlTransaction::root_ou() {
+    const auto q = db_.prepare(std::string(ou_select) + "WHERE parent_id IS NULL");
+    return first_row(*q, read_ou);
+}
+
+std::vector<Code> SqlTransaction::codes(const CodeFilter& filter) {
+    std::string sql = code_select + std::string("WHERE 1 = 1 ");
+    std::vector<Value> params;
+    if (filter.type) {
+        sql += "AND c.type = ? ";
+        params.emplace_back(std::string(to_string(*filter.type)));
+    }
+    if (!filter.include_deleted) {
+        sql += "AND c.deleted_at IS NULL ";
+    }
+    sql += "ORDER BY c.type, o.path_key, c.name_key, c.id";
+    const auto q = db_.prepare(sql);
+    bind_all(*q, params);
+    return all_rows(*q, read_code);
+}
+
+std::optional<Code> SqlTransaction::find_code(std::int64_t id) {
+    const auto q = db_.prepare(code_select + std::string("WHERE c.id = ?"));
+    q->bind(1, id);
+    return first_row(*q, read_code);
+}
+
+std::vector<Code> SqlTransaction::find_codes_by_name(std::string_view name_key) {
+    const auto q =
+        db_.prepare(code_select + std::string("WHERE c.name_key = ? ORDER BY c.type, o.path_key, "
+                                              "c.id"));
+    q->bind(1, name_key);
+    return all_rows(*q, read_code);
+}
+
+std::vector<Service> SqlTransaction::services() {
+    const auto q = db_.prepare(service_select + std::string("ORDER BY s.name_key"));
+    return all_rows(*q, read_service);
+}
+
+std::optional<Service> SqlTransaction::find_service(std::string_view name_key) {
+    const auto q = db_.prepare(service_select + std::string("WHERE s.name_key = ?"));
+    q->bind(1, name_key);
+    return first_row(*q, read_service);
+}
+
+std::vector<Code> SqlTransaction::service_codes(std::int64_t service_id, CodeType list) {
+    const auto q = db_.prepare(code_select + std::string("JOIN service_code l ON l.code_id = c.id "
+                                                         "WHERE l.service_id = ? AND l.list = ? "
+                                                         "ORDER BY l.position"));
+    q->bind(1, service_id);
+    q->bind(2, to_string(list));
+    return all_rows(*q, read_code);
+}
+
+std::vector<std::string> SqlTransaction::enabled_features(std::int64_t service_id) {
+    const auto q = db_.prepare("SELECT feature FROM service_extension WHERE service_id = ?");
+    q->bind(1, service_id);
+    return all_rows(*q, [](const Statement& row) { return row.text(0); });
+}
+
+std::vector<Service> SqlTransaction::services_listing(std::int64_t code_id) {
+    const auto q = db_.prepare(service_select +
+                               std::string("WHERE s.id IN (SELECT service_id FROM service_code "
+                                           "WHERE code_id = ?) ORDER BY s.name_key"));
+    q->bind(1, code_id);
+    return all_rows(*q, read_service);
+}
+
+std::vector<OutcomeInfo> SqlTransaction::outcomes() {
+    const auto q =
+        db_.prepare("SELECT name, outcome_group, direction FROM outcome ORDER BY position");
+    return all_rows(*q, [](const Statement& row) {
+        OutcomeInfo outcome;
+        outcome.name = row.text(0);
+        outcome.group = row.text(1);
+        if (!row.is_null(2)) {
+            outcome.direction = parse_direction(row.text(2));
+        }
+        return outcome;
+    });
+}
+
+std::optional<Session> SqlTransaction::find_session(std::string_view external_id) {
+    const auto q = db_.prepare(session_select + std::string("WHERE s.external_id = ?"));
+    q->bind(1, external_id);
+    auto session = first_row(*q, read_session);
+    if (session && session->conclusion) {
+        const auto codes = db_.prepare("SELECT code_id, type, name FROM conclusion_code "
+                                       "WHERE session_id = ? ORDER BY position");
+        codes->bind(1, session->id);
+        session->conclusion->codes =
+            all_rows(*codes, [](const Statement& row) { return read_concluded_code(row, 0); });
+        const auto tags =
+            db_.prepare("SELECT tag FROM conclusion_tag WHERE session_id = ? ORDER BY position");
+        tags->bind(1, session->id);
+        session->conclusion->tags =
+            all_rows(*tags, [](const Statement& row) { return row.text(0); });
+    }
+    return session;
+}
+
+std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
+    std::string sql = session_select + std::string("WHERE 1 = 1 ");
+    std::vector<Value> params;
+    if (!query.everything) {
+        sql += "AND (s.user = ?";
+        params.emplace_back(query.own_user);
+        if (!query.service_ids.empty()) {
+            sql += fmt::format(" OR s.service_id IN ({})", id_list(query.service_ids));
+        }
+        sql += ") ";
+    }
+    if (query.only_own) {
+        sql += "AND s.user = ? ";
+        params.emplace_back(query.own_user);
+    }
+    if (query.concluded) {
+        sql += *query.concluded ? "AND c.session_id IS NOT NULL " : "AND c.session_id IS NULL ";
+    }
+    if (query.service_id) {
+        sql += "AND s.service_id = ? ";
+        params.emplace_back(*query.service_id);
+    }
+    if (query.since) {
+        sql += "AND s.started_at >= ? ";
+        params.emplace_back(to_seconds(*query.since));
+    }
+    sql += "ORDER BY s.started_at DESC, s.id DESC";
+    if (query.limit) {
+        sql += " LIMIT ?";
+        params.emplace_back(*query.limit);
+    }
+    const auto q = db_.prepare(sql);
+    bind_all(*q, params);
+    return all_rows(*q, read_session);
+}
+
+std::vector<UsageCount> SqlTransaction::usage_counts(const UsageQuery& query) {
+    const bool codes = query.by_type || query.by_code;
+    std::vector<Value> params;
+    // A conclusion's codes and tags imply the conclusion: join it only when
+    // neither is joined.
+    std::string from =
+        codes || query.by_tag ? "session s" : "session s JOIN conclusion c ON c.session_id = s.id";
+    std::string where = session_filter(query, params);
+    std::string code_filter;
+    if (query.type) {
+        code_filter += fmt::format(" AND {{0}}.type = '{}'", to_string(*query.type));
+    }
+    if (!query.code_ids.empty()) {
+        code_filter += fmt::format(" AND {{0}}.code_id IN ({})", id_list(query.code_ids));
+    }
+    const std::string tag_filter =
+        query.tag_keys.empty()
+            ? std::string{}
+            : fmt::format(" AND {{0}}.tag_key IN ({})", placeholders(query.tag_keys.size()));
+    if (codes) {
+        from += " JOIN conclusion_code cc ON cc.session_id = s.id";
+        where += fmt::format(fmt::runtime(code_filter), "cc");
+        if (query.current_names) {
+            from += " JOIN code k ON k.id = cc.code_id";
+        }
+    } else if (!code_filter.empty()) {
+        where += fmt::format(" AND EXISTS (SELECT 1 FROM conclusion_code x WHERE "
+                             "x.session_id = s.id{})",
+                             fmt::format(fmt::runtime(code_filter), "x"));
+    }
+    if (query.by_tag) {
+        from += " JOIN conclusion_tag ct ON ct.session_id = s.id";
+        where += fmt::format(fmt::runtime(tag_filter), "ct");
+    } else if (!tag_filter.empty()) {
+        where += fmt::format(" AND EXISTS (SELECT 1 FROM conclusion_tag t WHERE "
+                             "t.session_id = s.id{})",
+                             fmt::format(fmt::runtime(tag_filter), "t"));
+    }
+    params.insert(params.end(), query.tag_keys.begin(), query.tag_keys.end());
+    std::vector<std::string> groups;
+    const auto column = [&](bool used, std::string expression, std::string fallback) {
+        if (used) {
+            groups.push_back(expression);
+            return expression;
+        }
+        return fallback;
+    };
+    const std::string day = column(query.by_day, local_day_expression(query.offsets), "0");
+    const std::string service = column(query.by_service, "s.service_id", "0");
+    const std::string user = column(query.by_user, "s.user", "''");
+    const std::string type = column(query.by_type || query.by_code, "cc.type", "'primary'");
+    const std::string code_id = column(query.by_code, "cc.code_id", "0");
+    const std::string name =
+        column(query.by_code, query.current_names ? "k.name" : "cc.name", "''");
+    const std::string tag = column(query.by_tag, "ct.tag_key", "''");
+    const std::string tag_text = query.by_tag ? "min(ct.tag)" : "''";
+    // A session counts once per group: codes and tags are unique per session,
+    // but several codes of one type are not.
+    const std::string count = query.by_type && !query.by_code ? "count(DISTINCT s.id)" : "count(*)";
+    const auto q = db_.prepare(fmt::format(
+        "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day, service, user, type,
+        code_id, name, tag, tag_text, count, from, where, group_by(groups)));
+    bind_all(*q, params);
+    std::vector<UsageCount> counts;
+    while (q->step()) {
+        UsageCount row;
+        row.day = q->integer(0);
+        row.service_id = q->integer(1);
+        row.user = q->text(2);
+        row.type = parse_code_type(q->text(3)).value_or(CodeType::Primary);
+        row.code_id = q->integer(4);
+        row.code_name = q->text(5);
+        row.tag_key = q->text(6);
+        row.tag = q->text(7);
+        row.sessions = q->integer(8);
+        if (row.sessions > 0) {
+            counts.push_back(std::move(row));
+        }
+    }
+    return counts;
+}
+
+std::vector<SessionCount> SqlTransaction::session_counts(const UsageQuery& query) {
+    std::vector<std::string> groups;
+    if (query.by_day) {
+        groups.push_back(local_day_expression(query.offsets));
+    }
+    if (query.by_service) {
+        groups.emplace_back("s.service_id");
+    }
+    if (query.by_user) {
+        groups.emplace_back("s.user");
+    }
+    std::vector<Value> params;
+    const std::string where = session_filter(query, params);
+    const auto q = db_.prepare(fmt::format(
+        "SELECT {}, {}, {}, count(*), count(c.session_id), coalesce(sum(c.retroactive), 0) "
+        "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id WHERE {}{}",
+        query.by_day ? local_day_expression(query.offsets) : "0",
+        query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''", where,
+        group_by(groups)));
+    bind_all(*q, params);
+    return all_rows(*q, [](const Statement& row) {
+        return SessionCount{row.integer(0), row.integer(1), row.text(2),
+                            row.integer(3), row.integer(4), row.integer(5)};
+    });
+}
+
+void SqlTransaction::each_session(const ExportQuery& query,
+                                  const std::function<void(const Session&)>& visit) {
+    const auto q = db_.prepare(session_select + std::string("WHERE ") + export_filter(query) +
+                               " ORDER BY s.id");
+    while (q->step()) {
+        visit(read_session(*q));
+    }
+}
+
+void SqlTransaction::each_concluded_code(
+    const ExportQuery& query, const std::function<void(const ConcludedCodeRow&)>& visit) {
+    const auto q = db_.prepare("SELECT cc.session_id, cc.position, cc.code_id, cc.type, cc.name "
+                               "FROM conclusion_code cc JOIN session s ON s.id = cc.session_id "
+                               "WHERE " +
+                               export_filter(query) + " ORDER BY cc.session_id, cc.position");
+    while (q->step()) {
+        visit(ConcludedCodeRow{q->integer(0), q->integer(1), read_concluded_code(*q, 2)});
+    }
+}
+
+void SqlTransaction::each_concluded_tag(const ExportQuery& query,
+                                        const std::function<void(const ConcludedTagRow&)>& visit) {
+    const auto q = db_.prepare("SELECT ct.session_id, ct.position, ct.tag FROM conclusion_tag ct "
+                               "JOIN session s ON s.id = ct.session_id WHERE " +
+                               export_filter(query) + " ORDER BY ct.session_id, ct.position");
+    while (q->step()) {
+        visit(ConcludedTagRow{q->integer(0), q->integer(1), q->text(2)});
+    }
+}
+
+std::vector<AuditEntry> SqlTransaction::audit_entries(const AuditFilter& filter) {
+    std::string sql = "SELECT a.id, a.at, a.user, a.via, a.ou_id, o.path, a.action, a.target, "
+                      "a.before, a.after FROM audit a LEFT JOIN ou o ON o.id = a.ou_id "
+                      "WHERE 1 = 1 ";
+    std::vector<Value> params;
+    if (filter.since) {
+        sql += "AND a.at >= ? ";
+        params.emplace_back(timefmt::to_utc_string(*filter.since));
+    }
+    if (filter.user) {
+        sql += "AND (a.user = ? OR a.via = ?) ";
+        params.emplace_back(*filter.user);
+        params.emplace_back(*filter.user);
+    }
+    sql += "ORDER BY a.id";
+    const auto q = db_.prepare(sql);
+    bind_all(*q, params);
+    return all_rows(*q, [](const Statement& row) {
+        AuditEntry entry;
+        entry.id = row.integer(0);
+        entry.at = read_time(row, 1);
+        entry.user = row.text(2);
+        entry.via = optional_text(row, 3);
+        entry.ou_id = optional_integer(row, 4);
+        entry.ou_path = optional_text(row, 5).value_or("");
+        entry.action = row.text(6);
+        entry.target = row.text(7);
+        entry.before = optional_text(row, 8).value_or("");
+        entry.after = optional_text(row, 9).value_or("");
+        return entry;
+    });
+}
+
+std::int64_t SqlTransaction::insert_ou(const NewOu& ou) {
+    const auto q = db_.prepare("INSERT INTO ou (parent_id, name, path, path_key, created_at) "
+                               "VALUES (?, ?, ?, ?, ?) RETURNING id");
+    bind_optional(*q, 1, ou.parent_id);
+    q->bind(2, ou.name);
+    q->bind(3, ou.path);
+    q->bind(4, ou.path_key);
+    q->bind(5, timefmt::to_utc_string(ou.created_at));
+    return returned_id(*q);
+}
+
+std::int64_t SqlTransaction::insert_code(const NewCode& code) {
+    const auto q = db_.prepare("INSERT INTO code (type, name, name_key, description, ou_id, "
+                               "created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+    q->bind(1, to_string(code.type));
+    q->bind(2, code.name);
+    q->bind(3, code.name_key);
+    q->bind(4, code.description);
+    q->bind(5, code.ou_id);
+    q->bind(6, timefmt::to_utc_string(code.created_at));
+    return returned_id(*q);
+}
+
+void SqlTransaction::update_code(std::int64_t id, std::string_view name, std::string_view name_key,
+                                 std::string_view description) {
+    const auto q =
+        db_.prepare("UPDATE code SET name = ?, name_key = ?, description = ? WHERE id = ?");
+    q->bind(1, name);
+    q->bind(2, name_key);
+    q->bind(3, description);
+    q->bind(4, id);
+    q->run();
+}
+
+void SqlTransaction::mark_code_deleted(std::int64_t id, Timestamp at) {
+    const auto q = db_.prepare("UPDATE code SET deleted_at = ? WHERE id = ?");
+    q->bind(1, timefmt::to_utc_string(at));
+    q->bind(2, id);
+    q->run();
+}
+
+std::int64_t SqlTransaction::insert_service(const NewService& service) {
+    const auto q = db_.prepare("INSERT INTO service (name, name_key, ou_id, license, created_at) "
+                               "VALUES (?, ?, ?, ?, ?) RETURNING id");
+    q->bind(1, service.name);
+    q->bind(2, service.name_key);
+    q->bind(3, service.ou_id);
+    q->bind(4, to_string(service.license));
+    q->bind(5, timefmt::to_utc_string(service.created_at));
+    return returned_id(*q);
+}
+
+void SqlTransaction::update_service(std::int64_t id, std::string_view name,
+                                    std::string_view name_key, License license) {
+    const auto q =
+        db_.prepare("UPDATE service SET name = ?, name_key = ?, license = ? WHERE id = ?");
+    q->bind(1, name);
+    q->bind(2, name_key);
+    q->bind(3, to_string(license));
+    q->bind(4, id);
+    q->run();
+}
+
+void SqlTransaction::replace_service_codes(std::int64_t service_id, CodeType list,
+                                           const std::vector<std::int64_t>& code_ids) {
+    const auto clear = db_.prepare("DELETE FROM service_code WHERE service_id = ? AND list = ?");
+    clear->bind(1, service_id);
+    clear->bind(2, to_string(list));
+    clear->run();
+    const auto insert = db_.prepare("INSERT INTO service_code (service_id, list, position, "
+                                    "code_id) VALUES (?, ?, ?, ?)");
+    insert->bind(1, service_id);
+    insert->bind(2, to_string(list));
+    std::int64_t position = 1;
+    for (const std::int64_t code_id : code_ids) {
+        insert->bind(3, position++);
+        insert->bind(4, code_id);
+        insert->run();
+    }
+}
+
+void SqlTransaction::set_feature(std::int64_t service_id, std::string_view feature, bool enabled) {
+    const auto q = db_.prepare(enabled ? "INSERT INTO service_extension (service_id, feature) "
+                                         "VALUES (?, ?) ON CONFLICT DO NOTHING"
+                                       : "DELETE FROM service_extension WHERE service_id = ? "
+                                         "AND feature = ?");
+    q->bind(1, service_id);
+    q->bind(2, feature);
+    q->run();
+}
+
+std::optional<Session> SqlTransaction::insert_session_if_new(const CallData& call) {
+    if (!session_exists_) {
+        session_exists_ = db_.prepare("SELECT id, service_id, \"user\", direction, started_at, "
+                                      "ended_at, outcome, caller FROM session "
+                                      "WHERE external_id = ?");
+        insert_session_ = db_.prepare("INSERT INTO session (external_id, service_id, \"user\", "
+                                      "direction, started_at, ended_at, outcome, caller) "
+                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    }
+    // Look first: the store refuses any insert over a concluded session, and a
+    // lean lookup is what almost every row of a new import needs.
+    Statement& exists = *session_exists_;
+    exists.bind(1, call.external_id);
+    if (exists.step()) {
+        Session existing;
+        existing.id = exists.integer(0);
+        existing.external_id = call.external_id;
+        existing.service_id = exists.integer(1);
+        existing.user = exists.text(2);
+        existing.direction = parse_direction(exists.text(3)).value_or(Direction::Inbound);
+        existing.started_at = from_seconds(exists.integer(4));
+        existing.ended_at = optional_seconds(exists, 5);
+        existing.outcome = optional_text(exists, 6);
+        existing.caller = exists.text(7);
+        exists.reset();
+        return existing;
+    }
+    exists.reset();
+    Statement& insert = *insert_session_;
+    insert.bind(1, call.external_id);
+    insert.bind(2, call.service_id);
+    insert.bind(3, call.user);
+    insert.bind(4, to_string(call.direction));
+    insert.bind(5, to_seconds(call.started_at));
+    bind_optional(insert, 6,
+                  call.ended_at ? std::optional(to_seconds(*call.ended_at)) : std::nullopt);
+    bind_optional(insert, 7, call.outcome);
+    insert.bind(8, call.caller);
+    insert.run();
+    session_inserted();
+    return std::nullopt;
+}
+
+void SqlTransaction::complete_session(std::int64_t id, Timestamp ended_at,
+                                      std::string_view outcome) {
+    const auto q = db_.prepare("UPDATE session SET ended_at = ?, outcome = ? WHERE id = ?");
+    q->bind(1, to_seconds(ended_at));
+    q->bind(2, outcome);
+    q->bind(3, id);
+    q->run();
+}
+
+void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
+    const Conclusion& conclusion = entry.conclusion;
+    const auto q = db_.prepare("INSERT INTO conclusion (session_id, concluded_at, \"user\", via, "
+                               "retroactive, code_count, tag_count) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    q->bind(1, entry.session_id);
+    q->bind(2, to_seconds(conclusion.at));
+    q->bind(3, conclusion.user);
+    bind_optional(*q, 4, conclusion.via);
+    q->bind(5, std::int64_t{conclusion.retroactive ? 1 : 0});
+    q->bind(6, static_cast<std::int64_t>(conclusion.codes.size()));
+    q->bind(7, static_cast<std::int64_t>(conclusion.tags.size()));
+    q->run();
+    const auto code = db_.prepare("INSERT INTO conclusion_code (session_id, position, code_id, "
+                                  "type, name) VALUES (?, ?, ?, ?, ?)");
+    code->bind(1, entry.session_id);
+    std::int64_t position = 1;
+    for (const ConcludedCode& concluded : conclusion.codes) {
+        code->bind(2, position++);
+        code->bind(3, concluded.code_id);
+        code->bind(4, to_string(concluded.type));
+        code->bind(5, concluded.name);
+        code->run();
+    }
+    const auto tag = db_.prepare("INSERT INTO conclusion_tag (session_id, position, tag, tag_key) "
+                                 "VALUES (?, ?, ?, ?)");
+    tag->bind(1, entry.session_id);
+    for (std::size_t i = 0; i < conclusion.tags.size(); ++i) {
+        tag->bind(2, static_cast<std::int64_t>(i + 1));
+        tag->bind(3, conclusion.tags[i]);
+        tag->bind(4, entry.tag_keys.at(i));
+        tag->run();
+    }
+}
+
+void SqlTransaction::append_audit(const NewAuditEntry& entry) {
+    const auto q =
+        db_.prepare("INSERT INTO audit (at, \"user\", via, ou_id, action, target, before, "
+                    "after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    q->bind(1, timefmt::to_utc_string(entry.at));
+    q->bind(2, entry.user);
+    bind_optional(*q, 3, entry.via);
+    bind_optional(*q, 4, entry.ou_id);
+    q->bind(5, entry.action);
+    q->bind(6, entry.target);
+    bind_text_or_null(*q, 7, entry.before);
+    bind_text_or_null(*q, 8, entry.after);
+    q->run();
+}
+
+} // namespace nimbus::store::sql

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <memory>
+
+#include <nimbus/store/sql/connection.hpp>
+#include <nimbus/store/store.hpp>
+
+namespace nimbus::store::sql {
+
+/// The store's reads and writes in SQL that SQLite and PostgreSQL both speak:
+/// `?` parameters, `RETURNING`, `ON CONFLICT DO NOTHING`, integer times. Each
+/// engine derives from it to begin, commit and roll back in its own way.
+class SqlTransaction : public WriteTransaction {
+public:
+    explicit SqlTransaction(Connection& connection)
+        : db_(connection) {}
+    ~SqlTransaction() override;
+
+    SqlTransaction(const SqlTransaction&) = delete;
+    SqlTransaction& operator=(const SqlTransaction&) = delete;
+
+    std::vector<Ou> ous() override;
+    std::optional<Ou> find_ou(std::string_view path_key) override;
+    std::optional<Ou> root_ou() override;
+    std::vector<Code> codes(const CodeFilter& filter) override;
+    std::optional<Code> find_code(std::int64_t id) override;
+    std::vector<Code> find_codes_by_name(std::string_view name_key) override;
+    std::vector<Service> services() override;
+    std::optional<Service> find_service(std::string_view name_key) override;
+    std::vector<Code> service_codes(std::int64_t service_id, CodeType list) override;
+    std::vector<std::string> enabled_features(std::int64_t service_id) override;
+    std::vector<Service> services_listing(std::int64_t code_id) override;
+    std::vector<OutcomeInfo> outcomes() override;
+    std::optional<Session> find_session(std::string_view external_id) override;
+    std::vector<Session> sessions(const SessionQuery& query) override;
+    std::vector<UsageCount> usage_counts(const UsageQuery& query) override;
+    std::vector<SessionCount> session_counts(const UsageQuery& query) override;
+    void each_session(const ExportQuery& query,
+                      const std::function<void(const Session&)>& visit) override;
+    void each_concluded_code(const ExportQuery& query,
+                             const std::function<void(const ConcludedCodeRow&)>& visit) override;
+    void each_concluded_tag(const ExportQuery& query,
+                            const std::function<void(const ConcludedTagRow&)>& visit) override;
+    std::vector<AuditEntry> audit_entries(const AuditFilter& filter) override;
+
+    std::int64_t insert_ou(const NewOu& ou) override;
+    std::int64_t insert_code(const NewCode& code) override;
+    void update_code(std::int64_t id, std::string_view name, std::string_view name_key,
+                     std::string_view description) override;
+    void mark_code_deleted(std::int64_t id, Timestamp at) override;
+    std::int64_t insert_service(const NewService& service) override;
+    void update_service(std::int64_t id, std::string_view name, std::string_view name_key,
+                        License license) override;
+    void replace_service_codes(std::int64_t service_id, CodeType list,
+                               const std::vector<std::int64_t>& code_ids) override;
+    void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) override;
+    std::optional<Session> insert_session_if_new(const CallData& call) override;
+    void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override;
+    void insert_conclusion(const NewConclusion& conclusion) override;
+    void append_audit(const NewAuditEntry& entry) override;
+
+protected:
+    Connection& connection() { return db_; }
+    /// Called after each session an import inserts; engines may defer work.
+    virtual void session_inserted() {}
+
+private:
+    Connection& db_;
+    // Prepared once per transaction: an import runs them once per row.
+    std::unique_ptr<Statement> session_exists_;
+    std::unique_ptr<Statement> insert_session_;
+};
+
+} // namespace nimbus::store::sql
