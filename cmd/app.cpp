@@ -234,14 +234,25 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
         }
     }
     const auto& body = std::get<WriteBody>(command.body);
-    const auto tx = store->begin_write();
-    services::locate_grants(actor.grants, *tx);
-    AuditTrail audit(*tx, actor, now);
-    Result result = body(WriteContext{actor, identity, *tx, audit, console});
-    if (!result.rollback) {
-        tx->commit();
+    // A server engine may fail a transaction that a concurrent one got in the
+    // way of (a serialization failure, a deadlock); it then runs again, whole.
+    constexpr int attempts = 5;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            const auto tx = store->begin_write();
+            services::locate_grants(actor.grants, *tx);
+            AuditTrail audit(*tx, actor, now);
+            Result result = body(WriteContext{actor, identity, *tx, audit, console});
+            if (!result.rollback) {
+                tx->commit();
+            }
+            return result;
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::Retry || attempt == attempts || !command.repeatable()) {
+                throw;
+            }
+        }
     }
-    return result;
 }
 
 void render(std::ostream& out, const Result& result, output::Format format,

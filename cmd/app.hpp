@@ -115,6 +115,12 @@ struct Command {
     /// one begins (a person may take their time). A result stops the command
     /// there (e.g. the person cancelled); nothing then is written.
     std::function<std::optional<Result>(const ReadContext&)> prompt = {};
+    /// False when the body cannot run a second time (it consumes standard
+    /// input); otherwise a transaction that a concurrent one got in the way of
+    /// runs again.
+    std::function<bool()> repeatable = [] {
+        return true;
+    };
 };
 
 /// Which CLI11 subcommand runs which Command.

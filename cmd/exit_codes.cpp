@@ -20,7 +20,7 @@ constexpr ExitCodeDoc documented[] = {
     {exit_no_input, "input file or store missing"},
     {exit_unavailable, "feature not enabled or not licensed for the service"},
     {exit_cannot_write, "cannot write output"},
-    {exit_busy, "store busy past the timeout; retry"},
+    {exit_busy, "store busy past the timeout, or its server unreachable; retry"},
     {exit_permission, "permission denied"},
     {exit_config, "configuration error (identity file, store newer than the binary)"},
 };
@@ -38,6 +38,7 @@ int exit_code(ErrorKind kind) {
     case ErrorKind::NotLicensed: return exit_unavailable;
     case ErrorKind::CannotWrite: return exit_cannot_write;
     case ErrorKind::Busy: return exit_busy;
+    case ErrorKind::Retry: return exit_busy;
     case ErrorKind::PermissionDenied: return exit_permission;
     case ErrorKind::Config: return exit_config;
     }

@@ -432,10 +432,13 @@ void add_session_commands(CLI::App& app, Registry& registry) {
         ->type_name("csv|jsonl");
     import_command->add_flag("--skip-invalid", import_args->skip_invalid,
                              "Import the valid rows and report the others (exit 65 if any)");
-    registry.add(import_command, Command{policy::Action::ImportSessions,
-                                         WriteBody([import_args](const WriteContext& c) {
-                                             return import(c, *import_args);
-                                         })});
+    Command import_sessions{
+        policy::Action::ImportSessions,
+        WriteBody([import_args](const WriteContext& c) { return import(c, *import_args); })};
+    import_sessions.repeatable = [import_args] {
+        return import_args->file != "-";
+    };
+    registry.add(import_command, std::move(import_sessions));
 
     auto add_args = std::make_shared<AddArgs>();
     sessions::RawSession& raw = add_args->raw;

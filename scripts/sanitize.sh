@@ -10,4 +10,4 @@ cmake --build build-asan -j "$(nproc)"
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 cd build-asan
-ctest --output-on-failure -j "$(nproc)" -L 'unit|e2e'
+../scripts/with-postgresql.sh ctest --output-on-failure -j "$(nproc)" -L 'unit|e2e'

@@ -16,7 +16,8 @@ enum class ErrorKind {
     InputMissing,     ///< an input file or the store does not exist
     NotLicensed,      ///< feature not enabled or not licensed for a service
     CannotWrite,      ///< an output file or the store cannot be written
-    Busy,             ///< the store stayed locked past the busy timeout
+    Busy,             ///< the store stayed locked past the busy timeout, or is unreachable
+    Retry,            ///< a concurrent transaction got in the way: running again resolves it
     PermissionDenied, ///< the caller's roles do not allow the action
     Config,           ///< identity file or store configuration is unusable
 };

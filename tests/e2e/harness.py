@@ -1,19 +1,71 @@
 """End-to-end harness: runs the real nimbus-codes binary against a temporary
-store and identity file, with a fixed clock and time zone."""
+store and identity file, with a fixed clock and time zone.
+
+NIMBUS_TEST_ENGINE picks the store: "sqlite" (the default: a file in the
+sandbox) or "postgresql" (a new database per test on the server that
+scripts/postgresql.sh started, named by NIMBUS_TEST_POSTGRESQL)."""
 
 import json
 import os
 import pwd
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import unittest
+import uuid
 
 BINARY = os.environ.get("NIMBUS_CODES_BIN", "nimbus-codes")
 LOGIN = pwd.getpwuid(os.geteuid()).pw_name
 FIXED_NOW = "2026-11-26T09:30:00Z"
-SCHEMA_VERSION = 3  # the newest migration in schema/sqlite/
+SCHEMA_VERSION = 3  # the newest migration in schema/sqlite/ and schema/postgresql/
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ENGINE = os.environ.get("NIMBUS_TEST_ENGINE", "sqlite")
+
+
+def sqlite_only(reason):
+    """Marks a test about SQLite's files; the PostgreSQL pass reports it skipped, with why."""
+    return unittest.skipUnless(ENGINE == "sqlite", f"SQLite only: {reason}")
+
+
+def postgresql_only(test):
+    return unittest.skipUnless(ENGINE == "postgresql", "runs in the PostgreSQL pass")(test)
+
+
+class Postgresql:
+    """The test server: its URI for nimbus-codes and psql for set-up and checks."""
+
+    def __init__(self):
+        try:
+            self.uri = os.environ["NIMBUS_TEST_POSTGRESQL"]
+            self.admin = os.environ["NIMBUS_TEST_POSTGRESQL_ADMIN"]
+            self.psql_binary = os.environ["NIMBUS_TEST_PSQL"]
+            self.passfile = os.environ["PGPASSFILE"]
+        except KeyError as missing:
+            raise RuntimeError(f"NIMBUS_TEST_ENGINE=postgresql needs {missing}: run the tests with "
+                               "scripts/test.sh, or eval \"$(scripts/postgresql.sh start DIR)\"") from None
+
+    def psql(self, sql, database="postgres", as_admin=True, check=True):
+        """Runs SQL; gives the completed process (rows tab-separated on stdout)."""
+        target = f"{self.admin} dbname={database}" if as_admin else f"{self.uri}/{database}"
+        completed = subprocess.run(
+            [self.psql_binary, "-X", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", target,
+             "-c", sql],
+            capture_output=True, text=True, timeout=60, env=dict(os.environ, PGPASSFILE=self.passfile))
+        if check and completed.returncode != 0:
+            raise AssertionError(f"psql failed: {sql}\n{completed.stderr}")
+        return completed
+
+    def create_database(self):
+        name = "nimbus_e2e_" + uuid.uuid4().hex[:12]
+        self.psql(f"CREATE DATABASE {name} OWNER nimbus")
+        return name
+
+    def drop_database(self, name):
+        self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", check=False)
+
+
+POSTGRESQL = Postgresql() if ENGINE == "postgresql" else None
 
 
 class Run:
@@ -58,7 +110,7 @@ class Sandbox:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="nimbus-e2e-")
-        self.store = os.path.join(self.dir, "store.db")
+        self.databases = []
         self.identity = os.path.join(self.dir, "identity.toml")
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -66,13 +118,53 @@ class Sandbox:
             "TZ": "Europe/Zurich",
             "LANG": "C.UTF-8",
             "NIMBUS_CODES_NOW": FIXED_NOW,
-            "NIMBUS_CODES_STORE": self.store,
             "NIMBUS_CODES_IDENTITY": self.identity,
         }
+        if POSTGRESQL:
+            self.env["PGPASSFILE"] = POSTGRESQL.passfile
         os.makedirs(self.env["HOME"])
+        self.use_store(self.new_store("store.db"))
+
+    def new_store(self, name):
+        """Where a new, empty store can be made: a file, or a new database."""
+        if POSTGRESQL:
+            self.databases.append(POSTGRESQL.create_database())
+            return f"{POSTGRESQL.uri}/{self.databases[-1]}"
+        return os.path.join(self.dir, name)
+
+    def use_store(self, store):
+        self.store = store
+        self.env["NIMBUS_CODES_STORE"] = store
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+        for database in self.databases:
+            POSTGRESQL.drop_database(database)
+
+    def rows(self, sql):
+        """The rows of a query on the store, each a tuple of text (None for NULL)."""
+        if POSTGRESQL:
+            out = POSTGRESQL.psql(sql, self.store.rsplit("/", 1)[1]).stdout
+            return [tuple(line.split("\t")) for line in out.splitlines()]
+        with sqlite3.connect(self.store) as db:
+            return [tuple(None if v is None else str(v) for v in row) for row in db.execute(sql)]
+
+    def count(self, sql):
+        """The integer a one-value query on the store gives."""
+        return int(self.rows(sql)[0][0])
+
+    def refuses(self, sql):
+        """True when the store refuses raw SQL, run as the role nimbus-codes uses."""
+        if POSTGRESQL:
+            return POSTGRESQL.psql(sql, self.store.rsplit("/", 1)[1], as_admin=False, check=False).returncode != 0
+        db = sqlite3.connect(self.store, isolation_level=None)
+        try:
+            db.execute(sql)
+            return False
+        except sqlite3.DatabaseError:
+            return True
+        finally:
+            db.close()
 
     def write_identity(self, users, mode=0o600):
         with open(self.identity, "w", encoding="utf-8") as f:

@@ -1,8 +1,6 @@
 """The audit trail."""
 
-import sqlite3
-
-from harness import LOGIN, NimbusTestCase, main
+from harness import ENGINE, LOGIN, NimbusTestCase, main
 
 
 class AuditTest(NimbusTestCase):
@@ -75,12 +73,16 @@ class AuditTest(NimbusTestCase):
 
     def test_raw_sql_cannot_rewrite_history(self):
         self.run_ok("code", "create", "--type", "primary", "--name", "Sale")
-        db = sqlite3.connect(self.sandbox.store)
-        for statement in ("UPDATE audit SET user = 'mallory'", "DELETE FROM audit",
-                          "DELETE FROM code"):
-            with self.assertRaises(sqlite3.DatabaseError, msg=statement):
-                db.execute(statement)
-        db.close()
+        statements = ["UPDATE audit SET \"user\" = 'mallory'", "DELETE FROM audit", "DELETE FROM code"]
+        if ENGINE == "postgresql":
+            statements += ["TRUNCATE audit", "TRUNCATE code CASCADE",
+                           "INSERT INTO audit SELECT * FROM audit ON CONFLICT (id) DO UPDATE SET action = 'x'"]
+        else:
+            statements += ["INSERT OR REPLACE INTO audit SELECT * FROM audit"]
+        for statement in statements:
+            self.assertTrue(self.sandbox.refuses(statement), statement)
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM audit WHERE action = 'code.create'"), 1)
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM code"), 1)
 
 
 if __name__ == "__main__":

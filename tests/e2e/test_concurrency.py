@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sqlite3
 
 from harness import BINARY, NimbusTestCase, main
 
@@ -46,9 +45,8 @@ class ConcurrencyTest(NimbusTestCase):
                 if code == 4:
                     self.assertIn("was concluded by mia", err)
                 self.assertNotIn("locked", err)
-        with sqlite3.connect(self.sandbox.store) as db:
-            self.assertEqual(db.execute("SELECT count(*) FROM conclusion").fetchone()[0], 20)
-            self.assertEqual(db.execute("SELECT count(*) FROM conclusion_tag").fetchone()[0], 20)
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM conclusion"), 20)
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM conclusion_tag"), 20)
 
     def test_eight_processes_conclude_two_hundred_sessions(self):
         ids = [f"w{worker}-{n}" for worker in range(8) for n in range(25)]

@@ -30,8 +30,7 @@ class ServicesTest(NimbusTestCase):
 
     def test_steps_one_to_three_as_a_script(self):
         # A fresh store: the script defines codes, applies them, enables codes and tags.
-        self.sandbox.store = os.path.join(self.sandbox.dir, "fresh.db")
-        self.sandbox.env["NIMBUS_CODES_STORE"] = self.sandbox.store
+        self.sandbox.use_store(self.sandbox.new_store("fresh.db"))
         self.init_store()
         script = os.path.join(ROOT, "docs", "examples", "setup-hotline.sh")
         env = self.sandbox.environment({"NIMBUS_CODES_BIN": BINARY})

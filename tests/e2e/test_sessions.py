@@ -1,9 +1,8 @@
 """My Sessions: importing sessions and concluding them, exactly once."""
 
 import os
-import sqlite3
 
-from harness import LOGIN, NimbusTestCase, main
+from harness import ENGINE, LOGIN, NimbusTestCase, main
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 SESSIONS = (
@@ -42,8 +41,7 @@ class SessionsTest(NimbusTestCase):
         return path
 
     def session_count(self):
-        with sqlite3.connect(self.sandbox.store) as db:
-            return db.execute("SELECT count(*) FROM session").fetchone()[0]
+        return self.sandbox.count("SELECT count(*) FROM session")
 
     def conclude(self, session, *args):
         return self.run_cli("session", "conclude", session, *args)
@@ -136,26 +134,41 @@ class SessionsTest(NimbusTestCase):
 
     def test_raw_sql_cannot_change_a_conclusion(self):
         self.run_ok("session", "conclude", "s-1", "--primary", "Sale", "--tag", "vip")
-        db = sqlite3.connect(self.sandbox.store, isolation_level=None)
-        for statement in (
-            "UPDATE conclusion SET user = 'mallory'",
+        statements = [
+            "UPDATE conclusion SET \"user\" = 'mallory'",
             "DELETE FROM conclusion",
             "UPDATE conclusion_code SET name = 'Forged'",
             "DELETE FROM conclusion_code",
             "UPDATE conclusion_tag SET tag = 'forged'",
             "DELETE FROM conclusion_tag",
-            "INSERT OR REPLACE INTO conclusion SELECT session_id, 0, 'mallory', NULL, 0, 0, 1 FROM conclusion",
             "INSERT INTO conclusion_tag SELECT session_id, 9, 'more', 'more' FROM conclusion",
-            "INSERT OR REPLACE INTO conclusion_code SELECT session_id, 1, 2, 'primary', 'No sale' FROM conclusion",
-            "UPDATE session SET user = 'mallory' WHERE external_id = 's-1'",
+            "UPDATE session SET \"user\" = 'mallory' WHERE external_id = 's-1'",
             "DELETE FROM session WHERE external_id = 's-1'",
-            "INSERT OR REPLACE INTO session (external_id, service_id, user, direction, started_at) "
-            "VALUES ('s-1', 1, 'mallory', 'inbound', 0)",
-        ):
-            with self.assertRaises(sqlite3.DatabaseError, msg=statement):
-                db.execute(statement)
-        db.execute("UPDATE session SET user = 'x' WHERE external_id = 's-2'")  # not concluded: allowed
-        db.close()
+        ]
+        if ENGINE == "postgresql":
+            statements += [
+                "TRUNCATE conclusion_tag", "TRUNCATE conclusion_code", "TRUNCATE conclusion CASCADE",
+                "TRUNCATE session CASCADE",
+                "INSERT INTO conclusion SELECT session_id, 0, 'mallory', NULL, 0, 0, 1 FROM conclusion "
+                "ON CONFLICT (session_id) DO UPDATE SET \"user\" = 'mallory'",
+                "INSERT INTO conclusion_code SELECT session_id, 1, 2, 'primary', 'No sale' FROM conclusion "
+                "ON CONFLICT (session_id, position) DO UPDATE SET name = 'No sale'",
+                "INSERT INTO session (external_id, service_id, \"user\", direction, started_at) "
+                "VALUES ('s-1', 1, 'mallory', 'inbound', 0) "
+                "ON CONFLICT (external_id) DO UPDATE SET \"user\" = 'mallory'",
+            ]
+        else:
+            statements += [
+                "INSERT OR REPLACE INTO conclusion SELECT session_id, 0, 'mallory', NULL, 0, 0, 1 FROM conclusion",
+                "INSERT OR REPLACE INTO conclusion_code SELECT session_id, 1, 2, 'primary', 'No sale' "
+                "FROM conclusion",
+                "INSERT OR REPLACE INTO session (external_id, service_id, user, direction, started_at) "
+                "VALUES ('s-1', 1, 'mallory', 'inbound', 0)",
+            ]
+        for statement in statements:
+            self.assertTrue(self.sandbox.refuses(statement), statement)
+        # Not concluded: allowed.
+        self.assertFalse(self.sandbox.refuses("UPDATE session SET \"user\" = 'x' WHERE external_id = 's-2'"))
         shown = self.json_ok("session", "show", "s-1")
         self.assertEqual((shown["concluded_by"], shown["codes"][0]["name"], shown["tags"]), (LOGIN, "Sale", ["vip"]))
 

@@ -12,7 +12,9 @@ struct Migration {
     std::string_view sql;
 };
 
-/// The SQLite migrations in order, version 1 first.
+/// Each engine's migrations in order, version 1 first. Both engines have the
+/// same versions, so a version number means the same schema on either.
 std::span<const Migration> sqlite_migrations();
+std::span<const Migration> postgresql_migrations();
 
 } // namespace nimbus::store

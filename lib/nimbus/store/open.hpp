@@ -10,15 +10,17 @@
 
 namespace nimbus::store {
 
-enum class Engine { Sqlite };
+enum class Engine { Sqlite, Postgresql };
 
-/// Where a store lives: "PATH" or "sqlite:PATH" for SQLite.
+/// Where a store lives: "PATH" or "sqlite:PATH" for SQLite,
+/// "postgresql://USER@HOST:PORT/DATABASE?..." (or postgres://) for PostgreSQL.
 struct Locator {
     Engine engine = Engine::Sqlite;
-    std::string target; ///< the file path for SQLite
+    std::string target; ///< the file path for SQLite, the URI for PostgreSQL
 };
 
-/// Parses a --store value. Throws Usage for forms this build cannot open.
+/// Parses a --store value. Throws Usage for a malformed one, and for a URI
+/// with a password in it.
 Locator parse_locator(std::string_view text);
 
 struct StoreOptions {
@@ -26,7 +28,8 @@ struct StoreOptions {
     std::chrono::milliseconds busy_timeout{5000};
 };
 
-/// True when something exists at the locator (initialised or not).
+/// True when something exists at the locator (initialised or not). A server
+/// is not asked: true, and `initialise_store` finds out.
 bool store_exists(const Locator& locator);
 
 /// Opens an existing, initialised store whose schema matches this binary.

@@ -40,7 +40,8 @@ public:
     }
 };
 
-/// One connection to the store's database, used by one thread.
+/// One connection to the store's database, used by one thread. One statement
+/// runs at a time: step it to the end or reset it before running another.
 class Connection {
 public:
     virtual ~Connection() = default;

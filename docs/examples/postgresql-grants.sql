@@ -1,0 +1,16 @@
+-- Privileges of the application role on a nimbus-codes store, run by the
+-- owner role after 'nimbus-codes init' (docs/postgresql.md):
+--   psql "postgresql://nimbus_owner@HOST/nimbus" -f postgresql-grants.sql
+-- The application role reads everything and writes only what the daily
+-- commands write. It gets no UPDATE, DELETE or TRUNCATE on the permanent
+-- records (sessions' conclusions, their codes and tags, the audit trail), so
+-- even with its password nobody can change them; the store's triggers refuse
+-- it to every role, the owner included.
+GRANT USAGE ON SCHEMA public TO nimbus_app;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO nimbus_app;
+GRANT INSERT ON ou, code, service, service_code, service_extension, session,
+                conclusion, conclusion_code, conclusion_tag, audit TO nimbus_app;
+-- Renaming and retiring codes, editing services, completing active calls.
+GRANT UPDATE ON code, service, session TO nimbus_app;
+-- Code lists are replaced whole; extensions are switched off by removal.
+GRANT DELETE ON service_code, service_extension TO nimbus_app;

@@ -1,0 +1,560 @@
+#include <nimbus/store/postgresql/postgresql_store.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <libpq-fe.h>
+#include <optional>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include <nimbus/error.hpp>
+#include <nimbus/store/migration.hpp>
+#include <nimbus/store/sql/sql_transaction.hpp>
+
+namespace nimbus::store {
+namespace {
+
+/// Marks a database as a nimbus-codes store, as SQLite's application_id does,
+/// and names the lock that lets one writer in at a time.
+constexpr std::int64_t application_id = 0x4E434453;
+
+// Parameter types: libpq sends every value as text, typed so that the server
+// needs no guess.
+constexpr Oid int8_type = 20;
+constexpr Oid text_type = 25;
+
+int latest_version() {
+    return postgresql_migrations().back().version;
+}
+
+struct ResultDeleter {
+    void operator()(PGresult* result) const { PQclear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+struct ConnectionDeleter {
+    void operator()(PGconn* connection) const { PQfinish(connection); }
+};
+using ConnectionPtr = std::unique_ptr<PGconn, ConnectionDeleter>;
+
+std::string first_line(std::string_view message) {
+    const auto end = message.find('\n');
+    return std::string(message.substr(0, end));
+}
+
+std::string field(const PGresult* result, int code) {
+    const char* value = result == nullptr ? nullptr : PQresultErrorField(result, code);
+    return value == nullptr ? std::string{} : std::string(value);
+}
+
+/// The shared SQL's `?` parameters as PostgreSQL's `$1`, `$2`, ...; quoted
+/// text is left alone. Gives the count too.
+std::pair<std::string, int> numbered_parameters(std::string_view sql) {
+    std::string numbered;
+    numbered.reserve(sql.size() + 16);
+    int count = 0;
+    char quote = 0;
+    for (const char c : sql) {
+        if (quote != 0) {
+            quote = c == quote ? 0 : quote;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '?') {
+            numbered += fmt::format("${}", ++count);
+            continue;
+        }
+        numbered += c;
+    }
+    return {numbered, count};
+}
+
+/// The server, as messages name it: "HOST:PORT".
+std::string server_of(PGconn* connection) {
+    const char* host = PQhost(connection);
+    const char* port = PQport(connection);
+    return fmt::format("{}:{}", host != nullptr && *host != '\0' ? host : "localhost",
+                       port != nullptr && *port != '\0' ? port : "5432");
+}
+
+class PostgresqlConnection;
+
+/// A statement run with libpq's extended protocol in single-row mode, so that
+/// an export of millions of sessions streams instead of filling memory.
+class PostgresqlStatement final : public sql::Statement {
+public:
+    PostgresqlStatement(PostgresqlConnection& connection, std::string_view sql);
+    ~PostgresqlStatement() override { drain(); }
+
+    PostgresqlStatement(const PostgresqlStatement&) = delete;
+    PostgresqlStatement& operator=(const PostgresqlStatement&) = delete;
+
+    void bind(int index, std::int64_t value) override {
+        set(index, std::to_string(value), int8_type);
+    }
+    void bind(int index, std::string_view text) override {
+        set(index, std::string(text), text_type);
+    }
+    void bind_null(int index) override { set(index, std::nullopt, 0); }
+
+    bool step() override;
+    void reset() override {
+        drain();
+        row_.reset();
+        started_ = false;
+        finished_ = false;
+    }
+
+    bool is_null(int column) const override { return PQgetisnull(row(), 0, column) != 0; }
+    std::int64_t integer(int column) const override;
+    std::string text(int column) const override {
+        return std::string(PQgetvalue(row(), 0, column),
+                           static_cast<std::size_t>(PQgetlength(row(), 0, column)));
+    }
+
+private:
+    void set(int index, std::optional<std::string> value, Oid type);
+    const PGresult* row() const;
+    /// Reads and drops what is left of the results, so the connection is free.
+    void drain() noexcept;
+
+    PostgresqlConnection& connection_;
+    std::string sql_;
+    std::vector<std::optional<std::string>> values_;
+    std::vector<Oid> types_;
+    ResultPtr row_;
+    bool started_ = false;
+    bool finished_ = false;
+};
+
+/// The store's one connection, and how its failures read.
+class PostgresqlConnection final : public sql::Connection {
+public:
+    PostgresqlConnection(std::string location, ConnectionPtr connection,
+                         std::chrono::milliseconds busy_timeout)
+        : location_(std::move(location))
+        , connection_(std::move(connection))
+        , busy_timeout_(busy_timeout) {}
+
+    std::unique_ptr<sql::Statement> prepare(std::string_view sql) override {
+        return std::make_unique<PostgresqlStatement>(*this, sql);
+    }
+
+    void execute(std::string_view sql) override { run(sql); }
+
+    /// Runs SQL without parameters and gives its last result.
+    ResultPtr run(std::string_view sql) {
+        ResultPtr result(PQexec(handle(), std::string(sql).c_str()));
+        const ExecStatusType status = PQresultStatus(result.get());
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+            fail(result.get());
+        }
+        return result;
+    }
+
+    PGconn* handle() const { return connection_.get(); }
+    const std::string& location() const { return location_; }
+    std::chrono::milliseconds busy_timeout() const { return busy_timeout_; }
+
+    /// Throws the library's error for a failed result (or, without one, for
+    /// the connection's last failure).
+    [[noreturn]] void fail(const PGresult* result) const;
+
+private:
+    std::string location_;
+    ConnectionPtr connection_;
+    std::chrono::milliseconds busy_timeout_;
+};
+
+void PostgresqlConnection::fail(const PGresult* result) const {
+    const std::string state = field(result, PG_DIAG_SQLSTATE);
+    std::string message = field(result, PG_DIAG_MESSAGE_PRIMARY);
+    if (message.empty()) {
+        message =
+            first_line(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(handle()));
+    }
+    const std::string server = server_of(handle());
+    if (PQstatus(handle()) == CONNECTION_BAD || state.starts_with("08") || state == "57P01" ||
+        state == "57P02" || state == "57P03") {
+        throw Error(ErrorKind::Busy,
+                    fmt::format("lost the connection to PostgreSQL server {}: {}", server, message),
+                    "check the server and the network, then retry");
+    }
+    if (state == "55P03" || state == "57014") {
+        throw Error(ErrorKind::Busy,
+                    fmt::format("store {} stayed locked by another process for {} ms", location_,
+                                busy_timeout_.count()),
+                    "retry, or wait longer with --busy-timeout MS");
+    }
+    if (state == "40001" || state == "40P01") {
+        throw Error(ErrorKind::Retry,
+                    fmt::format("store {}: a concurrent transaction got in the way: {}", location_,
+                                message),
+                    "retry");
+    }
+    if (state == "53100") {
+        throw Error(
+            ErrorKind::CannotWrite,
+            fmt::format("store {} is full (no space left on the server): {}", location_, message));
+    }
+    if (state == "25006") {
+        throw Error(ErrorKind::CannotWrite, fmt::format("store {} is read-only", location_),
+                    "connect to the primary server, not a standby");
+    }
+    if (state == "42501") {
+        throw Error(
+            ErrorKind::CannotWrite,
+            fmt::format("store {}: the database role may not do this: {}", location_, message),
+            "see 'The database role' in docs/postgresql.md");
+    }
+    if (state == "53300") {
+        throw Error(ErrorKind::Busy,
+                    fmt::format("PostgreSQL server {} has too many connections", server),
+                    "retry later");
+    }
+    throw Error(ErrorKind::Internal, fmt::format("store {}: {}", location_, message));
+}
+
+PostgresqlStatement::PostgresqlStatement(PostgresqlConnection& connection, std::string_view sql)
+    : connection_(connection) {
+    auto [numbered, count] = numbered_parameters(sql);
+    sql_ = std::move(numbered);
+    values_.resize(static_cast<std::size_t>(count));
+    types_.resize(static_cast<std::size_t>(count), 0);
+}
+
+void PostgresqlStatement::set(int index, std::optional<std::string> value, Oid type) {
+    if (index < 1 || static_cast<std::size_t>(index) > values_.size()) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("parameter {} of {} bound in: {}", index, values_.size(), sql_));
+    }
+    values_[static_cast<std::size_t>(index) - 1] = std::move(value);
+    types_[static_cast<std::size_t>(index) - 1] = type;
+}
+
+bool PostgresqlStatement::step() {
+    PGconn* connection = connection_.handle();
+    if (!started_) {
+        std::vector<const char*> values;
+        values.reserve(values_.size());
+        for (const auto& value : values_) {
+            values.push_back(value ? value->c_str() : nullptr);
+        }
+        if (PQsendQueryParams(connection, sql_.c_str(), static_cast<int>(values.size()),
+                              types_.data(), values.data(), nullptr, nullptr, 0) == 0) {
+            connection_.fail(nullptr);
+        }
+        started_ = true;
+        PQsetSingleRowMode(connection);
+    }
+    if (finished_) {
+        return false;
+    }
+    row_.reset(PQgetResult(connection));
+    switch (PQresultStatus(row_.get())) {
+    case PGRES_SINGLE_TUPLE: return true;
+    case PGRES_TUPLES_OK:
+    case PGRES_COMMAND_OK:
+        row_.reset();
+        drain();
+        return false;
+    default: {
+        const ResultPtr failed = std::move(row_);
+        drain();
+        connection_.fail(failed.get());
+    }
+    }
+}
+
+std::int64_t PostgresqlStatement::integer(int column) const {
+    const char* text = PQgetvalue(row(), 0, column);
+    const char* end = text + PQgetlength(row(), 0, column);
+    std::int64_t value = 0;
+    const auto [rest, error] = std::from_chars(text, end, value);
+    // A sum arrives as numeric: "12" or, in principle, "12.0".
+    if (error != std::errc{} || (rest != end && *rest != '.')) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("store {}: \"{}\" is not an integer", connection_.location(),
+                                std::string_view(text, static_cast<std::size_t>(end - text))));
+    }
+    return value;
+}
+
+const PGresult* PostgresqlStatement::row() const {
+    if (!row_) {
+        throw Error(ErrorKind::Internal, fmt::format("no current row in: {}", sql_));
+    }
+    return row_.get();
+}
+
+void PostgresqlStatement::drain() noexcept {
+    if (started_ && !finished_) {
+        while (PGresult* rest = PQgetResult(connection_.handle())) {
+            PQclear(rest);
+        }
+    }
+    finished_ = true;
+}
+
+/// One transaction. Reads see one snapshot (REPEATABLE READ, READ ONLY), as a
+/// SQLite read transaction does. Writers take one advisory lock first, so they
+/// run one at a time, as SQLite's do: every check a command makes stays true
+/// until it commits, and a writer waits for the lock up to the busy timeout.
+class PostgresqlTransaction final : public sql::SqlTransaction {
+public:
+    PostgresqlTransaction(PostgresqlConnection& connection, bool write)
+        : SqlTransaction(connection)
+        , connection_(connection) {
+        try {
+            if (write) {
+                // lock_timeout 0 would mean no limit at all.
+                connection_.execute(fmt::format(
+                    "BEGIN; SET LOCAL lock_timeout = {}; "
+                    "SELECT pg_advisory_xact_lock({})",
+                    std::max<std::int64_t>(1, connection_.busy_timeout().count()), application_id));
+            } else {
+                connection_.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+            }
+        } catch (const Error&) {
+            rollback();
+            throw;
+        }
+        open_ = true;
+    }
+
+    ~PostgresqlTransaction() override {
+        if (open_) {
+            rollback();
+        }
+    }
+
+    PostgresqlTransaction(const PostgresqlTransaction&) = delete;
+    PostgresqlTransaction& operator=(const PostgresqlTransaction&) = delete;
+
+    void expect_bulk_writes(std::size_t /*expected_rows*/) override {
+        // The server manages its own memory; indexes stay in place, so that
+        // other hosts' queries keep their plans during an import.
+    }
+
+    void commit() override {
+        const ResultPtr result = connection_.run("COMMIT");
+        open_ = false;
+        // A transaction that failed earlier ends with ROLLBACK, not an error.
+        if (std::string_view(PQcmdStatus(result.get())) != "COMMIT") {
+            throw Error(ErrorKind::Internal,
+                        fmt::format("store {}: the transaction was rolled back, nothing was saved",
+                                    connection_.location()));
+        }
+    }
+
+private:
+    void rollback() noexcept { PQclear(PQexec(connection_.handle(), "ROLLBACK")); }
+
+    PostgresqlConnection& connection_;
+    bool open_ = false;
+};
+
+class PostgresqlStore final : public Store {
+public:
+    PostgresqlStore(std::unique_ptr<PostgresqlConnection> connection, int version)
+        : connection_(std::move(connection))
+        , version_(version) {}
+
+    const std::string& location() const override { return connection_->location(); }
+    int schema_version() const override { return version_; }
+
+    std::unique_ptr<ReadTransaction> begin_read() override {
+        return std::make_unique<PostgresqlTransaction>(*connection_, false);
+    }
+    std::unique_ptr<WriteTransaction> begin_write() override {
+        return std::make_unique<PostgresqlTransaction>(*connection_, true);
+    }
+
+private:
+    std::unique_ptr<PostgresqlConnection> connection_;
+    int version_;
+};
+
+/// Why a connection could not be made, as the library's error.
+Error connection_error(PGconn* connection, const std::string& uri) {
+    const std::string server = server_of(connection);
+    const char* user = PQuser(connection);
+    const std::string role = user != nullptr ? user : "";
+    // "connection to server at "h", port 5432 failed: FATAL:  password ...":
+    // the cause is after the last "failed: ", without the severity.
+    std::string cause = first_line(PQerrorMessage(connection));
+    if (const auto at = cause.rfind("failed: "); at != std::string::npos) {
+        cause.erase(0, at + std::string_view("failed: ").size());
+    }
+    if (cause.starts_with("FATAL:")) {
+        cause.erase(0, cause.find_first_not_of(' ', std::string_view("FATAL:").size()));
+    }
+    const std::string secrets_hint = "put the password in ~/.pgpass (mode 0600), a file named "
+                                     "by PGPASSFILE, or a service file; never in the URI";
+    if (PQconnectionNeedsPassword(connection) != 0) {
+        return Error(ErrorKind::Config,
+                     fmt::format("PostgreSQL server {} asks for a password for role \"{}\", and "
+                                 "none was found",
+                                 server, role),
+                     secrets_hint);
+    }
+    if (PQconnectionUsedPassword(connection) != 0 &&
+        cause.find("authentication failed") != std::string::npos) {
+        return Error(
+            ErrorKind::Config,
+            fmt::format("PostgreSQL server {} refused the password of role \"{}\"", server, role),
+            secrets_hint);
+    }
+    // libpq reports a missing database as text only.
+    if (cause.starts_with("database") && cause.ends_with("does not exist")) {
+        return Error(ErrorKind::InputMissing, fmt::format("store {}: {}", uri, cause),
+                     "create the database (createdb), then run 'nimbus-codes init'");
+    }
+    return Error(ErrorKind::Busy,
+                 fmt::format("cannot reach PostgreSQL server {}: {}", server, cause),
+                 "check that the server runs and that the host and port are right; retry later");
+}
+
+std::unique_ptr<PostgresqlConnection> connect(const std::string& uri, const StoreOptions& options) {
+    check_postgresql_uri(uri);
+    // libpq counts whole seconds and takes at least 2; a connect_timeout in
+    // the URI comes later and wins.
+    const std::string timeout =
+        std::to_string(std::max<std::int64_t>(2, (options.busy_timeout.count() + 999) / 1000));
+    const char* const keywords[] = {"connect_timeout", "fallback_application_name", "dbname",
+                                    nullptr};
+    const char* const values[] = {timeout.c_str(), "nimbus-codes", uri.c_str(), nullptr};
+    ConnectionPtr connection(PQconnectdbParams(keywords, values, 1));
+    if (!connection) {
+        throw Error(ErrorKind::Internal, "out of memory while connecting to PostgreSQL");
+    }
+    if (PQstatus(connection.get()) != CONNECTION_OK) {
+        throw connection_error(connection.get(), uri);
+    }
+    auto store =
+        std::make_unique<PostgresqlConnection>(uri, std::move(connection), options.busy_timeout);
+    // Warnings and notices are the server's to log, not ours to print.
+    store->execute("SET client_min_messages = error");
+    return store;
+}
+
+/// What the database says about itself.
+struct Header {
+    bool has_tables = false;
+    bool marked = false; ///< holds nimbus_codes_store
+    std::int64_t application = 0;
+    int version = 0;
+};
+
+Header read_header(PostgresqlConnection& connection) {
+    Header header;
+    const ResultPtr tables = connection.run("SELECT count(*), count(*) FILTER (WHERE table_name = "
+                                            "'nimbus_codes_store') FROM information_schema.tables "
+                                            "WHERE table_schema = current_schema()");
+    header.has_tables = std::string_view(PQgetvalue(tables.get(), 0, 0)) != "0";
+    header.marked = std::string_view(PQgetvalue(tables.get(), 0, 1)) != "0";
+    if (header.marked) {
+        const ResultPtr mark =
+            connection.run("SELECT application_id, schema_version FROM nimbus_codes_store");
+        if (PQntuples(mark.get()) == 1) {
+            header.application = std::stoll(PQgetvalue(mark.get(), 0, 0));
+            header.version = std::stoi(PQgetvalue(mark.get(), 0, 1));
+        }
+    }
+    return header;
+}
+
+/// Refuses databases this binary must not touch: other applications' and newer schemas.
+void check_header(const Header& header, const std::string& location) {
+    if (header.has_tables && (!header.marked || header.application != application_id)) {
+        throw Error(ErrorKind::Config,
+                    fmt::format("{} is a PostgreSQL database of another application, not a "
+                                "nimbus-codes store",
+                                location),
+                    "check --store and NIMBUS_CODES_STORE; a new store needs an empty database");
+    }
+    if (header.version > latest_version()) {
+        throw Error(ErrorKind::Config,
+                    fmt::format("store {} has schema version {}, newer than this nimbus-codes "
+                                "understands ({})",
+                                location, header.version, latest_version()),
+                    "upgrade nimbus-codes; the store was left untouched");
+    }
+}
+
+} // namespace
+
+void check_postgresql_uri(const std::string& uri) {
+    char* error = nullptr;
+    PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
+    if (options == nullptr) {
+        const std::string reason = error != nullptr ? first_line(error) : "out of memory";
+        PQfreemem(error);
+        throw Error(ErrorKind::Usage, fmt::format("the store URI cannot be read: {}", reason),
+                    "write it as postgresql://USER@HOST:PORT/DATABASE?sslmode=verify-full");
+    }
+    bool has_password = false;
+    for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+        if (std::string_view(option->keyword) == "password" && option->val != nullptr &&
+            *option->val != '\0') {
+            has_password = true;
+        }
+    }
+    PQconninfoFree(options);
+    if (has_password) {
+        // The URI is not repeated: it would show the password.
+        throw Error(ErrorKind::Usage,
+                    "the store URI contains a password; passwords never go on the command line",
+                    "remove it and put it in ~/.pgpass (mode 0600), a file named by PGPASSFILE, "
+                    "or a service file");
+    }
+}
+
+std::unique_ptr<Store> open_postgresql_store(const std::string& uri, const StoreOptions& options) {
+    auto connection = connect(uri, options);
+    const Header header = read_header(*connection);
+    check_header(header, uri);
+    if (!header.marked) {
+        throw Error(ErrorKind::InputMissing, fmt::format("store {} is not initialised", uri),
+                    "initialise it with 'nimbus-codes init'");
+    }
+    if (header.version < latest_version()) {
+        throw Error(ErrorKind::Config,
+                    fmt::format("store {} has schema version {}; this nimbus-codes needs {}", uri,
+                                header.version, latest_version()),
+                    "upgrade the store with 'nimbus-codes init'");
+    }
+    return std::make_unique<PostgresqlStore>(std::move(connection), header.version);
+}
+
+InitReport initialise_postgresql_store(const std::string& uri, const StoreOptions& options,
+                                       const Seed& seed) {
+    auto connection = connect(uri, options);
+    PostgresqlConnection& db = *connection;
+    InitReport report;
+    report.version = latest_version();
+    report.store = std::make_unique<PostgresqlStore>(std::move(connection), latest_version());
+    // The schema, its version and the seed in one transaction, under the
+    // writers' lock: a database is either not touched at all or fully set up,
+    // and two hosts running init at once do it once.
+    PostgresqlTransaction tx(db, true);
+    const Header header = read_header(db);
+    check_header(header, uri);
+    report.previous_version = header.version;
+    if (header.version < latest_version()) {
+        for (const Migration& migration : postgresql_migrations()) {
+            if (migration.version > header.version) {
+                db.execute(migration.sql);
+            }
+        }
+        db.execute(fmt::format("INSERT INTO nimbus_codes_store (id, application_id, "
+                               "schema_version) VALUES (1, {0}, {1}) ON CONFLICT (id) DO UPDATE "
+                               "SET schema_version = {1}",
+                               application_id, latest_version()));
+    }
+    seed(tx);
+    tx.commit();
+    return report;
+}
+
+} // namespace nimbus::store

@@ -1,0 +1,190 @@
+"""A store on PostgreSQL: opening it, its lock, its secrets and its roles.
+Everything else runs on both engines in the other files."""
+
+import os
+import subprocess
+import time
+import urllib.parse
+
+from harness import POSTGRESQL, ROOT, NimbusTestCase, main, postgresql_only
+
+# The writers' lock: nimbus-codes' application id.
+WRITERS_LOCK = 0x4E434453
+
+
+class UriTest(NimbusTestCase):
+    """Checked before any connection: run on both passes, no server needed."""
+
+    def test_a_password_in_the_uri_is_refused_and_not_repeated(self):
+        for uri in ("postgresql://nimbus:s3cret@db.example/nimbus",
+                    "postgres://nimbus@db.example/nimbus?password=s3cret&sslmode=require"):
+            result = self.assert_fails(64, "code", "list", "--store", uri, stderr="contains a password")
+            self.assertIn("~/.pgpass", result.err)
+            self.assertNotIn("s3cret", result.err)
+            result = self.assert_fails(64, "init", "--tenant", "Contoso", env={"NIMBUS_CODES_STORE": uri})
+            self.assertNotIn("s3cret", result.err)
+
+    def test_a_malformed_uri_is_a_usage_error(self):
+        self.assert_fails(64, "code", "list", "--store", "postgresql://nimbus@db.example/nimbus?sslmode",
+                          stderr="cannot be read")
+
+    def test_an_unreachable_server_is_named(self):
+        started = time.monotonic()
+        result = self.assert_fails(75, "code", "list", "--store", "postgresql://nimbus@127.0.0.1:1/nimbus",
+                                   stderr="cannot reach PostgreSQL server 127.0.0.1:1")
+        self.assertIn("Connection refused", result.err)
+        self.assertLess(time.monotonic() - started, 30)
+
+
+@postgresql_only
+class PostgresqlStoreTest(NimbusTestCase):
+    def database(self):
+        return self.sandbox.store.rsplit("/", 1)[1]
+
+    def test_an_empty_database_is_not_a_store_until_init(self):
+        self.assert_fails(66, "code", "list", stderr="is not initialised")
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM information_schema.tables "
+                                            "WHERE table_schema = 'public'"), 0)
+        self.init_store()
+        self.assertEqual(self.json_ok("ou", "list")[0]["path"], "Contoso")
+
+    def test_a_missing_database(self):
+        result = self.assert_fails(66, "code", "list", "--store", POSTGRESQL.uri + "/no_such_store",
+                                   stderr='database "no_such_store" does not exist')
+        self.assertIn("createdb", result.err)
+
+    def test_a_database_of_another_application_is_refused_untouched(self):
+        POSTGRESQL.psql("CREATE TABLE notes (x text); INSERT INTO notes VALUES ('mine')", self.database(),
+                        as_admin=False)
+        for command in (["code", "list"], ["init", "--tenant", "Contoso"]):
+            self.assert_fails(78, *command, stderr="PostgreSQL database of another application")
+        self.assertEqual(self.sandbox.rows("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'public'"), [("notes",)])
+
+    def test_a_newer_schema_is_refused_untouched(self):
+        self.init_store()
+        POSTGRESQL.psql("UPDATE nimbus_codes_store SET schema_version = 99", self.database())
+        before = self.sandbox.rows("SELECT count(*) FROM audit")
+        self.assert_fails(78, "code", "list", stderr="schema version 99, newer than")
+        self.assert_fails(78, "init", stderr="upgrade nimbus-codes")
+        self.assertEqual(self.sandbox.rows("SELECT schema_version FROM nimbus_codes_store"), [("99",)])
+        self.assertEqual(self.sandbox.rows("SELECT count(*) FROM audit"), before)
+
+    def test_a_writer_waits_for_the_lock_then_exits_75_and_readers_go_on(self):
+        self.init_store()
+        self.run_ok("code", "create", "--type", "primary", "--name", "Sale")
+        holder = subprocess.Popen(
+            [POSTGRESQL.psql_binary, "-X", "-A", "-t", "-q", "-d", f"{POSTGRESQL.admin} dbname={self.database()}"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            holder.stdin.write(f"BEGIN; SELECT 'locked' FROM pg_advisory_xact_lock({WRITERS_LOCK});\n")
+            holder.stdin.flush()
+            self.assertEqual(holder.stdout.readline().strip(), "locked")
+            started = time.monotonic()
+            self.assert_fails(75, "code", "create", "--type", "primary", "--name", "X", "--busy-timeout", "700",
+                              stderr="stayed locked by another process for 700 ms")
+            self.assertGreaterEqual(time.monotonic() - started, 0.6)
+            self.assertEqual([c["name"] for c in self.json_ok("code", "list")], ["Sale"])
+        finally:
+            holder.stdin.write("ROLLBACK;\n")
+            holder.stdin.close()
+            holder.wait(timeout=30)
+            holder.stdout.close()
+        self.run_ok("code", "create", "--type", "primary", "--name", "X")
+
+    def test_without_a_password_the_server_asks_for_one(self):
+        empty = os.path.join(self.sandbox.dir, "empty-pgpass")
+        open(empty, "w").close()
+        os.chmod(empty, 0o600)
+        result = self.assert_fails(78, "code", "list", env={"PGPASSFILE": empty},
+                                   stderr='asks for a password for role "nimbus"')
+        self.assertIn("~/.pgpass", result.err)
+
+    def test_a_wrong_password_is_refused(self):
+        server = urllib.parse.urlsplit(POSTGRESQL.uri)
+        wrong = os.path.join(self.sandbox.dir, "wrong-pgpass")
+        with open(wrong, "w") as f:
+            f.write(f"{server.hostname}:{server.port}:*:nimbus:not-the-password\n")
+        os.chmod(wrong, 0o600)
+        self.assert_fails(78, "code", "list", env={"PGPASSFILE": wrong},
+                          stderr='refused the password of role "nimbus"')
+
+
+@postgresql_only
+class RoleTest(NimbusTestCase):
+    """docs/postgresql.md: an owner role for the schema, an application role for
+    the daily commands, with no UPDATE, DELETE or TRUNCATE on the permanent tables."""
+
+    def setUp(self):
+        super().setUp()
+        suffix = os.urandom(4).hex()
+        self.owner, self.app = f"nimbus_owner_{suffix}", f"nimbus_app_{suffix}"
+        self.db = f"nimbus_roles_{suffix}"
+        passwords = {self.owner: os.urandom(9).hex(), self.app: os.urandom(9).hex()}
+        for role, password in passwords.items():
+            POSTGRESQL.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        POSTGRESQL.psql(f"CREATE DATABASE {self.db} OWNER {self.owner}")
+        self.addCleanup(self.drop)
+        server = urllib.parse.urlsplit(POSTGRESQL.uri)
+        passfile = os.path.join(self.sandbox.dir, "pgpass")
+        with open(passfile, "w") as f:
+            for role, password in passwords.items():
+                f.write(f"{server.hostname}:{server.port}:{self.db}:{role}:{password}\n")
+        os.chmod(passfile, 0o600)
+        self.sandbox.env["PGPASSFILE"] = passfile
+        self.base = f"postgresql://{{}}@{server.hostname}:{server.port}/{self.db}"
+
+    def drop(self):
+        POSTGRESQL.psql(f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)", check=False)
+        for role in (self.owner, self.app):
+            POSTGRESQL.psql(f"DROP ROLE IF EXISTS {role}", check=False)
+
+    def as_role(self, role, sql):
+        return subprocess.run([POSTGRESQL.psql_binary, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                               self.base.format(role), "-c", sql],
+                              capture_output=True, text=True, timeout=60, env=dict(os.environ, **self.sandbox.env))
+
+    def test_the_application_role_runs_every_command_but_cannot_rewrite_history(self):
+        self.sandbox.use_store(self.base.format(self.owner))
+        self.run_ok("init", "--tenant", "Contoso")
+        with open(os.path.join(ROOT, "docs", "examples", "postgresql-grants.sql"), encoding="utf-8") as f:
+            grants = f.read().replace("nimbus_app", self.app)
+        granted = self.as_role(self.owner, grants)
+        self.assertEqual(granted.returncode, 0, granted.stderr)
+
+        self.sandbox.use_store(self.base.format(self.app))
+        csv = os.path.join(self.sandbox.dir, "sessions.csv")
+        with open(csv, "w") as f:
+            f.write("id,service,user,direction,started_at,ended_at,outcome,caller\n"
+                    "r-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n"
+                    "r-2,Hotline,mia,inbound,2026-11-26T08:10:00Z,2026-11-26T08:12:00Z,accepted,\n")
+        for command in (
+            ("ou", "create", "Contoso/Sales"),
+            ("code", "create", "--type", "primary", "--name", "Sale"),
+            ("code", "create", "--type", "primary", "--name", "Old"),
+            ("code", "edit", "Sale", "--description", "Bought"),
+            ("code", "delete", "Old"),
+            ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
+            ("service", "apply", "Hotline", "--primary", "Sale"),
+            ("extension", "enable", "Hotline", "codes-and-tags"),
+            ("session", "import", csv),
+            ("session", "conclude", "r-2", "--primary", "Sale", "--tag", "vip"),
+            ("report", "usage", "--service", "Hotline", "--month", "2026-11"),
+            ("audit", "list"),
+            ("init",),
+        ):
+            self.run_ok(*command)
+        self.assertEqual(self.json_ok("session", "show", "r-2")["codes"][0]["name"], "Sale")
+        for statement in ('UPDATE conclusion SET "user" = \'mallory\'', "DELETE FROM conclusion_tag",
+                          "TRUNCATE conclusion_code", "DELETE FROM audit", "UPDATE audit SET action = 'x'"):
+            refused = self.as_role(self.app, statement)
+            self.assertNotEqual(refused.returncode, 0, statement)
+            self.assertIn("permission denied", refused.stderr, statement)
+        # And the owner, who may, is stopped by the store's own triggers.
+        refused = self.as_role(self.owner, "DELETE FROM conclusion_tag")
+        self.assertIn("a conclusion is final", refused.stderr)
+        self.assertEqual(self.json_ok("session", "show", "r-2")["tags"], ["vip"])
+
+
+if __name__ == "__main__":
+    main()
