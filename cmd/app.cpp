@@ -96,6 +96,7 @@ constexpr std::array nouns{
     Noun{"service", add_service_commands}, Noun{"extension", add_extension_commands},
     Noun{"config", add_config_commands},   Noun{"session", add_session_commands},
     Noun{"report", add_report_commands},   Noun{"audit", add_audit_commands},
+    Noun{"store", add_store_commands},
 };
 
 /// The noun the command line names, when only its commands are needed: then
@@ -187,10 +188,6 @@ store::Locator store_locator(const Globals& globals) {
                                                       : globals.store);
 }
 
-store::StoreOptions store_options(const Globals& globals) {
-    return store::StoreOptions{std::chrono::milliseconds(globals.busy_timeout_ms)};
-}
-
 output::Format format_of(const Globals& globals) {
     return output::parse_format(globals.format).value_or(output::Format::Table);
 }
@@ -213,7 +210,7 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
     policy::require(actor, *command.action, policy::Scope::anywhere());
 
     if (const auto* body = std::get_if<IdentityBody>(&command.body)) {
-        return (*body)(IdentityContext{actor, identity});
+        return (*body)(IdentityContext{actor, identity, globals, now});
     }
     if (command.prepare) {
         command.prepare();
@@ -307,6 +304,10 @@ void print(Result& result, const Globals& globals, Console& console) {
 }
 
 } // namespace
+
+store::StoreOptions store_options(const Globals& globals) {
+    return store::StoreOptions{std::chrono::milliseconds(globals.busy_timeout_ms)};
+}
 
 std::optional<std::string> given(const std::string& value) {
     return value.empty() ? std::nullopt : std::optional<std::string>(value);

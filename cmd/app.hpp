@@ -14,6 +14,7 @@
 #include <nimbus/identity/identity.hpp>
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/output/rows.hpp>
+#include <nimbus/store/open.hpp>
 #include <nimbus/store/store.hpp>
 #include <nimbus/util/time.hpp>
 
@@ -74,6 +75,8 @@ struct InitContext {
 struct IdentityContext {
     const Actor& actor;
     const identity::Identity& identity;
+    const Globals& globals; ///< for commands that open stores themselves
+    Timestamp now;
 };
 
 class Console;
@@ -144,9 +147,13 @@ void add_config_commands(CLI::App& app, Registry& registry);
 void add_session_commands(CLI::App& app, Registry& registry);
 void add_report_commands(CLI::App& app, Registry& registry);
 void add_audit_commands(CLI::App& app, Registry& registry);
+void add_store_commands(CLI::App& app, Registry& registry);
 
 /// A noun such as `code`, which needs one of its verbs.
 CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& description);
+
+/// The busy timeout and other store options the global flags set.
+store::StoreOptions store_options(const Globals& globals);
 
 /// An option's value as an optional: empty when the option was not given.
 std::optional<std::string> given(const std::string& value);

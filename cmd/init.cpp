@@ -30,8 +30,7 @@ Result initialise(const InitContext& context, const InitArgs& args) {
     std::optional<Ou> root;
     bool tenant_created = false;
     store::InitReport report = store::initialise_store(
-        locator, store::StoreOptions{std::chrono::milliseconds(context.globals.busy_timeout_ms)},
-        [&](store::WriteTransaction& tx) {
+        locator, store_options(context.globals), [&](store::WriteTransaction& tx) {
             root = tx.root_ou();
             if (root) {
                 if (tenant && names::name_key(*tenant) != root->path_key) {

@@ -141,10 +141,14 @@ class Sandbox:
         for database in self.databases:
             POSTGRESQL.drop_database(database)
 
+    def database(self):
+        """The PostgreSQL database of the current store; None for a SQLite file."""
+        return self.store.rsplit("/", 1)[1] if self.store.startswith("postgresql://") else None
+
     def rows(self, sql):
         """The rows of a query on the store, each a tuple of text (None for NULL)."""
-        if POSTGRESQL:
-            out = POSTGRESQL.psql(sql, self.store.rsplit("/", 1)[1]).stdout
+        if self.database():
+            out = POSTGRESQL.psql(sql, self.database()).stdout
             return [tuple(line.split("\t")) for line in out.splitlines()]
         with sqlite3.connect(self.store) as db:
             return [tuple(None if v is None else str(v) for v in row) for row in db.execute(sql)]
@@ -155,8 +159,8 @@ class Sandbox:
 
     def refuses(self, sql):
         """True when the store refuses raw SQL, run as the role nimbus-codes uses."""
-        if POSTGRESQL:
-            return POSTGRESQL.psql(sql, self.store.rsplit("/", 1)[1], as_admin=False, check=False).returncode != 0
+        if self.database():
+            return POSTGRESQL.psql(sql, self.database(), as_admin=False, check=False).returncode != 0
         db = sqlite3.connect(self.store, isolation_level=None)
         try:
             db.execute(sql)

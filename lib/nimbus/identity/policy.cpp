@@ -31,6 +31,7 @@ constexpr Rule table[] = {
     {Action::ConcludeSession, "session conclude",                "conclude session",         TenantAdmin | OuAdmin | Owner | SessionUser, ScopeKind::Session},
     {Action::ReadReports,  "report usage, report export",        "read reports",             catalogue_readers,             ScopeKind::Service},
     {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou},
+    {Action::CopyStore,    "store copy",                         "copy stores",              TenantAdmin,                   ScopeKind::Anywhere},
 };
 // clang-format on
 

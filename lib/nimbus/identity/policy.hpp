@@ -38,6 +38,7 @@ enum class Action {
     ConcludeSession,  ///< session conclude
     ReadReports,      ///< report usage, report export
     ReadAudit,        ///< audit list
+    CopyStore,        ///< store copy
 };
 
 /// What a role is checked against.

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <nimbus/audit/model.hpp>
@@ -152,6 +153,16 @@ struct NewAuditEntry {
     std::string after;  ///< JSON text or empty
 };
 
+/// A value of a stored row: SQL NULL, an integer or text.
+using StoredValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
+
+/// One row of one of the store's tables, exactly as stored, for copying a
+/// whole store to another engine. The values are in the table's column order.
+struct StoredRow {
+    std::string_view table;
+    std::vector<StoredValue> values;
+};
+
 /// A consistent read-only view of the store. Destroying it ends the transaction.
 class ReadTransaction {
 public:
@@ -196,6 +207,11 @@ public:
                                     const std::function<void(const ConcludedTagRow&)>& visit) = 0;
 
     virtual std::vector<AuditEntry> audit_entries(const AuditFilter& filter) = 0;
+
+    /// Streams every row of every table but the static outcome table, table by
+    /// table in an order in which they can be inserted (referenced rows first),
+    /// each table's rows by key. The visitor may throw to stop.
+    virtual void each_stored_row(const std::function<void(const StoredRow&)>& visit) = 0;
 };
 
 /// A read-write transaction, taken with the store's write lock at once (no
@@ -231,6 +247,15 @@ public:
     virtual void insert_conclusion(const NewConclusion& conclusion) = 0;
 
     virtual void append_audit(const NewAuditEntry& entry) = 0;
+
+    /// Inserts a row read by another store's `each_stored_row`, ids and all,
+    /// in that order; the store's own rules (keys, checks, the permanence of
+    /// conclusions) hold as for any insert. Nothing else runs in the
+    /// transaction until `stored_rows_inserted` (an engine may stream the rows).
+    virtual void insert_stored_row(const StoredRow& row) = 0;
+    /// After the last `insert_stored_row`: ids generated from now on follow
+    /// the copied ones.
+    virtual void stored_rows_inserted() = 0;
 
     virtual void commit() = 0;
 };

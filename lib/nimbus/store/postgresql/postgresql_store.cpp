@@ -152,6 +152,34 @@ public:
         return result;
     }
 
+    /// Starts `COPY ... FROM STDIN`: until `end_copy`, the connection takes
+    /// only rows.
+    void begin_copy(std::string_view sql) {
+        const ResultPtr result(PQexec(handle(), std::string(sql).c_str()));
+        if (PQresultStatus(result.get()) != PGRES_COPY_IN) {
+            fail(result.get());
+        }
+    }
+    /// Sends rows in COPY's text format.
+    void put_copy(std::string_view rows) {
+        if (PQputCopyData(handle(), rows.data(), static_cast<int>(rows.size())) != 1) {
+            fail(nullptr);
+        }
+    }
+    /// Ends the COPY; its failure (a broken key, a trigger) is thrown here.
+    /// With `abandon`, the rows sent are discarded and nothing is thrown.
+    void end_copy(bool abandon = false) {
+        const int sent = PQputCopyEnd(handle(), abandon ? "abandoned" : nullptr);
+        ResultPtr result(PQgetResult(handle()));
+        for (PGresult* rest = PQgetResult(handle()); rest != nullptr;
+             rest = PQgetResult(handle())) {
+            PQclear(rest);
+        }
+        if (!abandon && (sent != 1 || PQresultStatus(result.get()) != PGRES_COMMAND_OK)) {
+            fail(result.get());
+        }
+    }
+
     PGconn* handle() const { return connection_.get(); }
     const std::string& location() const { return location_; }
     std::chrono::milliseconds busy_timeout() const { return busy_timeout_; }
@@ -296,6 +324,34 @@ void PostgresqlStatement::drain() noexcept {
     finished_ = true;
 }
 
+/// Appends one row in COPY's text format: tab-separated, \N for NULL, and
+/// backslash escapes for the characters that would end a value or a row.
+void append_copy_row(std::string& out, const std::vector<StoredValue>& values) {
+    bool first = true;
+    for (const StoredValue& value : values) {
+        if (!first) {
+            out += '\t';
+        }
+        first = false;
+        if (const auto* number = std::get_if<std::int64_t>(&value)) {
+            out += std::to_string(*number);
+        } else if (const auto* text = std::get_if<std::string>(&value)) {
+            for (const char c : *text) {
+                switch (c) {
+                case '\\': out += "\\\\"; break;
+                case '\n': out += "\\n"; break;
+                case '\r': out += "\\r"; break;
+                case '\t': out += "\\t"; break;
+                default: out += c;
+                }
+            }
+        } else {
+            out += "\\N";
+        }
+    }
+    out += '\n';
+}
+
 /// One transaction. Reads see one snapshot (REPEATABLE READ, READ ONLY), as a
 /// SQLite read transaction does. Writers take one advisory lock first, so they
 /// run one at a time, as SQLite's do: every check a command makes stays true
@@ -336,6 +392,34 @@ public:
         // other hosts' queries keep their plans during an import.
     }
 
+    /// Streams the rows with COPY, one table at a time: one round trip per
+    /// buffer of rows, not per row. Triggers and constraints apply as to INSERT.
+    void insert_stored_row(const StoredRow& row) override {
+        if (copy_table_ != row.table) {
+            end_copy();
+            connection_.begin_copy(
+                fmt::format("COPY {} ({}) FROM STDIN", row.table, stored_columns(row.table)));
+            copy_table_ = row.table;
+        }
+        append_copy_row(copy_buffer_, row.values);
+        if (copy_buffer_.size() >= copy_buffer_limit) {
+            connection_.put_copy(copy_buffer_);
+            copy_buffer_.clear();
+        }
+    }
+
+    void stored_rows_inserted() override {
+        end_copy();
+        SqlTransaction::stored_rows_inserted();
+        // Rows copied with their ids leave the identity sequences behind.
+        for (const char* table : {"ou", "code", "service", "session", "audit"}) {
+            connection_.execute(fmt::format(
+                "SELECT setval(pg_get_serial_sequence('{0}', 'id'), coalesce(max(id), 0) + 1, "
+                "false) FROM {0}",
+                table));
+        }
+    }
+
     void commit() override {
         const ResultPtr result = connection_.run("COMMIT");
         open_ = false;
@@ -348,10 +432,32 @@ public:
     }
 
 private:
-    void rollback() noexcept { PQclear(PQexec(connection_.handle(), "ROLLBACK")); }
+    static constexpr std::size_t copy_buffer_limit = 1 << 18;
+
+    void end_copy() {
+        if (!copy_table_.empty()) {
+            connection_.put_copy(copy_buffer_);
+            copy_buffer_.clear();
+            copy_table_.clear();
+            connection_.end_copy();
+        }
+    }
+
+    void rollback() noexcept {
+        if (!copy_table_.empty()) {
+            copy_table_.clear();
+            try {
+                connection_.end_copy(true);
+            } catch (...) { // NOLINT(bugprone-empty-catch): the rollback below ends it all
+            }
+        }
+        PQclear(PQexec(connection_.handle(), "ROLLBACK"));
+    }
 
     PostgresqlConnection& connection_;
     bool open_ = false;
+    std::string copy_table_; ///< the table a COPY is streaming rows into, if any
+    std::string copy_buffer_;
 };
 
 class PostgresqlStore final : public Store {

@@ -770,4 +770,160 @@ void SqlTransaction::append_audit(const NewAuditEntry& entry) {
     q->run();
 }
 
+namespace {
+
+enum class Kind { Integer, Text };
+
+struct Column {
+    std::string_view name;
+    Kind kind;
+};
+
+/// A table as `store copy` sees it: every column, and the key its rows are
+/// read in (on integers and ASCII names, so both engines give one order).
+struct Table {
+    std::string_view name;
+    std::vector<Column> columns;
+    std::string_view key;
+};
+
+constexpr Kind I = Kind::Integer;
+constexpr Kind T = Kind::Text;
+
+/// Every table but the static outcome table, referenced tables first. The
+/// store copy test compares every table of the schema, all columns, after a
+/// copy: a table or column missing here fails it.
+const std::vector<Table>& stored_tables() {
+    static const std::vector<Table> tables = {
+        {"ou",
+         {{"id", I},
+          {"parent_id", I},
+          {"name", T},
+          {"path", T},
+          {"path_key", T},
+          {"created_at", T}},
+         "id"},
+        {"code",
+         {{"id", I},
+          {"type", T},
+          {"name", T},
+          {"name_key", T},
+          {"description", T},
+          {"ou_id", I},
+          {"created_at", T},
+          {"deleted_at", T}},
+         "id"},
+        {"service",
+         {{"id", I}, {"name", T}, {"name_key", T}, {"ou_id", I}, {"license", T}, {"created_at", T}},
+         "id"},
+        {"service_code",
+         {{"service_id", I}, {"list", T}, {"position", I}, {"code_id", I}},
+         "service_id, list, position"},
+        {"service_extension", {{"service_id", I}, {"feature", T}}, "service_id, feature"},
+        {"session",
+         {{"id", I},
+          {"external_id", T},
+          {"service_id", I},
+          {"user", T},
+          {"direction", T},
+          {"started_at", I},
+          {"ended_at", I},
+          {"outcome", T},
+          {"caller", T}},
+         "id"},
+        {"conclusion",
+         {{"session_id", I},
+          {"concluded_at", I},
+          {"user", T},
+          {"via", T},
+          {"retroactive", I},
+          {"code_count", I},
+          {"tag_count", I}},
+         "session_id"},
+        {"conclusion_code",
+         {{"session_id", I}, {"position", I}, {"code_id", I}, {"type", T}, {"name", T}},
+         "session_id, position"},
+        {"conclusion_tag",
+         {{"session_id", I}, {"position", I}, {"tag", T}, {"tag_key", T}},
+         "session_id, position"},
+        {"audit",
+         {{"id", I},
+          {"at", T},
+          {"user", T},
+          {"via", T},
+          {"ou_id", I},
+          {"action", T},
+          {"target", T},
+          {"before", T},
+          {"after", T}},
+         "id"},
+    };
+    return tables;
+}
+
+const Table& stored_table(std::string_view name) {
+    for (const Table& table : stored_tables()) {
+        if (table.name == name) {
+            return table;
+        }
+    }
+    throw Error(ErrorKind::Internal, fmt::format("no table \"{}\" in the store", name));
+}
+
+/// "\"a\", \"b\"": column names quoted, for "user" is reserved in PostgreSQL.
+std::string column_list(const Table& table) {
+    std::string list;
+    for (const Column& column : table.columns) {
+        list += fmt::format("{}\"{}\"", list.empty() ? "" : ", ", column.name);
+    }
+    return list;
+}
+
+} // namespace
+
+std::string SqlTransaction::stored_columns(std::string_view table) {
+    return column_list(stored_table(table));
+}
+
+void SqlTransaction::each_stored_row(const std::function<void(const StoredRow&)>& visit) {
+    for (const Table& table : stored_tables()) {
+        const auto q = db_.prepare(fmt::format("SELECT {} FROM {} ORDER BY {}", column_list(table),
+                                               table.name, table.key));
+        StoredRow row{table.name, std::vector<StoredValue>(table.columns.size())};
+        while (q->step()) {
+            for (std::size_t i = 0; i < table.columns.size(); ++i) {
+                const int index = static_cast<int>(i);
+                if (q->is_null(index)) {
+                    row.values[i] = nullptr;
+                } else if (table.columns[i].kind == Kind::Integer) {
+                    row.values[i] = q->integer(index);
+                } else {
+                    row.values[i] = q->text(index);
+                }
+            }
+            visit(row);
+        }
+    }
+}
+
+void SqlTransaction::insert_stored_row(const StoredRow& row) {
+    if (stored_insert_table_ != row.table) {
+        const Table& table = stored_table(row.table);
+        stored_insert_ =
+            db_.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({})", table.name,
+                                    column_list(table), placeholders(table.columns.size())));
+        stored_insert_table_ = table.name;
+    }
+    bind_all(*stored_insert_, row.values);
+    stored_insert_->run();
+    if (row.table == "session") {
+        session_inserted();
+    }
+}
+
+void SqlTransaction::stored_rows_inserted() {
+    stored_insert_.reset();
+    stored_insert_table_ = {};
+}
+
 } // namespace nimbus::store::sql

@@ -42,6 +42,7 @@ public:
     void each_concluded_tag(const ExportQuery& query,
                             const std::function<void(const ConcludedTagRow&)>& visit) override;
     std::vector<AuditEntry> audit_entries(const AuditFilter& filter) override;
+    void each_stored_row(const std::function<void(const StoredRow&)>& visit) override;
 
     std::int64_t insert_ou(const NewOu& ou) override;
     std::int64_t insert_code(const NewCode& code) override;
@@ -58,9 +59,13 @@ public:
     void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override;
     void insert_conclusion(const NewConclusion& conclusion) override;
     void append_audit(const NewAuditEntry& entry) override;
+    void insert_stored_row(const StoredRow& row) override;
+    void stored_rows_inserted() override;
 
 protected:
     Connection& connection() { return db_; }
+    /// The quoted names of a stored table's columns, in `StoredRow` order.
+    static std::string stored_columns(std::string_view table);
     /// Called after each session an import inserts; engines may defer work.
     virtual void session_inserted() {}
 
@@ -69,6 +74,8 @@ private:
     // Prepared once per transaction: an import runs them once per row.
     std::unique_ptr<Statement> session_exists_;
     std::unique_ptr<Statement> insert_session_;
+    std::unique_ptr<Statement> stored_insert_; ///< for the rows of `stored_insert_table_`
+    std::string_view stored_insert_table_;
 };
 
 } // namespace nimbus::store::sql

@@ -1,0 +1,232 @@
+#include <nimbus/copy/store_copy.hpp>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+#include <nettle/sha2.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <nimbus/audit/trail.hpp>
+#include <nimbus/error.hpp>
+#include <nimbus/reports/usage.hpp>
+
+namespace nimbus::copy {
+namespace {
+
+/// What a table holds: its row count and a SHA-256 of its rows in key order.
+struct TableDigest {
+    std::string table;
+    std::int64_t rows = 0;
+    std::array<std::uint8_t, SHA256_DIGEST_SIZE> digest{};
+};
+
+/// Digests rows as they stream past, one table after another.
+class Digests {
+public:
+    void add(const store::StoredRow& row) {
+        if (tables_.empty() || tables_.back().table != row.table) {
+            finish();
+            tables_.push_back(TableDigest{std::string(row.table)});
+            sha256_init(&context_);
+        }
+        ++tables_.back().rows;
+        for (const store::StoredValue& value : row.values) {
+            // A tag and a length before each value: no two rows encode alike.
+            if (const auto* number = std::get_if<std::int64_t>(&value)) {
+                update('i', static_cast<std::uint64_t>(*number));
+            } else if (const auto* text = std::get_if<std::string>(&value)) {
+                update('t', text->size());
+                sha256_update(&context_, text->size(),
+                              reinterpret_cast<const std::uint8_t*>(text->data()));
+            } else {
+                update('n', 0);
+            }
+        }
+    }
+
+    /// The digests of every table seen, the last one finished.
+    const std::vector<TableDigest>& tables() {
+        finish();
+        return tables_;
+    }
+
+private:
+    void update(char tag, std::uint64_t number) {
+        std::array<std::uint8_t, 9> bytes{static_cast<std::uint8_t>(tag)};
+        for (std::size_t i = 0; i < 8; ++i) {
+            bytes[i + 1] = static_cast<std::uint8_t>(number >> (8 * i));
+        }
+        sha256_update(&context_, bytes.size(), bytes.data());
+    }
+
+    void finish() {
+        if (!tables_.empty() && !finished_) {
+            sha256_digest(&context_, tables_.back().digest.size(), tables_.back().digest.data());
+        }
+        finished_ = !tables_.empty();
+    }
+
+    std::vector<TableDigest> tables_;
+    sha256_ctx context_{};
+    bool finished_ = false;
+};
+
+bool same_store(const store::Locator& a, const store::Locator& b) {
+    if (a.engine != b.engine) {
+        return false;
+    }
+    if (a.engine == store::Engine::Postgresql) {
+        return a.target == b.target;
+    }
+    std::error_code ec;
+    return std::filesystem::weakly_canonical(a.target, ec) ==
+           std::filesystem::weakly_canonical(b.target, ec);
+}
+
+void require_empty(store::ReadTransaction& tx, const std::string& location) {
+    tx.each_stored_row([&](const store::StoredRow& row) {
+        throw Error(
+            ErrorKind::Conflict,
+            fmt::format("store {} is not empty: its table {} holds rows", location, row.table),
+            "copy into a new file, or into an empty database (dropdb and createdb)");
+    });
+}
+
+/// The first and last day (UTC) on which a stored session started, if any.
+std::optional<std::pair<CivilDate, CivilDate>> session_days(store::ReadTransaction& tx) {
+    store::UsageQuery query;
+    for (const Service& service : tx.services()) {
+        query.service_ids.push_back(service.id);
+    }
+    query.from = Timestamp{std::chrono::seconds{std::numeric_limits<std::int32_t>::min()}};
+    query.to = Timestamp{std::chrono::seconds{std::int64_t{1} << 40}};
+    query.offsets = {OffsetSpan{query.to, 0}};
+    query.by_day = true;
+    const std::vector<store::SessionCount> days = tx.session_counts(query);
+    if (days.empty()) {
+        return std::nullopt;
+    }
+    const auto [first, last] = std::minmax_element(
+        days.begin(), days.end(),
+        [](const store::SessionCount& a, const store::SessionCount& b) { return a.day < b.day; });
+    return std::pair{CivilDate::from_day_number(first->day), CivilDate::from_day_number(last->day)};
+}
+
+/// The usage reports that `store copy` compares, as CSV, with their row count.
+std::pair<std::string, std::int64_t> usage_reports(store::ReadTransaction& tx, const Actor& actor,
+                                                   Timestamp now) {
+    const auto days = session_days(tx);
+    if (!days) {
+        return {};
+    }
+    std::ostringstream out;
+    std::int64_t rows = 0;
+    using reports::Dimension;
+    for (const auto& by : {std::vector{Dimension::Month, Dimension::Service, Dimension::Code},
+                           std::vector{Dimension::Month, Dimension::Service, Dimension::Tag}}) {
+        reports::UsageRequest request;
+        request.period.from = days->first.text();
+        request.period.to = days->second.text();
+        request.by = by;
+        const reports::UsageReport report = reports::usage(tx, actor, request, now);
+        output::render_csv(out, report.rows);
+        output::render_csv(out, report.summary_rows());
+        rows += static_cast<std::int64_t>(report.rows.rows.size());
+    }
+    return {out.str(), rows};
+}
+
+void verify(const std::vector<TableDigest>& source, const std::vector<TableDigest>& copied,
+            const std::string& to) {
+    for (const TableDigest& table : source) {
+        const auto match = std::find_if(copied.begin(), copied.end(), [&](const TableDigest& c) {
+            return c.table == table.table;
+        });
+        const std::int64_t rows = match == copied.end() ? 0 : match->rows;
+        if (match == copied.end() || rows != table.rows || match->digest != table.digest) {
+            throw Error(ErrorKind::Internal,
+                        fmt::format("the copy in {} differs from its source in table {} "
+                                    "({} rows instead of {}); nothing was kept",
+                                    to, table.table, rows, table.rows));
+        }
+    }
+    if (copied.size() != source.size()) {
+        throw Error(
+            ErrorKind::Internal,
+            fmt::format("the copy in {} holds rows its source does not; nothing was kept", to));
+    }
+}
+
+/// Removes a SQLite file (and its companions) that a failed copy created.
+void remove_created(const store::Locator& to) {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        std::filesystem::remove(to.target + suffix, ec);
+    }
+}
+
+} // namespace
+
+CopyReport copy_store(const store::Locator& from, const store::Locator& to,
+                      const store::StoreOptions& options, const Actor& actor, Timestamp now) {
+    if (same_store(from, to)) {
+        throw Error(ErrorKind::Usage, "the source and the destination are the same store");
+    }
+    const auto source = store::open_store(from, options);
+    const auto read = source->begin_read();
+
+    CopyReport report;
+    report.from = source->location();
+    const bool created = to.engine == store::Engine::Sqlite && !store::store_exists(to);
+    try {
+        const store::InitReport init =
+            store::initialise_store(to, options, [&](store::WriteTransaction& tx) {
+                require_empty(tx, to.target);
+                Digests source_rows;
+                read->each_stored_row([&](const store::StoredRow& row) {
+                    source_rows.add(row);
+                    tx.insert_stored_row(row);
+                });
+                tx.stored_rows_inserted();
+
+                Digests copied_rows;
+                tx.each_stored_row([&](const store::StoredRow& row) { copied_rows.add(row); });
+                verify(source_rows.tables(), copied_rows.tables(), to.target);
+                const auto [source_reports, rows] = usage_reports(*read, actor, now);
+                if (usage_reports(tx, actor, now).first != source_reports) {
+                    throw Error(ErrorKind::Internal,
+                                fmt::format("the usage reports of the copy in {} differ from "
+                                            "its source's; nothing was kept",
+                                            to.target));
+                }
+                report.report_rows = rows;
+                for (const TableDigest& table : source_rows.tables()) {
+                    report.tables.push_back(TableCount{table.table, table.rows});
+                }
+
+                nlohmann::ordered_json copied = nlohmann::ordered_json::object();
+                for (const TableCount& table : report.tables) {
+                    copied[table.table] = table.rows;
+                }
+                const std::optional<Ou> root = tx.root_ou();
+                AuditTrail(tx, actor, now)
+                    .record("store.copy", report.from,
+                            root ? std::optional(root->id) : std::nullopt, nullptr,
+                            {{"from", report.from}, {"rows", copied}});
+            });
+        report.to = init.store->location();
+        report.schema_version = init.version;
+    } catch (...) {
+        if (created) {
+            remove_created(to);
+        }
+        throw;
+    }
+    return report;
+}
+
+} // namespace nimbus::copy

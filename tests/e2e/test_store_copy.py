@@ -1,0 +1,206 @@
+"""store copy: a whole store moved between engines, ids and all, then verified.
+
+The source is always a SQLite store built by the golden report data set. The
+destination is a store of the engine under test: another SQLite file, or a new
+PostgreSQL database; the copy is then copied back into a second SQLite file."""
+
+import os
+import resource
+import signal
+import subprocess
+
+from harness import BINARY, CAST, ENGINE, LOGIN, NimbusTestCase, Sandbox, main, sqlite_only
+from test_reports import CASES, GOLDEN
+
+# Every table and its key, to compare whole stores row by row.
+TABLES = {
+    "ou": "id", "code": "id", "service": "id", "service_code": "service_id, list, position",
+    "service_extension": "service_id, feature", "session": "id", "conclusion": "session_id",
+    "conclusion_code": "session_id, position", "conclusion_tag": "session_id, position", "audit": "id",
+}
+# Commands whose output must not depend on the engine.
+READS = [
+    ["code", "list", "--include-deleted", "--format", "json"],
+    ["ou", "list", "--format", "json"],
+    ["service", "list", "--format", "json"],
+    ["service", "show", "Hotline", "--format", "json"],
+    ["session", "list", "--format", "json"],
+    ["session", "show", "h-3", "--format", "json"],
+    ["config", "export"],
+    ["report", "export", "--dir", "{dir}", "--from", "2026-10-01", "--to", "2026-12-31"],
+]
+
+
+def golden_users():
+    users = dict(CAST)
+    users["leo"] = {"name": "Leo Agent", "member": ["Hotline", "Desk"]}
+    users["dora"] = {"name": "Dora Desk Owner", "owner": ["Desk"]}
+    return users
+
+
+class StoreCopyTest(NimbusTestCase):
+    @classmethod
+    def setUpClass(cls):
+        # One golden SQLite store; each test copies it.
+        cls.source = Sandbox()
+        cls.source.write_identity(golden_users())
+        cls.source.use_store(os.path.join(cls.source.dir, "golden.db"))
+        completed = subprocess.run(["bash", os.path.join(GOLDEN, "dataset.sh")],
+                                   env=cls.source.environment({"NIMBUS_CODES_BIN": BINARY}),
+                                   capture_output=True, timeout=300)
+        if completed.returncode != 0:
+            raise RuntimeError(completed.stderr.decode())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.source.cleanup()
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.write_identity(golden_users())
+        self.sandbox.env["NIMBUS_CODES_NOW"] = "2026-12-05T09:00:00Z"
+
+    def copy(self, source, destination):
+        result = self.run_ok("store", "copy", "--from", source, "--to", destination)
+        self.assertIn(f"verified: every table's rows identical", result.err)
+        return result
+
+    def on(self, store, *args):
+        """The output of a command run on `store`."""
+        result = self.run_ok("--store", store, *args)
+        return result.out
+
+    def dump(self, store):
+        """Every row of every table, through the engine's own client (which
+        shows NULL as psql does: empty)."""
+        self.sandbox.use_store(store)
+        return {table: [tuple("" if value is None else value for value in row)
+                        for row in self.sandbox.rows(f"SELECT * FROM {table} ORDER BY {key}")]
+                for table, key in TABLES.items()}
+
+    def test_golden_store_copied_there_and_back_gives_identical_reports(self):
+        golden = self.source.store
+        there = self.sandbox.new_store("there.db")
+        back = os.path.join(self.sandbox.dir, "back.db")
+        copied = self.copy(golden, there)
+        self.copy(there, back)
+
+        counts = dict(line.split() for line in copied.out.splitlines()[1:])
+        self.assertEqual(counts["session"], "8")
+        self.assertEqual(counts["conclusion"], "7")
+        self.assertEqual(counts["code"], "6")
+
+        for name, args in CASES.items():
+            with self.subTest(name):
+                with open(os.path.join(GOLDEN, "reports", name), encoding="utf-8", newline="") as f:
+                    expected = f.read()
+                for store in (golden, there, back):
+                    self.assertEqual(self.on(store, "report", "usage", *args), expected, f"{name} on {store}")
+
+        for args in READS:
+            with self.subTest(" ".join(args[:2])):
+                outputs = []
+                for i, store in enumerate((golden, there, back)):
+                    folder = os.path.join(self.sandbox.dir, f"export-{i}")
+                    out = self.on(store, *[a.replace("{dir}", folder) for a in args])
+                    if "--dir" in args:
+                        out = sorted(os.listdir(folder)) + [
+                            open(os.path.join(folder, n), encoding="utf-8").read()
+                            for n in sorted(os.listdir(folder)) if n != "manifest.json"]
+                    outputs.append(out)
+                self.assertEqual(outputs[0], outputs[1])
+                self.assertEqual(outputs[0], outputs[2])
+
+        # Every table of the schema is compared, all columns, row for row, ids
+        # included; the copies add one audit record each.
+        self.sandbox.use_store(golden)
+        schema_tables = {name for (name,) in self.sandbox.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")}
+        self.assertEqual(schema_tables, set(TABLES) | {"outcome"})
+        original, first, second = self.dump(golden), self.dump(there), self.dump(back)
+        for table in TABLES:
+            if table == "audit":
+                self.assertEqual(first[table][:-1], original[table])
+                self.assertEqual(second[table][:-1], first[table])
+            else:
+                self.assertEqual(first[table], original[table], table)
+                self.assertEqual(second[table], original[table], table)
+        self.assertEqual(first["audit"][-1][5], "store.copy")
+        self.assertEqual(first["audit"][-1][2], LOGIN)
+
+    def test_copy_goes_on_where_the_source_left_off(self):
+        there = self.sandbox.new_store("there.db")
+        self.copy(self.source.store, there)
+        self.sandbox.use_store(there)
+        last_code = self.sandbox.count("SELECT max(id) FROM code")
+        created = self.json_ok("code", "create", "--type", "secondary", "--name", "Complaint")
+        self.assertEqual(created[0]["id"] if isinstance(created, list) else created["id"], last_code + 1)
+        # An open session of the source can be concluded once in the copy ...
+        self.run_ok("session", "conclude", "h-6", "--primary", "No sale", "--as", "mia")
+        self.assert_fails(4, "session", "conclude", "h-6", "--primary", "Callback", "--as", "mia")
+        # ... and the copied conclusions are as permanent as any.
+        self.assert_fails(4, "session", "conclude", "h-1", "--primary", "Callback", "--as", "mia")
+        self.assertTrue(self.sandbox.refuses("UPDATE conclusion SET retroactive = 0"))
+        self.assertTrue(self.sandbox.refuses("DELETE FROM conclusion_tag"))
+        # The source did not change.
+        self.assertEqual(self.on(self.source.store, "session", "show", "h-6", "--format", "json").count('"concluded_at": null'), 1)
+
+    def test_text_is_copied_byte_for_byte(self):
+        # Backslashes and quotes, in names and in the audit trail's JSON.
+        source = os.path.join(self.sandbox.dir, "source.db")
+        self.sandbox.use_store(source)
+        self.run_ok("init", "--tenant", "Con\\toso")
+        self.run_ok("code", "create", "--type", "primary", "--name", 'Back\\slash "q" \\N',
+                    "--description", "Grüezi \\\\ 'x' ✓")
+        there = self.sandbox.new_store("there.db")
+        self.copy(source, there)
+        original, copied = self.dump(source), self.dump(there)
+        self.assertEqual(copied["code"], original["code"])
+        self.assertEqual(copied["ou"], original["ou"])
+        self.assertEqual(copied["audit"][:-1], original["audit"])
+        self.assertEqual(self.on(there, "code", "list", "--format", "json"),
+                         self.on(source, "code", "list", "--format", "json"))
+
+    def test_destination_must_be_empty(self):
+        there = self.sandbox.new_store("there.db")
+        self.sandbox.use_store(there)
+        self.init_store()
+        before = self.dump(there)
+        self.assert_fails(4, "store", "copy", "--from", self.source.store, "--to", there,
+                          stderr="is not empty: its table ou holds rows")
+        self.assertEqual(self.dump(there), before)
+
+    def test_refusals_change_nothing(self):
+        there = self.sandbox.new_store("there.db")
+        missing = os.path.join(self.sandbox.dir, "missing.db")
+        self.assert_fails(64, "store", "copy", "--from", self.source.store, "--to", self.source.store,
+                          stderr="the source and the destination are the same store")
+        self.assert_fails(64, "store", "copy", "--from", self.source.store,
+                          "--to", "postgresql://nimbus:secret@127.0.0.1:1/db", stderr="password")
+        self.assert_fails(66, "store", "copy", "--from", missing, "--to", there)
+        self.assert_fails(77, "store", "copy", "--from", self.source.store, "--to", there, "--as", "sam")
+        self.assert_fails(64, "store", "copy", "--from", self.source.store)
+        self.assertFalse(os.path.exists(missing))
+        if ENGINE == "sqlite":
+            self.assertFalse(os.path.exists(there))
+        # After all that the destination is still empty: a copy succeeds.
+        self.copy(self.source.store, there)
+
+    @sqlite_only("a file too large for the process's limit")
+    def test_failed_copy_leaves_no_file(self):
+        there = os.path.join(self.sandbox.dir, "there.db")
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+        completed = subprocess.run([BINARY, "store", "copy", "--from", self.source.store, "--to", there],
+                                   env=self.sandbox.env, capture_output=True, timeout=60, preexec_fn=limit)
+        self.assertEqual(completed.returncode, 73, completed.stderr)
+        self.assertIn(b"nimbus-codes: error: ", completed.stderr)
+        self.assertEqual(completed.stdout, b"")
+        self.assertFalse([name for name in os.listdir(self.sandbox.dir) if name.startswith("there.db")])
+
+
+if __name__ == "__main__":
+    main()
