@@ -48,19 +48,27 @@ class ConcurrencyTest(NimbusTestCase):
         self.assertEqual(self.sandbox.count("SELECT count(*) FROM conclusion"), 20)
         self.assertEqual(self.sandbox.count("SELECT count(*) FROM conclusion_tag"), 20)
 
-    def test_eight_processes_conclude_two_hundred_sessions(self):
-        ids = [f"w{worker}-{n}" for worker in range(8) for n in range(25)]
+    def test_sixteen_processes_conclude_a_thousand_sessions(self):
+        ids = [f"s-{n}" for n in range(1000)]
         self.import_sessions(ids)
-        script = 'for id in "$@"; do "$NIMBUS" session conclude "$id" --primary Sale --as mia -q || exit $?; done'
+        # Each process concludes its share, one invocation per session; every
+        # one must be acknowledged (exit 0), so none may be missing afterwards.
+        script = 'for id in "$@"; do "$NIMBUS" session conclude "$id" --primary Sale --tag "$id" --as mia -q || exit $?; done'
         env = dict(self.sandbox.env, NIMBUS=BINARY)
-        workers = [subprocess.Popen(["bash", "-c", script, "worker", *[f"w{worker}-{n}" for n in range(25)]],
+        workers = [subprocess.Popen(["bash", "-c", script, "worker", *ids[worker::16]],
                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                   for worker in range(8)]
+                   for worker in range(16)]
         for worker in workers:
-            _, err = worker.communicate(timeout=300)
+            _, err = worker.communicate(timeout=280)
             self.assertEqual(worker.returncode, 0, err.decode())
         concluded = {s["id"] for s in self.json_ok("session", "list", "--concluded")}
         self.assertEqual(concluded, set(ids))
+        # None doubled: one conclusion, one code and its own tag per session.
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM conclusion"), 1000)
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM conclusion_code"), 1000)
+        self.assertEqual(self.sandbox.count(
+            "SELECT count(*) FROM conclusion_tag t JOIN session s ON s.id = t.session_id "
+            "WHERE t.tag = s.external_id"), 1000)
 
 
 if __name__ == "__main__":
