@@ -8,7 +8,9 @@
               p99, and how many conclusions were lost or doubled (must be none).
 
 usage: conclude.py STORE IDENTITY NIMBUS [--sequential N] [--concurrent M] [--workers W]
-The store must come from bench/generate_store.sh (services Service-1..20, code "Sale").
+The store must come from bench/generate_store.sh (services Service-1..20, code "Sale"),
+or be a copy of one. STORE may be a PostgreSQL URI (the concurrent part only; psql
+and PGPASSFILE reach it).
 """
 import argparse
 import concurrent.futures
@@ -38,25 +40,35 @@ def add_sessions(store, prefix, count):
     return ids
 
 
+def query(store, sql):
+    """The first value of a query on the store, on either engine."""
+    if store.startswith("postgresql://"):
+        out = subprocess.run(["psql", "-X", "-A", "-t", "-d", store, "-c", sql], check=True,
+                             capture_output=True, text=True).stdout
+        return int(out.split()[0])
+    db = sqlite3.connect(store)
+    value = db.execute(sql).fetchone()[0]
+    db.close()
+    return value
+
+
+def import_sessions(env, nimbus, prefix, count):
+    """Open sessions for agent-1 in Service-1, imported with nimbus-codes (set-up, not measured)."""
+    rows = "".join(f"{prefix}-{i},Service-1,agent-1,inbound,2026-09-21T08:00:00Z,2026-09-21T08:05:00Z,accepted,\n"
+                   for i in range(count))
+    subprocess.run([nimbus, "session", "import", "-", "--input-format", "csv", "-q"], env=env, check=True,
+                   stdout=subprocess.DEVNULL,
+                   input=("id,service,user,direction,started_at,ended_at,outcome,caller\n" + rows).encode())
+
+
 def timed(argv, env):
     start = time.perf_counter()
     completed = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return time.perf_counter() - start, completed.returncode, completed.stderr
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("store")
-    parser.add_argument("identity")
-    parser.add_argument("nimbus")
-    parser.add_argument("--sequential", type=int, default=1000)
-    parser.add_argument("--concurrent", type=int, default=10000)
-    parser.add_argument("--workers", type=int, default=16)
-    args = parser.parse_args()
-    env = dict(os.environ, NIMBUS_CODES_STORE=args.store, NIMBUS_CODES_IDENTITY=args.identity)
-    tag = f"b{os.getpid()}"
-
-    # 1. Sequential, one process each.
+def sequential(args, env, tag):
+    """1. Sequential, one process each."""
     add_sessions(args.store, f"{tag}-seq", args.sequential)
     base_ids = add_sessions(args.store, f"{tag}-base", args.sequential)
     db = sqlite3.connect(args.store)
@@ -82,8 +94,11 @@ def main():
         a, b = percentile(ours, p) * 1000, percentile(theirs, p) * 1000
         print(f"  {label}: nimbus-codes {a:.2f} ms, sqlite3 {b:.2f} ms, ratio {a / b:.2f}")
 
-    # 2. Concurrent: W processes, M distinct sessions.
-    add_sessions(args.store, f"{tag}-par", args.concurrent)
+
+
+def concurrent_run(args, env, tag):
+    """2. Concurrent: W processes, M distinct sessions."""
+    import_sessions(env, args.nimbus, f"{tag}-par", args.concurrent)
     ids = [f"{tag}-par-{i}" for i in range(args.concurrent)]
     failures = []
 
@@ -98,11 +113,10 @@ def main():
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
         latencies = list(pool.map(conclude, ids))
     elapsed = time.perf_counter() - start
-    db = sqlite3.connect(args.store)
-    stored = db.execute("SELECT count(*) FROM conclusion c JOIN session s ON s.id = c.session_id"
-                        " WHERE s.external_id LIKE ?", (f"{tag}-par-%",)).fetchone()[0]
-    codes = db.execute("SELECT count(*) FROM conclusion_code cc JOIN session s ON s.id = cc.session_id"
-                       " WHERE s.external_id LIKE ?", (f"{tag}-par-%",)).fetchone()[0]
+    stored = query(args.store, "SELECT count(*) FROM conclusion c JOIN session s ON s.id = c.session_id"
+                               f" WHERE s.external_id LIKE '{tag}-par-%'")
+    codes = query(args.store, "SELECT count(*) FROM conclusion_code cc JOIN session s ON s.id = cc.session_id"
+                              f" WHERE s.external_id LIKE '{tag}-par-%'")
     print(f"conclude, {args.workers} concurrent processes, {args.concurrent} sessions:")
     print(f"  {args.concurrent / elapsed:.0f} conclusions/s, p50 {statistics.median(latencies) * 1000:.1f} ms,"
           f" p99 {percentile(latencies, 99) * 1000:.1f} ms")
@@ -112,6 +126,23 @@ def main():
         print("  first failure:", failures[0])
     if stored != args.concurrent or codes != stored or failures:
         raise SystemExit(1)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("store")
+    parser.add_argument("identity")
+    parser.add_argument("nimbus")
+    parser.add_argument("--sequential", type=int, default=1000)
+    parser.add_argument("--concurrent", type=int, default=10000)
+    parser.add_argument("--workers", type=int, default=16)
+    args = parser.parse_args()
+    env = dict(os.environ, NIMBUS_CODES_STORE=args.store, NIMBUS_CODES_IDENTITY=args.identity)
+    tag = f"b{os.getpid()}"
+
+    if args.sequential > 0:
+        sequential(args, env, tag)
+    concurrent_run(args, env, tag)
 
 
 if __name__ == "__main__":

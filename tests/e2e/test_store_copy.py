@@ -7,6 +7,7 @@ PostgreSQL database; the copy is then copied back into a second SQLite file."""
 import os
 import resource
 import signal
+import sqlite3
 import subprocess
 
 from harness import BINARY, CAST, ENGINE, LOGIN, NimbusTestCase, Sandbox, main, sqlite_only
@@ -184,6 +185,22 @@ class StoreCopyTest(NimbusTestCase):
         if ENGINE == "sqlite":
             self.assertFalse(os.path.exists(there))
         # After all that the destination is still empty: a copy succeeds.
+        self.copy(self.source.store, there)
+
+    def test_copy_holds_the_source_write_lock(self):
+        # Another writer on the source: the copy waits, then gives up (75),
+        # as a writer would; nothing is created.
+        there = self.sandbox.new_store("there.db")
+        holder = sqlite3.connect(self.source.store, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            self.assert_fails(75, "store", "copy", "--from", self.source.store, "--to", there,
+                              "--busy-timeout", "300", stderr="locked")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        if ENGINE == "sqlite":
+            self.assertFalse(os.path.exists(there))
         self.copy(self.source.store, there)
 
     @sqlite_only("a file too large for the process's limit")

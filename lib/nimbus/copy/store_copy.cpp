@@ -177,7 +177,10 @@ CopyReport copy_store(const store::Locator& from, const store::Locator& to,
         throw Error(ErrorKind::Usage, "the source and the destination are the same store");
     }
     const auto source = store::open_store(from, options);
-    const auto read = source->begin_read();
+    // The source's write lock, held until the copy has committed and never
+    // committed itself: no conclusion can land in the source after the copy's
+    // snapshot and be left behind.
+    const auto read = source->begin_write();
 
     CopyReport report;
     report.from = source->location();

@@ -27,8 +27,9 @@ struct CopyReport {
 /// Copies every row of the store at `from` (which must be initialised and
 /// current) into the store at `to`, which must hold no rows: nothing there, an
 /// empty file or database (its schema is then created), or a schema without
-/// rows. One read transaction on the source, one write transaction on the
-/// destination, which commits only after checking that it holds exactly the
+/// rows. The source is read in one transaction that holds its write lock
+/// (other writers wait, then exit 75) and changes nothing; the destination is
+/// written in one transaction, which commits only after checking that it holds exactly the
 /// source's rows (table by table, by SHA-256) and gives the same usage reports
 /// (by month, service and code; by month, service and tag). The copy is
 /// recorded in the destination's audit trail. If anything fails, the

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <libpq-fe.h>
 #include <optional>
 #include <vector>
 
@@ -10,6 +9,7 @@
 
 #include <nimbus/error.hpp>
 #include <nimbus/store/migration.hpp>
+#include <nimbus/store/postgresql/libpq.hpp>
 #include <nimbus/store/sql/sql_transaction.hpp>
 
 namespace nimbus::store {
@@ -24,17 +24,21 @@ constexpr std::int64_t application_id = 0x4E434453;
 constexpr Oid int8_type = 20;
 constexpr Oid text_type = 25;
 
+const libpq::Api& pq() {
+    return libpq::api();
+}
+
 int latest_version() {
     return postgresql_migrations().back().version;
 }
 
 struct ResultDeleter {
-    void operator()(PGresult* result) const { PQclear(result); }
+    void operator()(PGresult* result) const { pq().PQclear(result); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
 struct ConnectionDeleter {
-    void operator()(PGconn* connection) const { PQfinish(connection); }
+    void operator()(PGconn* connection) const { pq().PQfinish(connection); }
 };
 using ConnectionPtr = std::unique_ptr<PGconn, ConnectionDeleter>;
 
@@ -44,7 +48,7 @@ std::string first_line(std::string_view message) {
 }
 
 std::string field(const PGresult* result, int code) {
-    const char* value = result == nullptr ? nullptr : PQresultErrorField(result, code);
+    const char* value = result == nullptr ? nullptr : pq().PQresultErrorField(result, code);
     return value == nullptr ? std::string{} : std::string(value);
 }
 
@@ -71,8 +75,8 @@ std::pair<std::string, int> numbered_parameters(std::string_view sql) {
 
 /// The server, as messages name it: "HOST:PORT".
 std::string server_of(PGconn* connection) {
-    const char* host = PQhost(connection);
-    const char* port = PQport(connection);
+    const char* host = pq().PQhost(connection);
+    const char* port = pq().PQport(connection);
     return fmt::format("{}:{}", host != nullptr && *host != '\0' ? host : "localhost",
                        port != nullptr && *port != '\0' ? port : "5432");
 }
@@ -105,11 +109,11 @@ public:
         finished_ = false;
     }
 
-    bool is_null(int column) const override { return PQgetisnull(row(), 0, column) != 0; }
+    bool is_null(int column) const override { return pq().PQgetisnull(row(), 0, column) != 0; }
     std::int64_t integer(int column) const override;
     std::string text(int column) const override {
-        return std::string(PQgetvalue(row(), 0, column),
-                           static_cast<std::size_t>(PQgetlength(row(), 0, column)));
+        return std::string(pq().PQgetvalue(row(), 0, column),
+                           static_cast<std::size_t>(pq().PQgetlength(row(), 0, column)));
     }
 
 private:
@@ -144,8 +148,8 @@ public:
 
     /// Runs SQL without parameters and gives its last result.
     ResultPtr run(std::string_view sql) {
-        ResultPtr result(PQexec(handle(), std::string(sql).c_str()));
-        const ExecStatusType status = PQresultStatus(result.get());
+        ResultPtr result(pq().PQexec(handle(), std::string(sql).c_str()));
+        const ExecStatusType status = pq().PQresultStatus(result.get());
         if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
             fail(result.get());
         }
@@ -155,27 +159,27 @@ public:
     /// Starts `COPY ... FROM STDIN`: until `end_copy`, the connection takes
     /// only rows.
     void begin_copy(std::string_view sql) {
-        const ResultPtr result(PQexec(handle(), std::string(sql).c_str()));
-        if (PQresultStatus(result.get()) != PGRES_COPY_IN) {
+        const ResultPtr result(pq().PQexec(handle(), std::string(sql).c_str()));
+        if (pq().PQresultStatus(result.get()) != PGRES_COPY_IN) {
             fail(result.get());
         }
     }
     /// Sends rows in COPY's text format.
     void put_copy(std::string_view rows) {
-        if (PQputCopyData(handle(), rows.data(), static_cast<int>(rows.size())) != 1) {
+        if (pq().PQputCopyData(handle(), rows.data(), static_cast<int>(rows.size())) != 1) {
             fail(nullptr);
         }
     }
     /// Ends the COPY; its failure (a broken key, a trigger) is thrown here.
     /// With `abandon`, the rows sent are discarded and nothing is thrown.
     void end_copy(bool abandon = false) {
-        const int sent = PQputCopyEnd(handle(), abandon ? "abandoned" : nullptr);
-        ResultPtr result(PQgetResult(handle()));
-        for (PGresult* rest = PQgetResult(handle()); rest != nullptr;
-             rest = PQgetResult(handle())) {
-            PQclear(rest);
+        const int sent = pq().PQputCopyEnd(handle(), abandon ? "abandoned" : nullptr);
+        ResultPtr result(pq().PQgetResult(handle()));
+        for (PGresult* rest = pq().PQgetResult(handle()); rest != nullptr;
+             rest = pq().PQgetResult(handle())) {
+            pq().PQclear(rest);
         }
-        if (!abandon && (sent != 1 || PQresultStatus(result.get()) != PGRES_COMMAND_OK)) {
+        if (!abandon && (sent != 1 || pq().PQresultStatus(result.get()) != PGRES_COMMAND_OK)) {
             fail(result.get());
         }
     }
@@ -198,11 +202,11 @@ void PostgresqlConnection::fail(const PGresult* result) const {
     const std::string state = field(result, PG_DIAG_SQLSTATE);
     std::string message = field(result, PG_DIAG_MESSAGE_PRIMARY);
     if (message.empty()) {
-        message =
-            first_line(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(handle()));
+        message = first_line(result != nullptr ? pq().PQresultErrorMessage(result)
+                                               : pq().PQerrorMessage(handle()));
     }
     const std::string server = server_of(handle());
-    if (PQstatus(handle()) == CONNECTION_BAD || state.starts_with("08") || state == "57P01" ||
+    if (pq().PQstatus(handle()) == CONNECTION_BAD || state.starts_with("08") || state == "57P01" ||
         state == "57P02" || state == "57P03") {
         throw Error(ErrorKind::Busy,
                     fmt::format("lost the connection to PostgreSQL server {}: {}", server, message),
@@ -268,18 +272,18 @@ bool PostgresqlStatement::step() {
         for (const auto& value : values_) {
             values.push_back(value ? value->c_str() : nullptr);
         }
-        if (PQsendQueryParams(connection, sql_.c_str(), static_cast<int>(values.size()),
-                              types_.data(), values.data(), nullptr, nullptr, 0) == 0) {
+        if (pq().PQsendQueryParams(connection, sql_.c_str(), static_cast<int>(values.size()),
+                                   types_.data(), values.data(), nullptr, nullptr, 0) == 0) {
             connection_.fail(nullptr);
         }
         started_ = true;
-        PQsetSingleRowMode(connection);
+        pq().PQsetSingleRowMode(connection);
     }
     if (finished_) {
         return false;
     }
-    row_.reset(PQgetResult(connection));
-    switch (PQresultStatus(row_.get())) {
+    row_.reset(pq().PQgetResult(connection));
+    switch (pq().PQresultStatus(row_.get())) {
     case PGRES_SINGLE_TUPLE: return true;
     case PGRES_TUPLES_OK:
     case PGRES_COMMAND_OK:
@@ -295,8 +299,8 @@ bool PostgresqlStatement::step() {
 }
 
 std::int64_t PostgresqlStatement::integer(int column) const {
-    const char* text = PQgetvalue(row(), 0, column);
-    const char* end = text + PQgetlength(row(), 0, column);
+    const char* text = pq().PQgetvalue(row(), 0, column);
+    const char* end = text + pq().PQgetlength(row(), 0, column);
     std::int64_t value = 0;
     const auto [rest, error] = std::from_chars(text, end, value);
     // A sum arrives as numeric: "12" or, in principle, "12.0".
@@ -317,8 +321,8 @@ const PGresult* PostgresqlStatement::row() const {
 
 void PostgresqlStatement::drain() noexcept {
     if (started_ && !finished_) {
-        while (PGresult* rest = PQgetResult(connection_.handle())) {
-            PQclear(rest);
+        while (PGresult* rest = pq().PQgetResult(connection_.handle())) {
+            pq().PQclear(rest);
         }
     }
     finished_ = true;
@@ -363,9 +367,13 @@ public:
         , connection_(connection) {
         try {
             if (write) {
-                // lock_timeout 0 would mean no limit at all.
+                // lock_timeout 0 would mean no limit at all. A server set to
+                // acknowledge commits before they are on disk is overruled:
+                // an acknowledged conclusion must survive a crash.
                 connection_.execute(fmt::format(
                     "BEGIN; SET LOCAL lock_timeout = {}; "
+                    "SELECT set_config('synchronous_commit', 'on', true) "
+                    "WHERE current_setting('synchronous_commit') = 'off'; "
                     "SELECT pg_advisory_xact_lock({})",
                     std::max<std::int64_t>(1, connection_.busy_timeout().count()), application_id));
             } else {
@@ -424,7 +432,7 @@ public:
         const ResultPtr result = connection_.run("COMMIT");
         open_ = false;
         // A transaction that failed earlier ends with ROLLBACK, not an error.
-        if (std::string_view(PQcmdStatus(result.get())) != "COMMIT") {
+        if (std::string_view(pq().PQcmdStatus(result.get())) != "COMMIT") {
             throw Error(ErrorKind::Internal,
                         fmt::format("store {}: the transaction was rolled back, nothing was saved",
                                     connection_.location()));
@@ -451,7 +459,7 @@ private:
             } catch (...) { // NOLINT(bugprone-empty-catch): the rollback below ends it all
             }
         }
-        PQclear(PQexec(connection_.handle(), "ROLLBACK"));
+        pq().PQclear(pq().PQexec(connection_.handle(), "ROLLBACK"));
     }
 
     PostgresqlConnection& connection_;
@@ -484,11 +492,11 @@ private:
 /// Why a connection could not be made, as the library's error.
 Error connection_error(PGconn* connection, const std::string& uri) {
     const std::string server = server_of(connection);
-    const char* user = PQuser(connection);
+    const char* user = pq().PQuser(connection);
     const std::string role = user != nullptr ? user : "";
     // "connection to server at "h", port 5432 failed: FATAL:  password ...":
     // the cause is after the last "failed: ", without the severity.
-    std::string cause = first_line(PQerrorMessage(connection));
+    std::string cause = first_line(pq().PQerrorMessage(connection));
     if (const auto at = cause.rfind("failed: "); at != std::string::npos) {
         cause.erase(0, at + std::string_view("failed: ").size());
     }
@@ -497,14 +505,14 @@ Error connection_error(PGconn* connection, const std::string& uri) {
     }
     const std::string secrets_hint = "put the password in ~/.pgpass (mode 0600), a file named "
                                      "by PGPASSFILE, or a service file; never in the URI";
-    if (PQconnectionNeedsPassword(connection) != 0) {
+    if (pq().PQconnectionNeedsPassword(connection) != 0) {
         return Error(ErrorKind::Config,
                      fmt::format("PostgreSQL server {} asks for a password for role \"{}\", and "
                                  "none was found",
                                  server, role),
                      secrets_hint);
     }
-    if (PQconnectionUsedPassword(connection) != 0 &&
+    if (pq().PQconnectionUsedPassword(connection) != 0 &&
         cause.find("authentication failed") != std::string::npos) {
         return Error(
             ErrorKind::Config,
@@ -530,11 +538,11 @@ std::unique_ptr<PostgresqlConnection> connect(const std::string& uri, const Stor
     const char* const keywords[] = {"connect_timeout", "fallback_application_name", "dbname",
                                     nullptr};
     const char* const values[] = {timeout.c_str(), "nimbus-codes", uri.c_str(), nullptr};
-    ConnectionPtr connection(PQconnectdbParams(keywords, values, 1));
+    ConnectionPtr connection(pq().PQconnectdbParams(keywords, values, 1));
     if (!connection) {
         throw Error(ErrorKind::Internal, "out of memory while connecting to PostgreSQL");
     }
-    if (PQstatus(connection.get()) != CONNECTION_OK) {
+    if (pq().PQstatus(connection.get()) != CONNECTION_OK) {
         throw connection_error(connection.get(), uri);
     }
     auto store =
@@ -554,19 +562,38 @@ struct Header {
 
 Header read_header(PostgresqlConnection& connection) {
     Header header;
-    const ResultPtr tables = connection.run("SELECT count(*), count(*) FILTER (WHERE table_name = "
-                                            "'nimbus_codes_store') FROM information_schema.tables "
-                                            "WHERE table_schema = current_schema()");
-    header.has_tables = std::string_view(PQgetvalue(tables.get(), 0, 0)) != "0";
-    header.marked = std::string_view(PQgetvalue(tables.get(), 0, 1)) != "0";
-    if (header.marked) {
-        const ResultPtr mark =
-            connection.run("SELECT application_id, schema_version FROM nimbus_codes_store");
-        if (PQntuples(mark.get()) == 1) {
-            header.application = std::stoll(PQgetvalue(mark.get(), 0, 0));
-            header.version = std::stoi(PQgetvalue(mark.get(), 0, 1));
+    constexpr const char* marker = "SELECT application_id, schema_version FROM nimbus_codes_store";
+    ResultPtr mark;
+    if (pq().PQtransactionStatus(connection.handle()) == PQTRANS_IDLE) {
+        // The marker first: on a store, the one query needed at every start.
+        // (Inside a transaction, a failed query would abort it.)
+        mark.reset(pq().PQexec(connection.handle(), marker));
+        if (pq().PQresultStatus(mark.get()) != PGRES_TUPLES_OK) {
+            if (field(mark.get(), PG_DIAG_SQLSTATE) != "42P01") { // but "no such table"
+                connection.fail(mark.get());
+            }
+            mark.reset();
+        }
+    } else {
+        const ResultPtr exists =
+            connection.run("SELECT to_regclass('nimbus_codes_store') IS NOT NULL");
+        if (std::string_view(pq().PQgetvalue(exists.get(), 0, 0)) == "t") {
+            mark = connection.run(marker);
         }
     }
+    if (mark) {
+        header.has_tables = true;
+        header.marked = true;
+        if (pq().PQntuples(mark.get()) == 1) {
+            header.application = std::stoll(pq().PQgetvalue(mark.get(), 0, 0));
+            header.version = std::stoi(pq().PQgetvalue(mark.get(), 0, 1));
+        }
+        return header;
+    }
+    const ResultPtr tables = connection.run(
+        "SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')");
+    header.has_tables = std::string_view(pq().PQgetvalue(tables.get(), 0, 0)) != "0";
     return header;
 }
 
@@ -592,10 +619,10 @@ void check_header(const Header& header, const std::string& location) {
 
 void check_postgresql_uri(const std::string& uri) {
     char* error = nullptr;
-    PQconninfoOption* options = PQconninfoParse(uri.c_str(), &error);
+    PQconninfoOption* options = pq().PQconninfoParse(uri.c_str(), &error);
     if (options == nullptr) {
         const std::string reason = error != nullptr ? first_line(error) : "out of memory";
-        PQfreemem(error);
+        pq().PQfreemem(error);
         throw Error(ErrorKind::Usage, fmt::format("the store URI cannot be read: {}", reason),
                     "write it as postgresql://USER@HOST:PORT/DATABASE?sslmode=verify-full");
     }
@@ -606,7 +633,7 @@ void check_postgresql_uri(const std::string& uri) {
             has_password = true;
         }
     }
-    PQconninfoFree(options);
+    pq().PQconninfoFree(options);
     if (has_password) {
         // The URI is not repeated: it would show the password.
         throw Error(ErrorKind::Usage,
