@@ -246,6 +246,26 @@ class NimbusTestCase(unittest.TestCase):
     def init_store(self, tenant="Contoso"):
         return self.run_ok("init", "--tenant", tenant)
 
+    def init_hotline(self):
+        """A new store whose one service, Hotline in Contoso/Sales, offers the
+        primary code Sale, with codes and tags enabled."""
+        self.init_store()
+        for command in (
+            ("ou", "create", "Contoso/Sales"),
+            ("code", "create", "--type", "primary", "--name", "Sale"),
+            ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
+            ("service", "apply", "Hotline", "--primary", "Sale"),
+            ("extension", "enable", "Hotline", "codes-and-tags"),
+        ):
+            self.run_ok(*command)
+
+    def import_calls(self, ids):
+        """Ended, unconcluded Hotline calls of mia, one per id."""
+        rows = "".join(f"{i},Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,\n"
+                       for i in ids)
+        self.run_ok("session", "import", "-", "--input-format", "csv",
+                    stdin="id,service,user,direction,started_at,ended_at,outcome,caller\n" + rows)
+
     def audit_actions(self):
         return [entry["action"] for entry in self.json_ok("audit", "list")]
 

@@ -1,37 +1,20 @@
 """Exactly once under contention: many processes concluding at the same time."""
 
-import os
 import subprocess
 
 from harness import BINARY, NimbusTestCase, main
 
-HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
-
-
 class ConcurrencyTest(NimbusTestCase):
     def setUp(self):
         super().setUp()
-        self.init_store()
-        for command in (
-            ("ou", "create", "Contoso/Sales"),
-            ("code", "create", "--type", "primary", "--name", "Sale"),
-            ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
-            ("service", "apply", "Hotline", "--primary", "Sale"),
-            ("extension", "enable", "Hotline", "codes-and-tags"),
-        ):
-            self.run_ok(*command)
-
-    def import_sessions(self, ids):
-        rows = "".join(f"{i},Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,\n"
-                       for i in ids)
-        self.run_ok("session", "import", "-", "--input-format", "csv", stdin=HEADER + rows)
+        self.init_hotline()
 
     def start(self, *args):
         return subprocess.Popen([BINARY, *args], env=self.sandbox.env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
 
     def test_eight_processes_race_for_one_session(self):
-        self.import_sessions([f"race-{round}" for round in range(20)])
+        self.import_calls([f"race-{round}" for round in range(20)])
         for round in range(20):
             racers = [self.start("session", "conclude", f"race-{round}", "--primary", "Sale",
                                  "--tag", f"racer {n}", "--as", "mia") for n in range(8)]
@@ -50,7 +33,7 @@ class ConcurrencyTest(NimbusTestCase):
 
     def test_sixteen_processes_conclude_a_thousand_sessions(self):
         ids = [f"s-{n}" for n in range(1000)]
-        self.import_sessions(ids)
+        self.import_calls(ids)
         # Each process concludes its share, one invocation per session; every
         # one must be acknowledged (exit 0), so none may be missing afterwards.
         script = 'for id in "$@"; do "$NIMBUS" session conclude "$id" --primary Sale --tag "$id" --as mia -q || exit $?; done'

@@ -17,9 +17,6 @@ from urllib.parse import urlsplit
 
 from harness import BINARY, ENGINE, POSTGRESQL, NimbusTestCase, main
 
-HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
-
-
 def ip(*args, check=True):
     return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=check)
 
@@ -80,15 +77,7 @@ class HostsTest(NimbusTestCase):
             self.skipTest("several hosts share a PostgreSQL server; a SQLite store belongs to one host")
         super().setUp()
         self.make_hosts()
-        self.init_store()
-        for command in (
-            ("ou", "create", "Contoso/Sales"),
-            ("code", "create", "--type", "primary", "--name", "Sale"),
-            ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
-            ("service", "apply", "Hotline", "--primary", "Sale"),
-            ("extension", "enable", "Hotline", "codes-and-tags"),
-        ):
-            self.run_ok(*command)
+        self.init_hotline()
 
     def make_hosts(self):
         if os.geteuid() != 0 or shutil.which("ip") is None:
@@ -139,13 +128,8 @@ class HostsTest(NimbusTestCase):
         return subprocess.Popen(["ip", "netns", "exec", self.namespaces[host], BINARY, *args], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def import_sessions(self, ids):
-        rows = "".join(f"{i},Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,\n"
-                       for i in ids)
-        self.run_ok("session", "import", "-", "--input-format", "csv", stdin=HEADER + rows)
-
     def test_hosts_race_for_each_session(self):
-        self.import_sessions([f"race-{round}" for round in range(10)])
+        self.import_calls([f"race-{round}" for round in range(10)])
         for round in range(10):
             racers = [self.on_host(n % self.HOSTS, "session", "conclude", f"race-{round}", "--primary", "Sale",
                                    "--tag", f"racer {n}", "--as", "mia") for n in range(8)]
@@ -163,7 +147,7 @@ class HostsTest(NimbusTestCase):
 
     def test_hosts_conclude_their_own_sessions(self):
         ids = [f"h-{n}" for n in range(200)]
-        self.import_sessions(ids)
+        self.import_calls(ids)
         script = 'for id in "$@"; do "$NIMBUS" session conclude "$id" --primary Sale --as mia -q || exit $?; done'
         workers = []
         for worker in range(8):
@@ -182,7 +166,7 @@ class HostsTest(NimbusTestCase):
         self.assertEqual(len(self.relay.peers), 200)
 
     def test_a_host_cut_off_from_the_server_exits_75_naming_it(self):
-        self.import_sessions(["cut-1"])
+        self.import_calls(["cut-1"])
         ip("netns", "exec", self.namespaces[0], "ip", "link", "set",
            ip("netns", "exec", self.namespaces[0], "ip", "-o", "link", "show", "type", "veth").stdout.split(":")[1]
            .strip().split("@")[0], "down")

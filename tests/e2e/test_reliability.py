@@ -6,12 +6,11 @@ import random
 import resource
 import signal
 import sqlite3
-import stat
 import subprocess
 import threading
 import time
 
-from harness import BINARY, CAST, ENGINE, LOGIN, NimbusTestCase, main, sqlite_only
+from harness import BINARY, CAST, ENGINE, NimbusTestCase, main, sqlite_only
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 SEED = int(os.environ.get("NIMBUS_TEST_SEED", time.time_ns() % 100000))
@@ -29,15 +28,7 @@ class ReliabilityTest(NimbusTestCase):
     def setUp(self):
         super().setUp()
         self.random = random.Random(SEED)
-        self.init_store()
-        for command in (
-            ("ou", "create", "Contoso/Sales"),
-            ("code", "create", "--type", "primary", "--name", "Sale"),
-            ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
-            ("service", "apply", "Hotline", "--primary", "Sale"),
-            ("extension", "enable", "Hotline", "codes-and-tags"),
-        ):
-            self.run_ok(*command)
+        self.init_hotline()
 
     def write_sessions(self, name, prefix, rows):
         path = os.path.join(self.sandbox.dir, name)

@@ -14,7 +14,7 @@ import signal
 import stat
 import subprocess
 
-from harness import BINARY, LOGIN, ROOT, NimbusTestCase, main
+from harness import BINARY, CAST, ROOT, NimbusTestCase, Sandbox, main
 
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 UPDATE = os.environ.get("NIMBUS_UPDATE_GOLDEN") == "1"
@@ -37,21 +37,32 @@ CASES = {
 }
 
 
+# The golden data set's users: the standard cast, and two more for Desk.
+GOLDEN_USERS = dict(CAST, leo={"name": "Leo Agent", "member": ["Hotline", "Desk"]},
+                    dora={"name": "Dora Desk Owner", "owner": ["Desk"]})
+
+
+def golden_sandbox(store=None):
+    """A sandbox whose store (its own, or the SQLite file `store` names in it)
+    holds the golden data set."""
+    sandbox = Sandbox()
+    sandbox.write_identity(GOLDEN_USERS)
+    if store:
+        sandbox.use_store(os.path.join(sandbox.dir, store))
+    completed = subprocess.run(["bash", os.path.join(GOLDEN, "dataset.sh")],
+                               env=sandbox.environment({"NIMBUS_CODES_BIN": BINARY}),
+                               capture_output=True, timeout=300)
+    if completed.returncode != 0:
+        sandbox.cleanup()
+        raise RuntimeError(completed.stderr.decode())
+    return sandbox
+
+
 class ReportsTest(NimbusTestCase):
     @classmethod
     def setUpClass(cls):
         # One data set for every case: the reports only read it.
-        from harness import Sandbox, CAST
-        cls.shared = Sandbox()
-        users = dict(CAST)
-        users["leo"] = {"name": "Leo Agent", "member": ["Hotline", "Desk"]}
-        users["dora"] = {"name": "Dora Desk Owner", "owner": ["Desk"]}
-        cls.shared.write_identity(users)
-        env = cls.shared.environment({"NIMBUS_CODES_BIN": BINARY})
-        completed = subprocess.run(["bash", os.path.join(GOLDEN, "dataset.sh")], env=env,
-                                   capture_output=True, timeout=300)
-        if completed.returncode != 0:
-            raise RuntimeError(completed.stderr.decode())
+        cls.shared = golden_sandbox()
 
     @classmethod
     def tearDownClass(cls):

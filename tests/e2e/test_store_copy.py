@@ -10,8 +10,8 @@ import signal
 import sqlite3
 import subprocess
 
-from harness import BINARY, CAST, ENGINE, LOGIN, NimbusTestCase, Sandbox, main, sqlite_only
-from test_reports import CASES, GOLDEN
+from harness import BINARY, ENGINE, LOGIN, NimbusTestCase, main, sqlite_only
+from test_reports import CASES, GOLDEN, GOLDEN_USERS, golden_sandbox
 
 # Every table and its key, to compare whole stores row by row.
 TABLES = {
@@ -32,25 +32,11 @@ READS = [
 ]
 
 
-def golden_users():
-    users = dict(CAST)
-    users["leo"] = {"name": "Leo Agent", "member": ["Hotline", "Desk"]}
-    users["dora"] = {"name": "Dora Desk Owner", "owner": ["Desk"]}
-    return users
-
-
 class StoreCopyTest(NimbusTestCase):
     @classmethod
     def setUpClass(cls):
-        # One golden SQLite store; each test copies it.
-        cls.source = Sandbox()
-        cls.source.write_identity(golden_users())
-        cls.source.use_store(os.path.join(cls.source.dir, "golden.db"))
-        completed = subprocess.run(["bash", os.path.join(GOLDEN, "dataset.sh")],
-                                   env=cls.source.environment({"NIMBUS_CODES_BIN": BINARY}),
-                                   capture_output=True, timeout=300)
-        if completed.returncode != 0:
-            raise RuntimeError(completed.stderr.decode())
+        # One golden SQLite store, whatever the engine under test; each test copies it.
+        cls.source = golden_sandbox("golden.db")
 
     @classmethod
     def tearDownClass(cls):
@@ -58,7 +44,7 @@ class StoreCopyTest(NimbusTestCase):
 
     def setUp(self):
         super().setUp()
-        self.sandbox.write_identity(golden_users())
+        self.sandbox.write_identity(GOLDEN_USERS)
         self.sandbox.env["NIMBUS_CODES_NOW"] = "2026-12-05T09:00:00Z"
 
     def copy(self, source, destination):

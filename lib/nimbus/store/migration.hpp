@@ -1,6 +1,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace nimbus::store {
@@ -16,5 +17,10 @@ struct Migration {
 /// same versions, so a version number means the same schema on either.
 std::span<const Migration> sqlite_migrations();
 std::span<const Migration> postgresql_migrations();
+
+/// What every command but `init` needs of a store it opens, on either engine:
+/// initialised (else InputMissing) at exactly `latest`, the binary's schema
+/// version (an older one is Config, with the hint to upgrade it with init).
+void require_current_schema(const std::string& location, bool initialised, int version, int latest);
 
 } // namespace nimbus::store

@@ -647,16 +647,7 @@ std::unique_ptr<Store> open_postgresql_store(const std::string& uri, const Store
     auto connection = connect(uri, options);
     const Header header = read_header(*connection);
     check_header(header, uri);
-    if (!header.marked) {
-        throw Error(ErrorKind::InputMissing, fmt::format("store {} is not initialised", uri),
-                    "initialise it with 'nimbus-codes init'");
-    }
-    if (header.version < latest_version()) {
-        throw Error(ErrorKind::Config,
-                    fmt::format("store {} has schema version {}; this nimbus-codes needs {}", uri,
-                                header.version, latest_version()),
-                    "upgrade the store with 'nimbus-codes init'");
-    }
+    require_current_schema(uri, header.marked, header.version, latest_version());
     return std::make_unique<PostgresqlStore>(std::move(connection), header.version);
 }
 

@@ -366,16 +366,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
     auto connection = connect(path, SQLite::OPEN_READWRITE, options);
     const Header header = connection->guarded([&] { return read_header(connection->database()); });
     check_header(header, path);
-    if (header.application == 0) {
-        throw Error(ErrorKind::InputMissing, fmt::format("store {} is not initialised", path),
-                    "initialise it with 'nimbus-codes init'");
-    }
-    if (header.version < latest_version()) {
-        throw Error(ErrorKind::Config,
-                    fmt::format("store {} has schema version {}; this nimbus-codes needs {}", path,
-                                header.version, latest_version()),
-                    "upgrade the store with 'nimbus-codes init'");
-    }
+    require_current_schema(path, header.application != 0, header.version, latest_version());
     return std::make_unique<SqliteStore>(std::move(connection), header.version);
 }
 
