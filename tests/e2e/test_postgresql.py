@@ -100,6 +100,15 @@ class PostgresqlStoreTest(NimbusTestCase):
                                    stderr='asks for a password for role "nimbus"')
         self.assertIn("~/.pgpass", result.err)
 
+    def test_tls_options_pass_through_to_libpq(self):
+        # The test server speaks no TLS: requiring it cannot work (78, not a
+        # retry), allowing it without requiring it does.
+        result = self.assert_fails(78, "code", "list", "--store", self.sandbox.store + "?sslmode=require",
+                                   stderr="TLS settings")
+        self.assertIn("server does not support SSL", result.err)
+        self.init_store()
+        self.run_ok("code", "list", "--store", self.sandbox.store + "?sslmode=prefer&application_name=hotline")
+
     def test_a_wrong_password_is_refused(self):
         server = urllib.parse.urlsplit(POSTGRESQL.uri)
         wrong = os.path.join(self.sandbox.dir, "wrong-pgpass")

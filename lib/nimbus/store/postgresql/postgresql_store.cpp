@@ -500,9 +500,13 @@ Error connection_error(PGconn* connection, const std::string& uri) {
     if (const auto at = cause.rfind("failed: "); at != std::string::npos) {
         cause.erase(0, at + std::string_view("failed: ").size());
     }
-    if (cause.starts_with("FATAL:")) {
+    const bool server_answered = cause.starts_with("FATAL:");
+    if (server_answered) {
         cause.erase(0, cause.find_first_not_of(' ', std::string_view("FATAL:").size()));
     }
+    const auto says = [&](std::string_view text) {
+        return cause.find(text) != std::string::npos;
+    };
     const std::string secrets_hint = "put the password in ~/.pgpass (mode 0600), a file named "
                                      "by PGPASSFILE, or a service file; never in the URI";
     if (pq().PQconnectionNeedsPassword(connection) != 0) {
@@ -512,8 +516,7 @@ Error connection_error(PGconn* connection, const std::string& uri) {
                                  server, role),
                      secrets_hint);
     }
-    if (pq().PQconnectionUsedPassword(connection) != 0 &&
-        cause.find("authentication failed") != std::string::npos) {
+    if (pq().PQconnectionUsedPassword(connection) != 0 && says("authentication failed")) {
         return Error(
             ErrorKind::Config,
             fmt::format("PostgreSQL server {} refused the password of role \"{}\"", server, role),
@@ -523,6 +526,22 @@ Error connection_error(PGconn* connection, const std::string& uri) {
     if (cause.starts_with("database") && cause.ends_with("does not exist")) {
         return Error(ErrorKind::InputMissing, fmt::format("store {}: {}", uri, cause),
                      "create the database (createdb), then run 'nimbus-codes init'");
+    }
+    // TLS settings that cannot be met do not mend by retrying.
+    if (says("SSL") || says("certificate")) {
+        return Error(ErrorKind::Config,
+                     fmt::format("PostgreSQL server {}: no connection as the URI's TLS settings "
+                                 "require: {}",
+                                 server, cause),
+                     "check sslmode, sslrootcert and the server's certificate");
+    }
+    // A server that answers "no" means it: only starting up, shutting down
+    // and a full house pass.
+    if (server_answered && !says("starting up") && !says("shutting down") && !says("recovery") &&
+        !says("too many") && !says("connection slots")) {
+        return Error(ErrorKind::Config,
+                     fmt::format("PostgreSQL server {} refused the connection: {}", server, cause),
+                     "check the role, the database and the server's pg_hba.conf");
     }
     return Error(ErrorKind::Busy,
                  fmt::format("cannot reach PostgreSQL server {}: {}", server, cause),
