@@ -92,6 +92,53 @@ class PostgresqlStoreTest(NimbusTestCase):
             holder.stdout.close()
         self.run_ok("code", "create", "--type", "primary", "--name", "X")
 
+    def inject_serialization_failures(self, count):
+        """Makes the next `count` audit inserts fail as a serialization failure
+        would. The count lives in a sequence, which a rollback does not undo;
+        its value afterwards says how many attempts there were."""
+        POSTGRESQL.psql(f"""
+            CREATE SEQUENCE attempts;
+            CREATE FUNCTION fail_serialization() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('attempts') <= {count} THEN
+                    RAISE EXCEPTION 'injected' USING ERRCODE = 'serialization_failure';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER fail_serialization BEFORE INSERT ON audit
+                FOR EACH ROW EXECUTE FUNCTION fail_serialization();""", self.database(), as_admin=False)
+
+    def attempts(self):
+        return self.sandbox.count("SELECT last_value FROM attempts")
+
+    def test_a_serialization_failure_runs_the_command_again(self):
+        self.init_store()
+        self.inject_serialization_failures(2)
+        self.run_ok("code", "create", "--type", "primary", "--name", "Sale")
+        self.assertEqual(self.attempts(), 3)
+        self.assertEqual([c["name"] for c in self.json_ok("code", "list")], ["Sale"])
+        self.assertEqual(self.audit_actions().count("code.create"), 1)
+
+    def test_serialization_failures_that_persist_exit_75_with_nothing_written(self):
+        self.init_store()
+        self.inject_serialization_failures(100)
+        self.assert_fails(75, "code", "create", "--type", "primary", "--name", "Sale",
+                          stderr="a concurrent transaction got in the way")
+        self.assertEqual(self.attempts(), 5)
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM code"), 0)
+
+    def test_an_import_from_standard_input_is_not_run_twice(self):
+        self.init_store()
+        self.run_ok("ou", "create", "Contoso/Sales")
+        self.run_ok("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center")
+        self.inject_serialization_failures(1)
+        self.assert_fails(75, "session", "import", "-", "--input-format", "csv",
+                          stdin="id,service,user,direction,started_at,ended_at,outcome,caller\n"
+                                "s-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n",
+                          stderr="a concurrent transaction got in the way")
+        self.assertEqual(self.attempts(), 1)
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM session"), 0)
+
     def test_without_a_password_the_server_asks_for_one(self):
         empty = os.path.join(self.sandbox.dir, "empty-pgpass")
         open(empty, "w").close()
