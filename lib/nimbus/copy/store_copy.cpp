@@ -169,6 +169,53 @@ void remove_created(const store::Locator& to) {
     }
 }
 
+/// Inserts every row of `source` into `tx`, then checks that `tx` holds
+/// exactly those rows. Gives the rows per table.
+std::vector<TableCount> copy_rows(store::ReadTransaction& source, store::WriteTransaction& tx,
+                                  const std::string& to) {
+    Digests source_rows;
+    source.each_stored_row([&](const store::StoredRow& row) {
+        source_rows.add(row);
+        tx.insert_stored_row(row);
+    });
+    tx.stored_rows_inserted();
+    Digests copied_rows;
+    tx.each_stored_row([&](const store::StoredRow& row) { copied_rows.add(row); });
+    verify(source_rows.tables(), copied_rows.tables(), to);
+
+    std::vector<TableCount> tables;
+    for (const TableDigest& table : source_rows.tables()) {
+        tables.push_back(TableCount{table.table, table.rows});
+    }
+    return tables;
+}
+
+/// Checks that the copy gives the source's usage reports; gives their rows.
+std::int64_t compare_reports(store::ReadTransaction& source, store::ReadTransaction& copy,
+                             const Actor& actor, Timestamp now, const std::string& to) {
+    const auto [expected, rows] = usage_reports(source, actor, now);
+    if (usage_reports(copy, actor, now).first != expected) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("the usage reports of the copy in {} differ from its source's; "
+                                "nothing was kept",
+                                to));
+    }
+    return rows;
+}
+
+/// The copy's record in the destination's audit trail.
+void record_copy(store::WriteTransaction& tx, const Actor& actor, Timestamp now,
+                 const CopyReport& report) {
+    nlohmann::ordered_json rows = nlohmann::ordered_json::object();
+    for (const TableCount& table : report.tables) {
+        rows[table.table] = table.rows;
+    }
+    const std::optional<Ou> root = tx.root_ou();
+    AuditTrail(tx, actor, now)
+        .record("store.copy", report.from, root ? std::optional(root->id) : std::nullopt, nullptr,
+                {{"from", report.from}, {"rows", rows}});
+}
+
 } // namespace
 
 CopyReport copy_store(const store::Locator& from, const store::Locator& to,
@@ -189,37 +236,9 @@ CopyReport copy_store(const store::Locator& from, const store::Locator& to,
         const store::InitReport init =
             store::initialise_store(to, options, [&](store::WriteTransaction& tx) {
                 require_empty(tx, to.target);
-                Digests source_rows;
-                read->each_stored_row([&](const store::StoredRow& row) {
-                    source_rows.add(row);
-                    tx.insert_stored_row(row);
-                });
-                tx.stored_rows_inserted();
-
-                Digests copied_rows;
-                tx.each_stored_row([&](const store::StoredRow& row) { copied_rows.add(row); });
-                verify(source_rows.tables(), copied_rows.tables(), to.target);
-                const auto [source_reports, rows] = usage_reports(*read, actor, now);
-                if (usage_reports(tx, actor, now).first != source_reports) {
-                    throw Error(ErrorKind::Internal,
-                                fmt::format("the usage reports of the copy in {} differ from "
-                                            "its source's; nothing was kept",
-                                            to.target));
-                }
-                report.report_rows = rows;
-                for (const TableDigest& table : source_rows.tables()) {
-                    report.tables.push_back(TableCount{table.table, table.rows});
-                }
-
-                nlohmann::ordered_json copied = nlohmann::ordered_json::object();
-                for (const TableCount& table : report.tables) {
-                    copied[table.table] = table.rows;
-                }
-                const std::optional<Ou> root = tx.root_ou();
-                AuditTrail(tx, actor, now)
-                    .record("store.copy", report.from,
-                            root ? std::optional(root->id) : std::nullopt, nullptr,
-                            {{"from", report.from}, {"rows", copied}});
+                report.tables = copy_rows(*read, tx, to.target);
+                report.report_rows = compare_reports(*read, tx, actor, now, to.target);
+                record_copy(tx, actor, now, report);
             });
         report.to = init.store->location();
         report.schema_version = init.version;
