@@ -10,7 +10,7 @@ import signal
 import sqlite3
 import subprocess
 
-from harness import BINARY, ENGINE, LOGIN, NimbusTestCase, main, sqlite_only
+from harness import BINARY, ENGINE, LOGIN, POSTGRESQL, NimbusTestCase, main, sqlite_only
 from test_reports import CASES, GOLDEN, GOLDEN_USERS, golden_sandbox
 
 # Every table and its key, to compare whole stores row by row.
@@ -147,6 +147,34 @@ class StoreCopyTest(NimbusTestCase):
         self.assertEqual(copied["audit"][:-1], original["audit"])
         self.assertEqual(self.on(there, "code", "list", "--format", "json"),
                          self.on(source, "code", "list", "--format", "json"))
+
+    def test_a_copy_that_differs_from_its_source_is_not_kept(self):
+        # A faulty destination: an empty schema that alters the callers it is given.
+        there = self.sandbox.new_store("there.db")
+        self.sandbox.use_store(there)
+        self.init_store()
+        if self.sandbox.database():
+            POSTGRESQL.psql("""
+                SET session_replication_role = replica;
+                DELETE FROM audit; DELETE FROM ou;
+                SET session_replication_role = origin;
+                CREATE FUNCTION garble() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN NEW.caller := NEW.caller || '!'; RETURN NEW; END $$;
+                CREATE TRIGGER garble BEFORE INSERT ON session FOR EACH ROW EXECUTE FUNCTION garble();""",
+                            self.sandbox.database())
+        else:
+            db = sqlite3.connect(there, isolation_level=None)
+            keep = db.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_no_delete'").fetchone()[0]
+            db.executescript(f"""
+                DROP TRIGGER audit_no_delete; DELETE FROM audit; DELETE FROM ou; {keep};
+                CREATE TRIGGER garble AFTER INSERT ON session
+                BEGIN UPDATE session SET caller = caller || '!' WHERE id = NEW.id; END;""")
+            db.close()
+        before = self.dump(there)
+        self.assertEqual(before["ou"], [])
+        self.assert_fails(1, "store", "copy", "--from", self.source.store, "--to", there,
+                          stderr="differs from its source in table session: the same 8 rows, other values")
+        self.assertEqual(self.dump(there), before)
 
     def test_destination_must_be_empty(self):
         there = self.sandbox.new_store("there.db")

@@ -32,6 +32,7 @@ public:
             finish();
             tables_.push_back(TableDigest{std::string(row.table)});
             sha256_init(&context_);
+            finished_ = false;
         }
         ++tables_.back().rows;
         for (const store::StoredValue& value : row.values) {
@@ -147,11 +148,17 @@ void verify(const std::vector<TableDigest>& source, const std::vector<TableDiges
             return c.table == table.table;
         });
         const std::int64_t rows = match == copied.end() ? 0 : match->rows;
-        if (match == copied.end() || rows != table.rows || match->digest != table.digest) {
+        if (rows != table.rows) {
             throw Error(ErrorKind::Internal,
-                        fmt::format("the copy in {} differs from its source in table {} "
-                                    "({} rows instead of {}); nothing was kept",
+                        fmt::format("the copy in {} differs from its source in table {}: {} rows "
+                                    "instead of {}; nothing was kept",
                                     to, table.table, rows, table.rows));
+        }
+        if (match->digest != table.digest) {
+            throw Error(ErrorKind::Internal,
+                        fmt::format("the copy in {} differs from its source in table {}: the "
+                                    "same {} rows, other values; nothing was kept",
+                                    to, table.table, rows));
         }
     }
     if (copied.size() != source.size()) {
