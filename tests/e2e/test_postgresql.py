@@ -48,6 +48,20 @@ class PostgresqlStoreTest(NimbusTestCase):
         self.init_store()
         self.assertEqual(self.json_ok("ou", "list")[0]["path"], "Contoso")
 
+    def test_a_database_not_encoded_in_utf8_is_refused(self):
+        name = f"{self.database()}_ascii"
+        POSTGRESQL.psql(f"CREATE DATABASE {name} OWNER nimbus ENCODING 'SQL_ASCII' TEMPLATE template0 LOCALE_PROVIDER libc LOCALE 'C'")
+        self.sandbox.databases.append(name)
+        self.assert_fails(78, "init", "--tenant", "Contoso", "--store", f"{POSTGRESQL.uri}/{name}",
+                          stderr="is encoded in SQL_ASCII, not UTF8")
+        self.assertEqual(POSTGRESQL.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+                                         name).stdout.strip(), "0")
+
+    def test_the_client_encoding_is_utf8_whatever_the_environment_says(self):
+        self.init_store()
+        self.run_ok("code", "create", "--type", "primary", "--name", "Rückruf ✓", env={"PGCLIENTENCODING": "LATIN1"})
+        self.assertEqual(self.sandbox.rows("SELECT name FROM code"), [("Rückruf ✓",)])
+
     def test_a_missing_database(self):
         result = self.assert_fails(66, "code", "list", "--store", POSTGRESQL.uri + "/no_such_store",
                                    stderr='database "no_such_store" does not exist')

@@ -173,13 +173,19 @@ public:
     /// Ends the COPY; its failure (a broken key, a trigger) is thrown here.
     /// With `abandon`, the rows sent are discarded and nothing is thrown.
     void end_copy(bool abandon = false) {
-        const int sent = pq().PQputCopyEnd(handle(), abandon ? "abandoned" : nullptr);
+        if (pq().PQputCopyEnd(handle(), abandon ? "abandoned" : nullptr) != 1) {
+            // The connection is gone: no result will come.
+            if (abandon) {
+                return;
+            }
+            fail(nullptr);
+        }
         ResultPtr result(pq().PQgetResult(handle()));
         for (PGresult* rest = pq().PQgetResult(handle()); rest != nullptr;
              rest = pq().PQgetResult(handle())) {
             pq().PQclear(rest);
         }
-        if (!abandon && (sent != 1 || pq().PQresultStatus(result.get()) != PGRES_COMMAND_OK)) {
+        if (!abandon && pq().PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
             fail(result.get());
         }
     }
@@ -303,8 +309,10 @@ std::int64_t PostgresqlStatement::integer(int column) const {
     const char* end = text + pq().PQgetlength(row(), 0, column);
     std::int64_t value = 0;
     const auto [rest, error] = std::from_chars(text, end, value);
-    // A sum arrives as numeric: "12" or, in principle, "12.0".
-    if (error != std::errc{} || (rest != end && *rest != '.')) {
+    // A sum arrives as numeric: "12" or, in principle, "12.0"; never "12.5".
+    const bool whole = rest == end || (*rest == '.' &&
+                                       std::all_of(rest + 1, end, [](char c) { return c == '0'; }));
+    if (error != std::errc{} || !whole) {
         throw Error(ErrorKind::Internal,
                     fmt::format("store {}: \"{}\" is not an integer", connection_.location(),
                                 std::string_view(text, static_cast<std::size_t>(end - text))));
@@ -554,9 +562,11 @@ std::unique_ptr<PostgresqlConnection> connect(const std::string& uri, const Stor
     // the URI comes later and wins.
     const std::string timeout =
         std::to_string(std::max<std::int64_t>(2, (options.busy_timeout.count() + 999) / 1000));
+    // After dbname, so that the URI cannot change it: every text the store
+    // holds and is sent is UTF-8, whatever PGCLIENTENCODING says.
     const char* const keywords[] = {"connect_timeout", "fallback_application_name", "dbname",
-                                    nullptr};
-    const char* const values[] = {timeout.c_str(), "nimbus-codes", uri.c_str(), nullptr};
+                                    "client_encoding", nullptr};
+    const char* const values[] = {timeout.c_str(), "nimbus-codes", uri.c_str(), "UTF8", nullptr};
     ConnectionPtr connection(pq().PQconnectdbParams(keywords, values, 1));
     if (!connection) {
         throw Error(ErrorKind::Internal, "out of memory while connecting to PostgreSQL");
@@ -683,6 +693,13 @@ InitReport initialise_postgresql_store(const std::string& uri, const StoreOption
     PostgresqlTransaction tx(db, true);
     const Header header = read_header(db);
     check_header(header, uri);
+    // Names are checked in characters, and a SQL_ASCII database counts bytes.
+    const ResultPtr encoding = db.run("SHOW server_encoding");
+    if (const std::string_view name = pq().PQgetvalue(encoding.get(), 0, 0); name != "UTF8") {
+        throw Error(ErrorKind::Config,
+                    fmt::format("database of store {} is encoded in {}, not UTF8", uri, name),
+                    "create it with 'createdb --encoding=UTF8 --template=template0'");
+    }
     report.previous_version = header.version;
     if (header.version < latest_version()) {
         for (const Migration& migration : postgresql_migrations()) {
