@@ -14,7 +14,7 @@ import signal
 import stat
 import subprocess
 
-from harness import BINARY, CAST, ROOT, NimbusTestCase, Sandbox, main
+from harness import BINARY, CAST, ROOT, SCHEMA_VERSION, NimbusTestCase, Sandbox, main
 
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 UPDATE = os.environ.get("NIMBUS_UPDATE_GOLDEN") == "1"
@@ -209,7 +209,7 @@ class ReportsTest(NimbusTestCase):
         listed = {f["file"]: f["rows"] for f in result.json()}
         with open(os.path.join(out, "manifest.json")) as f:
             manifest = json.load(f)
-        self.assertEqual(manifest["schema_version"], 3)
+        self.assertEqual(manifest["schema_version"], SCHEMA_VERSION)
         self.assertEqual(manifest["filters"]["time_zone"], "Europe/Zurich")
         self.assertEqual(sorted(os.listdir(out)), sorted([f["name"] for f in manifest["files"]] + ["manifest.json"]))
         for entry in manifest["files"]:

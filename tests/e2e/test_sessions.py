@@ -167,6 +167,13 @@ class SessionsTest(NimbusTestCase):
             ]
         for statement in statements:
             self.assertTrue(self.sandbox.refuses(statement), statement)
+        # The static outcome table and the code lists' rules, on both engines.
+        for statement in ("INSERT INTO outcome VALUES ('forged', 'error', NULL, 99)",
+                          "UPDATE outcome SET outcome_group = 'error'",
+                          "DELETE FROM outcome",
+                          "UPDATE service_code SET code_id = (SELECT id FROM code WHERE type = 'secondary' LIMIT 1) "
+                          "WHERE list = 'primary'"):
+            self.assertTrue(self.sandbox.refuses(statement), statement)
         # Not concluded: allowed.
         self.assertFalse(self.sandbox.refuses("UPDATE session SET \"user\" = 'x' WHERE external_id = 's-2'"))
         shown = self.json_ok("session", "show", "s-1")
