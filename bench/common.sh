@@ -43,6 +43,16 @@ measure() { # measure OUTFILE command...
   /usr/bin/time -f "%e %M" -o "$out" "$@"
 }
 
+# The benchmark store of N sessions: generated once and kept in $work, and
+# upgraded in place when the schema has moved on since (init is a no-op on a
+# current store). Prints its path.
+bench_store() { # bench_store N
+  local store=$work/store-$1.db
+  [[ -s $store ]] || "$root/bench/generate_store.sh" "$store" "$1" >&2
+  NIMBUS_CODES_STORE=$store "$nimbus" init -q >/dev/null
+  echo "$store"
+}
+
 csv_of() { # csv_of ROWS: the generated file's path (made once)
   local file=$work/sessions-$1.csv
   [[ -s $file ]] || python3 "$root/bench/generate_sessions.py" "$1" >"$file"

@@ -12,8 +12,7 @@ workers=${2:-16}
 "$root/scripts/deps.sh" test # the PostgreSQL server
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 
-store=$work/store-1000000.db
-[[ -s $store ]] || "$root/bench/generate_store.sh" "$store" 1000000
+store=$(bench_store 1000000)
 
 conclude() { # conclude STORE
   echo "== $1"

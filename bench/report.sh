@@ -4,8 +4,7 @@
 #   bench/report.sh [N]     (default 10000000 sessions; the store is made once)
 source "$(dirname "$0")/common.sh"
 count=${1:-10000000}
-store=$work/store-$count.db
-[[ -s $store ]] || "$root/bench/generate_store.sh" "$store" "$count"
+store=$(bench_store "$count")
 export NIMBUS_CODES_STORE=$store
 
 june=(1780272000 1782864000)  # 2026-06-01 .. 2026-07-01, UTC

@@ -6,8 +6,7 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 10
 echo "== 1. import"
 "$root/bench/import.sh" 100000 1000000
 echo "== 2 and 5. conclude (on a store of 1,000,000 sessions)"
-[[ -s $work/store-1000000.db ]] || "$root/bench/generate_store.sh" "$work/store-1000000.db" 1000000
-cp "$work/store-1000000.db" "$work/conclude.db"
+cp "$(bench_store 1000000)" "$work/conclude.db"
 rm -f "$work/conclude.db-wal" "$work/conclude.db-shm"
 python3 "$root/bench/conclude.py" "$work/conclude.db" "$NIMBUS_CODES_IDENTITY" "$nimbus" \
   --sequential 1000 --concurrent 10000 --workers 16
