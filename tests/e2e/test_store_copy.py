@@ -9,8 +9,9 @@ import resource
 import signal
 import sqlite3
 import subprocess
+from urllib.parse import urlsplit
 
-from harness import BINARY, ENGINE, LOGIN, POSTGRESQL, NimbusTestCase, main, sqlite_only
+from harness import BINARY, ENGINE, LOGIN, POSTGRESQL, NimbusTestCase, main, postgresql_only, sqlite_only
 from test_reports import CASES, GOLDEN, GOLDEN_USERS, golden_sandbox
 
 # Every table and its key, to compare whole stores row by row.
@@ -216,6 +217,25 @@ class StoreCopyTest(NimbusTestCase):
         if ENGINE == "sqlite":
             self.assertFalse(os.path.exists(there))
         self.copy(self.source.store, there)
+
+    @postgresql_only
+    def test_one_database_named_two_ways_is_explained(self):
+        there = self.sandbox.new_store("there.db")
+        self.copy(self.source.store, there)
+        # 127.0.0.1 and localhost: the copy would wait for its own source's lock.
+        server = urlsplit(there)
+        with open(POSTGRESQL.passfile) as f:
+            known = f.read()
+        passfile = os.path.join(self.sandbox.dir, "pgpass")
+        with open(passfile, "w") as f:
+            f.write(known + f"localhost:{server.port}:*:{server.username}:{known.strip().rsplit(':', 1)[1]}\n")
+        os.chmod(passfile, 0o600)
+        elsewhere = there.replace(server.hostname, "localhost", 1)
+        other = self.sandbox.new_store("other.db")
+        result = self.assert_fails(75, "store", "copy", "--from", there, "--to", elsewhere, "--busy-timeout", "300",
+                                   env={"PGPASSFILE": passfile})
+        self.assertIn("waiting for its own source's lock", result.err)
+        self.copy(there, other)
 
     @sqlite_only("a file too large for the process's limit")
     def test_failed_copy_leaves_no_file(self):
