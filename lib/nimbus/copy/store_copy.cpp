@@ -176,6 +176,23 @@ void remove_created(const store::Locator& to) {
     }
 }
 
+/// Rethrows the exception being handled. Two URIs may name one database
+/// (localhost and 127.0.0.1): the destination then waits for the lock its
+/// source holds, and the timeout says so.
+[[noreturn]] void rethrow_explained(const store::Locator& from, const store::Locator& to) {
+    try {
+        throw;
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::Busy && from.engine == store::Engine::Postgresql &&
+            to.engine == store::Engine::Postgresql) {
+            throw Error(ErrorKind::Busy, e.what(),
+                        "retry; if --from and --to name the same database in two ways, the "
+                        "copy is waiting for its own source's lock: name two stores");
+        }
+        throw;
+    }
+}
+
 /// Inserts every row of `source` into `tx`, then checks that `tx` holds
 /// exactly those rows. Gives the rows per table.
 std::vector<TableCount> copy_rows(store::ReadTransaction& source, store::WriteTransaction& tx,
@@ -249,24 +266,11 @@ CopyReport copy_store(const store::Locator& from, const store::Locator& to,
             });
         report.to = init.store->location();
         report.schema_version = init.version;
-    } catch (const Error& e) {
-        if (created) {
-            remove_created(to);
-        }
-        // Two URIs may name one database (localhost and 127.0.0.1): the
-        // destination then waits for the lock the source holds.
-        if (e.kind() == ErrorKind::Busy && from.engine == store::Engine::Postgresql &&
-            to.engine == store::Engine::Postgresql) {
-            throw Error(ErrorKind::Busy, e.what(),
-                        "retry; if --from and --to name the same database in two ways, the "
-                        "copy is waiting for its own source's lock: name two stores");
-        }
-        throw;
     } catch (...) {
         if (created) {
             remove_created(to);
         }
-        throw;
+        rethrow_explained(from, to);
     }
     return report;
 }
