@@ -222,7 +222,7 @@ Result dispatch(const Command& command, const Globals& globals, Console& console
         return (*body)(ReadContext{actor, identity, *tx, console, store->schema_version(),
                                    format_of(globals)});
     }
-    if (command.prompt) {
+    if (command.prompt && command.wants_prompt()) {
         const auto read = store->begin_read();
         services::locate_grants(actor.grants, *read);
         if (auto stop = command.prompt(ReadContext{actor, identity, *read, console,

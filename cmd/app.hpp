@@ -118,6 +118,11 @@ struct Command {
     /// one begins (a person may take their time). A result stops the command
     /// there (e.g. the person cancelled); nothing then is written.
     std::function<std::optional<Result>(const ReadContext&)> prompt = {};
+    /// Whether `prompt` has anything to ask, judged from the command line
+    /// alone: when not, no read transaction is opened for it.
+    std::function<bool()> wants_prompt = [] {
+        return true;
+    };
     /// False when the body cannot run a second time (it consumes standard
     /// input); otherwise a transaction that a concurrent one got in the way of
     /// runs again.

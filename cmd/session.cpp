@@ -529,13 +529,12 @@ void add_session_commands(CLI::App& app, Registry& registry) {
             return result;
         })};
     // Without an id or without codes and tags: guided on a terminal, refused elsewhere.
+    conclude_command.wants_prompt = [conclude_args] {
+        const sessions::ConcludeRequest& r = conclude_args->request;
+        return r.session.empty() || (r.primary.empty() && r.secondary.empty() && r.tags.empty());
+    };
     conclude_command.prompt = [conclude_args](const ReadContext& c) -> std::optional<Result> {
         sessions::ConcludeRequest& r = conclude_args->request;
-        const bool complete =
-            !r.session.empty() && !(r.primary.empty() && r.secondary.empty() && r.tags.empty());
-        if (complete) {
-            return std::nullopt;
-        }
         if (!c.console.interactive()) {
             throw Error(ErrorKind::Usage,
                         r.session.empty() ? "missing: the session id (and its codes or tags)"

@@ -26,14 +26,13 @@ Session find(store::ReadTransaction& tx, std::string_view id) {
                 "list your sessions with 'nimbus-codes session list'");
 }
 
-policy::Scope scope_of(store::ReadTransaction& tx, const Session& session) {
-    const auto service = tx.find_service(names::name_key(session.service_name));
-    return policy::Scope::session(session.external_id, services::scope_of(*service), session.user);
+policy::Scope scope_of(const Service& service, const Session& session) {
+    return policy::Scope::session(session.external_id, services::scope_of(service), session.user);
 }
 
-Detail detail_of(store::ReadTransaction& tx, Session session) {
+/// A session with its service's settings; `service` is the session's.
+Detail detail_of(store::ReadTransaction& tx, const Service& service, Session session) {
     Detail detail;
-    const Service service = services::find(tx, session.service_name);
     const ServiceSettings settings = services::settings(tx, service);
     detail.offered_primary = settings.primary;
     detail.offered_secondary = settings.secondary;
@@ -111,14 +110,17 @@ std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
 
 Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view id) {
     Session session = find(tx, id);
-    policy::require(actor, policy::Action::ReadSessions, scope_of(tx, session));
-    return detail_of(tx, std::move(session));
+    const Service service = services::find(tx, session.service_name);
+    policy::require(actor, policy::Action::ReadSessions, scope_of(service, session));
+    return detail_of(tx, service, std::move(session));
 }
 
 Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                 const ConcludeRequest& request) {
     Session session = find(tx, request.session);
-    policy::require(actor, policy::Action::ConcludeSession, scope_of(tx, session));
+    // Looked up once: every round trip counts on a server.
+    const Service service = services::find(tx, session.service_name);
+    policy::require(actor, policy::Action::ConcludeSession, scope_of(service, session));
     if (session.conclusion) {
         const Conclusion& done = *session.conclusion;
         throw Error(ErrorKind::Conflict,
@@ -128,7 +130,7 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
                                 timefmt::to_utc_string(done.at)),
                     fmt::format("see it with 'nimbus-codes session show {}'", session.external_id));
     }
-    Detail detail = detail_of(tx, session);
+    Detail detail = detail_of(tx, service, session);
     if (!detail.codes_and_tags_enabled) {
         throw Error(
             ErrorKind::NotLicensed,
@@ -179,9 +181,8 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
         codes.push_back(
             {{"id", code.code_id}, {"type", to_string(code.type)}, {"name", code.name}});
     }
-    const auto service = tx.find_service(names::name_key(session.service_name));
     audit.record(
-        "session.conclude", "session " + session.external_id, service->ou_id, nullptr,
+        "session.conclude", "session " + session.external_id, service.ou_id, nullptr,
         {{"codes", codes}, {"tags", conclusion.tags}, {"retroactive", conclusion.retroactive}});
     detail.session.conclusion = std::move(conclusion);
     return detail;
