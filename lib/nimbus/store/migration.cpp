@@ -6,6 +6,16 @@
 
 namespace nimbus::store {
 
+void refuse_newer_schema(const std::string& location, int version, int latest) {
+    if (version > latest) {
+        throw Error(ErrorKind::Config,
+                    fmt::format("store {} has schema version {}, newer than this nimbus-codes "
+                                "understands ({})",
+                                location, version, latest),
+                    "upgrade nimbus-codes; the store was left untouched");
+    }
+}
+
 void require_current_schema(const std::string& location, bool initialised, int version,
                             int latest) {
     if (!initialised) {

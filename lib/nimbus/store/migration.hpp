@@ -18,6 +18,9 @@ struct Migration {
 std::span<const Migration> sqlite_migrations();
 std::span<const Migration> postgresql_migrations();
 
+/// A store written by a newer nimbus-codes is never touched (Config).
+void refuse_newer_schema(const std::string& location, int version, int latest);
+
 /// What every command but `init` needs of a store it opens, on either engine:
 /// initialised (else InputMissing) at exactly `latest`, the binary's schema
 /// version (an older one is Config, with the hint to upgrade it with init).

@@ -635,13 +635,7 @@ void check_header(const Header& header, const std::string& location) {
                                 location),
                     "check --store and NIMBUS_CODES_STORE; a new store needs an empty database");
     }
-    if (header.version > latest_version()) {
-        throw Error(ErrorKind::Config,
-                    fmt::format("store {} has schema version {}, newer than this nimbus-codes "
-                                "understands ({})",
-                                location, header.version, latest_version()),
-                    "upgrade nimbus-codes; the store was left untouched");
-    }
+    refuse_newer_schema(location, header.version, latest_version());
 }
 
 } // namespace

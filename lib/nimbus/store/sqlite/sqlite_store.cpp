@@ -295,13 +295,7 @@ void check_header(const Header& header, const std::string& location) {
                                 location, static_cast<unsigned>(header.application)),
                     "check --store and NIMBUS_CODES_STORE");
     }
-    if (header.version > latest_version()) {
-        throw Error(ErrorKind::Config,
-                    fmt::format("store {} has schema version {}, newer than this nimbus-codes "
-                                "understands ({})",
-                                location, header.version, latest_version()),
-                    "upgrade nimbus-codes; the store was left untouched");
-    }
+    refuse_newer_schema(location, header.version, latest_version());
 }
 
 } // namespace
