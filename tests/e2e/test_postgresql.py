@@ -95,8 +95,9 @@ class PostgresqlStoreTest(NimbusTestCase):
             holder.stdin.flush()
             self.assertEqual(holder.stdout.readline().strip(), "locked")
             started = time.monotonic()
-            self.assert_fails(75, "code", "create", "--type", "primary", "--name", "X", "--busy-timeout", "700",
-                              stderr="stayed locked by another process for 700 ms")
+            result = self.assert_fails(75, "code", "create", "--type", "primary", "--name", "X",
+                                       "--busy-timeout", "700", stderr="stayed locked by another process for 700 ms")
+            self.assertIn(urllib.parse.urlsplit(POSTGRESQL.uri).netloc.split("@")[1], result.err)  # the host
             self.assertGreaterEqual(time.monotonic() - started, 0.6)
             self.assertEqual([c["name"] for c in self.json_ok("code", "list")], ["Sale"])
         finally:
@@ -132,6 +133,17 @@ class PostgresqlStoreTest(NimbusTestCase):
         self.assertEqual(self.attempts(), 3)
         self.assertEqual([c["name"] for c in self.json_ok("code", "list")], ["Sale"])
         self.assertEqual(self.audit_actions().count("code.create"), 1)
+
+    def test_the_servers_notices_are_not_printed(self):
+        self.init_store()
+        POSTGRESQL.psql("""
+            CREATE FUNCTION chatter() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE WARNING 'server chatter'; RETURN NEW; END $$;
+            CREATE TRIGGER chatter BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION chatter();""",
+                        self.database(), as_admin=False)
+        result = self.run_ok("code", "create", "--type", "primary", "--name", "Sale")
+        self.assertEqual(self.audit_actions().count("code.create"), 1)  # the trigger ran
+        self.assertNotIn("server chatter", result.err)
 
     def test_serialization_failures_that_persist_exit_75_with_nothing_written(self):
         self.init_store()

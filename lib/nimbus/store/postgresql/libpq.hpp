@@ -34,6 +34,7 @@ namespace nimbus::store::libpq {
     X(PQresultErrorMessage)                                                                        \
     X(PQresultStatus)                                                                              \
     X(PQsendQueryParams)                                                                           \
+    X(PQsetNoticeProcessor)                                                                        \
     X(PQsetSingleRowMode)                                                                          \
     X(PQstatus)                                                                                    \
     X(PQtransactionStatus)                                                                         \

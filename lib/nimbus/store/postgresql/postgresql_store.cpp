@@ -574,11 +574,11 @@ std::unique_ptr<PostgresqlConnection> connect(const std::string& uri, const Stor
     if (pq().PQstatus(connection.get()) != CONNECTION_OK) {
         throw connection_error(connection.get(), uri);
     }
-    auto store =
-        std::make_unique<PostgresqlConnection>(uri, std::move(connection), options.busy_timeout);
-    // Warnings and notices are the server's to log, not ours to print.
-    store->execute("SET client_min_messages = error");
-    return store;
+    // Warnings and notices are the server's to log, not ours to print (libpq's
+    // default prints them on stderr). Set here, it costs no round trip.
+    pq().PQsetNoticeProcessor(
+        connection.get(), [](void* /*unused*/, const char* /*message*/) {}, nullptr);
+    return std::make_unique<PostgresqlConnection>(uri, std::move(connection), options.busy_timeout);
 }
 
 /// What the database says about itself.
