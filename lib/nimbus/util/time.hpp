@@ -12,6 +12,13 @@ using Timestamp = std::chrono::sys_seconds;
 
 namespace timefmt {
 
+/// The times a call can plausibly have: from 2000-01-01T00:00:00Z up to, but
+/// not including, 2100-01-01T00:00:00Z. Imports refuse times outside it, and
+/// report periods must lie within it, so that a typo such as year 0000 never
+/// makes a report or an export walk ten thousand years of empty days.
+inline constexpr Timestamp earliest_call_time{std::chrono::seconds{946'684'800}};
+inline constexpr Timestamp call_times_end{std::chrono::seconds{4'102'444'800}};
+
 /// RFC 3339 in UTC with a `Z` suffix, e.g. "2026-11-26T09:30:00Z".
 std::string to_utc_string(Timestamp t);
 
