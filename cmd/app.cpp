@@ -16,6 +16,7 @@
 
 #include "complete.hpp"
 #include "console.hpp"
+#include "dispatch.hpp"
 #include "environment.hpp"
 #include "exit_codes.hpp"
 
@@ -183,126 +184,6 @@ const CLI::App* selected_leaf(const CLI::App& app) {
     return leaf;
 }
 
-store::Locator store_locator(const Globals& globals) {
-    return store::parse_locator(globals.store.empty() ? environment::default_store_path()
-                                                      : globals.store);
-}
-
-output::Format format_of(const Globals& globals) {
-    return output::parse_format(globals.format).value_or(output::Format::Table);
-}
-
-/// Runs a command: loads the identity, checks the role table, opens what the
-/// body's signature asks for, runs it in one transaction and commits.
-Result dispatch(const Command& command, const Globals& globals, Console& console) {
-    const Timestamp now = environment::now();
-    if (const auto* init = std::get_if<InitBody>(&command.body)) {
-        return (*init)(InitContext{globals, environment::os_login(), now});
-    }
-
-    const identity::Identity identity = identity::load_identity_file(
-        globals.identity.empty() ? environment::default_identity_path() : globals.identity);
-    const std::optional<std::string_view> act_as =
-        globals.act_as.empty() ? std::nullopt : std::optional<std::string_view>(globals.act_as);
-    Actor actor = resolve_actor(identity, environment::os_login(), act_as);
-    // Without the role anywhere, nothing more is looked at. Commands whose rule
-    // has an OU scope check it again against the OU they act on.
-    policy::require(actor, *command.action, policy::Scope::anywhere());
-
-    if (const auto* body = std::get_if<IdentityBody>(&command.body)) {
-        return (*body)(IdentityContext{actor, identity, globals, now});
-    }
-    if (command.prepare) {
-        command.prepare();
-    }
-    const auto store = store::open_store(store_locator(globals), store_options(globals));
-    if (const auto* body = std::get_if<ReadBody>(&command.body)) {
-        const auto tx = store->begin_read();
-        services::locate_grants(actor.grants, *tx);
-        return (*body)(ReadContext{actor, identity, *tx, console, store->schema_version(),
-                                   format_of(globals)});
-    }
-    if (command.prompt && command.wants_prompt()) {
-        const auto read = store->begin_read();
-        services::locate_grants(actor.grants, *read);
-        if (auto stop = command.prompt(ReadContext{actor, identity, *read, console,
-                                                   store->schema_version(), format_of(globals)})) {
-            return std::move(*stop);
-        }
-    }
-    const auto& body = std::get<WriteBody>(command.body);
-    // A server engine may fail a transaction that a concurrent one got in the
-    // way of (a serialization failure, a deadlock); it then runs again, whole.
-    constexpr int attempts = 5;
-    for (int attempt = 1;; ++attempt) {
-        try {
-            const auto tx = store->begin_write();
-            services::locate_grants(actor.grants, *tx);
-            AuditTrail audit(*tx, actor, now);
-            Result result = body(WriteContext{actor, identity, *tx, audit, console});
-            if (!result.rollback) {
-                tx->commit();
-            }
-            return result;
-        } catch (const Error& e) {
-            if (e.kind() != ErrorKind::Retry || attempt == attempts || !command.repeatable()) {
-                throw;
-            }
-        }
-    }
-}
-
-void render(std::ostream& out, const Result& result, output::Format format,
-            const output::Style& style) {
-    if (format == output::Format::Html) {
-        if (!result.html) {
-            throw Error(ErrorKind::Usage, "--format html is for 'report usage' only");
-        }
-        out << *result.html;
-        return;
-    }
-    if (result.rows && (format != output::Format::Table || !result.text)) {
-        output::render(out, *result.rows, format, result.shape, style);
-    } else if (result.text) {
-        out << *result.text;
-    }
-    if (format == output::Format::Table) {
-        out << result.footer;
-    }
-}
-
-void print(Result& result, const Globals& globals, Console& console) {
-    const output::Format format = format_of(globals);
-    if (result.output_path) {
-        AtomicFile file(*result.output_path);
-        render(file.stream(), result, format, output::Style{});
-        file.commit();
-        result.notes.push_back("wrote " + *result.output_path);
-    } else {
-        render(console.out(), result, format, console.table_style());
-    }
-    if (result.summary && result.summary_path) {
-        AtomicFile file(*result.summary_path);
-        output::render(file.stream(), *result.summary, format, output::Shape::Record,
-                       output::Style{});
-        file.commit();
-        result.notes.push_back("wrote " + *result.summary_path);
-    }
-    console.out().flush();
-    if (!console.out()) {
-        throw Error(ErrorKind::CannotWrite, "cannot write to standard output");
-    }
-    for (const std::string& problem : result.problems) {
-        console.problem(problem);
-    }
-    if (!result.error.empty()) {
-        console.error(result.error, "");
-    }
-    for (const std::string& note : result.notes) {
-        console.note(note);
-    }
-}
-
 } // namespace
 
 store::StoreOptions store_options(const Globals& globals) {
@@ -326,7 +207,17 @@ Result Result::record(output::Rows rows) {
 }
 
 void Registry::add(const CLI::App* subcommand, Command command) {
+    command.name = command_path(subcommand);
     commands_.emplace_back(subcommand, std::move(command));
+}
+
+std::string command_path(const CLI::App* subcommand) {
+    std::string path;
+    for (; subcommand != nullptr && subcommand->get_parent() != nullptr;
+         subcommand = subcommand->get_parent()) {
+        path.insert(0, path.empty() ? subcommand->get_name() : subcommand->get_name() + " ");
+    }
+    return path;
 }
 
 const Command* Registry::find(const CLI::App* subcommand) const {
@@ -347,6 +238,10 @@ CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& de
 int run(int argc, const char* const* argv) {
     Console console(std::cin, std::cout, std::cerr, ::isatty(STDIN_FILENO) == 1,
                     ::isatty(STDOUT_FILENO) == 1, ::isatty(STDERR_FILENO) == 1);
+    return run(argc, argv, console);
+}
+
+int run(int argc, const char* const* argv, Console& console) {
     CLI::App app("Conclusion codes and tags for contact-center service teams.", "nimbus-codes");
     app.set_version_flag("--version", "nimbus-codes " NIMBUS_VERSION);
     app.footer(exit_code_help());
@@ -380,7 +275,7 @@ int run(int argc, const char* const* argv) {
         std::ostringstream candidates;
         try {
             complete(app, words, candidates);
-            std::cout << candidates.str();
+            console.out() << candidates.str();
         } catch (...) {
             // Nothing to offer.
         }
@@ -390,11 +285,11 @@ int run(int argc, const char* const* argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
-        return app.exit(e, std::cout, std::cerr);
+        return app.exit(e, console.out(), console.err());
     } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e, std::cout, std::cerr);
+        return app.exit(e, console.out(), console.err());
     } catch (const CLI::CallForVersion& e) {
-        return app.exit(e, std::cout, std::cerr);
+        return app.exit(e, console.out(), console.err());
     } catch (const CLI::ParseError& e) {
         const bool subcommand_missing =
             dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
@@ -427,8 +322,8 @@ int run(int argc, const char* const* argv) {
         }
         // The formatter directly: App::help would describe `help` itself, the
         // subcommand selected on this command line.
-        std::cout << target->get_formatter()->make_help(target, usage_name,
-                                                        CLI::AppFormatMode::Normal);
+        console.out() << target->get_formatter()->make_help(target, usage_name,
+                                                            CLI::AppFormatMode::Normal);
         return exit_ok;
     }
 
@@ -437,9 +332,9 @@ int run(int argc, const char* const* argv) {
         if (command == nullptr) {
             throw Error(ErrorKind::Usage, "no command given", "see 'nimbus-codes --help'");
         }
-        Result result = dispatch(*command, globals, console);
-        print(result, globals, console);
-        return result.exit_status;
+        Outcome outcome = dispatch(*command, globals, console, Runtime{});
+        deliver(outcome, format_of(globals), console);
+        return outcome.result.exit_status;
     } catch (const Error& e) {
         console.error(e.what(), e.hint());
         return exit_code(e.kind());

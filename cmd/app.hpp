@@ -50,13 +50,11 @@ struct Result {
     std::string error;
     /// Lines after a table (people only), e.g. a report's totals.
     std::string footer;
-    /// Write the output to this file, atomically, instead of stdout.
-    std::optional<std::string> output_path;
-    /// A page for --format html (only commands that make one).
+    /// A page for --format html (only commands that declare it).
     std::optional<std::string> html;
-    /// A second record, written (in the same format) to its own file.
+    /// A second record, written in the same format to the command's summary
+    /// file (see OutputFile::Role::Summary).
     std::optional<output::Rows> summary;
-    std::optional<std::string> summary_path;
 
     /// Rows shown as a listing.
     static Result list(output::Rows rows);
@@ -106,11 +104,39 @@ using IdentityBody = std::function<Result(const IdentityContext&)>;
 using ReadBody = std::function<Result(const ReadContext&)>;
 using WriteBody = std::function<Result(const WriteContext&)>;
 
+/// A file or folder that a command writes, named by one of its options.
+struct OutputFile {
+    enum class Role {
+        Data,    ///< the command's output, instead of standard output
+        Summary, ///< Result::summary
+        Folder,  ///< a folder the command's body fills itself
+    };
+    Role role = Role::Data;
+    std::string option; ///< "--output", for messages
+    std::string path;
+};
+
+/// The formats a command that prints rows takes.
+inline const std::vector<output::Format> row_formats = {output::Format::Table, output::Format::Json,
+                                                        output::Format::Csv};
+
 /// A command: the permission rule it falls under, and a body whose signature
 /// says what it may touch. The dispatcher opens exactly that and nothing more.
+/// What the command accepts is declared here too, so that the dispatcher
+/// refuses anything else before a file is created or a transaction begins,
+/// and completion offers only what is accepted.
 struct Command {
     std::optional<policy::Action> action; ///< none only for init
     std::variant<InitBody, IdentityBody, ReadBody, WriteBody> body;
+    /// The --format values it renders.
+    std::vector<output::Format> formats = row_formats;
+    /// Checks of its own options that need neither the store nor a file
+    /// written, given the chosen format; they throw to refuse.
+    std::function<void(output::Format)> check = {};
+    /// The files it reads (not "-"), which no output may overwrite.
+    std::function<std::vector<std::string>()> inputs = {};
+    /// The files and folders it writes.
+    std::function<std::vector<OutputFile>()> outputs = {};
     /// Work done before the store is opened, such as reading an input file, so
     /// that no lock is held while waiting for input.
     std::function<void()> prepare = {};
@@ -129,6 +155,7 @@ struct Command {
     std::function<bool()> repeatable = [] {
         return true;
     };
+    std::string name = {}; ///< "session conclude"; set by Registry::add
 };
 
 /// Which CLI11 subcommand runs which Command.
@@ -140,6 +167,9 @@ public:
 private:
     std::vector<std::pair<const CLI::App*, Command>> commands_;
 };
+
+/// "session conclude" for the subcommand of that name.
+std::string command_path(const CLI::App* subcommand);
 
 // One function per noun registers its subcommands (cmd/<noun>.cpp).
 void add_init_command(CLI::App& app, Registry& registry);
@@ -164,6 +194,10 @@ store::StoreOptions store_options(const Globals& globals);
 std::optional<std::string> given(const std::string& value);
 
 /// Parses the command line, runs the command and returns the exit status.
+/// `console` is where its input, data and messages go.
+int run(int argc, const char* const* argv, Console& console);
+
+/// run() on the process's standard streams.
 int run(int argc, const char* const* argv);
 
 } // namespace nimbus::cli

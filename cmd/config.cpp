@@ -75,6 +75,18 @@ Result run_file(const WriteContext& context, const PlanArgs& args, bool commit) 
     return result;
 }
 
+/// config plan and apply: the file is read before the store is opened.
+Command file_command(const std::shared_ptr<PlanArgs>& args, WriteBody body) {
+    Command command{policy::Action::ApplyConfig, std::move(body)};
+    command.prepare = [args] {
+        args->text = read_input(args->file);
+    };
+    command.inputs = [args] {
+        return args->file == "-" ? std::vector<std::string>{} : std::vector{args->file};
+    };
+    return command;
+}
+
 } // namespace
 
 void add_config_commands(CLI::App& app, Registry& registry) {
@@ -85,14 +97,15 @@ void add_config_commands(CLI::App& app, Registry& registry) {
         config->add_subcommand("export", "Print the configuration as TOML (always TOML)");
     export_command->add_option("--ou", *export_ou, "Only this OU and what is below it")
         ->type_name("PATH");
-    registry.add(export_command,
-                 Command{policy::Action::ExportConfig, ReadBody([export_ou](const ReadContext& c) {
-                             Result result;
-                             result.text = config::export_toml(
-                                 c.tx, c.actor,
-                                 export_ou->empty() ? std::nullopt : std::optional(*export_ou));
-                             return result;
-                         })});
+    Command export_config{policy::Action::ExportConfig, ReadBody([export_ou](const ReadContext& c) {
+                              Result result;
+                              result.text = config::export_toml(
+                                  c.tx, c.actor,
+                                  export_ou->empty() ? std::nullopt : std::optional(*export_ou));
+                              return result;
+                          })};
+    export_config.formats = {output::Format::Table}; // TOML, whatever --format says
+    registry.add(export_command, std::move(export_config));
 
     auto plan_args = std::make_shared<PlanArgs>();
     CLI::App* plan =
@@ -104,13 +117,9 @@ void add_config_commands(CLI::App& app, Registry& registry) {
                    "Also delete codes and list entries the file does not name");
     plan->add_flag("--detailed-exitcode", plan_args->detailed_exitcode,
                    "Exit 2 when there are changes");
-    registry.add(plan,
-                 Command{policy::Action::ApplyConfig, WriteBody([plan_args](const WriteContext& c) {
-                             return run_file(c, *plan_args, false);
-                         }),
-                         [plan_args] {
-                             plan_args->text = read_input(plan_args->file);
-                         }});
+    registry.add(plan, file_command(plan_args, [plan_args](const WriteContext& c) {
+                     return run_file(c, *plan_args, false);
+                 }));
 
     auto apply_args = std::make_shared<PlanArgs>();
     CLI::App* apply =
@@ -121,13 +130,9 @@ void add_config_commands(CLI::App& app, Registry& registry) {
     apply->add_flag("--prune", apply_args->prune,
                     "Also delete codes and list entries the file does not name");
     apply->add_flag("--dry-run", apply_args->dry_run, "Show the changes, keep nothing");
-    registry.add(apply, Command{policy::Action::ApplyConfig,
-                                WriteBody([apply_args](const WriteContext& c) {
-                                    return run_file(c, *apply_args, !apply_args->dry_run);
-                                }),
-                                [apply_args] {
-                                    apply_args->text = read_input(apply_args->file);
-                                }});
+    registry.add(apply, file_command(apply_args, [apply_args](const WriteContext& c) {
+                     return run_file(c, *apply_args, !apply_args->dry_run);
+                 }));
 }
 
 } // namespace nimbus::cli

@@ -20,6 +20,8 @@ public:
     void configure(bool quiet, bool no_color);
 
     std::ostream& out() { return out_; }
+    /// Standard error as it is, for the parser's own help and error text.
+    std::ostream& err() { return err_; }
     output::Style table_style() const { return output::Style{color_out_}; }
 
     /// An informational line on stderr ("created ...", "unchanged: ..."); --quiet silences it.

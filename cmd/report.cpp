@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <nimbus/error.hpp>
+
 #include <nimbus/reports/export.hpp>
 #include <nimbus/reports/html.hpp>
 #include <nimbus/reports/usage.hpp>
@@ -93,10 +95,8 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
                                 "{} unconcluded\n",
                                 report.period.first.text(), report.period.last.text(), report.zone,
                                 s.total, s.concluded, s.retroactive, s.unconcluded);
-    result.output_path = given(args.output);
     if (!args.summary.empty()) {
         result.summary = report.summary_rows();
-        result.summary_path = args.summary;
     }
     return result;
 }
@@ -183,14 +183,35 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         ->add_option("--summary", args->summary,
                      "Also write the period's totals to FILE, in the same format")
         ->type_name("FILE");
-    registry.add(usage_command,
-                 Command{policy::Action::ReadReports,
-                         ReadBody([args](const ReadContext& c) { return usage(c, *args); })});
+    Command usage_report{policy::Action::ReadReports,
+                         ReadBody([args](const ReadContext& c) { return usage(c, *args); })};
+    usage_report.formats = {output::Format::Table, output::Format::Json, output::Format::Csv,
+                            output::Format::Html};
+    usage_report.check = [args](output::Format format) {
+        reports::parse_dimensions(args->by);
+        if (format == output::Format::Html && !args->summary.empty()) {
+            throw Error(ErrorKind::Usage, "--summary takes --format table, json or csv",
+                        "the HTML page shows the totals itself: leave out --summary");
+        }
+    };
+    usage_report.outputs = [args] {
+        std::vector<OutputFile> files;
+        if (!args->output.empty()) {
+            files.push_back(OutputFile{OutputFile::Role::Data, "--output", args->output});
+        }
+        if (!args->summary.empty()) {
+            files.push_back(OutputFile{OutputFile::Role::Summary, "--summary", args->summary});
+        }
+        return files;
+    };
+    registry.add(usage_command, std::move(usage_report));
 
     auto export_args = std::make_shared<ExportArgs>();
     CLI::App* export_command = report->add_subcommand(
         "export", "Write the reporting model (CSV star schema and manifest) for Power BI");
-    export_command->add_option("--dir", export_args->dir, "Folder to write (replaced whole)")
+    export_command
+        ->add_option("--dir", export_args->dir,
+                     "Folder to write: new, empty, or an earlier export, which is replaced whole")
         ->required()
         ->type_name("DIR");
     export_command->add_option("--from", export_args->from, "First day (default: all)")
@@ -201,10 +222,17 @@ void add_report_commands(CLI::App& app, Registry& registry) {
     export_command->add_option("--tz", export_args->zone, "IANA time zone of the date keys")
         ->capture_default_str()
         ->type_name("ZONE");
-    registry.add(export_command,
-                 Command{policy::Action::ReadReports, ReadBody([export_args](const ReadContext& c) {
-                             return export_model(c, *export_args);
-                         })});
+    Command export_report{
+        policy::Action::ReadReports,
+        ReadBody([export_args](const ReadContext& c) { return export_model(c, *export_args); })};
+    export_report.outputs = [export_args] {
+        return std::vector<OutputFile>{
+            OutputFile{OutputFile::Role::Folder, "--dir", export_args->dir}};
+    };
+    export_report.check = [export_args](output::Format) {
+        reports::check_export_folder(export_args->dir);
+    };
+    registry.add(export_command, std::move(export_report));
 }
 
 } // namespace nimbus::cli

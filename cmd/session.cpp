@@ -438,6 +438,10 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     import_sessions.repeatable = [import_args] {
         return import_args->file != "-";
     };
+    import_sessions.inputs = [import_args] {
+        return import_args->file == "-" ? std::vector<std::string>{}
+                                        : std::vector{import_args->file};
+    };
     registry.add(import_command, std::move(import_sessions));
 
     auto add_args = std::make_shared<AddArgs>();

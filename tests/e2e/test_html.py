@@ -100,7 +100,8 @@ class HtmlReportTest(NimbusTestCase):
         self.assertIn(EVIL_TAG, "".join(parser.text))  # shown as text, not run
 
     def test_only_report_usage_makes_html(self):
-        self.assert_fails(64, "code", "list", "--format", "html", stderr="--format html is for 'report usage' only")
+        self.assert_fails(64, "code", "list", "--format", "html",
+                          stderr="'code list' does not take --format html")
 
     def test_renders_in_headless_chromium(self):
         if os.environ.get("NIMBUS_TEST_CHROMIUM") != "1":

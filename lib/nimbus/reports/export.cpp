@@ -2,6 +2,10 @@
 
 #include <set>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -44,7 +48,45 @@ private:
     output::CsvWriter writer_;
 };
 
+constexpr std::string_view manifest_format = "nimbus-codes reporting model";
+
+/// True when an existing folder is an earlier export: a manifest.json that
+/// nimbus-codes wrote, and nothing beside it that the manifest does not list.
+bool is_earlier_export(int folder, const std::string& /*path*/) {
+    const Descriptor file(::openat(folder, "manifest.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat info {};
+    if (!file.valid() || ::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
+        info.st_size > (1 << 20)) {
+        return false;
+    }
+    std::string text(static_cast<std::size_t>(info.st_size), '\0');
+    if (::read(file.get(), text.data(), text.size()) != info.st_size) {
+        return false;
+    }
+    const nlohmann::json manifest = nlohmann::json::parse(text, nullptr, false);
+    if (!manifest.is_object() || manifest.value("format", "") != manifest_format ||
+        !manifest.contains("files") || !manifest["files"].is_array()) {
+        return false;
+    }
+    std::set<std::string> listed{"manifest.json"};
+    for (const nlohmann::json& entry : manifest["files"]) {
+        if (entry.is_object() && entry.contains("name") && entry["name"].is_string()) {
+            listed.insert(entry["name"].get<std::string>());
+        }
+    }
+    for (const std::string& name : folder_entries(folder)) {
+        if (!listed.contains(name)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
+
+void check_export_folder(const std::string& dir) {
+    AtomicDirectory::check(dir, is_earlier_export);
+}
 
 ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                           const identity::Identity& identity, const ExportRequest& request,
@@ -63,7 +105,7 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         query.to = period->to;
     }
 
-    AtomicDirectory folder(request.dir);
+    AtomicDirectory folder(request.dir.string(), is_earlier_export);
     const std::filesystem::path& dir = folder.path();
     ExportResult result;
     std::size_t written = 0;
@@ -213,7 +255,7 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         file.sha256 = sha256_of_file(dir / file.name);
     }
     nlohmann::ordered_json manifest = {
-        {"format", "nimbus-codes reporting model"},
+        {"format", manifest_format},
         {"schema_version", schema_version},
         {"generated_at", timefmt::to_utc_string(now)},
         {"filters",

@@ -34,11 +34,18 @@ struct ExportResult {
 /// Reports progress as rows written so far.
 using ExportProgress = std::function<void(std::size_t rows)>;
 
+/// Checks, without writing anything, that `dir` may receive an export: it is
+/// absent, an empty folder, or the folder of an earlier export (its
+/// manifest.json written by nimbus-codes, and nothing in it that the manifest
+/// does not list). Anything else throws CannotWrite.
+void check_export_folder(const std::string& dir);
+
 /// Writes the reporting model as CSV tables shaped as a star (a sessions fact,
 /// session codes and tags, and dimensions for codes, services, users, OUs,
 /// outcomes and dates), plus manifest.json with the schema version, the time,
 /// the filters, and each file's row count and SHA-256. Everything is written
-/// into a temporary folder beside `dir` and moved into place at the end.
+/// into a temporary folder beside `dir` and swapped into place at the end;
+/// `dir` must pass check_export_folder.
 ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                           const identity::Identity& identity, const ExportRequest& request,
                           int schema_version, Timestamp now, const ExportProgress& progress);

@@ -1,0 +1,325 @@
+#include "dispatch.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include <nimbus/error.hpp>
+#include <nimbus/identity/policy.hpp>
+#include <nimbus/services/services.hpp>
+
+#include "console.hpp"
+#include "environment.hpp"
+
+namespace nimbus::cli {
+namespace {
+
+std::string_view format_name(output::Format format) {
+    switch (format) {
+    case output::Format::Table: return "table";
+    case output::Format::Json: return "json";
+    case output::Format::Csv: return "csv";
+    case output::Format::Html: return "html";
+    }
+    return "table";
+}
+
+/// "table, json or csv".
+std::string format_names(const std::vector<output::Format>& formats) {
+    std::string names;
+    for (std::size_t i = 0; i < formats.size(); ++i) {
+        names += i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ";
+        names += format_name(formats[i]);
+    }
+    return names;
+}
+
+void check_format(const Command& command, output::Format format) {
+    if (std::find(command.formats.begin(), command.formats.end(), format) ==
+        command.formats.end()) {
+        throw Error(
+            ErrorKind::Usage,
+            fmt::format("'{}' does not take --format {}", command.name, format_name(format)),
+            command.formats == std::vector{output::Format::Table}
+                ? std::string("it prints one format of its own: leave out --format")
+                : fmt::format("it takes --format {}", format_names(command.formats)));
+    }
+}
+
+/// A file that a command reads or keeps, which no output may overwrite.
+struct KeptFile {
+    std::string what; ///< "the store", for messages
+    FileKey key;
+};
+
+std::vector<KeptFile> kept_files(const Command& command, const Globals& globals,
+                                 const Runtime& runtime) {
+    std::vector<KeptFile> kept;
+    const auto keep = [&](std::string what, const std::string& path) {
+        if (const std::optional<FileKey> key = key_of_path(path)) {
+            kept.push_back(KeptFile{std::move(what), *key});
+        }
+    };
+    const store::Locator store = runtime.store_locator(globals);
+    if (store.engine == store::Engine::Sqlite) {
+        keep(fmt::format("the store {}", store.target), store.target);
+        // SQLite keeps its journals beside the file that the path leads to.
+        std::error_code ec;
+        const std::filesystem::path real = std::filesystem::canonical(store.target, ec);
+        for (const std::string_view suffix : {"-wal", "-shm", "-journal"}) {
+            for (const std::string& base : {store.target, ec ? store.target : real.string()}) {
+                keep(fmt::format("the store's {} file", suffix), base + std::string(suffix));
+            }
+        }
+    }
+    if (!std::holds_alternative<InitBody>(command.body)) {
+        const std::string identity = runtime.identity_path(globals);
+        keep(fmt::format("the identity file {}", identity), identity);
+    }
+    if (command.inputs) {
+        for (const std::string& input : command.inputs()) {
+            keep(fmt::format("the input file {}", input), input);
+        }
+    }
+    return kept;
+}
+
+/// Resolves each output before anything is written: it must be writable by
+/// the rules of OutputTarget, and none may be a file the command reads or
+/// keeps, or another of its outputs.
+Delivery resolve_outputs(const Command& command, const Globals& globals, const Runtime& runtime) {
+    Delivery delivery;
+    if (!command.outputs) {
+        return delivery;
+    }
+    const std::vector<OutputFile> outputs = command.outputs();
+    if (outputs.empty()) {
+        return delivery;
+    }
+    const std::vector<KeptFile> kept = kept_files(command, globals, runtime);
+    std::vector<std::pair<const OutputFile*, FileKey>> seen;
+    for (const OutputFile& output : outputs) {
+        std::optional<OutputTarget> target;
+        FileKey key;
+        if (output.role == OutputFile::Role::Folder) {
+            const std::optional<FileKey> folder = key_of_path(output.path);
+            if (!folder) {
+                continue; // its parent is missing: the folder's own check says so
+            }
+            key = *folder;
+        } else {
+            target = OutputTarget::resolve(output.path);
+            key = target->key();
+        }
+        for (const KeptFile& file : kept) {
+            if (key.same_as(file.key)) {
+                throw Error(ErrorKind::Usage,
+                            fmt::format("{} {} is {}; nimbus-codes never writes over it",
+                                        output.option, output.path, file.what),
+                            "choose another file");
+            }
+        }
+        for (const auto& [other, other_key] : seen) {
+            if (key.same_as(other_key)) {
+                throw Error(ErrorKind::Usage,
+                            fmt::format("{} and {} name the same file, {}", other->option,
+                                        output.option, output.path),
+                            fmt::format("give {} a file of its own", output.option));
+            }
+        }
+        seen.emplace_back(&output, key);
+        if (output.role == OutputFile::Role::Data) {
+            delivery.data = std::move(target);
+        } else if (output.role == OutputFile::Role::Summary) {
+            delivery.summary = std::move(target);
+        }
+    }
+    return delivery;
+}
+
+/// Everything the command line asks that can be refused without the store:
+/// the format, the command's own options, and its outputs.
+Delivery check_command_line(const Command& command, const Globals& globals, output::Format format,
+                            const Runtime& runtime) {
+    check_format(command, format);
+    Delivery delivery = resolve_outputs(command, globals, runtime);
+    if (command.check) {
+        command.check(format);
+    }
+    return delivery;
+}
+
+} // namespace
+
+Timestamp Runtime::now() const {
+    return environment::now();
+}
+
+std::string Runtime::os_login() const {
+    return environment::os_login();
+}
+
+std::string Runtime::identity_path(const Globals& globals) const {
+    return globals.identity.empty() ? environment::default_identity_path() : globals.identity;
+}
+
+identity::Identity Runtime::load_identity(const Globals& globals) const {
+    return identity::load_identity_file(identity_path(globals));
+}
+
+store::Locator Runtime::store_locator(const Globals& globals) const {
+    return store::parse_locator(globals.store.empty() ? environment::default_store_path()
+                                                      : globals.store);
+}
+
+std::unique_ptr<store::Store> Runtime::open_store(const Globals& globals) const {
+    return store::open_store(store_locator(globals), store_options(globals));
+}
+
+output::Format format_of(const Globals& globals) {
+    return output::parse_format(globals.format).value_or(output::Format::Table);
+}
+
+Outcome dispatch(const Command& command, const Globals& globals, Console& console,
+                 const Runtime& runtime) {
+    const Timestamp now = runtime.now();
+    const output::Format format = format_of(globals);
+    if (const auto* init = std::get_if<InitBody>(&command.body)) {
+        if (!globals.act_as.empty()) {
+            throw Error(ErrorKind::Usage, "'init' takes no --as: it acts before there are users",
+                        "run it without --as");
+        }
+        Delivery delivery = check_command_line(command, globals, format, runtime);
+        return Outcome{(*init)(InitContext{globals, runtime.os_login(), now}), std::move(delivery)};
+    }
+
+    const identity::Identity identity = runtime.load_identity(globals);
+    const std::optional<std::string_view> act_as =
+        globals.act_as.empty() ? std::nullopt : std::optional<std::string_view>(globals.act_as);
+    Actor actor = resolve_actor(identity, runtime.os_login(), act_as);
+    // Without the role anywhere, nothing more is looked at. Commands whose rule
+    // has an OU scope check it again against the OU they act on.
+    policy::require(actor, *command.action, policy::Scope::anywhere());
+    Outcome outcome;
+    outcome.delivery = check_command_line(command, globals, format, runtime);
+
+    if (const auto* body = std::get_if<IdentityBody>(&command.body)) {
+        outcome.result = (*body)(IdentityContext{actor, identity, globals, now});
+        return outcome;
+    }
+    if (command.prepare) {
+        command.prepare();
+    }
+    const auto store = runtime.open_store(globals);
+    if (const auto* body = std::get_if<ReadBody>(&command.body)) {
+        const auto tx = store->begin_read();
+        services::locate_grants(actor.grants, *tx);
+        outcome.result =
+            (*body)(ReadContext{actor, identity, *tx, console, store->schema_version(), format});
+        return outcome;
+    }
+    if (command.prompt && command.wants_prompt()) {
+        const auto read = store->begin_read();
+        services::locate_grants(actor.grants, *read);
+        if (auto stop = command.prompt(
+                ReadContext{actor, identity, *read, console, store->schema_version(), format})) {
+            outcome.result = std::move(*stop);
+            return outcome;
+        }
+    }
+    const auto& body = std::get<WriteBody>(command.body);
+    // A server engine may fail a transaction that a concurrent one got in the
+    // way of (a serialization failure, a deadlock); it then runs again, whole.
+    constexpr int attempts = 5;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            const auto tx = store->begin_write();
+            services::locate_grants(actor.grants, *tx);
+            AuditTrail audit(*tx, actor, now);
+            outcome.result = body(WriteContext{actor, identity, *tx, audit, console});
+            if (!outcome.result.rollback) {
+                tx->commit();
+                outcome.committed = true;
+            }
+            return outcome;
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::Retry || attempt == attempts || !command.repeatable()) {
+                throw;
+            }
+        }
+    }
+}
+
+void render(std::ostream& out, const Result& result, output::Format format,
+            const output::Style& style) {
+    if (format == output::Format::Html) {
+        if (!result.html) {
+            throw Error(ErrorKind::Internal, "the command made no HTML page");
+        }
+        out << *result.html;
+        return;
+    }
+    if (result.rows && (format != output::Format::Table || !result.text)) {
+        output::render(out, *result.rows, format, result.shape, style);
+    } else if (result.text) {
+        out << *result.text;
+    }
+    if (format == output::Format::Table) {
+        out << result.footer;
+    }
+}
+
+void deliver(Outcome& outcome, output::Format format, Console& console) {
+    Result& result = outcome.result;
+    // Every file is written in full before any is put in place: a failure
+    // leaves all of them as they were.
+    std::optional<AtomicFile> data;
+    std::optional<AtomicFile> summary;
+    if (outcome.delivery.data) {
+        data.emplace(*outcome.delivery.data);
+        render(data->stream(), result, format, output::Style{});
+        data->finish();
+    } else {
+        render(console.out(), result, format, console.table_style());
+    }
+    if (result.summary && outcome.delivery.summary) {
+        summary.emplace(*outcome.delivery.summary);
+        output::render(summary->stream(), *result.summary, format, output::Shape::Record,
+                       output::Style{});
+        summary->finish();
+    }
+    for (auto* file : {&data, &summary}) {
+        if (*file) {
+            (*file)->commit();
+        }
+    }
+    for (const auto& target : {outcome.delivery.data, outcome.delivery.summary}) {
+        if (target && target->kind() != OutputTarget::Kind::Descriptor) {
+            result.notes.push_back("wrote " + target->name());
+        }
+    }
+    errno = 0;
+    console.out().flush();
+    if (!console.out()) {
+        const std::string why = errno == 0 ? "" : ": " + system_error_text(errno);
+        throw Error(ErrorKind::CannotWrite,
+                    outcome.committed
+                        ? fmt::format("cannot write to standard output{}; the change itself "
+                                      "is committed",
+                                      why)
+                        : fmt::format("cannot write to standard output{}", why));
+    }
+    for (const std::string& problem : result.problems) {
+        console.problem(problem);
+    }
+    if (!result.error.empty()) {
+        console.error(result.error, "");
+    }
+    for (const std::string& note : result.notes) {
+        console.note(note);
+    }
+}
+
+} // namespace nimbus::cli
