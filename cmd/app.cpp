@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <unistd.h>
@@ -13,6 +15,7 @@
 #include <nimbus/services/services.hpp>
 #include <nimbus/store/open.hpp>
 #include <nimbus/util/files.hpp>
+#include <nimbus/util/text.hpp>
 
 #include "complete.hpp"
 #include "console.hpp"
@@ -40,7 +43,7 @@ void add_global_options(CLI::App& app, Globals& globals) {
         ->type_name("USER")
         ->group(group);
     app.add_option("--format", globals.format, "Output format")
-        ->check(CLI::IsMember({"table", "json", "csv", "html"}))
+        ->check(one_of({"table", "json", "csv", "html"}))
         ->type_name("table|json|csv|html")
         ->capture_default_str()
         ->group(group);
@@ -51,7 +54,7 @@ void add_global_options(CLI::App& app, Globals& globals) {
     app.add_option("--busy-timeout", globals.busy_timeout_ms,
                    "Milliseconds to wait for another writer before giving up with exit 75")
         ->envname("NIMBUS_CODES_BUSY_TIMEOUT")
-        ->check(CLI::Range(0, 3'600'000))
+        ->check(whole_number(0, 3'600'000))
         ->type_name("MS")
         ->capture_default_str()
         ->group(group);
@@ -175,6 +178,43 @@ std::optional<Error> explain_command_error(const CLI::App& app, int argc, const 
                  fmt::format("one of: {}", names));
 }
 
+/// An argument or variable of nimbus-codes that is not UTF-8: text that cannot
+/// be shown, stored or compared as given, so it is refused before parsing.
+std::optional<Error> invalid_text(int argc, const char* const* argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (!text::is_valid_utf8(argv[i])) {
+            return Error(ErrorKind::InvalidData,
+                         fmt::format("argument {} (\"{}\") is not valid UTF-8", i, argv[i]),
+                         "every argument, file names too, must be UTF-8");
+        }
+    }
+    for (const char* name : {"NIMBUS_CODES_STORE", "NIMBUS_CODES_IDENTITY", "NIMBUS_CODES_NOW",
+                             "NIMBUS_CODES_BUSY_TIMEOUT"}) {
+        const char* value = std::getenv(name);
+        if (value != nullptr && !text::is_valid_utf8(value)) {
+            return Error(ErrorKind::InvalidData,
+                         fmt::format("{}=\"{}\" is not valid UTF-8", name, value),
+                         "every value, file names too, must be UTF-8");
+        }
+    }
+    return std::nullopt;
+}
+
+/// The parser's message, reworded where it reads like a program's:
+/// "--primary: 1 required CODE missing" becomes "--primary needs a CODE".
+std::string plain_message(const CLI::ParseError& e) {
+    const std::string_view what = e.what();
+    const std::size_t colon = what.find(": ");
+    const std::size_t required = what.find(" required ");
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && colon != std::string::npos &&
+        required != std::string::npos && what.ends_with(" missing")) {
+        const std::string_view type = what.substr(
+            required + 10, what.size() - std::string_view(" missing").size() - required - 10);
+        return fmt::format("{} needs a value ({})", what.substr(0, colon), type);
+    }
+    return std::string(what);
+}
+
 const CLI::App* selected_leaf(const CLI::App& app) {
     const CLI::App* leaf = &app;
     for (auto subcommands = leaf->get_subcommands(); !subcommands.empty();
@@ -188,6 +228,36 @@ const CLI::App* selected_leaf(const CLI::App& app) {
 
 store::StoreOptions store_options(const Globals& globals) {
     return store::StoreOptions{std::chrono::milliseconds(globals.busy_timeout_ms)};
+}
+
+CLI::Validator one_of(std::vector<std::string> choices) {
+    std::string names;
+    for (const std::string& choice : choices) {
+        names += (names.empty() ? "" : ", ") + choice;
+    }
+    return CLI::Validator(
+        [choices, names](std::string& value) -> std::string {
+            if (std::find(choices.begin(), choices.end(), value) != choices.end()) {
+                return {};
+            }
+            return fmt::format("\"{}\" is not one of {}", value, names);
+        },
+        "", "one of");
+}
+
+CLI::Validator whole_number(std::int64_t min, std::int64_t max) {
+    return CLI::Validator(
+        [min, max](std::string& value) -> std::string {
+            std::int64_t number = 0;
+            const auto [end, error] =
+                std::from_chars(value.data(), value.data() + value.size(), number);
+            if (error == std::errc{} && end == value.data() + value.size() && number >= min &&
+                number <= max) {
+                return {};
+            }
+            return fmt::format("\"{}\" is not a whole number from {} to {}", value, min, max);
+        },
+        "", "whole number");
 }
 
 std::optional<std::string> given(const std::string& value) {
@@ -282,6 +352,10 @@ int run(int argc, const char* const* argv, Console& console) {
         return 0;
     }
 
+    if (const auto bad = invalid_text(argc, argv)) {
+        console.error(bad->what(), bad->hint());
+        return exit_code(bad->kind());
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -297,7 +371,8 @@ int run(int argc, const char* const* argv, Console& console) {
         if (const auto unknown = explain_command_error(app, argc, argv, subcommand_missing)) {
             console.error(unknown->what(), unknown->hint());
         } else {
-            console.error(e.what(), "see 'nimbus-codes --help' or 'nimbus-codes COMMAND --help'");
+            console.error(plain_message(e),
+                          "see 'nimbus-codes --help' or 'nimbus-codes COMMAND --help'");
         }
         return exit_usage;
     }

@@ -190,6 +190,14 @@ CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& de
 /// The busy timeout and other store options the global flags set.
 store::StoreOptions store_options(const Globals& globals);
 
+/// Checks that a value is one of `choices`; a refusal reads "--type: tertiary
+/// is not one of primary, secondary".
+CLI::Validator one_of(std::vector<std::string> choices);
+
+/// Checks that a value is a whole number from `min` to `max`; a refusal reads
+/// "--limit: 0 is not a whole number from 1 to 1000000000".
+CLI::Validator whole_number(std::int64_t min, std::int64_t max);
+
 /// An option's value as an optional: empty when the option was not given.
 std::optional<std::string> given(const std::string& value);
 

@@ -65,7 +65,7 @@ void add_reference_options(CLI::App* command, ReferenceArgs& args) {
         ->required()
         ->type_name("CODE");
     command->add_option("--type", args.type, "Pick the code of this type when names clash")
-        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->check(one_of({"primary", "secondary"}))
         ->type_name("primary|secondary");
     command->add_option("--ou", args.ou, "Pick the code defined at this OU when names clash")
         ->type_name("PATH");
@@ -99,7 +99,7 @@ void add_code_commands(CLI::App& app, Registry& registry) {
     CLI::App* create = code->add_subcommand("create", "Define a code");
     create->add_option("--type", create_args->type, "Code type")
         ->required()
-        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->check(one_of({"primary", "secondary"}))
         ->type_name("primary|secondary");
     create->add_option("--name", create_args->name, "Name, 1 to 64 characters")
         ->required()
@@ -121,7 +121,7 @@ void add_code_commands(CLI::App& app, Registry& registry) {
     auto list_args = std::make_shared<ListArgs>();
     CLI::App* list = code->add_subcommand("list", "List codes");
     list->add_option("--type", list_args->type, "Only codes of this type")
-        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->check(one_of({"primary", "secondary"}))
         ->type_name("primary|secondary");
     list->add_option("--ou", list_args->ou,
                      "Only codes usable at this OU (defined there or above it)")

@@ -4,6 +4,8 @@
 #include <istream>
 #include <ostream>
 
+#include <nimbus/util/text.hpp>
+
 namespace nimbus::cli {
 namespace {
 
@@ -34,30 +36,33 @@ void Console::configure(bool quiet, bool no_color) {
     color_err_ = colour && err_is_tty_;
 }
 
+// Messages repeat what they were given (names from a file, a caller, an
+// e-mail): its control characters are escaped here, where every message passes.
+
 void Console::note(std::string_view text) {
     end_status();
     if (!quiet_) {
-        err_ << text << '\n';
+        err_ << text::escape_controls(text) << '\n';
     }
 }
 
 void Console::warning(std::string_view text) {
     if (!quiet_) {
         err_ << "nimbus-codes: " << (color_err_ ? "\033[1;33mwarning:\033[0m " : "warning: ")
-             << text << '\n';
+             << text::escape_controls(text) << '\n';
     }
 }
 
 void Console::problem(std::string_view text) {
     end_status();
-    err_ << text << '\n';
+    err_ << text::escape_controls(text) << '\n';
 }
 
 void Console::status(std::string_view text) {
     if (quiet_ || !err_is_tty_) {
         return;
     }
-    err_ << '\r' << text << "\033[K" << std::flush;
+    err_ << '\r' << text::escape_controls(text) << "\033[K" << std::flush;
     status_shown_ = true;
 }
 
@@ -70,12 +75,12 @@ void Console::end_status() {
 
 void Console::say(std::string_view text) {
     end_status();
-    err_ << text << '\n';
+    err_ << text::escape_controls(text) << '\n';
 }
 
 std::optional<std::string> Console::ask(std::string_view question) {
     end_status();
-    err_ << question << std::flush;
+    err_ << text::escape_controls(question) << std::flush;
     std::string answer;
     if (!std::getline(in_, answer)) {
         err_ << '\n';
@@ -84,16 +89,18 @@ std::optional<std::string> Console::ask(std::string_view question) {
     return answer;
 }
 
-std::string Console::bold(std::string_view text) const {
-    return color_err_ ? "\033[1m" + std::string(text) + "\033[0m" : std::string(text);
+void Console::heading(std::string_view text) {
+    end_status();
+    const std::string safe = text::escape_controls(text);
+    err_ << (color_err_ ? "\033[1m" + safe + "\033[0m" : safe) << '\n';
 }
 
 void Console::error(std::string_view what, std::string_view hint) {
     end_status();
-    err_ << "nimbus-codes: " << (color_err_ ? "\033[1;31merror:\033[0m " : "error: ") << what
-         << '\n';
+    err_ << "nimbus-codes: " << (color_err_ ? "\033[1;31merror:\033[0m " : "error: ")
+         << text::escape_controls(what) << '\n';
     if (!hint.empty()) {
-        err_ << "nimbus-codes: hint: " << hint << '\n';
+        err_ << "nimbus-codes: hint: " << text::escape_controls(hint) << '\n';
     }
     err_.flush();
 }

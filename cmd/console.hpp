@@ -43,8 +43,8 @@ public:
     void say(std::string_view text);
     /// Asks a question on stderr and reads one line of answer; nullopt at the end of input.
     std::optional<std::string> ask(std::string_view question);
-    /// Bold text for a terminal that takes colour.
-    std::string bold(std::string_view text) const;
+    /// A line in bold (on a terminal that takes colour), whatever --quiet says.
+    void heading(std::string_view text);
 
 private:
     std::istream& in_;

@@ -160,7 +160,7 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         ->capture_default_str()
         ->type_name("DIMS");
     usage_command->add_option("--type", args->type, "Only codes of this type")
-        ->check(CLI::IsMember({"primary", "secondary"}))
+        ->check(one_of({"primary", "secondary"}))
         ->type_name("primary|secondary");
     usage_command->add_option("--code", args->codes, "Only this code (repeatable)")
         ->type_name("CODE");
@@ -170,7 +170,7 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         ->type_name("USER");
     usage_command
         ->add_option("--names", args->names, "Codes under their names when concluded, or today's")
-        ->check(CLI::IsMember({"at-time", "current"}))
+        ->check(one_of({"at-time", "current"}))
         ->capture_default_str()
         ->type_name("at-time|current");
     usage_command->add_option("--tz", args->zone, "IANA time zone that cuts days and months")

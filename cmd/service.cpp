@@ -189,7 +189,7 @@ void add_service_commands(CLI::App& app, Registry& registry) {
     create->add_option("--ou", create_args->ou, "OU of the service")->required()->type_name("PATH");
     create->add_option("--license", create_args->license, "Routing license")
         ->required()
-        ->check(CLI::IsMember(license_names()))
+        ->check(one_of(license_names()))
         ->type_name(license_help);
     registry.add(create, Command{policy::Action::CreateService,
                                  WriteBody([create_args](const WriteContext& c) {
@@ -225,7 +225,7 @@ void add_service_commands(CLI::App& app, Registry& registry) {
         ->type_name("SERVICE");
     edit->add_option("--name", edit_args->name, "New name")->type_name("NAME");
     edit->add_option("--license", edit_args->license, "New license")
-        ->check(CLI::IsMember(license_names()))
+        ->check(one_of(license_names()))
         ->type_name(license_help);
     edit->add_flag("--disable-unlicensed", edit_args->disable_unlicensed,
                    "Switch off enabled features the new license does not allow");
@@ -280,7 +280,7 @@ void add_extension_commands(CLI::App& app, Registry& registry) {
             ->type_name("SERVICE");
         toggle->add_option("feature", args->features, "Features")
             ->required()
-            ->check(CLI::IsMember(feature_names()))
+            ->check(one_of(feature_names()))
             ->type_name("FEATURE");
         registry.add(toggle, Command{policy::Action::ConfigureService,
                                      WriteBody([args, enable](const WriteContext& c) {

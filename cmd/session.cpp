@@ -321,7 +321,7 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
         if (open.empty()) {
             return stop("you have no open sessions to conclude");
         }
-        console.say(console.bold("Your open sessions, newest first:"));
+        console.heading("Your open sessions, newest first:");
         for (std::size_t i = 0; i < open.size(); ++i) {
             const Session& s = open[i];
             console.say(fmt::format("  {:>2}  {}  {}  {}{}", i + 1, s.external_id, s.service_name,
@@ -344,8 +344,7 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
         if (offered.empty()) {
             return true;
         }
-        console.say(
-            console.bold(fmt::format("{} codes of {}:", kind, detail.session.service_name)));
+        console.heading(fmt::format("{} codes of {}:", kind, detail.session.service_name));
         for (std::size_t i = 0; i < offered.size(); ++i) {
             console.say(fmt::format(
                 "  {:>2}  {}{}", i + 1, offered[i].name,
@@ -400,8 +399,8 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
     for (const std::string& t : request.tags) {
         tags += (tags.empty() ? "" : ", ") + t;
     }
-    console.say(console.bold(
-        fmt::format("Conclude session {} ({}):", request.session, detail.session.service_name)));
+    console.heading(
+        fmt::format("Conclude session {} ({}):", request.session, detail.session.service_name));
     console.say("  primary:   " + names(request.primary, detail.offered_primary));
     console.say("  secondary: " + names(request.secondary, detail.offered_secondary));
     console.say("  tags:      " + (tags.empty() ? std::string("(none)") : tags));
@@ -428,7 +427,7 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     import_command
         ->add_option("--input-format", import_args->input_format,
                      "Format (default: by the file's extension)")
-        ->check(CLI::IsMember({"csv", "jsonl"}))
+        ->check(one_of({"csv", "jsonl"}))
         ->type_name("csv|jsonl");
     import_command->add_flag("--skip-invalid", import_args->skip_invalid,
                              "Import the valid rows and report the others (exit 65 if any)");
@@ -457,7 +456,7 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     add->add_option("--ended-at", raw.ended_at, "End (omit while the call is active)")
         ->type_name("TIME");
     add->add_option("--direction", raw.direction, "Direction")
-        ->check(CLI::IsMember({"inbound", "outbound"}))
+        ->check(one_of({"inbound", "outbound"}))
         ->capture_default_str()
         ->type_name("inbound|outbound");
     add->add_option("--outcome", raw.outcome, "Outcome, once the call has ended")
@@ -494,7 +493,7 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     list_command->add_option("--since", list_args->since, "Only sessions started since")
         ->type_name("DATE");
     list_command->add_option("--limit", list_args->limit, "At most N sessions")
-        ->check(CLI::PositiveNumber)
+        ->check(whole_number(1, 1'000'000'000))
         ->type_name("N");
     registry.add(list_command,
                  Command{policy::Action::ReadSessions, ReadBody([list_args](const ReadContext& c) {

@@ -106,11 +106,26 @@ def identity_toml(users):
     return "\n".join(lines)
 
 
+def is_root():
+    return os.geteuid() == 0
+
+
+def ordinary_account():
+    """The unprivileged account that commands run as when the tests run as root
+    (nobody); when they do not, the account running them."""
+    return pwd.getpwnam("nobody") if is_root() else pwd.getpwuid(os.geteuid())
+
+
+# A user id with no account, for files and links that "someone else" made.
+STRANGER_UID = 4242
+
+
 class Sandbox:
     """A scratch folder with a store path, an identity file and a clean environment."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="nimbus-e2e-")
+        self.account = None  # None: commands run as the tests do
         self.databases = []
         self.identity = os.path.join(self.dir, "identity.toml")
         self.env = {
@@ -175,11 +190,43 @@ class Sandbox:
         with open(self.identity, "w", encoding="utf-8") as f:
             f.write(identity_toml(users))
         os.chmod(self.identity, mode)
+        self.give(self.identity)
 
     def write_identity_text(self, text, mode=0o600):
         with open(self.identity, "wb") as f:
             f.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.chmod(self.identity, mode)
+        self.give(self.identity)
+
+    def become(self, account):
+        """Runs every later command as `account` (a pwd entry), to whom the
+        sandbox then belongs. Only root can; for anyone else it is a no-op
+        when `account` is themselves."""
+        if account.pw_uid == os.geteuid():
+            return
+        self.account = account
+        for folder, _, files in os.walk(self.dir):
+            for path in [folder, *(os.path.join(folder, f) for f in files)]:
+                os.lchown(path, account.pw_uid, account.pw_gid)
+        if POSTGRESQL:
+            # libpq reads a password file only if its owner alone can.
+            passfile = os.path.join(self.dir, "pgpass")
+            shutil.copyfile(POSTGRESQL.passfile, passfile)
+            os.chmod(passfile, 0o600)
+            self.give(passfile)
+            self.env["PGPASSFILE"] = passfile
+
+    def give(self, path):
+        """Hands a file the tests made to the account the commands run as."""
+        if self.account:
+            os.lchown(path, self.account.pw_uid, self.account.pw_gid)
+
+    def command(self, *args):
+        """The argument list that runs nimbus-codes as the sandbox's account."""
+        if self.account:
+            return ["setpriv", f"--reuid={self.account.pw_uid}", f"--regid={self.account.pw_gid}",
+                    "--clear-groups", BINARY, *args]
+        return [BINARY, *args]
 
     def environment(self, env=None):
         environment = dict(self.env)
@@ -193,7 +240,7 @@ class Sandbox:
     def run(self, *args, env=None, stdin=None, timeout=60):
         environment = self.environment(env)
         completed = subprocess.run(
-            [BINARY, *args],
+            self.command(*args),
             env=environment,
             input=stdin.encode("utf-8") if isinstance(stdin, str) else stdin,
             capture_output=True,

@@ -63,12 +63,28 @@ class CliTest(NimbusTestCase):
         self.assertIn("TENANT", created.out)
         self.assertIn("created store", created.err)
 
-    def test_json_survives_a_path_that_is_not_utf8(self):
+    def test_arguments_that_are_not_utf8_are_refused_before_anything_happens(self):
         store = os.path.join(self.sandbox.dir.encode(), b"bad\xff.db")
         completed = subprocess.run([BINARY, "init", "--tenant", "Contoso", "--format", "json", b"--store", store],
                                    env=self.sandbox.env, capture_output=True, timeout=60)
-        self.assertEqual(completed.returncode, 0, completed.stderr)
-        self.assertIn(b'"tenant": "Contoso"', completed.stdout)
+        self.assertEqual(completed.returncode, 65, completed.stderr)
+        self.assertEqual(completed.stdout, b"")
+        self.assertIn(b'argument 7 ("' + store.replace(b"\xff", b"\\xff") + b'") is not valid UTF-8',
+                      completed.stderr)
+        self.assertFalse(os.path.exists(store))
+        self.init_store()
+        for args, named in (([b"code", b"show", b"Sa\xc3"], b"argument 3"),
+                            ([b"code", b"create", b"--type", b"primary", b"--name", b"Sa\xc0\xafle"], b"argument 6"),
+                            ([b"session", b"conclude", b"s-1\xed\xa0\x80", b"--tag", b"vip"], b"argument 3")):
+            completed = subprocess.run([BINARY, *args], env=self.sandbox.env, capture_output=True, timeout=60)
+            self.assertEqual(completed.returncode, 65, completed.stderr)
+            self.assertIn(named + b" (", completed.stderr)
+            self.assertNotIn(b"\xc3", completed.stderr)  # shown escaped, never raw
+        self.assertEqual(self.json_ok("code", "list"), [])
+        bad_env = subprocess.run([BINARY, "code", "list"], env=dict(self.sandbox.env, NIMBUS_CODES_STORE=store),
+                                 capture_output=True, timeout=60)
+        self.assertEqual(bad_env.returncode, 65, bad_env.stderr)
+        self.assertIn(b"NIMBUS_CODES_STORE=", bad_env.stderr)
 
     def test_unwritable_stdout_exits_73(self):
         self.init_store()

@@ -41,3 +41,15 @@ TEST_CASE("text: trimming, collapsing and truncating") {
     CHECK(text::truncate("Rückruf", 2) == "Rü");
     CHECK(text::truncate("ab", 5) == "ab");
 }
+
+TEST_CASE("escape_controls: what could steer a terminal is shown, the rest kept") {
+    CHECK(text::escape_controls("Sale") == "Sale");
+    CHECK(text::escape_controls("Rückruf ✓") == "Rückruf ✓");
+    CHECK(text::escape_controls("a\x1b[31mred") == "a\\x1b[31mred");
+    CHECK(text::escape_controls("one\ntwo\r\tthree") == "one\\ntwo\\r\\tthree");
+    CHECK(text::escape_controls("\x7f") == "\\x7f");
+    CHECK(text::escape_controls("\xc2\x9b") == "\\x9b");      // C1 control sequence introducer
+    CHECK(text::escape_controls("a\u202eb") == "a\\u202eb");  // right-to-left override
+    CHECK(text::escape_controls("u-1\xff") == "u-1\\xff");    // not UTF-8
+    CHECK(text::escape_controls("\xe2\x80") == "\\xe2\\x80"); // cut short
+}

@@ -86,11 +86,9 @@ void pad(std::ostream& out, std::size_t width) {
     }
 }
 
-/// Table cells stay on one line.
-std::string one_line(std::string text) {
-    std::replace_if(
-        text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-    return text;
+/// Table cells stay on one line, and never steer the terminal.
+std::string one_line(const std::string& text) {
+    return text::escape_controls(text);
 }
 
 } // namespace

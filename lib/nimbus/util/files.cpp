@@ -319,6 +319,9 @@ std::vector<std::string> folder_entries(int folder) {
         }
         throw Error(ErrorKind::CannotWrite, fmt::format("cannot list a folder: {}", reason(errno)));
     }
+    // The copy shares its position with `folder`: start from the beginning
+    // whoever read it before.
+    ::rewinddir(listing);
     while (const dirent* item = ::readdir(listing)) {
         const std::string_view name = item->d_name;
         if (name != "." && name != "..") {

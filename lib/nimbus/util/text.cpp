@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include <fmt/format.h>
 #include <utf8proc.h>
 
 namespace nimbus::text {
@@ -203,6 +204,43 @@ std::string_view truncate(std::string_view s, std::size_t max_points) {
         return true;
     });
     return s.substr(0, end);
+}
+
+std::string escape_controls(std::string_view s) {
+    const auto unsafe = [](utf8proc_int32_t c) {
+        return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029 || c == 0x200B ||
+               c == 0x2060 || c == 0xFEFF || (c >= 0x200E && c <= 0x200F) ||
+               (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+    };
+    std::string out;
+    out.reserve(s.size());
+    std::size_t offset = 0;
+    while (offset < s.size()) {
+        utf8proc_int32_t c = 0;
+        const utf8proc_ssize_t used = utf8proc_iterate(
+            bytes(s) + offset, static_cast<utf8proc_ssize_t>(s.size() - offset), &c);
+        if (used <= 0 || c < 0) {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[offset]));
+            ++offset;
+            continue;
+        }
+        const auto length = static_cast<std::size_t>(used);
+        if (!unsafe(c)) {
+            out.append(s.substr(offset, length));
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x100) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += fmt::format("\\u{:04x}", c);
+        }
+        offset += length;
+    }
+    return out;
 }
 
 } // namespace nimbus::text

@@ -38,4 +38,10 @@ std::string collapse_whitespace(std::string_view s);
 /// `s` cut to at most `max_points` code points (never inside a code point).
 std::string_view truncate(std::string_view s, std::size_t max_points);
 
+/// `s` safe to show on a terminal: control characters (C0, DEL, C1), line and
+/// paragraph separators and the invisible characters of has_control_characters
+/// become escapes such as \n, \x1b and \u202e, and bytes that are not UTF-8
+/// become \xff. Everything else is left as it is.
+std::string escape_controls(std::string_view s);
+
 } // namespace nimbus::text

@@ -231,9 +231,12 @@ void PostgresqlConnection::fail(const PGresult* result) const {
                     "retry");
     }
     if (state == "53100") {
-        throw Error(
-            ErrorKind::CannotWrite,
-            fmt::format("store {} is full (no space left on the server): {}", location_, message));
+        throw Error(ErrorKind::CannotWrite,
+                    fmt::format("store {}: the disk of the PostgreSQL server {} is full; nothing "
+                                "was changed ({})",
+                                location_, server, message),
+                    "the server's administrator must free space on it; then run the command "
+                    "again");
     }
     if (state == "25006") {
         throw Error(ErrorKind::CannotWrite, fmt::format("store {} is read-only", location_),

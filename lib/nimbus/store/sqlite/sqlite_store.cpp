@@ -1,5 +1,7 @@
 #include <nimbus/store/sqlite/sqlite_store.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <sqlite3.h>
@@ -24,8 +26,21 @@ int latest_version() {
 }
 
 /// Turns a SQLite failure into the library's error, naming the store.
+/// `system_error` is the errno behind it, if SQLite kept one.
 Error translate(const SQLite::Exception& e, const std::string& location,
-                std::chrono::milliseconds busy_timeout) {
+                std::chrono::milliseconds busy_timeout, int system_error) {
+    // A full disk shows as SQLITE_FULL, or as an I/O error whose cause was
+    // ENOSPC (extending the -shm or -wal file, say): either way, say so.
+    if (e.getErrorCode() == SQLITE_FULL ||
+        (e.getErrorCode() == SQLITE_IOERR && (system_error == ENOSPC || system_error == EDQUOT))) {
+        const std::filesystem::path folder = std::filesystem::path(location).parent_path();
+        return Error(ErrorKind::CannotWrite,
+                     fmt::format("store {}: {}; nothing was changed", location,
+                                 system_error == EDQUOT ? "the disk quota is used up"
+                                                        : "the disk that holds it is full"),
+                     fmt::format("free some space on the disk of {}, then run the command again",
+                                 folder.empty() ? std::string(".") : folder.string()));
+    }
     switch (e.getErrorCode()) {
     case SQLITE_BUSY:
         return Error(ErrorKind::Busy,
@@ -35,12 +50,12 @@ Error translate(const SQLite::Exception& e, const std::string& location,
     case SQLITE_READONLY:
         return Error(ErrorKind::CannotWrite, fmt::format("store {} is read-only", location),
                      "check the permissions of the store file and its folder");
-    case SQLITE_FULL:
-        return Error(ErrorKind::CannotWrite,
-                     fmt::format("store {} is full (no space left on the device)", location));
     case SQLITE_IOERR:
         return Error(ErrorKind::CannotWrite,
-                     fmt::format("store {}: input/output error: {}", location, e.what()));
+                     system_error == 0
+                         ? fmt::format("store {}: input/output error: {}", location, e.what())
+                         : fmt::format("store {}: input/output error: {} ({})", location, e.what(),
+                                       std::strerror(system_error)));
     case SQLITE_CANTOPEN:
         return Error(ErrorKind::CannotWrite, fmt::format("cannot open store {}", location),
                      "check that the folder exists and is writable");
@@ -162,7 +177,7 @@ public:
         try {
             return body();
         } catch (const SQLite::Exception& e) {
-            throw translate(e, location_, busy_timeout_);
+            throw translate(e, location_, busy_timeout_, sqlite3_system_errno(db_->getHandle()));
         }
     }
 
@@ -340,7 +355,8 @@ std::unique_ptr<SqliteConnection> connect(const std::string& path, int flags,
         connection->execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL");
         return connection;
     } catch (const SQLite::Exception& e) {
-        throw translate(e, path, options.busy_timeout);
+        // No connection to ask: the errno of the failed open is the one left.
+        throw translate(e, path, options.busy_timeout, errno);
     }
 }
 
