@@ -344,7 +344,7 @@ int run(int argc, const char* const* argv, Console& console) {
         }
         std::ostringstream candidates;
         try {
-            complete(app, words, candidates);
+            complete(app, registry, words, candidates);
             console.out() << candidates.str();
         } catch (...) {
             // Nothing to offer.

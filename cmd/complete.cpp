@@ -237,13 +237,25 @@ Candidates feature_names() {
     return names;
 }
 
+/// The --format values of a command, as it declares them; before a command is
+/// named, every format.
+Candidates formats(const Command* command) {
+    const std::vector<output::Format> all = {output::Format::Table, output::Format::Json,
+                                             output::Format::Csv, output::Format::Html};
+    Candidates names;
+    for (const output::Format format : command != nullptr ? command->formats : all) {
+        names.emplace_back(output::format_name(format));
+    }
+    return names;
+}
+
 /// The values an option takes, for the command at `path`.
-Candidates option_values(const std::string& path, const std::string& option,
+Candidates option_values(const std::string& path, const Command* command, const std::string& option,
                          const std::string& current, const std::vector<std::string>& positionals,
                          Lookup& lookup) {
     const auto first = positionals.empty() ? std::string{} : positionals.front();
     if (option == "--format") {
-        return {"table", "json", "csv", "html"};
+        return formats(command);
     }
     if (option == "--type") {
         return {"primary", "secondary"};
@@ -353,7 +365,8 @@ Candidates positional_values(const std::string& path, const std::vector<std::str
 
 } // namespace
 
-void complete(const CLI::App& root, const std::vector<std::string>& words, std::ostream& out) {
+void complete(const CLI::App& root, const Registry& registry, const std::vector<std::string>& words,
+              std::ostream& out) {
     if (words.empty()) {
         return;
     }
@@ -390,7 +403,8 @@ void complete(const CLI::App& root, const std::vector<std::string>& words, std::
     Candidates candidates;
     const std::string path = path_of(app);
     if (!pending_option.empty()) {
-        candidates = option_values(path, pending_option, current, positionals, lookup);
+        candidates =
+            option_values(path, registry.find(app), pending_option, current, positionals, lookup);
     } else if (current.starts_with("-")) {
         candidates = option_names(app);
     } else if (!visible_subcommands(app).empty() && positionals.empty()) {

@@ -16,22 +16,12 @@
 namespace nimbus::cli {
 namespace {
 
-std::string_view format_name(output::Format format) {
-    switch (format) {
-    case output::Format::Table: return "table";
-    case output::Format::Json: return "json";
-    case output::Format::Csv: return "csv";
-    case output::Format::Html: return "html";
-    }
-    return "table";
-}
-
 /// "table, json or csv".
 std::string format_names(const std::vector<output::Format>& formats) {
     std::string names;
     for (std::size_t i = 0; i < formats.size(); ++i) {
         names += i == 0 ? "" : i + 1 == formats.size() ? " or " : ", ";
-        names += format_name(formats[i]);
+        names += output::format_name(formats[i]);
     }
     return names;
 }
@@ -39,12 +29,12 @@ std::string format_names(const std::vector<output::Format>& formats) {
 void check_format(const Command& command, output::Format format) {
     if (std::find(command.formats.begin(), command.formats.end(), format) ==
         command.formats.end()) {
-        throw Error(
-            ErrorKind::Usage,
-            fmt::format("'{}' does not take --format {}", command.name, format_name(format)),
-            command.formats == std::vector{output::Format::Table}
-                ? std::string("it prints one format of its own: leave out --format")
-                : fmt::format("it takes --format {}", format_names(command.formats)));
+        throw Error(ErrorKind::Usage,
+                    fmt::format("'{}' does not take --format {}", command.name,
+                                output::format_name(format)),
+                    command.formats == std::vector{output::Format::Table}
+                        ? std::string("it prints one format of its own: leave out --format")
+                        : fmt::format("it takes --format {}", format_names(command.formats)));
     }
 }
 

@@ -22,6 +22,9 @@ _nimbus_codes() {
     if ((${#COMPREPLY[@]} == 0)); then
         # Files, as for any command (import files, config files, --output).
         compopt -o default 2>/dev/null
+    else
+        # In the program's order: a service's codes as agents see them.
+        compopt -o nosort 2>/dev/null
     fi
 }
 

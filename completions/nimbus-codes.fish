@@ -7,4 +7,5 @@ function __nimbus_codes_candidates
     $words[1] __complete -- $words[2..-1] (commandline -ct) 2>/dev/null
 end
 
-complete -c nimbus-codes -a '(__nimbus_codes_candidates)'
+# --keep-order: in the program's order (a service's codes as agents see them).
+complete -c nimbus-codes --keep-order -a '(__nimbus_codes_candidates)'

@@ -1,6 +1,7 @@
 """Shell completions: the scripts in completions/ and 'nimbus-codes __complete'."""
 
 import os
+import re
 import shlex
 import subprocess
 
@@ -69,10 +70,20 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
     def test_fixed_values(self):
         self.assertEqual(self.candidates("code", "create", "--type", ""), ["primary", "secondary"])
         self.assertEqual(self.candidates("service", "create", "X", "--license", "e"), ["enterprise-routing"])
-        self.assertEqual(self.candidates("code", "list", "--format", ""), ["table", "json", "csv", "html"])
+        self.assertEqual(self.candidates("--format", ""), ["table", "json", "csv", "html"])
         self.assertEqual(self.candidates("report", "usage", "--by", "month,c"), ["month,code"])
         self.assertEqual(self.candidates("extension", "enable", "Hotline", "con"), ["conversation-context"])
         self.assertIn("Europe/Zurich", self.candidates("report", "usage", "--tz", "Europe/Z"))
+
+    def test_formats_are_those_the_command_takes(self):
+        self.assertEqual(self.candidates("code", "list", "--format", ""), ["table", "json", "csv"])
+        self.assertEqual(self.candidates("code", "create", "--format", "h"), [])
+        self.assertEqual(self.candidates("report", "usage", "--format", ""), ["table", "json", "csv", "html"])
+        self.assertEqual(self.candidates("config", "export", "--format", ""), ["table"])
+        # Each one offered is taken.
+        for words in (["code", "list"], ["report", "usage"], ["session", "list"]):
+            for format in self.candidates(*words, "--format", ""):
+                self.run_ok(*words, "--format", format)
 
     def test_names_from_the_store(self):
         self.assertEqual(self.candidates("service", "show", ""), ["Desk", "Hotline"])
@@ -100,6 +111,43 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
         self.assertEqual(self.bash("ser"), ["service"])
         self.assertEqual(self.bash("report", "usage", "--format", "c"), ["csv"])
         self.assertEqual(self.bash("session", "import", ""), [])  # files: bash's own completion
+
+    def test_scripts_keep_the_programs_order(self):
+        self.run_ok("service", "apply", "Hotline", "--primary", "Sale,Complaint,No sale")
+        self.assertEqual(self.candidates("session", "conclude", "m-1", "--primary", ""),
+                         ["Sale", "Complaint", "No sale"])
+        # bash sorts unless told not to; compopt is watched by a function of that name.
+        script = f"""
+source /usr/share/bash-completion/bash_completion
+source {shlex.quote(os.path.join(SCRIPTS, 'nimbus-codes.bash'))}
+compopt() {{ echo "compopt $*"; }}
+COMP_WORDS=({shlex.quote(BINARY)} session conclude m-1 --primary '')
+COMP_CWORD=5
+COMP_LINE="{BINARY} session conclude m-1 --primary "
+COMP_POINT=${{#COMP_LINE}}
+_nimbus_codes
+printf '%s\n' "${{COMPREPLY[@]}}"
+"""
+        bash = subprocess.run(["bash", "-c", script], env=self.sandbox.environment(), capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(bash.stdout.splitlines(), ["compopt -o nosort", "Sale", "Complaint", "No\\ sale"])
+        # zsh: compadd into an unsorted group (-V), the candidates in order.
+        zsh_script = f"""
+compadd() {{ print -r -- "compadd $*"; print -rl -- "${{(@P)${{@[-1]}}}}"; }}
+_files() {{ print _files; }}
+words=({shlex.quote(BINARY)} session conclude m-1 --primary '')
+CURRENT=6
+source {shlex.quote(os.path.join(SCRIPTS, '_nimbus-codes'))}
+"""
+        zsh = subprocess.run(["zsh", "-f", "-c", zsh_script], env=self.sandbox.environment(), capture_output=True,
+                             text=True, timeout=60)
+        self.assertEqual(zsh.stdout.splitlines(),
+                         ["compadd -V nimbus-codes -a candidates", "Sale", "Complaint", "No sale"], zsh.stderr)
+        # fish: the completion is registered to keep the order it is given.
+        fish = subprocess.run(["fish", "--no-config", "-c",
+                               f"source {shlex.quote(os.path.join(SCRIPTS, 'nimbus-codes.fish'))}; "
+                               "complete -c nimbus-codes"], capture_output=True, text=True, timeout=60)
+        self.assertRegex(fish.stdout, r"(^|\s)(-k|--keep-order)\s", fish.stderr)
 
     def test_scripts_parse_and_pass_shellcheck(self):
         subprocess.run(["shellcheck", "-s", "bash", os.path.join(SCRIPTS, "nimbus-codes.bash")], check=True)

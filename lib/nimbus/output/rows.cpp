@@ -100,6 +100,16 @@ void Rows::add(std::vector<Cell> cells) {
     rows.push_back(std::move(cells));
 }
 
+std::string_view format_name(Format format) {
+    switch (format) {
+    case Format::Table: return "table";
+    case Format::Json: return "json";
+    case Format::Csv: return "csv";
+    case Format::Html: return "html";
+    }
+    return "table";
+}
+
 std::optional<Format> parse_format(std::string_view text) {
     if (text == "table") {
         return Format::Table;

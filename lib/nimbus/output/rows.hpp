@@ -47,6 +47,7 @@ struct Rows {
 enum class Format { Table, Json, Csv, Html };
 
 std::optional<Format> parse_format(std::string_view text);
+std::string_view format_name(Format format); ///< "table", "json", "csv" or "html"
 
 /// Listing (many rows) or record (the one row of a `show` command).
 enum class Shape { List, Record };
