@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -260,6 +261,22 @@ CLI::Validator whole_number(std::int64_t min, std::int64_t max) {
         "", "whole number");
 }
 
+std::vector<std::string> split_list(const std::string& value) {
+    std::vector<std::string> items;
+    if (text::trim(value).empty()) {
+        return items;
+    }
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = value.find(',', start);
+        items.push_back(value.substr(start, comma == std::string::npos ? comma : comma - start));
+        if (comma == std::string::npos) {
+            return items;
+        }
+        start = comma + 1;
+    }
+}
+
 std::optional<std::string> given(const std::string& value) {
     return value.empty() ? std::nullopt : std::optional<std::string>(value);
 }
@@ -409,6 +426,12 @@ int run(int argc, const char* const* argv, Console& console) {
         }
         Outcome outcome = dispatch(*command, globals, console, Runtime{});
         deliver(outcome, format_of(globals), console);
+        if (console.interrupted()) {
+            // Ctrl-C at a prompt: said so above; now end as an interrupted
+            // program does, so that a calling shell stops too.
+            std::signal(SIGINT, SIG_DFL);
+            std::raise(SIGINT);
+        }
         return outcome.result.exit_status;
     } catch (const Error& e) {
         console.error(e.what(), e.hint());

@@ -198,6 +198,10 @@ CLI::Validator one_of(std::vector<std::string> choices);
 /// "--limit: 0 is not a whole number from 1 to 1000000000".
 CLI::Validator whole_number(std::int64_t min, std::int64_t max);
 
+/// "A,B,C" as its items, as written; a blank value has none. Lists of codes
+/// take this form everywhere (a code whose name holds a comma is named id:N).
+std::vector<std::string> split_list(const std::string& value);
+
 /// An option's value as an optional: empty when the option was not given.
 std::optional<std::string> given(const std::string& value);
 

@@ -308,7 +308,7 @@ Candidates option_values(const std::string& path, const Command* command, const 
     if (primary || secondary) {
         const CodeType type = primary ? CodeType::Primary : CodeType::Secondary;
         if (path == "session conclude") {
-            return lookup.session_codes(first, type);
+            return comma_list(current, lookup.session_codes(first, type));
         }
         if (path == "service apply" && option.starts_with("--remove-")) {
             return lookup.service_codes(first, type);

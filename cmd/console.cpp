@@ -1,8 +1,10 @@
 #include "console.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <istream>
 #include <ostream>
+#include <signal.h>
 
 #include <nimbus/util/text.hpp>
 
@@ -78,11 +80,34 @@ void Console::say(std::string_view text) {
     err_ << text::escape_controls(text) << '\n';
 }
 
+namespace {
+
+volatile std::sig_atomic_t sigint_seen = 0;
+
+extern "C" void note_sigint(int) {
+    sigint_seen = 1;
+}
+
+} // namespace
+
+Console::Questions::Questions() {
+    struct sigaction action {};
+    action.sa_handler = note_sigint; // no SA_RESTART: a read in progress returns
+    sigemptyset(&action.sa_mask);
+    sigint_seen = 0;
+    ::sigaction(SIGINT, &action, &previous_);
+}
+
+Console::Questions::~Questions() {
+    ::sigaction(SIGINT, &previous_, nullptr);
+}
+
 std::optional<std::string> Console::ask(std::string_view question) {
     end_status();
     err_ << text::escape_controls(question) << std::flush;
     std::string answer;
-    if (!std::getline(in_, answer)) {
+    if (sigint_seen != 0 || !std::getline(in_, answer) || sigint_seen != 0) {
+        interrupted_ = sigint_seen != 0;
         err_ << '\n';
         return std::nullopt;
     }

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <signal.h>
+
 #include <nimbus/output/rows.hpp>
 
 namespace nimbus::cli {
@@ -41,8 +43,26 @@ public:
     bool interactive() const { return in_is_tty_; }
     /// Shows a line to the person (stderr), whatever --quiet says.
     void say(std::string_view text);
-    /// Asks a question on stderr and reads one line of answer; nullopt at the end of input.
+    /// While it lives, Ctrl-C does not end the program: the question being
+    /// asked (or the next one) gets no answer and interrupted() says why, so
+    /// that the program can say that nothing was written before it ends.
+    class Questions {
+    public:
+        Questions();
+        ~Questions();
+        Questions(const Questions&) = delete;
+        Questions& operator=(const Questions&) = delete;
+
+    private:
+        struct sigaction previous_ {};
+    };
+
+    /// Asks a question on stderr and reads one line of answer; nullopt at the
+    /// end of input, or when the person pressed Ctrl-C (then interrupted()).
     std::optional<std::string> ask(std::string_view question);
+    /// True once Ctrl-C ended a question: the program should end by SIGINT,
+    /// as a shell expects of an interrupted program, once it has said so.
+    bool interrupted() const { return interrupted_; }
     /// A line in bold (on a terminal that takes colour), whatever --quiet says.
     void heading(std::string_view text);
 
@@ -57,6 +77,7 @@ private:
     bool color_out_ = false;
     bool color_err_ = false;
     bool status_shown_ = false;
+    bool interrupted_ = false;
 };
 
 } // namespace nimbus::cli

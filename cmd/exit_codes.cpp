@@ -23,6 +23,7 @@ constexpr ExitCodeDoc documented[] = {
     {exit_busy, "store busy past the timeout, or its server unreachable; retry"},
     {exit_permission, "permission denied"},
     {exit_config, "configuration error (identity file, store newer than the binary)"},
+    {exit_cancelled, "cancelled at a prompt (Enter, end of input, Ctrl-C); nothing was written"},
 };
 
 } // namespace
@@ -48,7 +49,7 @@ int exit_code(ErrorKind kind) {
 std::string exit_code_help() {
     std::string text = "Exit status:\n";
     for (const ExitCodeDoc& doc : documented) {
-        text += fmt::format("  {:>2}  {}\n", doc.code, doc.meaning);
+        text += fmt::format("  {:>3}  {}\n", doc.code, doc.meaning);
     }
     return text;
 }

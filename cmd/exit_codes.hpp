@@ -20,6 +20,7 @@ enum ExitCode : int {
     exit_busy = 75,
     exit_permission = 77,
     exit_config = 78,
+    exit_cancelled = 130, ///< as a shell reports a program ended by Ctrl-C
 };
 
 int exit_code(ErrorKind kind);

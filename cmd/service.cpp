@@ -61,23 +61,6 @@ Result change_result(const services::Change& change) {
     return result;
 }
 
-/// "A,B,C" as a list; an empty value is an empty list (it clears).
-std::vector<std::string> split_codes(const std::string& value) {
-    std::vector<std::string> codes;
-    if (text::trim(value).empty()) {
-        return codes;
-    }
-    std::size_t start = 0;
-    while (true) {
-        const std::size_t comma = value.find(',', start);
-        codes.push_back(value.substr(start, comma == std::string::npos ? comma : comma - start));
-        if (comma == std::string::npos) {
-            return codes;
-        }
-        start = comma + 1;
-    }
-}
-
 struct CreateArgs {
     std::string name;
     std::string ou;
@@ -101,7 +84,7 @@ struct ListArgs {
     services::ListUpdate update() const {
         services::ListUpdate update;
         if (set_option->count() > 0) {
-            update.set = split_codes(set);
+            update.set = split_list(set);
         }
         update.add = add;
         update.remove = remove;

@@ -3,16 +3,19 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <nimbus/error.hpp>
 #include <nimbus/sessions/sessions.hpp>
+#include <nimbus/sessions/tags.hpp>
 #include <nimbus/util/text.hpp>
 
 #include "app.hpp"
 #include "console.hpp"
+#include "exit_codes.hpp"
 
 namespace nimbus::cli {
 namespace {
@@ -304,43 +307,79 @@ std::optional<std::vector<std::size_t>> ask_picks(Console& console, const std::s
     }
 }
 
+/// Each value of a repeatable code option, split as service apply splits its lists.
+std::vector<std::string> split_lists(const std::vector<std::string>& values) {
+    std::vector<std::string> items;
+    for (const std::string& value : values) {
+        for (std::string& item : split_list(value)) {
+            items.push_back(std::move(item));
+        }
+    }
+    return items;
+}
+
+/// A result that stops the guided conclusion without writing: the person
+/// cancelled, or had nothing to conclude.
+std::optional<Result> cancelled(std::string why) {
+    Result result;
+    result.exit_status = exit_cancelled;
+    result.notes.push_back(std::move(why));
+    return result;
+}
+
+/// The sessions to choose from, as a table: which call, and whether it is still on.
+std::string session_menu(const std::vector<Session>& sessions) {
+    output::Rows rows;
+    rows.columns = {
+        {"n", "#"},         {"id", "SESSION"},   {"service", "SERVICE"}, {"started", "STARTED"},
+        {"ended", "ENDED"}, {"caller", "CALLER"}};
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        const Session& s = sessions[i];
+        rows.add({static_cast<std::int64_t>(i + 1), s.external_id, s.service_name,
+                  timefmt::to_utc_string(s.started_at),
+                  s.ended_at ? timefmt::to_utc_string(*s.ended_at) : std::string("active"),
+                  s.caller});
+    }
+    std::ostringstream table;
+    output::render_table(table, rows, output::Shape::List, output::Style{});
+    return table.str();
+}
+
+/// The most sessions the menu offers; older ones are concluded by id.
+constexpr std::int64_t menu_size = 30;
+
 /// The guided conclusion: which session, which codes, which tags, and a last
-/// confirmation. Fills `request`; returns a result to stop without writing.
+/// confirmation of exactly what will be stored. Fills `request`; returns a
+/// result to stop without writing (exit 130 when the person cancels).
 std::optional<Result> guide(const ReadContext& context, sessions::ConcludeRequest& request) {
     Console& console = context.console;
-    const auto stop = [](std::string why) {
-        Result result;
-        result.notes.push_back(std::move(why));
-        return std::optional<Result>(std::move(result));
-    };
+    // Until the person confirms, Ctrl-C cancels; from then on it interrupts the write.
+    const Console::Questions questions;
     if (request.session.empty()) {
-        sessions::ListFilter filter;
-        filter.mine = true;
-        filter.concluded = false;
-        const std::vector<Session> open = sessions::list(context.tx, context.actor, filter);
+        const std::vector<Session> open =
+            sessions::concludable_sessions(context.tx, context.actor, menu_size);
         if (open.empty()) {
-            return stop("you have no open sessions to conclude");
+            throw Error(ErrorKind::NotFound, "you have no open sessions that can be concluded",
+                        "see them all with 'nimbus-codes session list --mine'");
         }
         console.heading("Your open sessions, newest first:");
-        for (std::size_t i = 0; i < open.size(); ++i) {
-            const Session& s = open[i];
-            console.say(fmt::format("  {:>2}  {}  {}  {}{}", i + 1, s.external_id, s.service_name,
-                                    timefmt::to_utc_string(s.started_at),
-                                    s.caller.empty() ? std::string{} : "  " + s.caller));
+        std::istringstream table(session_menu(open));
+        for (std::string line; std::getline(table, line);) {
+            console.say("  " + line);
         }
         const auto pick =
-            ask_picks(console, fmt::format("Session [1-{}]: ", open.size()), open.size(), true);
+            ask_picks(console, fmt::format("Session [1-{}, Enter to cancel]: ", open.size()),
+                      open.size(), true);
         if (!pick || pick->empty()) {
-            return stop("no session chosen; nothing was written");
+            return cancelled("cancelled; nothing was written");
         }
         request.session = open[pick->front()].external_id;
     }
-    const sessions::Detail detail = sessions::show(context.tx, context.actor, request.session);
-    if (detail.session.conclusion) {
-        return std::nullopt; // the write explains who concluded it, with exit 4
-    }
+    // A session that cannot be concluded says why before the first question.
+    const sessions::Detail detail =
+        sessions::concludable(context.tx, context.actor, request.session);
     const auto choose = [&](const std::vector<Code>& offered, const char* kind,
-                            std::vector<std::string>& chosen) -> bool {
+                            std::vector<Code>& chosen) -> bool {
         if (offered.empty()) {
             return true;
         }
@@ -357,59 +396,67 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
             return false;
         }
         for (const std::size_t i : *picks) {
-            chosen.push_back(fmt::format("id:{}", offered[i].id));
+            chosen.push_back(offered[i]);
         }
         return true;
     };
-    if (!choose(detail.offered_primary, "Primary", request.primary) ||
-        !choose(detail.offered_secondary, "Secondary", request.secondary)) {
-        return stop("cancelled; nothing was written");
+    std::vector<Code> primary;
+    std::vector<Code> secondary;
+    if (!choose(detail.offered_primary, "Primary", primary) ||
+        !choose(detail.offered_secondary, "Secondary", secondary)) {
+        return cancelled("cancelled; nothing was written");
     }
-    const auto tag_answer = console.ask("Tags (comma-separated; Enter for none): ");
-    if (!tag_answer) {
-        return stop("cancelled; nothing was written");
-    }
-    std::string tag;
-    for (const char c : *tag_answer + ",") {
-        if (c == ',') {
-            if (!text::trim(tag).empty()) {
-                request.tags.emplace_back(text::trim(tag));
-            }
-            tag.clear();
-        } else {
-            tag.push_back(c);
+    // Tags as they will be stored: trimmed, spaces collapsed, the first
+    // spelling of each kept; a tag that breaks a rule is asked for again.
+    std::vector<std::string> tags;
+    while (true) {
+        const auto answer = console.ask("Tags (comma-separated; Enter for none): ");
+        if (!answer) {
+            return cancelled("cancelled; nothing was written");
+        }
+        try {
+            std::vector<std::string> given_tags = split_list(*answer);
+            std::erase_if(given_tags, [](const std::string& t) { return text::trim(t).empty(); });
+            tags = tags::clean_tags(given_tags);
+            break;
+        } catch (const Error& e) {
+            console.say(fmt::format("{}; please give the tags again.", e.what()));
         }
     }
-    if (request.primary.empty() && request.secondary.empty() && request.tags.empty()) {
-        return stop("no code or tag chosen; nothing was written");
+    if (primary.empty() && secondary.empty() && tags.empty()) {
+        return cancelled("no code or tag chosen; nothing was written");
     }
 
-    const auto names = [&](const std::vector<std::string>& ids, const std::vector<Code>& offered) {
+    const auto names = [](const std::vector<Code>& codes) {
         std::string text;
-        for (const std::string& id : ids) {
-            for (const Code& code : offered) {
-                if (fmt::format("id:{}", code.id) == id) {
-                    text += (text.empty() ? "" : ", ") + code.name;
-                }
-            }
+        for (const Code& code : codes) {
+            text += (text.empty() ? "" : ", ") + code.name;
         }
         return text.empty() ? std::string("(none)") : text;
     };
-    std::string tags;
-    for (const std::string& t : request.tags) {
-        tags += (tags.empty() ? "" : ", ") + t;
+    std::string tag_text;
+    for (const std::string& tag : tags) {
+        tag_text += (tag_text.empty() ? "" : ", ") + tag;
     }
     console.heading(
         fmt::format("Conclude session {} ({}):", request.session, detail.session.service_name));
-    console.say("  primary:   " + names(request.primary, detail.offered_primary));
-    console.say("  secondary: " + names(request.secondary, detail.offered_secondary));
-    console.say("  tags:      " + (tags.empty() ? std::string("(none)") : tags));
+    console.say("  primary:   " + names(primary));
+    console.say("  secondary: " + names(secondary));
+    console.say("  tags:      " + (tag_text.empty() ? std::string("(none)") : tag_text));
     console.say("A conclusion is final: it cannot be changed afterwards.");
     const auto confirm = console.ask("Conclude? [y/N] ");
     const std::string answer(confirm ? text::trim(*confirm) : std::string_view{});
     if (answer != "y" && answer != "Y" && answer != "yes") {
-        return stop("not confirmed; nothing was written");
+        return cancelled("not confirmed; nothing was written");
     }
+    // What was confirmed is what is written: codes by id, tags as shown.
+    for (const Code& code : primary) {
+        request.primary.push_back(fmt::format("id:{}", code.id));
+    }
+    for (const Code& code : secondary) {
+        request.secondary.push_back(fmt::format("id:{}", code.id));
+    }
+    request.tags = tags;
     return std::nullopt;
 }
 
@@ -517,15 +564,22 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     conclude
         ->add_option("id", request.session, "Session id (on a terminal, leave it out to be guided)")
         ->type_name("ID");
-    conclude->add_option("--primary", request.primary, "A primary code (repeatable)")
+    conclude
+        ->add_option("--primary", request.primary,
+                     "Primary codes: repeatable, or CODE,CODE... (name a code with a comma "
+                     "in it as id:N)")
         ->type_name("CODE");
-    conclude->add_option("--secondary", request.secondary, "A secondary code (repeatable)")
+    conclude
+        ->add_option("--secondary", request.secondary,
+                     "Secondary codes: repeatable, or CODE,CODE...")
         ->type_name("CODE");
     conclude->add_option("--tag", request.tags, "A free tag (repeatable)")->type_name("TAG");
     Command conclude_command{
         policy::Action::ConcludeSession, WriteBody([conclude_args](const WriteContext& c) {
-            const sessions::Detail detail =
-                sessions::conclude(c.tx, c.audit, c.actor, conclude_args->request);
+            sessions::ConcludeRequest split = conclude_args->request;
+            split.primary = split_lists(split.primary);
+            split.secondary = split_lists(split.secondary);
+            const sessions::Detail detail = sessions::conclude(c.tx, c.audit, c.actor, split);
             Result result = Result::record(detail_rows(detail));
             result.notes.push_back(fmt::format("concluded session {}; a conclusion is final",
                                                detail.session.external_id));

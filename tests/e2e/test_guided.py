@@ -75,12 +75,17 @@ class GuidedConcludeTest(NimbusTestCase):
             ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
             ("service", "apply", "Hotline", "--primary", "Sale,No sale", "--secondary", "Upsell,Rückruf"),
             ("extension", "enable", "Hotline", "codes-and-tags"),
+            # A service without codes and tags: its sessions cannot be concluded.
+            ("service", "create", "Desk", "--ou", "Contoso/Sales", "--license", "basic-routing"),
         ):
             self.run_ok(*command)
+        self.sandbox.write_identity(dict(CAST, leo={"name": "Leo Agent", "member": ["Hotline"]},
+                                         mia={"name": "Mia Member", "member": ["Hotline", "Desk"]}))
         rows = (HEADER
                 + "g-1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,+41 1\n"
                 + "g-2,Hotline,mia,inbound,2026-11-24T08:00:00Z,,,+41 2\n"
-                + "g-3,Hotline,leo,inbound,2026-11-25T08:00:00Z,,,\n")
+                + "g-3,Hotline,leo,inbound,2026-11-25T08:00:00Z,,,\n"
+                + "d-1,Desk,mia,inbound,2026-11-25T09:00:00Z,,,+41 3\n")
         self.run_ok("session", "import", "-", "--input-format", "csv", stdin=rows)
 
     def terminal(self, *args):
@@ -88,9 +93,22 @@ class GuidedConcludeTest(NimbusTestCase):
 
     def test_a_full_guided_conclusion(self):
         term = self.terminal()
-        screen = term.expect("Session [1-2]: ")
+        screen = term.expect("Session [1-2, Enter to cancel]: ")
         self.assertLess(screen.index("g-2"), screen.index("g-1"))  # newest first
         self.assertNotIn("g-3", screen)  # only the caller's own sessions
+        self.assertNotIn("d-1", screen)  # only sessions that can be concluded
+        # A table: the call, whether it is still on, and who called.
+        lines = [line.rstrip() for line in screen.replace("\r", "").splitlines()]
+        header = next(line for line in lines if "SESSION" in line)
+        for column in ("#", "SESSION", "SERVICE", "STARTED", "ENDED", "CALLER"):
+            self.assertIn(column, header)
+        g2 = next(line for line in lines if "g-2" in line)
+        g1 = next(line for line in lines if "g-1" in line)
+        self.assertIn("active", g2)
+        self.assertIn("+41 2", g2)
+        self.assertIn("2026-11-20T08:05:00Z", g1)
+        self.assertEqual(g1.index("g-1"), g2.index("g-2"))  # aligned
+        self.assertEqual(g1.index("+41 1"), g2.index("+41 2"))
         term.answer("7")  # out of range: asked again
         term.expect("Please give one number from 1 to 2.")
         term.answer("1")  # g-2, the newest
@@ -125,29 +143,70 @@ class GuidedConcludeTest(NimbusTestCase):
         term.answer("")
         term.expect("Conclude? [y/N] ")
         term.answer("")
-        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertEqual(term.wait(), 130, term.screen)
         self.assertIn("not confirmed; nothing was written", term.screen)
         self.assertFalse(self.json_ok("session", "show", "g-1")["concluded"])
         self.assertEqual(self.json_ok("audit", "list")[-1]["action"], "session.import")
 
-    def test_ctrl_c_writes_nothing(self):
+    def test_ctrl_c_says_so_and_ends_by_the_signal(self):
         term = self.terminal()
-        term.expect("Session [1-2]: ")
+        term.expect("Session [1-2, Enter to cancel]: ")
         term.answer("1")
         term.expect("Primary codes")
         term.type("\x03")  # Ctrl-C
-        self.assertEqual(term.wait(), -signal.SIGINT)
+        self.assertEqual(term.wait(), -signal.SIGINT, term.screen)  # a shell reports 130
+        self.assertIn("cancelled; nothing was written", term.screen)
         for session in ("g-1", "g-2"):
             self.assertFalse(self.json_ok("session", "show", session)["concluded"])
+
+    def test_enter_at_the_first_question_or_the_end_of_input_cancels_with_130(self):
+        term = self.terminal()
+        term.expect("Session [1-2, Enter to cancel]: ")
+        term.answer("")
+        self.assertEqual(term.wait(), 130, term.screen)
+        self.assertIn("cancelled; nothing was written", term.screen)
+        term = self.terminal("g-2")
+        term.expect("Primary codes")
+        term.type("\x04")  # Ctrl-D: the end of input
+        self.assertEqual(term.wait(), 130, term.screen)
+        self.assertIn("cancelled; nothing was written", term.screen)
+        self.assertFalse(self.json_ok("session", "show", "g-2")["concluded"])
+        self.assertEqual(self.json_ok("audit", "list")[-1]["action"], "session.import")
 
     def test_nothing_chosen_writes_nothing(self):
         term = self.terminal("g-2")
         for prompt in ("Primary codes", "Secondary codes", "Tags"):
             term.expect(prompt)
             term.answer("")
-        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertEqual(term.wait(), 130, term.screen)
         self.assertIn("no code or tag chosen; nothing was written", term.screen)
         self.assertFalse(self.json_ok("session", "show", "g-2")["concluded"])
+
+    def test_the_confirmation_shows_exactly_what_is_stored(self):
+        term = self.terminal("g-2")
+        term.expect("Primary codes")
+        term.answer("")
+        term.expect("Secondary codes")
+        term.answer("")
+        term.expect("Tags")
+        term.answer("Rückruf   morgen, vip , VIP,, " + "x" * 60)  # one too long: asked again
+        term.expect("please give the tags again")
+        term.answer("Rückruf   morgen, vip , VIP,")
+        screen = term.expect("Conclude? [y/N] ")
+        self.assertIn("tags:      Rückruf morgen, vip\r\n", screen)
+        term.answer("y")
+        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertEqual(self.json_ok("session", "show", "g-2")["tags"], ["Rückruf morgen", "vip"])
+
+    def test_a_session_that_cannot_be_concluded_says_why_before_any_question(self):
+        self.run_ok("session", "conclude", "g-1", "--primary", "Sale", "--as", "mia")
+        for session, code, why in (("d-1", 69, 'codes and tags are not enabled for service "Desk"'),
+                                   ("g-1", 4, 'session "g-1" was concluded by mia'),
+                                   ("g-3", 77, "may not conclude")):
+            term = self.terminal(session)
+            self.assertEqual(term.wait(), code, term.screen)
+            self.assertIn(why, term.screen)
+            self.assertNotIn("codes (numbers", term.screen)
 
     def test_import_shows_progress_on_a_terminal_only(self):
         path = os.path.join(self.sandbox.dir, "many.csv")

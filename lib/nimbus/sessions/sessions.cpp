@@ -2,6 +2,7 @@
 #include <nimbus/sessions/sessions.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,7 @@ policy::Scope scope_of(const Service& service, const Session& session) {
 /// A session with its service's settings; `service` is the session's.
 Detail detail_of(store::ReadTransaction& tx, const Service& service, Session session) {
     Detail detail;
+    detail.service = service;
     const ServiceSettings settings = services::settings(tx, service);
     detail.offered_primary = settings.primary;
     detail.offered_secondary = settings.secondary;
@@ -115,9 +117,8 @@ Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view id)
     return detail_of(tx, service, std::move(session));
 }
 
-Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
-                const ConcludeRequest& request) {
-    Session session = find(tx, request.session);
+Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_view id) {
+    Session session = find(tx, id);
     // Looked up once: every round trip counts on a server.
     const Service service = services::find(tx, session.service_name);
     policy::require(actor, policy::Action::ConcludeSession, scope_of(service, session));
@@ -130,15 +131,39 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
                                 timefmt::to_utc_string(done.at)),
                     fmt::format("see it with 'nimbus-codes session show {}'", session.external_id));
     }
-    Detail detail = detail_of(tx, service, session);
+    Detail detail = detail_of(tx, service, std::move(session));
     if (!detail.codes_and_tags_enabled) {
-        throw Error(
-            ErrorKind::NotLicensed,
-            fmt::format("codes and tags are not enabled for service \"{}\"", session.service_name),
-            fmt::format("an owner or admin can enable them: nimbus-codes extension enable "
-                        "\"{}\" codes-and-tags",
-                        session.service_name));
+        throw Error(ErrorKind::NotLicensed,
+                    fmt::format("codes and tags are not enabled for service \"{}\"",
+                                detail.session.service_name),
+                    fmt::format("an owner or admin can enable them: nimbus-codes extension enable "
+                                "\"{}\" codes-and-tags",
+                                detail.session.service_name));
     }
+    return detail;
+}
+
+std::vector<Session> concludable_sessions(store::ReadTransaction& tx, const Actor& actor,
+                                          std::int64_t limit) {
+    std::map<std::int64_t, bool> enabled; // service id -> codes and tags on
+    for (const Service& service : tx.services()) {
+        enabled[service.id] = services::settings(tx, service).is_enabled(codes_and_tags);
+    }
+    ListFilter filter;
+    filter.mine = true;
+    filter.concluded = false;
+    std::vector<Session> sessions = list(tx, actor, filter);
+    std::erase_if(sessions, [&](const Session& s) { return !enabled[s.service_id]; });
+    if (sessions.size() > static_cast<std::size_t>(limit)) {
+        sessions.resize(static_cast<std::size_t>(limit));
+    }
+    return sessions;
+}
+
+Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                const ConcludeRequest& request) {
+    Detail detail = concludable(tx, actor, request.session);
+    const Session& session = detail.session;
     if (request.primary.empty() && request.secondary.empty() && request.tags.empty()) {
         throw Error(ErrorKind::Usage, "a conclusion needs at least one code or tag",
                     fmt::format("primary codes of \"{}\": {}; secondary: {}", session.service_name,
@@ -182,7 +207,7 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
             {{"id", code.code_id}, {"type", to_string(code.type)}, {"name", code.name}});
     }
     audit.record(
-        "session.conclude", "session " + session.external_id, service.ou_id, nullptr,
+        "session.conclude", "session " + session.external_id, detail.service.ou_id, nullptr,
         {{"codes", codes}, {"tags", conclusion.tags}, {"retroactive", conclusion.retroactive}});
     detail.session.conclusion = std::move(conclusion);
     return detail;

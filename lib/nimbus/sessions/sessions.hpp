@@ -107,6 +107,7 @@ std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor, const 
 /// A session with what its service offers to conclude it with.
 struct Detail {
     Session session;
+    Service service;           ///< the session's
     std::string outcome_group; ///< empty while active
     std::vector<Code> offered_primary;
     std::vector<Code> offered_secondary;
@@ -115,6 +116,16 @@ struct Detail {
 
 /// One session, if the actor may see it. Throws NotFound or PermissionDenied.
 Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view id);
+
+/// A session the actor may conclude now, with what its service offers. Throws
+/// what conclude() throws before it looks at codes and tags: NotFound,
+/// PermissionDenied, Conflict (already concluded) or NotLicensed.
+Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_view id);
+
+/// The actor's own sessions that can be concluded now (no conclusion yet, and
+/// codes and tags enabled for their service), newest first, at most `limit`.
+std::vector<Session> concludable_sessions(store::ReadTransaction& tx, const Actor& actor,
+                                          std::int64_t limit);
 
 struct ConcludeRequest {
     std::string session;
