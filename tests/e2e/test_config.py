@@ -123,7 +123,7 @@ class ConfigTest(NimbusTestCase):
             (good.replace('primary = ["No sale", "Sale"]', 'primary = ["No sale", "Typo"]'),
              'primary "Typo": there is no code named "Typo"'),
             (good.replace('license = "contact-center"', 'license = "basic-routing"'),
-             "license basic-routing does not allow codes-and-tags"),
+             "has codes-and-tags enabled, which license basic-routing does not allow"),
             (good.replace('session-details = true', 'session-details = true, x-ray = true'),
              'unknown feature "x-ray"'),
             (good.replace('tenant = "Contoso"', 'tenant = "Fabrikam"'), 'the file is for tenant "Fabrikam"'),
@@ -144,8 +144,8 @@ class ConfigTest(NimbusTestCase):
     def test_roles(self):
         path = self.write("contoso.toml", self.export().replace('description = "The \\"customer\\" bought"',
                                                                 'description = "Bought"'))
-        self.assert_fails(77, "config", "export", "--as", "olga")
-        self.assert_fails(77, "config", "export", "--as", "sam")
+        self.assert_fails(77, "config", "export", "--as", "sue")
+        self.assert_fails(77, "config", "export", "--as", "mia")
         self.assertIn('scope = "Contoso/Sales"', self.run_ok("config", "export", "--ou", "Contoso/Sales",
                                                              "--as", "sam").out)
         self.assert_fails(77, "config", "apply", path, "--as", "mia")
@@ -154,6 +154,28 @@ class ConfigTest(NimbusTestCase):
         self.assert_fails(77, "config", "apply", path, "--as", "olga", stderr='may not change codes in OU "Contoso"')
         self.assert_fails(77, "config", "apply", path, "--as", "sam")
         self.run_ok("config", "apply", path, "--as", "alice")
+
+    def test_every_role_exports_what_it_may_apply(self):
+        owner = self.export("--as", "olga")
+        self.assertIn('name = "Hotline"', owner)
+        self.assertIn('name = "Rückruf"', owner)  # a code at Hotline's OU
+        self.assertNotIn('name = "EMEA Line"', owner)  # not olga's service
+        self.assertNotIn('name = "No sale"', owner)  # at Contoso, shared: not olga's to change
+        self.assertIn("ous = [\n]", owner)  # owners create no OUs
+        path = self.write("olga.toml", owner)
+        self.assertIn("no changes", self.run_ok("config", "apply", path, "--as", "olga").err)
+        self.write("olga.toml", owner.replace('primary = ["No sale", "Sale"]', 'primary = ["Sale", "No sale"]'))
+        self.assertEqual(self.run_ok("config", "apply", path, "--as", "olga").out,
+                         '~ service "Hotline": primary list reordered: No sale, Sale -> Sale, No sale\n')
+        # An OU admin: the subtree's OUs, codes and services.
+        ou_admin = self.export("--as", "sam")
+        for name in ("Hotline", "EMEA Line", "Rückruf", "折り返し", "Contoso/Sales/EMEA"):
+            self.assertIn(name, ou_admin)
+        self.assertNotIn('name = "No sale"', ou_admin)
+        self.assertIn("no changes", self.run_ok("config", "apply", self.write("sam.toml", ou_admin),
+                                                "--as", "sam").err)
+        # --ou an owner has no rights at stays refused.
+        self.assert_fails(77, "config", "export", "--ou", "Contoso/Sales/EMEA", "--as", "olga")
 
     def test_codes_default_to_the_scope(self):
         path = self.write("scoped.toml", 'tenant = "Contoso"\nscope = "Contoso/Sales"\n\n'

@@ -132,10 +132,11 @@ class ServicesTest(NimbusTestCase):
         self.assertIn("unchanged", self.run_ok("extension", "enable", "Hotline", "codes-and-tags").err)
         before = self.settings()
         self.assert_fails(69, "service", "edit", "Hotline", "--license", "advanced-routing",
-                          stderr="license advanced-routing does not allow codes-and-tags, conversation-context")
+                          stderr='service "Hotline" has codes-and-tags and conversation-context enabled, which license '
+                                 "advanced-routing does not allow")
         self.assertEqual(self.settings(), before)
         result = self.run_ok("service", "edit", "Hotline", "--license", "advanced-routing", "--disable-unlicensed")
-        self.assertIn("disabled codes-and-tags, conversation-context", result.err)
+        self.assertIn("disabled codes-and-tags and conversation-context: not allowed by license", result.err)
         self.assertEqual(self.show()["extensions"]["caller-information"], True)
         self.assertEqual(self.show()["extensions"]["codes-and-tags"], False)
         self.assertEqual(self.json_ok("audit", "list")[-1]["after"]["license"], "advanced-routing")

@@ -603,8 +603,15 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
                         const std::optional<std::string>& ou_path) {
     const Ou root = ous::root(tx);
     const Ou scope = ou_path ? ous::find(tx, *ou_path) : root;
-    policy::require(actor, policy::Action::ExportConfig,
-                    policy::Scope::ou(scope.path, scope.path_key));
+    if (ou_path) {
+        policy::require(actor, policy::Action::ExportConfig,
+                        policy::Scope::ou(scope.path, scope.path_key));
+    }
+    // Each caller exports what they may apply: an admin of the scope all of
+    // it; a service owner their services and the codes at those services' OUs.
+    const auto may_change_at = [&](policy::Action action, const std::string& path) {
+        return policy::permits(actor, action, policy::Scope::ou(path, names::name_key(path)));
+    };
 
     std::string out = "# nimbus-codes configuration. Preview changes with 'nimbus-codes config "
                       "plan FILE',\n# apply them with 'nimbus-codes config apply FILE'.\n";
@@ -614,13 +621,15 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
     }
     out += "\nous = [\n";
     for (const Ou& ou : tx.ous()) {
-        if (ou.id != scope.id && within(ou.path, scope)) {
+        if (ou.id != scope.id && within(ou.path, scope) &&
+            may_change_at(policy::Action::CreateOu, std::string(names::ou_parent(ou.path)))) {
             out += fmt::format("  {},\n", toml_quoted(ou.path));
         }
     }
     out += "]\n";
     for (const Code& code : tx.codes(store::CodeFilter{})) {
-        if (!within(code.ou_path, scope)) {
+        if (!within(code.ou_path, scope) ||
+            !may_change_at(policy::Action::ChangeCodes, code.ou_path)) {
             continue;
         }
         out += fmt::format("\n[[codes]]\ntype = {}\nname = {}\nou = {}\n",
@@ -631,7 +640,9 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
         }
     }
     for (const Service& service : tx.services()) {
-        if (!within(service.ou_path, scope)) {
+        if (!within(service.ou_path, scope) ||
+            !policy::permits(actor, policy::Action::ConfigureService,
+                             services::scope_of(service))) {
             continue;
         }
         const ServiceSettings settings = services::settings(tx, service);

@@ -14,7 +14,9 @@
 namespace nimbus::config {
 
 /// The configuration below `ou_path` (default: the whole tenant) as TOML, in a
-/// stable order so that it diffs cleanly. Deleted codes are left out.
+/// stable order so that it diffs cleanly. Deleted codes are left out. It holds
+/// what the actor may apply: everything for an admin of the scope; for a
+/// service owner, their services and the codes defined at those services' OUs.
 std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
                         const std::optional<std::string>& ou_path);
 

@@ -24,7 +24,7 @@ constexpr Rule table[] = {
     {Action::CreateService, "service create",                    "create services",          TenantAdmin | OuAdmin,         ScopeKind::Ou},
     {Action::ChangeService, "service edit",                      "rename services or change their license", TenantAdmin | OuAdmin, ScopeKind::Service},
     {Action::ConfigureService, "service apply, extension enable, extension disable", "change the settings", TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
-    {Action::ExportConfig, "config export",                      "export the configuration", TenantAdmin | OuAdmin,         ScopeKind::Ou},
+    {Action::ExportConfig, "config export",                      "export the configuration", TenantAdmin | OuAdmin | Owner, ScopeKind::Ou},
     {Action::ApplyConfig,  "config plan, config apply",          "apply configuration files", TenantAdmin | OuAdmin | Owner, ScopeKind::Anywhere},
     {Action::ImportSessions, "session import, session add",      "import sessions",          TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
     {Action::ReadSessions, "session list, session show",         "see session",              catalogue_readers | SessionUser, ScopeKind::Session},

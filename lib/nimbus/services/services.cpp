@@ -25,10 +25,12 @@ std::vector<std::string> code_names(const std::vector<Code>& codes) {
     return result;
 }
 
+/// "a", "a and b", "a, b and c".
 std::string join(const std::vector<std::string>& items) {
     std::string text;
-    for (const std::string& item : items) {
-        text += (text.empty() ? "" : ", ") + item;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        text += i == 0 ? "" : i + 1 == items.size() ? " and " : ", ";
+        text += items[i];
     }
     return text;
 }
@@ -142,8 +144,8 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
     }
     if (!unlicensed.empty() && !edit.disable_unlicensed) {
         throw Error(ErrorKind::NotLicensed,
-                    fmt::format("license {} does not allow {}, enabled for service \"{}\"",
-                                to_string(renamed.license), join(unlicensed), service.name),
+                    fmt::format("service \"{}\" has {} enabled, which license {} does not allow",
+                                service.name, join(unlicensed), to_string(renamed.license)),
                     fmt::format("disable {} first, or pass --disable-unlicensed",
                                 unlicensed.size() == 1 ? "it" : "them"));
     }
