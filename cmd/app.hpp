@@ -45,6 +45,8 @@ struct Result {
     bool rollback = false;
     /// Lines for stderr that --quiet does not silence (e.g. "FILE:LINE: reason").
     std::vector<std::string> problems;
+    /// "nimbus-codes: warning: ..." lines for stderr; --quiet silences them.
+    std::vector<std::string> warnings;
     /// An error to report after the problems, with exit_status (the command
     /// still returns a result, e.g. an import that skipped invalid rows).
     std::string error;

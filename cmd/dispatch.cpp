@@ -304,6 +304,9 @@ void deliver(Outcome& outcome, output::Format format, Console& console) {
     for (const std::string& problem : result.problems) {
         console.problem(problem);
     }
+    for (const std::string& warning : result.warnings) {
+        console.warning(warning);
+    }
     if (!result.error.empty()) {
         console.error(result.error, "");
     }

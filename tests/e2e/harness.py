@@ -169,6 +169,26 @@ class Sandbox:
         with sqlite3.connect(self.store) as db:
             return [tuple(None if v is None else str(v) for v in row) for row in db.execute(sql)]
 
+    def dump(self):
+        """The whole store as text (schema and rows), to compare before and after."""
+        if self.database():
+            pg_dump = os.path.join(os.path.dirname(POSTGRESQL.psql_binary), "pg_dump")
+            dumped = subprocess.run([pg_dump, "--no-owner", "-d", f"{POSTGRESQL.admin} dbname={self.database()}"],
+                                    capture_output=True, text=True, timeout=120, check=True).stdout
+            # pg_dump guards its output with a random key per run.
+            return "\n".join(line for line in dumped.splitlines() if not line.startswith(("\\restrict",
+                                                                                          "\\unrestrict")))
+        db = sqlite3.connect(self.store)
+        try:
+            return "\n".join(db.iterdump())
+        finally:
+            db.close()
+
+    def files(self):
+        """Every path in the sandbox, to see that nothing was created."""
+        return sorted(os.path.join(folder, name) for folder, dirs, files in os.walk(self.dir)
+                      for name in dirs + files)
+
     def count(self, sql):
         """The integer a one-value query on the store gives."""
         return int(self.rows(sql)[0][0])
