@@ -1,0 +1,152 @@
+"""Input that must be refused: each refusal exits 65 (invalid data), names the
+file and line or the argument, and changes nothing."""
+
+import json
+import os
+
+from harness import LOGIN, NimbusTestCase, main
+
+HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
+ROW = "{id},Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,{caller}\n"
+TABLES = ("ou", "code", "service", "service_code", "session", "conclusion", "conclusion_tag", "audit")
+
+
+class InputTestCase(NimbusTestCase):
+    def setUp(self):
+        super().setUp()
+        self.init_hotline()
+
+    def write(self, name, data):
+        path = os.path.join(self.sandbox.dir, name)
+        with open(path, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+        return path
+
+    def state(self):
+        """Every row a refused command must leave as it was."""
+        return {table: self.sandbox.rows(f"SELECT * FROM {table} ORDER BY 1") for table in TABLES}
+
+    def refused(self, code, *args, stderr=None, **kwargs):
+        """Asserts the refusal, and that the store is unchanged by it."""
+        before = self.state()
+        result = self.assert_fails(code, *args, stderr=stderr, **kwargs)
+        self.assertEqual(self.state(), before, repr(result))
+        return result
+
+    def session_ids(self):
+        return [row[0] for row in self.sandbox.rows("SELECT external_id FROM session ORDER BY external_id")]
+
+
+class Utf8Test(InputTestCase):
+    """Bytes that are not UTF-8 are refused wherever they come in, never cut short."""
+
+    def test_import_refuses_invalid_utf8_in_any_field(self):
+        self.import_calls(["u-1"])
+        cases = (
+            # (field, row) with the bad byte's position in the field
+            ('"id" is not valid UTF-8 (byte 4 is 0xFF)', ROW.format(id="u-1", caller="").replace("u-1", "u-1\udcff")),
+            ('"user" is not valid UTF-8 (byte 4 is 0xFF)', ROW.format(id="u-2", caller="").replace("mia", "mia\udcff")),
+            ('"caller" is not valid UTF-8 (byte 7 is 0xC3)', ROW.format(id="u-3", caller="+41 44\udcc3")),
+            ('"id" is not valid UTF-8 (byte 4 is 0xC0)', ROW.format(id="u-4\udcc0\udcaf", caller="")),  # overlong "/"
+            ('"id" is not valid UTF-8 (byte 4 is 0xED)', ROW.format(id="u-5\udced\udca0\udc80", caller="")),  # surrogate
+            ('"service" is not valid UTF-8 (byte 8 is 0xFF)', ROW.format(id="u-6", caller="").replace("Hotline", "Hotline\udcff")),
+        )
+        for reason, row in cases:
+            with self.subTest(reason=reason):
+                path = self.write("calls.csv", (HEADER + row).encode("utf-8", "surrogateescape"))
+                self.refused(65, "session", "import", path, stderr=f"{path}:2: {reason}")
+        self.assertEqual(self.session_ids(), ["u-1"])
+
+    def test_jsonl_refuses_invalid_utf8(self):
+        line = json.dumps({"id": "j-1", "service": "Hotline", "user": "mia", "direction": "inbound",
+                           "started_at": "2026-11-26T08:00:00Z"}).encode()
+        path = self.write("calls.jsonl", line.replace(b"mia", b"mia\xff") + b"\n")
+        byte = line.index(b"mia") + 4
+        self.refused(65, "session", "import", path, stderr=f"{path}:1: the line is not valid UTF-8 (byte {byte} is 0xFF)")
+
+    def test_csv_header_must_be_utf8(self):
+        path = self.write("calls.csv", HEADER.replace("caller", "caller\xff").encode("latin-1") +
+                          ROW.format(id="h-1", caller="").encode())
+        self.refused(65, "session", "import", path, stderr=f"{path}:1: header: column 8 is not valid UTF-8")
+
+    def test_session_add_refuses_invalid_utf8(self):
+        bad = b"s-9\xff".decode("utf-8", "surrogateescape")
+        self.refused(65, "session", "add", "--id", bad, "--service", "Hotline", "--user", "mia",
+                     "--started-at", "2026-11-26T08:00:00Z", stderr="not valid UTF-8")
+        self.assertNotIn("s-9", self.session_ids())
+
+    def test_config_file_must_be_utf8(self):
+        text = self.run_ok("config", "export").out
+        text = text.replace('name = "Sale"', 'name = "Sale\udcff"')
+        path = self.write("contoso.toml", text.encode("utf-8", "surrogateescape"))
+        line = text[:text.index("Sale\udcff")].count("\n") + 1
+        for verb in ("plan", "apply"):
+            self.refused(65, "config", verb, path, stderr=f"{path}:{line}:13: not valid UTF-8 (byte 0xFF)")
+
+    def test_identity_file_must_be_utf8(self):
+        self.sandbox.write_identity_text(f'[users.{LOGIN}]\nname = "Runner"\ntenant_admin = true\n\n'
+                                         '[users.mia]\nname = "Mia\xff"\n'.encode("latin-1"))
+        self.refused(78, "code", "list", stderr=f"{self.sandbox.identity}:6:12: not valid UTF-8 (byte 0xFF)")
+
+
+class LinesTest(InputTestCase):
+    def test_cr_only_line_ends_are_read(self):
+        rows = ROW.format(id="cr-1", caller="") + ROW.format(id="cr-2", caller="")
+        path = self.write("mac.csv", (HEADER + rows).replace("\n", "\r"))
+        result = self.run_ok("session", "import", path, "--format", "json")
+        self.assertEqual(result.json()["inserted"], 2)
+        self.assertEqual(self.session_ids(), ["cr-1", "cr-2"])
+        # Lines are counted at CRs too.
+        path = self.write("mac-bad.csv", (HEADER + rows + "cr-3,Nowhere,mia,inbound,2026-11-26T08:00:00Z,,,\r")
+                          .replace("\n", "\r"))
+        self.refused(65, "session", "import", path, stderr=f'{path}:4: service "Nowhere" does not exist')
+
+    def test_a_line_break_in_a_quoted_field(self):
+        header = HEADER.rstrip("\n") + ",notes\n"
+        # In a column nimbus-codes ignores, it is read and dropped; the next row's line is right.
+        rows = (ROW.format(id="q-1", caller="").rstrip("\n") + ',"two\nlines"\n' +
+                "q-2,Nowhere,mia,inbound,2026-11-26T08:00:00Z,,,,\n")
+        path = self.write("notes.csv", header + rows)
+        self.refused(65, "session", "import", path, stderr=f'{path}:4: service "Nowhere" does not exist')
+        # In a field it stores, the row is refused, naming the row's first line and the field.
+        for line_break in ("\n", "\r\n"):
+            rows = (ROW.format(id="q-3", caller="").rstrip("\n") + ",\n" +
+                    ROW.format(id="q-4", caller=f'"+41 44{line_break}555"').rstrip("\n") + ",\n")
+            path = self.write("caller.csv", header + rows)
+            self.refused(65, "session", "import", path, stderr=f'{path}:3: "caller" contains a line break')
+        self.assertEqual(self.session_ids(), [])
+
+    def test_a_duplicate_json_key_is_refused(self):
+        path = self.write("dup.jsonl", '{"id":"j-1","id":"j-2","service":"Hotline","user":"mia",'
+                                       '"direction":"inbound","started_at":"2026-11-26T08:00:00Z"}\n')
+        self.refused(65, "session", "import", path, stderr=f'{path}:1: key "id" is given twice')
+        self.assertEqual(self.session_ids(), [])
+
+
+class TimesTest(InputTestCase):
+    def test_call_times_must_lie_in_the_range(self):
+        cases = {
+            "0000-01-01T00:00:00Z": "started_at", "9999-12-31T23:59:59Z": "started_at",
+            "1999-12-31T23:59:59Z": "started_at", "2100-01-01T00:00:00Z": "started_at",
+            "2000-01-01T00:30:00+01:00": "started_at",
+        }
+        for time, field in cases.items():
+            with self.subTest(time=time):
+                row = f"t-1,Hotline,mia,inbound,{time},,,\n"
+                path = self.write("times.csv", HEADER + row)
+                self.refused(65, "session", "import", path,
+                             stderr=f'{path}:2: {field} "{time}" is outside the times calls can have, '
+                                    "2000-01-01T00:00:00Z up to 2100-01-01T00:00:00Z")
+        path = self.write("end.csv", HEADER + "t-2,Hotline,mia,inbound,2099-12-31T23:00:00Z,9999-01-01T00:00:00Z,accepted,\n")
+        self.refused(65, "session", "import", path, stderr=f'{path}:2: ended_at "9999-01-01T00:00:00Z" is outside')
+        self.refused(65, "session", "add", "--id", "t-3", "--service", "Hotline", "--user", "mia",
+                     "--started-at", "0000-01-01T00:00:00Z", stderr='started_at "0000-01-01T00:00:00Z" is outside')
+        # The edges that are in.
+        path = self.write("edges.csv", HEADER + "t-4,Hotline,mia,inbound,2000-01-01T00:00:00Z,,,\n"
+                          "t-5,Hotline,mia,inbound,2099-12-31T23:59:59Z,,,\n")
+        self.run_ok("session", "import", path)
+        self.assertEqual(self.session_ids(), ["t-4", "t-5"])
+
+
+if __name__ == "__main__":
+    main()
