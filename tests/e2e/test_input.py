@@ -148,5 +148,59 @@ class TimesTest(InputTestCase):
         self.assertEqual(self.session_ids(), ["t-4", "t-5"])
 
 
+class NamesTest(InputTestCase):
+    INVISIBLE = ("\u00ad", "\u034f", "\ufe0f", "\u2062", "\u180e", "\u3164", "\u200d", "\u200c", "\U000e0001")
+
+    def test_invisible_characters_are_refused_in_every_kind_of_name(self):
+        for c in self.INVISIBLE:
+            point = f"U+{ord(c):04X}"
+            with self.subTest(point=point):
+                message = f"contains the invisible character {point}"
+                self.refused(65, "code", "create", "--type", "primary", "--name", f"Sa{c}le",
+                             stderr=f"code name {message}")
+                self.refused(65, "code", "edit", "Sale", "--name", f"Sa{c}le", stderr=f"code name {message}")
+                self.refused(65, "service", "create", f"Hot{c}line 2", "--ou", "Contoso", "--license",
+                             "contact-center", stderr=f"service name {message}")
+                self.refused(65, "ou", "create", f"Contoso/Sup{c}port", stderr=f"OU name {message}")
+        self.import_calls(["n-1"])
+        self.refused(65, "session", "conclude", "n-1", "--as", "mia", "--tag", "V\u00adIP",
+                     stderr="a tag contains the invisible character U+00AD")
+
+    def test_dot_components_are_refused(self):
+        self.run_ok("ou", "create", "Contoso/Support")
+        for path in ("Contoso/Sales/../Support/X", "Contoso/.", "Contoso/Sales/..", "Contoso/./Sales"):
+            with self.subTest(path=path):
+                self.refused(65, "ou", "create", "--parents", path, stderr="is not allowed")
+        self.refused(65, "service", "create", "Desk", "--ou", "Contoso/Sales/../Support", "--license", "basic-routing",
+                     stderr='has a component "." or ".."')
+
+    def test_id_prefix_is_reserved_in_any_case(self):
+        self.refused(65, "service", "create", "ID:5", "--ou", "Contoso", "--license", "basic-routing",
+                     stderr='service name "ID:5" begins with "ID:"')
+        self.refused(65, "ou", "create", "Contoso/id:x", stderr='OU name "id:x" begins with "id:"')
+        self.refused(65, "code", "edit", "Sale", "--name", "Id:2", stderr='code name "Id:2" begins with "Id:"')
+
+    def test_id_references_in_any_case(self):
+        sale = self.json_ok("code", "show", "Sale")["id"]
+        self.assertEqual(self.json_ok("code", "show", f"ID:{sale}")["name"], "Sale")
+        self.run_ok("code", "create", "--type", "primary", "--name", "No sale")
+        no_sale = self.json_ok("code", "show", "No sale")["id"]
+        self.run_ok("service", "apply", "Hotline", "--primary", f"Id:{no_sale},ID:{sale}")
+        self.assertEqual(self.json_ok("service", "show", "Hotline")["primary"], ["No sale", "Sale"])
+        self.run_ok("service", "apply", "Hotline", "--remove-primary", f"ID:{no_sale}")
+        self.import_calls(["i-1"])
+        self.run_ok("session", "conclude", "i-1", "--as", "mia", "--primary", f"ID:{sale}")
+        self.assertEqual(self.json_ok("session", "show", "i-1")["codes"], [{"id": sale, "type": "primary", "name": "Sale"}])
+
+    def test_ou_paths_start_at_the_root(self):
+        hint = 'does not start at the tenant root "Contoso"'
+        self.refused(65, "ou", "create", "Fabrikam/Sales", stderr=hint)
+        self.refused(65, "service", "create", "Desk", "--ou", "Fabrikam/Sales", "--license", "basic-routing", stderr=hint)
+        self.refused(65, "code", "create", "--type", "primary", "--name", "Refund", "--ou", "Fabrikam", stderr=hint)
+        # A path from the root that is not there is still not found.
+        self.refused(3, "service", "create", "Desk", "--ou", "Contoso/Nowhere", "--license", "basic-routing",
+                     stderr='OU "Contoso/Nowhere" does not exist')
+
+
 if __name__ == "__main__":
     main()

@@ -206,3 +206,30 @@ TEST_CASE("catalogue: ou create needs the parent unless --parents") {
                         &f.sales),
                     Error);
 }
+
+TEST_CASE("codes: id references in any case, never as names") {
+    CHECK(codes::parse_id_reference("id:12") == 12);
+    CHECK(codes::parse_id_reference(" ID:3 ") == 3);
+    CHECK(codes::parse_id_reference("Id:7") == 7);
+    CHECK_FALSE(codes::parse_id_reference("id:").has_value());
+    CHECK_FALSE(codes::parse_id_reference("id:x").has_value());
+    CHECK_FALSE(codes::parse_id_reference("id:-1").has_value());
+    CHECK_FALSE(codes::parse_id_reference("ids:1").has_value());
+}
+
+TEST_CASE("OUs: a path outside the tenant root is invalid, naming the root") {
+    Fixture f;
+    const auto tx = f.temp.store->begin_read();
+    CHECK_THROWS_WITH_AS(ous::find(*tx, "Fabrikam/Sales"),
+                         "OU path \"Fabrikam/Sales\" does not start at the tenant root \"Contoso\"",
+                         Error);
+    CHECK_THROWS_WITH_AS(ous::find(*tx, "Contoso/Sales/../Support"),
+                         "OU path \"Contoso/Sales/../Support\" has a component \".\" or \"..\"",
+                         Error);
+    try {
+        ous::find(*tx, "Contoso/Nowhere");
+        FAIL("found");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::NotFound);
+    }
+}

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 
 #include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/ous.hpp>
@@ -196,4 +197,19 @@ TEST_CASE("sessions: line breaks are refused in stored fields, naming the field"
     CHECK(report.problems[0].line == 2);
     CHECK(report.problems[1].reason == "\"id\" contains a line break");
     CHECK(report.problems[1].line == 4);
+}
+
+TEST_CASE("sessions: a code named by id in any case is that code, never one named so") {
+    Fixture f;
+    f.import(std::string(header) + "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n");
+    const auto sale = f.temp.store->begin_read()->find_codes_by_name("sale").front();
+    const sessions::Detail done = f.write(
+        [&](auto& tx, auto& audit) {
+            return sessions::conclude(
+                tx, audit, f.agent,
+                sessions::ConcludeRequest{"s-1", {fmt::format("ID:{}", sale.id)}, {}, {}});
+        },
+        f.agent);
+    REQUIRE(done.session.conclusion);
+    CHECK(done.session.conclusion->codes.front().code_id == sale.id);
 }

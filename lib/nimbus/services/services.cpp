@@ -85,7 +85,7 @@ nlohmann::ordered_json snapshot(const ServiceSettings& settings) {
 
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft) {
-    const std::string name = names::clean_name(draft.name, "service name");
+    const std::string name = names::clean_new_name(draft.name, "service name");
     const Ou ou = ous::find(tx, draft.ou_path);
     policy::require(actor, policy::Action::CreateService, policy::Scope::ou(ou.path, ou.path_key));
     const std::string key = names::name_key(name);
@@ -123,7 +123,7 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
 
     Service renamed = service;
     if (edit.name) {
-        renamed.name = names::clean_name(*edit.name, "service name");
+        renamed.name = names::clean_new_name(*edit.name, "service name");
         const auto clash = tx.find_service(names::name_key(renamed.name));
         if (clash && clash->id != service.id) {
             throw Error(ErrorKind::Conflict,
