@@ -166,6 +166,52 @@ class NamesTest(InputTestCase):
         self.refused(65, "session", "conclude", "n-1", "--as", "mia", "--tag", "V\u00adIP",
                      stderr="a tag contains the invisible character U+00AD")
 
+    def test_look_alike_codes_are_refused(self):
+        sale = self.json_ok("code", "show", "Sale")["id"]
+        for name in ("S\u0430le", "\uff33ale", "s\u0430le", "S\u0410LE"):  # Cyrillic а, fullwidth Ｓ, case
+            with self.subTest(name=name):
+                self.refused(65, "code", "create", "--type", "primary", "--name", name,
+                             stderr=f'code name "{name}" looks like primary code "Sale" (id:{sale}) in OU "Contoso"')
+        # Along the OU path, above or below: a service there could offer both.
+        self.refused(65, "code", "create", "--type", "primary", "--name", "S\u0430le", "--ou", "Contoso/Sales",
+                     stderr='looks like primary code "Sale"')
+        # A rename too.
+        self.run_ok("code", "create", "--type", "primary", "--name", "Upsell")
+        self.refused(65, "code", "edit", "Upsell", "--name", "\uff33ale", stderr='looks like primary code "Sale"')
+        # Not a code of the other type, nor a deleted one.
+        self.run_ok("code", "create", "--type", "secondary", "--name", "S\u0430le")
+        self.run_ok("code", "create", "--type", "primary", "--name", "Old")
+        self.run_ok("code", "delete", "Old")
+        self.run_ok("code", "create", "--type", "primary", "--name", "\u041eld")  # Cyrillic О
+
+    def test_look_alike_codes_in_unrelated_ous_are_allowed(self):
+        # Codes of one name may live in OUs no service sees together; so may look-alikes.
+        self.run_ok("ou", "create", "Contoso/Support")
+        self.run_ok("code", "create", "--type", "primary", "--name", "Refund", "--ou", "Contoso/Sales")
+        self.run_ok("code", "create", "--type", "primary", "--name", "R\u0435fund", "--ou", "Contoso/Support")
+
+    def test_look_alike_services_and_sibling_ous_are_refused(self):
+        self.refused(65, "service", "create", "H\u03bftline", "--ou", "Contoso", "--license", "contact-center",
+                     stderr='service name "H\u03bftline" looks like service "Hotline" in OU "Contoso/Sales"')
+        self.run_ok("service", "create", "Desk", "--ou", "Contoso", "--license", "basic-routing")
+        self.refused(65, "service", "edit", "Desk", "--name", "HOTL\u0406NE", stderr='looks like service "Hotline"')
+        self.refused(65, "ou", "create", "Contoso/S\u0430les", stderr='OU name "S\u0430les" looks like OU "Contoso/Sales"')
+        self.refused(65, "ou", "create", "Contoso/S\u0430les/EMEA", "--parents", stderr='looks like OU "Contoso/Sales"')
+        # Not a sibling: another parent.
+        self.run_ok("ou", "create", "Contoso/Sales/S\u0430les")
+
+    def test_config_apply_refuses_look_alikes_at_their_line(self):
+        text = self.run_ok("config", "export").out + '\n[[codes]]\ntype = "primary"\nname = "S\u0430le"\n'
+        path = self.write("contoso.toml", text)
+        line = text.count("\n") - 2
+        self.refused(65, "config", "apply", path, stderr=f'{path}:{line}: code name "S\u0430le" looks like primary code "Sale"')
+
+    def test_config_apply_of_many_codes(self):
+        codes = "".join(f'\n[[codes]]\ntype = "primary"\nname = "Code {i:03}"\n' for i in range(200))
+        path = self.write("many.toml", 'tenant = "Contoso"\n' + codes)
+        self.run_ok("config", "apply", path)
+        self.assertEqual(len(self.json_ok("code", "list")), 201)
+
     def test_dot_components_are_refused(self):
         self.run_ok("ou", "create", "Contoso/Support")
         for path in ("Contoso/Sales/../Support/X", "Contoso/.", "Contoso/Sales/..", "Contoso/./Sales"):

@@ -99,6 +99,17 @@ TEST_CASE("names: references are refused when not UTF-8, never cut") {
                       "code name is not valid UTF-8 (byte 5 is 0xFF)");
 }
 
+TEST_CASE("names: look-alikes") {
+    CHECK(names::look_alike("Sale", "S\xD0\xB0le")); // Cyrillic а
+    CHECK(names::look_alike("Sale", "\xEF\xBC\xB3"
+                                    "ale"));         // fullwidth Ｓ
+    CHECK(names::look_alike("Sale", "s\xD0\xB0le")); // and another case
+    CHECK(names::look_alike("Level 1", "Level l"));  // TR39: 1 and l
+    CHECK_FALSE(names::look_alike("Sale", "SALE"));  // one name
+    CHECK_FALSE(names::look_alike("Sale", "Sales"));
+    CHECK_FALSE(names::look_alike("Rückruf", "Ruckruf"));
+}
+
 TEST_CASE("names: dot components") {
     CHECK(names::has_dot_component("Contoso/../Sales"));
     CHECK(names::has_dot_component("Contoso/."));

@@ -1,7 +1,9 @@
 #include <cstdint>
 
+#include <unicode/uchar.h>
 #include <doctest/doctest.h>
 
+#include <nimbus/util/confusable.hpp>
 #include <nimbus/util/text.hpp>
 
 using namespace nimbus;
@@ -83,8 +85,25 @@ TEST_CASE("text: default-ignorable code points are those of the Unicode property
     for (const char32_t c : {U'a', U' ', U'ü', U'折', char32_t{0x1F600}, char32_t{0x00A0}}) {
         CHECK_FALSE(text::is_default_ignorable(c));
     }
+    // The whole property, as ICU has it (the same Unicode version as utf8proc's).
+    std::size_t differences = 0;
+    for (char32_t c = 0; c < 0x110000; ++c) {
+        if (text::is_default_ignorable(c) !=
+            static_cast<bool>(
+                u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_DEFAULT_IGNORABLE_CODE_POINT))) {
+            ++differences;
+        }
+    }
+    CHECK(differences == 0);
     CHECK(text::first_default_ignorable("Sa\xC2\xADle") == char32_t{0xAD});
     CHECK_FALSE(text::first_default_ignorable("Sale").has_value());
     CHECK(text::code_point_name(0xAD) == "U+00AD");
     CHECK(text::code_point_name(0xE0001) == "U+E0001");
+}
+
+TEST_CASE("text: confusable skeletons") {
+    CHECK(text::skeleton("S\xD0\xB0le") == text::skeleton("Sale")); // Cyrillic а
+    CHECK(text::skeleton("\xEF\xBC\xB3"
+                         "ale") == text::skeleton("Sale")); // fullwidth Ｓ
+    CHECK(text::skeleton("Sales") != text::skeleton("Sale"));
 }

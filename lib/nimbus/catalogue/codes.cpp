@@ -58,6 +58,22 @@ std::optional<Code> find_clash(store::ReadTransaction& tx, CodeType type, std::s
     return std::nullopt;
 }
 
+/// Refuses `name` when it looks like a live code of the same type on the same
+/// OU path as `ou`: a service there could offer both, side by side.
+void refuse_lookalike(store::ReadTransaction& tx, CodeType type, std::string_view name,
+                      const Ou& ou, std::optional<std::int64_t> except) {
+    for (const Code& other : tx.codes(store::CodeFilter{type, false})) {
+        if (other.id != except && along_path(other, ou) && names::look_alike(name, other.name)) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("code name \"{}\" looks like {} code \"{}\" (id:{}) in OU "
+                                    "\"{}\"",
+                                    name, to_string(type), other.name, other.id, other.ou_path),
+                        "agents could not tell the two apart; choose a name that differs in "
+                        "more than look-alike letters, or use that code");
+        }
+    }
+}
+
 [[noreturn]] void throw_clash(const Code& clash) {
     throw Error(ErrorKind::Conflict,
                 fmt::format("a {} code named \"{}\" already exists in OU \"{}\" (id:{})",
@@ -143,6 +159,7 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
         }
         throw_clash(*clash);
     }
+    refuse_lookalike(tx, draft.type, name, ou, std::nullopt);
 
     Code code;
     code.type = draft.type;
@@ -183,6 +200,9 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
     const Ou ou = ous::find(tx, before.ou_path);
     if (auto clash = find_clash(tx, after.type, key, ou, after.id)) {
         throw_clash(*clash);
+    }
+    if (after.name != before.name) {
+        refuse_lookalike(tx, after.type, after.name, ou, after.id);
     }
     tx.update_code(after.id, after.name, key, after.description);
     audit.record("code.edit", target(after), after.ou_id, snapshot(before), snapshot(after));

@@ -50,6 +50,7 @@ struct Change {
 
 /// Creates a code. An identical code already at that OU: Unchanged. A code of
 /// the same type and name (case-insensitively) on the same OU path: Conflict.
+/// A name that looks like such a code's (names::look_alike): InvalidData.
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/util/confusable.hpp>
 #include <nimbus/util/text.hpp>
 
 namespace nimbus::names {
@@ -90,6 +91,15 @@ std::string clean_reference(std::string_view raw, std::string_view what) {
         throw_invalid_utf8(raw, what);
     }
     return std::string(text::trim(*nfc));
+}
+
+bool look_alike(std::string_view a, std::string_view b) {
+    const std::string a_key = name_key(a);
+    const std::string b_key = name_key(b);
+    if (a_key == b_key) {
+        return false;
+    }
+    return text::skeleton(a) == text::skeleton(b) || text::skeleton(a_key) == text::skeleton(b_key);
 }
 
 std::string clean_description(std::string_view raw) {

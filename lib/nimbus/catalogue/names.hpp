@@ -29,6 +29,12 @@ std::string clean_new_name(std::string_view raw, std::string_view what);
 /// `what`, when it is not valid UTF-8: it is never cut short.
 std::string clean_reference(std::string_view raw, std::string_view what);
 
+/// True when two clean names look alike, as written or ignoring case (equal
+/// Unicode TR39 confusable skeletons): "Sale", "Sаle" with a Cyrillic а, "Ｓale"
+/// and "sаle". Names with one name_key() ("Sale", "SALE") are one name, not
+/// look-alikes: false.
+bool look_alike(std::string_view a, std::string_view b);
+
 /// Checks a description: valid UTF-8, NFC, trimmed, at most 500 code points,
 /// no control characters. An empty description is allowed. Throws InvalidData.
 std::string clean_description(std::string_view raw);

@@ -14,6 +14,18 @@ nlohmann::ordered_json snapshot(const Ou& ou) {
     return {{"id", ou.id}, {"path", ou.path}};
 }
 
+/// Refuses a new OU whose name looks like a sibling's: the same parent.
+void refuse_lookalike(store::ReadTransaction& tx, const Ou& parent, std::string_view name) {
+    for (const Ou& other : tx.ous()) {
+        if (other.parent_id == parent.id && names::look_alike(name, other.name)) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("OU name \"{}\" looks like OU \"{}\"", name, other.path),
+                        "no one could tell the two apart; choose a name that differs in more "
+                        "than look-alike letters");
+        }
+    }
+}
+
 [[noreturn]] void throw_outside_root(std::string_view path, const Ou& tenant) {
     throw Error(
         ErrorKind::InvalidData,
@@ -95,6 +107,7 @@ Creation create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
         }
         policy::require(actor, policy::Action::CreateOu,
                         policy::Scope::ou(current.path, current.path_key));
+        refuse_lookalike(tx, current, name);
         current = insert(tx, audit, &current, std::move(child_path));
         result.created.push_back(current);
     }

@@ -31,8 +31,8 @@ struct Creation {
 
 /// Creates the OU at `path`. Its parent must exist unless `parents` is set, in
 /// which case missing ancestors are created too (like mkdir -p). Existing: unchanged.
-/// A path that does not start at the tenant root, or a name names::clean_new_name()
-/// refuses: InvalidData.
+/// A path that does not start at the tenant root, a name names::clean_new_name()
+/// refuses, or one that looks like a sibling's (names::look_alike): InvalidData.
 Creation create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                 std::string_view path, bool parents);
 
