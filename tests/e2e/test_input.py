@@ -1,10 +1,11 @@
-"""Input that must be refused: each refusal exits 65 (invalid data), names the
-file and line or the argument, and changes nothing."""
+"""Input that must be refused: each refusal exits 65 (invalid data), or 64 for a
+store string, names the file and line or the argument, and changes nothing."""
 
 import json
 import os
+import urllib.parse
 
-from harness import LOGIN, NimbusTestCase, main
+from harness import ENGINE, LOGIN, POSTGRESQL, NimbusTestCase, main, postgresql_only
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 ROW = "{id},Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,{caller}\n"
@@ -246,6 +247,55 @@ class NamesTest(InputTestCase):
         # A path from the root that is not there is still not found.
         self.refused(3, "service", "create", "Desk", "--ou", "Contoso/Nowhere", "--license", "basic-routing",
                      stderr='OU "Contoso/Nowhere" does not exist')
+
+
+class StoreStringTest(InputTestCase):
+    """Connection strings are never files, and their passwords are never shown."""
+
+    def assert_no_files(self, cwd):
+        self.assertEqual(os.listdir(cwd), [])
+
+    def refused_store(self, code, store, stderr=None, secret=None):
+        cwd = os.path.join(self.sandbox.dir, "cwd")
+        os.makedirs(cwd, exist_ok=True)
+        for args in (("init", "--tenant", "Contoso", "--store", store), ("code", "list", "--store", store)):
+            result = self.assert_fails(code, *args, stderr=stderr, cwd=cwd)
+            if secret:
+                self.assertNotIn(secret, result.err)
+            self.assert_no_files(cwd)
+
+    def test_passwords_are_refused_and_never_repeated(self):
+        for store in ("PostgreSQL://nimbus:s3cret@db.example/nimbus",
+                      "POSTGRES://nimbus@db.example/nimbus?password=s3cret",
+                      "postgresql://nimbus@db.example/nimbus?pass%77ord=s3cret",
+                      "host=db.example password=s3cret dbname=nimbus",
+                      "host=db.example password = 's3 cret' dbname=nimbus"):
+            with self.subTest(store=store):
+                self.refused_store(64, store, stderr="contains a password", secret="s3")
+        self.refused_store(64, "PostgreSQL://nimbus:s3cret@db.example/nimbus",
+                           stderr="postgresql://nimbus:***@db.example/nimbus contains a password")
+
+    def test_other_schemes_and_malformed_strings_are_usage_errors(self):
+        self.refused_store(64, "mysql://root:s3cret@db.example/nimbus", stderr="mysql:// URI", secret="s3cret")
+        self.refused_store(64, "postgresql:nimbus.db", stderr="is not a PostgreSQL URI")
+        self.refused_store(64, "host=db.example flavour=sqlite", stderr='invalid connection option "flavour"')
+        self.refused_store(64, "Postgres://nimbus@[::1/nimbus", stderr="cannot be read")
+
+    def test_any_spelling_names_a_server(self):
+        # No server listens on port 1: each is taken for PostgreSQL and fails to connect.
+        for store in ("PostgreSQL://nimbus@127.0.0.1:1/nimbus", "host=127.0.0.1 port=1 dbname=nimbus"):
+            with self.subTest(store=store):
+                self.refused_store(75, store, stderr="cannot reach PostgreSQL server 127.0.0.1:1")
+
+    @postgresql_only
+    def test_scheme_case_and_keyword_value_strings_reach_the_server(self):
+        uri = urllib.parse.urlsplit(self.sandbox.store)
+        spellings = ("POSTGRESQL" + self.sandbox.store[len("postgresql"):],
+                     f"host={uri.hostname} port={uri.port} user={uri.username} dbname={uri.path[1:]}")
+        for store in spellings:
+            with self.subTest(store=store):
+                self.assertEqual(self.json_ok("code", "list", "--store", store)[0]["name"], "Sale")
+                self.assertIn("unchanged", self.run_ok("init", "--store", store).err)
 
 
 if __name__ == "__main__":
