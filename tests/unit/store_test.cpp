@@ -180,6 +180,8 @@ TEST_CASE("store: paths, sqlite: in any case, and what is refused") {
     CHECK(store::parse_locator("store.db").target == "store.db");
     CHECK(store::parse_locator("sqlite:a.db").target == "a.db");
     CHECK(store::parse_locator("SQLite:a.db").target == "a.db");
+    CHECK(store::parse_locator("sqlite:///srv/a.db").target == "///srv/a.db");
+    CHECK(store::parse_locator("sqlite:host=h").engine == store::Engine::Sqlite);
     CHECK(store::parse_locator("./a=b.db").engine == store::Engine::Sqlite);
     CHECK(store::parse_locator("backup:2026.db").engine == store::Engine::Sqlite);
     for (const char* refused : {"mysql://db.example/nimbus", "postgresql:nimbus.db", "a=b.db",

@@ -46,6 +46,14 @@ Locator parse_locator(std::string_view text) {
         check_postgresql_uri(locator.target);
         return locator;
     }
+    if (lower == "sqlite") {
+        // Whatever follows is a path, as written ("sqlite:///srv/store.db" too).
+        const std::string_view path = text.substr(scheme.size() + 1);
+        if (path.empty()) {
+            throw Error(ErrorKind::Usage, "the store path is empty", locator_forms);
+        }
+        return Locator{Engine::Sqlite, std::string(path)};
+    }
     if (has_authority) {
         throw Error(ErrorKind::Usage,
                     fmt::format("store \"{}\" is a {}:// URI, which nimbus-codes does not know",
@@ -59,14 +67,10 @@ Locator parse_locator(std::string_view text) {
         check_postgresql_uri(locator.target);
         return locator;
     }
-    std::string_view path = text;
-    if (lower == "sqlite") {
-        path.remove_prefix(scheme.size() + 1);
-    }
-    if (path.empty()) {
+    if (text.empty()) {
         throw Error(ErrorKind::Usage, "the store path is empty", locator_forms);
     }
-    return Locator{Engine::Sqlite, std::string(path)};
+    return Locator{Engine::Sqlite, std::string(text)};
 }
 
 bool store_exists(const Locator& locator) {
