@@ -21,7 +21,7 @@ Result initialise(const InitContext& context, const InitArgs& args) {
     // Validate before anything is created.
     const std::optional<std::string> tenant =
         args.tenant.empty() ? std::nullopt
-                            : std::optional(names::clean_name(args.tenant, "tenant name"));
+                            : std::optional(names::clean_new_name(args.tenant, "tenant name"));
     if (!tenant && !store::store_exists(locator)) {
         throw Error(ErrorKind::Usage, "a new store needs the name of its tenant root",
                     "run 'nimbus-codes init --tenant NAME', e.g. --tenant Contoso");

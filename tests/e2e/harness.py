@@ -257,11 +257,12 @@ class Sandbox:
                 environment[key] = value
         return environment
 
-    def run(self, *args, env=None, stdin=None, timeout=60):
+    def run(self, *args, env=None, stdin=None, timeout=60, cwd=None):
         environment = self.environment(env)
         completed = subprocess.run(
             self.command(*args),
             env=environment,
+            cwd=cwd,
             input=stdin.encode("utf-8") if isinstance(stdin, str) else stdin,
             capture_output=True,
             timeout=timeout,

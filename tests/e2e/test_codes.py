@@ -69,10 +69,12 @@ class CodesTest(NimbusTestCase):
         self.assert_fails(65, "code", "create", "--type", "primary", "--name", "Bell\x07", stderr="control character")
         self.assert_fails(65, "code", "create", "--type", "primary", "--name", "Sale", "--description", "d" * 501,
                           stderr="the limit is 500")
-        self.assert_fails(65, "code", "create", "--type", "primary", "--name", "id:7", stderr="id reference")
+        for reserved in ("id:7", "ID:7", "Id:Sale"):
+            self.assert_fails(65, "code", "create", "--type", "primary", "--name", reserved,
+                              stderr=f'code name "{reserved}" begins with "{reserved[:3]}"')
         for invisible in ("\u200bSale", "Sa\u202ele", "\ufeffSale"):  # zero-width, bidi override, BOM
-            self.assert_fails(65, "code", "create", "--type", "primary", "--name", invisible,
-                              stderr="control character")
+            result = self.assert_fails(65, "code", "create", "--type", "primary", "--name", invisible)
+            self.assertRegex(result.err, "control character|invisible character U[+]")
         self.assertEqual(self.snapshot(), before)
         self.assertEqual(self.create("--type", "primary", "--name", "ü" * 64)["name"], "ü" * 64)
         self.assertEqual(self.create("--type", "primary", "--name", "  Trimmed  ")["name"], "Trimmed")

@@ -31,7 +31,7 @@ class OuTest(NimbusTestCase):
                                    "created_at": "2026-11-26T09:30:00Z"})
 
     def test_bad_paths(self):
-        self.assert_fails(3, "ou", "create", "Fabrikam/Sales", stderr='does not start at the tenant root "Contoso"')
+        self.assert_fails(65, "ou", "create", "Fabrikam/Sales", stderr='does not start at the tenant root "Contoso"')
         self.assert_fails(65, "ou", "create", "Contoso//Sales", stderr="empty component")
         self.assert_fails(65, "ou", "create", "Contoso/" + "x" * 65, stderr="limit is 64")
 

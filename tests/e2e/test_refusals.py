@@ -86,6 +86,9 @@ class RefusalsTest(NimbusTestCase):
         path = os.path.join(self.sandbox.dir, "new.db")
         self.assert_fails(64, "--store", path, "init", "--tenant", "New", "--format", "html")
         self.assertFalse(os.path.exists(path))
+        for tenant in ("Con\u00adtoso", "id:1", "..", "Con\x1btoso"):
+            self.assert_fails(65, "--store", path, "init", "--tenant", tenant)
+            self.assertFalse(os.path.exists(path), tenant)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/ous.hpp>
@@ -205,4 +206,53 @@ TEST_CASE("catalogue: ou create needs the parent unless --parents") {
                         },
                         &f.sales),
                     Error);
+}
+
+TEST_CASE("codes: id references in any case, never as names") {
+    CHECK(codes::parse_id_reference("id:12") == 12);
+    CHECK(codes::parse_id_reference(" ID:3 ") == 3);
+    CHECK(codes::parse_id_reference("Id:7") == 7);
+    CHECK_FALSE(codes::parse_id_reference("id:").has_value());
+    CHECK_FALSE(codes::parse_id_reference("id:x").has_value());
+    CHECK_FALSE(codes::parse_id_reference("id:-1").has_value());
+    CHECK_FALSE(codes::parse_id_reference("ids:1").has_value());
+}
+
+TEST_CASE("codes: a name that looks like a code along the OU path is refused") {
+    Fixture f;
+    const auto sale = f.create("primary", "Sale", "Contoso/Sales").code;
+    const std::size_t audited = f.audit_count();
+    // Above, at and below Contoso/Sales a service could offer both.
+    for (const char* ou : {"Contoso", "Contoso/Sales", "Contoso/Sales/EMEA"}) {
+        CAPTURE(ou);
+        CHECK(f.create_error("primary", "S\xD0\xB0le", ou) == ErrorKind::InvalidData);
+    }
+    CHECK_THROWS_WITH(f.create("primary", "S\xD0\xB0le"),
+                      fmt::format("code name \"S\xD0\xB0le\" looks like primary code \"Sale\" "
+                                  "(id:{}) in OU \"Contoso/Sales\"",
+                                  sale.id)
+                          .c_str());
+    CHECK(f.audit_count() == audited);
+    // Beside it, of the other type, or like a deleted code: allowed.
+    CHECK(f.create("primary", "S\xD0\xB0le", "Contoso/Support").outcome == codes::Outcome::Created);
+    CHECK(f.create("secondary", "\xEF\xBC\xB3"
+                                "ale")
+              .outcome == codes::Outcome::Created);
+}
+
+TEST_CASE("OUs: a path outside the tenant root is invalid, naming the root") {
+    Fixture f;
+    const auto tx = f.temp.store->begin_read();
+    CHECK_THROWS_WITH_AS(ous::find(*tx, "Fabrikam/Sales"),
+                         "OU path \"Fabrikam/Sales\" does not start at the tenant root \"Contoso\"",
+                         Error);
+    CHECK_THROWS_WITH_AS(ous::find(*tx, "Contoso/Sales/../Support"),
+                         "OU path \"Contoso/Sales/../Support\" has a component \".\" or \"..\"",
+                         Error);
+    try {
+        ous::find(*tx, "Contoso/Nowhere");
+        FAIL("found");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::NotFound);
+    }
 }

@@ -118,3 +118,56 @@ TEST_CASE("tags: cleaned, case-insensitively unique, bounded") {
     many.push_back("T0"); // a repeat does not count
     CHECK(tags::clean_tags(many).size() == 20);
 }
+
+TEST_CASE("csv: CR line ends, alone or mixed") {
+    const auto records = read_all("id,name\r1,a\r\r2,\"x\ry\"\r3,b\r\n4,c\n");
+    REQUIRE(records.size() == 5);
+    CHECK(records[1].fields == Fields{"1", "a"});
+    CHECK(records[1].line == 2);
+    CHECK(records[2].fields == Fields{"2", "x\ry"});
+    CHECK(records[2].line == 4);
+    CHECK(records[3].fields == Fields{"3", "b"});
+    CHECK(records[3].line == 6);
+    CHECK(records[4].fields == Fields{"4", "c"});
+    CHECK(records[4].line == 7);
+}
+
+TEST_CASE("csv: a malformed line ended by CR is skipped to its end") {
+    const auto records = read_all("a,\"b\"c\rd,e\r");
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].error == "text after a closing quote");
+    CHECK(records[1].fields == Fields{"d", "e"});
+    CHECK(records[1].line == 2);
+}
+
+TEST_CASE("rows: a CSV header that is not UTF-8") {
+    std::istringstream in("id,service,user,direction,started_at,not\xFF\n");
+    CHECK_THROWS_WITH_AS(sessions::RowReader::open(in, sessions::InputFormat::Csv, "t.csv"),
+                         "t.csv:1: header: column 6 is not valid UTF-8 (byte 4 is 0xFF)", Error);
+}
+
+TEST_CASE("rows: JSON Lines refuses repeated keys, bytes that are not UTF-8 and lone CRs") {
+    std::istringstream in("{\"id\":\"j-1\",\"id\":\"j-2\"}\n"
+                          "{\"id\":\"j-3\",\"extra\":{\"a\":1,\"a\":2}}\n"
+                          "{\"id\":\"j-4\",\"extra\":[{\"a\":1},{\"a\":2}]}\n"
+                          "{\"id\":\"j-5\xFF\"}\n"
+                          "{\"id\":\"j-6\"}\r{\"id\":\"j-7\"}\n"
+                          "{\"id\":\"j-8\"}\r\n");
+    const auto reader = sessions::RowReader::open(in, sessions::InputFormat::JsonLines, "t.jsonl");
+    sessions::RawRow row;
+    REQUIRE(reader->next(row));
+    CHECK(row.error == "key \"id\" is given twice");
+    REQUIRE(reader->next(row));
+    CHECK(row.error == "key \"a\" is given twice");
+    REQUIRE(reader->next(row));
+    CHECK(row.error.empty()); // one "a" in each of two objects
+    CHECK(row.fields.id == "j-4");
+    REQUIRE(reader->next(row));
+    CHECK(row.error == "the line is not valid UTF-8 (byte 11 is 0xFF)");
+    REQUIRE(reader->next(row));
+    CHECK(row.error.find("carriage return") != std::string::npos);
+    REQUIRE(reader->next(row));
+    CHECK(row.error.empty());
+    CHECK(row.fields.id == "j-8");
+    CHECK_FALSE(reader->next(row));
+}

@@ -69,3 +69,49 @@ TEST_CASE("names: subtree test is by whole components") {
     CHECK_FALSE(names::ou_within("contoso/salesforce", "contoso/sales"));
     CHECK_FALSE(names::ou_within("contoso", "contoso/sales"));
 }
+
+TEST_CASE("names: new names have no invisible characters, dots or id: prefix") {
+    CHECK(names::clean_new_name(" Sale ", "code name") == "Sale");
+    CHECK(names::clean_new_name("idea", "code name") == "idea");
+    CHECK(names::clean_new_name("id 1", "code name") == "id 1");
+    CHECK(names::clean_new_name("...", "OU name") == "...");
+    for (const char* refused :
+         {"Sa\xC2\xADle", "Sale\xEF\xB8\x8F",
+          "a\xE2\x80\x8D"
+          "b",
+          "\xE3\x85\xA4", "id:1", "ID:1", "iD:Sale", ".", "..", " .. ", "Sale\xFF"}) {
+        CAPTURE(refused);
+        CHECK(kind_of([&] { names::clean_new_name(refused, "code name"); }) ==
+              ErrorKind::InvalidData);
+    }
+    CHECK_THROWS_WITH(names::clean_new_name("Sa\xC2\xADle", "code name"),
+                      "code name contains the invisible character U+00AD");
+    CHECK_THROWS_WITH(names::clean_new_name("mia\xFF", "OU name"),
+                      "OU name is not valid UTF-8 (byte 4 is 0xFF)");
+    // Looking up is not creating: names stored before these rules stay reachable.
+    CHECK(names::clean_name("Sa\xC2\xADle", "code name") == "Sa\xC2\xADle");
+}
+
+TEST_CASE("names: references are refused when not UTF-8, never cut") {
+    CHECK(names::clean_reference(" Sale ", "code name") == "Sale");
+    CHECK(names::clean_reference("  ", "code name").empty());
+    CHECK_THROWS_WITH(names::clean_reference("Sale\xFF", "code name"),
+                      "code name is not valid UTF-8 (byte 5 is 0xFF)");
+}
+
+TEST_CASE("names: look-alikes") {
+    CHECK(names::look_alike("Sale", "S\xD0\xB0le")); // Cyrillic а
+    CHECK(names::look_alike("Sale", "\xEF\xBC\xB3"
+                                    "ale"));         // fullwidth Ｓ
+    CHECK(names::look_alike("Sale", "s\xD0\xB0le")); // and another case
+    CHECK(names::look_alike("Level 1", "Level l"));  // TR39: 1 and l
+    CHECK_FALSE(names::look_alike("Sale", "SALE"));  // one name
+    CHECK_FALSE(names::look_alike("Sale", "Sales"));
+    CHECK_FALSE(names::look_alike("Rückruf", "Ruckruf"));
+}
+
+TEST_CASE("names: dot components") {
+    CHECK(names::has_dot_component("Contoso/../Sales"));
+    CHECK(names::has_dot_component("Contoso/."));
+    CHECK_FALSE(names::has_dot_component("Contoso/.hidden/..."));
+}

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 
 #include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/ous.hpp>
@@ -155,4 +156,60 @@ TEST_CASE("sessions: the schema refuses changes to a conclusion") {
         CHECK_THROWS_AS(db.exec(statement), SQLite::Exception);
     }
     CHECK_NOTHROW(db.exec("UPDATE session SET ended_at = started_at + 60, outcome = 'accepted'"));
+}
+
+TEST_CASE("sessions: a field that is not UTF-8 is refused, never cut to another id") {
+    Fixture f;
+    f.import(std::string(header) + "u-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n");
+    const auto report = f.import(std::string(header) +
+                                 "u-1\xFF,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,other\n"
+                                 "u-2,Hotline,agent\xFF,inbound,2026-11-26T08:00:00Z,,,\n");
+    CHECK(report.invalid == 2);
+    CHECK(report.unchanged == 0);
+    REQUIRE(report.problems.size() == 2);
+    CHECK(report.problems[0].reason == "\"id\" is not valid UTF-8 (byte 4 is 0xFF)");
+    CHECK(report.problems[1].reason == "\"user\" is not valid UTF-8 (byte 6 is 0xFF)");
+}
+
+TEST_CASE("sessions: call times lie from 2000 up to 2100") {
+    Fixture f;
+    const auto report =
+        f.import(std::string(header) + "t-1,Hotline,agent,inbound,0000-01-01T00:00:00Z,,,\n"
+                                       "t-2,Hotline,agent,inbound,2100-01-01T00:00:00Z,,,\n"
+                                       "t-3,Hotline,agent,inbound,2000-01-01T00:00:00Z,,,\n"
+                                       "t-4,Hotline,agent,inbound,2099-12-31T23:59:59Z,,,\n");
+    CHECK(report.invalid == 2);
+    CHECK(report.inserted == 2);
+    REQUIRE(report.problems.size() == 2);
+    CHECK(report.problems[0].reason ==
+          "started_at \"0000-01-01T00:00:00Z\" is outside the times calls can have, "
+          "2000-01-01T00:00:00Z up to 2100-01-01T00:00:00Z");
+    CHECK(report.problems[1].line == 3);
+}
+
+TEST_CASE("sessions: line breaks are refused in stored fields, naming the field") {
+    Fixture f;
+    const auto report = f.import(std::string(header) +
+                                 "l-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\"a\nb\"\n"
+                                 "\"l-\r\n2\",Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n");
+    REQUIRE(report.problems.size() == 2);
+    CHECK(report.problems[0].reason == "\"caller\" contains a line break");
+    CHECK(report.problems[0].line == 2);
+    CHECK(report.problems[1].reason == "\"id\" contains a line break");
+    CHECK(report.problems[1].line == 4);
+}
+
+TEST_CASE("sessions: a code named by id in any case is that code, never one named so") {
+    Fixture f;
+    f.import(std::string(header) + "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n");
+    const auto sale = f.temp.store->begin_read()->find_codes_by_name("sale").front();
+    const sessions::Detail done = f.write(
+        [&](auto& tx, auto& audit) {
+            return sessions::conclude(
+                tx, audit, f.agent,
+                sessions::ConcludeRequest{"s-1", {fmt::format("ID:{}", sale.id)}, {}, {}});
+        },
+        f.agent);
+    REQUIRE(done.session.conclusion);
+    CHECK(done.session.conclusion->codes.front().code_id == sale.id);
 }

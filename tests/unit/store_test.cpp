@@ -7,6 +7,7 @@
 #include <nimbus/error.hpp>
 #include <nimbus/store/migration.hpp>
 #include <nimbus/store/open.hpp>
+#include <nimbus/store/postgresql/conninfo.hpp>
 
 #include "support.hpp"
 
@@ -162,4 +163,72 @@ TEST_CASE("store: a writer waits for the lock, then reports Busy") {
     CHECK(impatient->begin_read()->root_ou().has_value());
     other.exec("ROLLBACK");
     CHECK_NOTHROW(impatient->begin_write());
+}
+
+TEST_CASE("store: every spelling of a PostgreSQL store names PostgreSQL") {
+    const store::Locator upper = store::parse_locator("PostgreSQL://nimbus@db.example/nimbus");
+    CHECK(upper.engine == store::Engine::Postgresql);
+    CHECK(upper.target == "postgresql://nimbus@db.example/nimbus");
+    CHECK(store::parse_locator("POSTGRES://db.example").target == "postgres://db.example");
+    const store::Locator pairs = store::parse_locator("host=db.example dbname=nimbus");
+    CHECK(pairs.engine == store::Engine::Postgresql);
+    CHECK(pairs.target == "host=db.example dbname=nimbus");
+    CHECK(store::parse_locator(" dbname = nimbus").engine == store::Engine::Postgresql);
+}
+
+TEST_CASE("store: paths, sqlite: in any case, and what is refused") {
+    CHECK(store::parse_locator("store.db").target == "store.db");
+    CHECK(store::parse_locator("sqlite:a.db").target == "a.db");
+    CHECK(store::parse_locator("SQLite:a.db").target == "a.db");
+    CHECK(store::parse_locator("sqlite:///srv/a.db").target == "///srv/a.db");
+    CHECK(store::parse_locator("sqlite:host=h").engine == store::Engine::Sqlite);
+    CHECK(store::parse_locator("./a=b.db").engine == store::Engine::Sqlite);
+    CHECK(store::parse_locator("backup:2026.db").engine == store::Engine::Sqlite);
+    for (const char* refused : {"mysql://db.example/nimbus", "postgresql:nimbus.db", "a=b.db",
+                                "host=db.example nonsense=1", "sqlite:"}) {
+        CAPTURE(refused);
+        try {
+            store::parse_locator(refused);
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Usage);
+        }
+    }
+}
+
+TEST_CASE("store: a password in a connection string is refused and never repeated") {
+    for (const char* text :
+         {"postgresql://nimbus:s3cret@db.example/nimbus", "PostgreSQL://u:s3cret@[::1/nimbus",
+          "postgres://nimbus@db.example/nimbus?sslmode=require&password=s3cret",
+          "postgresql://nimbus@db.example/nimbus?pass%77ord=s3cret",
+          "host=db.example password=s3cret", "password='s3cret' host=db.example",
+          "mysql://root:s3cret@db.example"}) {
+        CAPTURE(text);
+        try {
+            store::parse_locator(text);
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::Usage);
+            CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
+            CHECK(e.hint().find("s3cret") == std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("store: connection strings redacted") {
+    using store::conninfo::redact;
+    CHECK(redact("postgresql://u:pw@h:5432/db?sslmode=require").text ==
+          "postgresql://u:***@h:5432/db?sslmode=require");
+    CHECK(redact("postgresql://u@h/db?password=pw&sslmode=require").text ==
+          "postgresql://u@h/db?password=***&sslmode=require");
+    CHECK(redact("host=h password = 'p w\\'x' dbname=d").text == "host=h password = *** dbname=d");
+    CHECK(redact("host=h password=p\\ w").passwords == std::vector<std::string>{"p\\ w"});
+    CHECK(redact("store.db").text == "store.db");
+    CHECK(redact("postgresql://u:p%40ss@h").clean("bad URI \"p@ss\" and p%40ss") ==
+          "bad URI \"***\" and ***");
+    CHECK(store::conninfo::scheme("PostgreSQL://h") == "PostgreSQL");
+    CHECK(store::conninfo::scheme("/tmp/a:b").empty());
+    CHECK(store::conninfo::is_keyword_value("host=h"));
+    CHECK_FALSE(store::conninfo::is_keyword_value("./a=b"));
+    CHECK_FALSE(store::conninfo::is_keyword_value("1=2"));
 }

@@ -1,5 +1,9 @@
+#include <cstdint>
+
+#include <unicode/uchar.h>
 #include <doctest/doctest.h>
 
+#include <nimbus/util/confusable.hpp>
 #include <nimbus/util/text.hpp>
 
 using namespace nimbus;
@@ -52,4 +56,66 @@ TEST_CASE("escape_controls: what could steer a terminal is shown, the rest kept"
     CHECK(text::escape_controls("a\u202eb") == "a\\u202eb");  // right-to-left override
     CHECK(text::escape_controls("u-1\xff") == "u-1\\xff");    // not UTF-8
     CHECK(text::escape_controls("\xe2\x80") == "\\xe2\\x80"); // cut short
+}
+
+TEST_CASE("text: the first byte that is not UTF-8") {
+    CHECK_FALSE(text::first_invalid_utf8("Rückruf").has_value());
+    CHECK(text::first_invalid_utf8("u-1\xFF") == 3);
+    CHECK(text::first_invalid_utf8("a\xC0\xAF") == 1);        // overlong "/"
+    CHECK(text::first_invalid_utf8("ab\xED\xA0\x80") == 2);   // an encoded surrogate
+    CHECK(text::first_invalid_utf8("+41 44\xC3") == 6);       // cut inside a character
+    CHECK(text::first_invalid_utf8("\xF4\x90\x80\x80") == 0); // past U+10FFFF
+    CHECK(text::describe_invalid_utf8("mia\xFF") == "is not valid UTF-8 (byte 4 is 0xFF)");
+    CHECK(text::describe_invalid_utf8("mia").empty());
+}
+
+TEST_CASE("text: trimming and collapsing keep bytes that are not UTF-8") {
+    // Cutting at the first bad byte turned "u-1\xFF" into "u-1", another id.
+    CHECK(text::trim(" u-1\xFF ") == "u-1\xFF");
+    CHECK(text::trim("\xC3\xA4\xFF\xC2\xA0") == "\xC3\xA4\xFF");
+    CHECK(text::trim("\xFF x") == "\xFF x");
+    CHECK(text::collapse_whitespace(" mia \xFF  x ") == "mia \xFF x");
+    CHECK(text::code_points("ab\xFF") == 3);
+    CHECK(text::truncate("a\xFF"
+                         "bc",
+                         2) == "a\xFF");
+}
+
+TEST_CASE("text: positions in a file") {
+    CHECK(text::position_of("ab\ncd", 0).line == 1);
+    const text::Position at = text::position_of("ab\nRü\xFF", 6);
+    CHECK(at.line == 2);
+    CHECK(at.column == 3);
+}
+
+TEST_CASE("text: default-ignorable code points are those of the Unicode property") {
+    for (const char32_t c : {0x00AD, 0x034F, 0xFE0F, 0x2062, 0x180E, 0x3164, 0x200D, 0x200C, 0x200B,
+                             0xFEFF, 0xE0001, 0x2065, 0xE0FFF}) {
+        CAPTURE(static_cast<std::uint32_t>(c));
+        CHECK(text::is_default_ignorable(c));
+    }
+    for (const char32_t c : {U'a', U' ', U'ü', U'折', char32_t{0x1F600}, char32_t{0x00A0}}) {
+        CHECK_FALSE(text::is_default_ignorable(c));
+    }
+    // The whole property, as ICU has it (the same Unicode version as utf8proc's).
+    std::size_t differences = 0;
+    for (char32_t c = 0; c < 0x110000; ++c) {
+        if (text::is_default_ignorable(c) !=
+            static_cast<bool>(
+                u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_DEFAULT_IGNORABLE_CODE_POINT))) {
+            ++differences;
+        }
+    }
+    CHECK(differences == 0);
+    CHECK(text::first_default_ignorable("Sa\xC2\xADle") == char32_t{0xAD});
+    CHECK_FALSE(text::first_default_ignorable("Sale").has_value());
+    CHECK(text::code_point_name(0xAD) == "U+00AD");
+    CHECK(text::code_point_name(0xE0001) == "U+E0001");
+}
+
+TEST_CASE("text: confusable skeletons") {
+    CHECK(text::skeleton("S\xD0\xB0le") == text::skeleton("Sale")); // Cyrillic а
+    CHECK(text::skeleton("\xEF\xBC\xB3"
+                         "ale") == text::skeleton("Sale")); // fullwidth Ｓ
+    CHECK(text::skeleton("Sales") != text::skeleton("Sale"));
 }

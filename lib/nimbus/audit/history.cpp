@@ -1,11 +1,20 @@
 #include <nimbus/audit/history.hpp>
+
+#include <fmt/format.h>
+
 #include <nimbus/catalogue/names.hpp>
+#include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
+#include <nimbus/util/text.hpp>
 
 namespace nimbus::audit {
 
 std::vector<AuditEntry> list(store::ReadTransaction& tx, const Actor& actor,
                              const store::AuditFilter& filter) {
+    if (filter.user && !text::is_valid_utf8(*filter.user)) {
+        throw Error(ErrorKind::InvalidData,
+                    fmt::format("user {}", text::describe_invalid_utf8(*filter.user)));
+    }
     std::vector<AuditEntry> entries = tx.audit_entries(filter);
     std::erase_if(entries, [&](const AuditEntry& entry) {
         const policy::Scope scope =

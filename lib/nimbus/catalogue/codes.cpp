@@ -18,20 +18,6 @@ namespace {
 
 constexpr std::string_view id_prefix = "id:";
 
-/// The id in "id:12", or nullopt when `text` is not of that form.
-std::optional<std::int64_t> parse_id_reference(std::string_view text) {
-    if (!text.starts_with(id_prefix) || text.size() == id_prefix.size()) {
-        return std::nullopt;
-    }
-    const std::string_view digits = text.substr(id_prefix.size());
-    std::int64_t id = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || id <= 0) {
-        return std::nullopt;
-    }
-    return id;
-}
-
 std::string describe(const Code& code) {
     return fmt::format("id:{} ({}, {}{})", code.id, to_string(code.type), code.ou_path,
                        code.deleted() ? ", deleted" : "");
@@ -53,14 +39,9 @@ std::string target(const Code& code) {
     return fmt::format("code id:{}", code.id);
 }
 
-std::string clean_code_name(std::string_view raw) {
-    std::string name = names::clean_name(raw, "code name");
-    if (parse_id_reference(name)) {
-        throw Error(ErrorKind::InvalidData,
-                    fmt::format("code name \"{}\" looks like an id reference", name),
-                    "names of the form id:N are reserved for naming codes by id");
-    }
-    return name;
+bool along_path(const Code& code, const Ou& ou) {
+    const std::string key = names::name_key(code.ou_path);
+    return names::ou_within(ou.path_key, key) || names::ou_within(key, ou.path_key);
 }
 
 /// A live code of the same type and name key on the same OU path as `ou`, if any.
@@ -70,12 +51,27 @@ std::optional<Code> find_clash(store::ReadTransaction& tx, CodeType type, std::s
         if (other.deleted() || other.type != type || other.id == except) {
             continue;
         }
-        const std::string other_key = names::name_key(other.ou_path);
-        if (names::ou_within(ou.path_key, other_key) || names::ou_within(other_key, ou.path_key)) {
+        if (along_path(other, ou)) {
             return std::move(other);
         }
     }
     return std::nullopt;
+}
+
+/// Refuses `name` when it looks like a live code of the same type on the same
+/// OU path as `ou`: a service there could offer both, side by side.
+void refuse_lookalike(store::ReadTransaction& tx, CodeType type, std::string_view name,
+                      const Ou& ou, std::optional<std::int64_t> except) {
+    for (const Code& other : tx.codes(store::CodeFilter{type, false})) {
+        if (other.id != except && along_path(other, ou) && names::look_alike(name, other.name)) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("code name \"{}\" looks like {} code \"{}\" (id:{}) in OU "
+                                    "\"{}\"",
+                                    name, to_string(type), other.name, other.id, other.ou_path),
+                        "agents could not tell the two apart; choose a name that differs in "
+                        "more than look-alike letters, or use that code");
+        }
+    }
 }
 
 [[noreturn]] void throw_clash(const Code& clash) {
@@ -94,6 +90,21 @@ void require_change(const Actor& actor, store::ReadTransaction& tx, const Code& 
 
 } // namespace
 
+std::optional<std::int64_t> parse_id_reference(std::string_view text) {
+    const std::string_view trimmed = text::trim(text);
+    if (trimmed.size() <= id_prefix.size() || (trimmed[0] != 'i' && trimmed[0] != 'I') ||
+        (trimmed[1] != 'd' && trimmed[1] != 'D') || trimmed[2] != ':') {
+        return std::nullopt;
+    }
+    const std::string_view digits = trimmed.substr(id_prefix.size());
+    std::int64_t id = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || id <= 0) {
+        return std::nullopt;
+    }
+    return id;
+}
+
 Code resolve(store::ReadTransaction& tx, const Reference& ref) {
     if (const auto id = parse_id_reference(ref.text)) {
         if (auto code = tx.find_code(*id)) {
@@ -102,13 +113,13 @@ Code resolve(store::ReadTransaction& tx, const Reference& ref) {
         throw Error(ErrorKind::NotFound, fmt::format("there is no code with id {}", *id),
                     "list codes with 'nimbus-codes code list --include-deleted'");
     }
-    const auto nfc = text::to_nfc(text::trim(ref.text));
-    if (!nfc || nfc->empty()) {
+    const std::string name = names::clean_reference(ref.text, "code name");
+    if (name.empty()) {
         throw Error(ErrorKind::InvalidData, "a code must be named by its name or as id:N");
     }
     const std::string ou_key =
         ref.ou_path ? names::name_key(names::clean_ou_path(*ref.ou_path)) : std::string{};
-    std::vector<Code> candidates = tx.find_codes_by_name(names::name_key(*nfc));
+    std::vector<Code> candidates = tx.find_codes_by_name(names::name_key(name));
     std::erase_if(candidates, [&](const Code& code) {
         return (ref.type && code.type != *ref.type) ||
                (ref.ou_path && names::name_key(code.ou_path) != ou_key);
@@ -118,7 +129,7 @@ Code resolve(store::ReadTransaction& tx, const Reference& ref) {
         std::erase_if(candidates, [](const Code& code) { return code.deleted(); });
     }
     if (candidates.empty()) {
-        throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", *nfc),
+        throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", name),
                     "list codes with 'nimbus-codes code list'");
     }
     if (candidates.size() > 1) {
@@ -127,7 +138,7 @@ Code resolve(store::ReadTransaction& tx, const Reference& ref) {
             list += (list.empty() ? "" : ", ") + describe(code);
         }
         throw Error(
-            ErrorKind::Usage, fmt::format("code name \"{}\" is ambiguous: {}", *nfc, list),
+            ErrorKind::Usage, fmt::format("code name \"{}\" is ambiguous: {}", name, list),
             fmt::format("name the code by id (e.g. id:{}), or narrow it with --type or --ou",
                         candidates.front().id));
     }
@@ -136,7 +147,7 @@ Code resolve(store::ReadTransaction& tx, const Reference& ref) {
 
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft) {
-    const std::string name = clean_code_name(draft.name);
+    const std::string name = names::clean_new_name(draft.name, "code name");
     const std::string description = names::clean_description(draft.description);
     const Ou ou = draft.ou_path ? ous::find(tx, *draft.ou_path) : ous::root(tx);
     policy::require(actor, policy::Action::ChangeCodes, policy::Scope::ou(ou.path, ou.path_key));
@@ -148,6 +159,7 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
         }
         throw_clash(*clash);
     }
+    refuse_lookalike(tx, draft.type, name, ou, std::nullopt);
 
     Code code;
     code.type = draft.type;
@@ -176,7 +188,7 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
     }
     Code after = before;
     if (edit.name) {
-        after.name = clean_code_name(*edit.name);
+        after.name = names::clean_new_name(*edit.name, "code name");
     }
     if (edit.description) {
         after.description = names::clean_description(*edit.description);
@@ -188,6 +200,9 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
     const Ou ou = ous::find(tx, before.ou_path);
     if (auto clash = find_clash(tx, after.type, key, ou, after.id)) {
         throw_clash(*clash);
+    }
+    if (after.name != before.name) {
+        refuse_lookalike(tx, after.type, after.name, ou, after.id);
     }
     tx.update_code(after.id, after.name, key, after.description);
     audit.record("code.edit", target(after), after.ou_id, snapshot(before), snapshot(after));

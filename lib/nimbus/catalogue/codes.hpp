@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nimbus/audit/trail.hpp>
@@ -18,6 +20,10 @@ struct Reference {
     std::optional<CodeType> type;
     std::optional<std::string> ou_path;
 };
+
+/// The id in "id:12" (the prefix in any case, as in "ID:12"; white space
+/// around it ignored), or nullopt when `text` is not of that form.
+std::optional<std::int64_t> parse_id_reference(std::string_view text);
 
 /// The code `ref` names. A name matches live codes first, then deleted ones.
 /// Throws NotFound, or Usage listing the candidates when the name is ambiguous.
@@ -44,6 +50,7 @@ struct Change {
 
 /// Creates a code. An identical code already at that OU: Unchanged. A code of
 /// the same type and name (case-insensitively) on the same OU path: Conflict.
+/// A name that looks like such a code's (names::look_alike): InvalidData.
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft);
 

@@ -3,15 +3,33 @@
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/util/confusable.hpp>
 #include <nimbus/util/text.hpp>
 
 namespace nimbus::names {
 namespace {
 
+constexpr std::string_view id_prefix = "id:";
+
+/// True when `text` begins with "id:" in any case.
+bool is_id_reference_form(std::string_view text) {
+    const auto lower = [](char c) {
+        return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+    };
+    return text.size() >= id_prefix.size() && lower(text[0]) == 'i' && lower(text[1]) == 'd' &&
+           text[2] == ':';
+}
+
+[[noreturn]] void throw_invalid_utf8(std::string_view raw, std::string_view what) {
+    throw Error(ErrorKind::InvalidData,
+                fmt::format("{} {}", what, text::describe_invalid_utf8(raw)),
+                "save the input as UTF-8");
+}
+
 std::string clean_text(std::string_view raw, std::string_view what) {
     const auto nfc = text::to_nfc(raw);
     if (!nfc) {
-        throw Error(ErrorKind::InvalidData, fmt::format("{} is not valid UTF-8", what));
+        throw_invalid_utf8(raw, what);
     }
     std::string clean(text::trim(*nfc));
     if (text::has_control_characters(clean)) {
@@ -40,6 +58,50 @@ std::string clean_name(std::string_view raw, std::string_view what) {
     return clean;
 }
 
+std::string clean_new_name(std::string_view raw, std::string_view what) {
+    if (!text::is_valid_utf8(raw)) {
+        throw_invalid_utf8(raw, what);
+    }
+    // Before clean_name(), whose control-character rule covers a few of them.
+    if (const auto invisible = text::first_default_ignorable(raw)) {
+        throw Error(ErrorKind::InvalidData,
+                    fmt::format("{} contains the invisible character {}", what,
+                                text::code_point_name(*invisible)),
+                    "names may not hold invisible characters (soft hyphens, zero-width joiners, "
+                    "variation selectors and the like): type the name without them");
+    }
+    std::string clean = clean_name(raw, what);
+    if (clean == "." || clean == "..") {
+        throw Error(ErrorKind::InvalidData, fmt::format("{} \"{}\" is not allowed", what, clean),
+                    "OU paths are written out from the tenant root, without . or ..");
+    }
+    if (is_id_reference_form(clean)) {
+        throw Error(ErrorKind::InvalidData,
+                    fmt::format("{} \"{}\" begins with \"{}\"", what, clean,
+                                clean.substr(0, id_prefix.size())),
+                    "names beginning with id: (in any case) are reserved for naming codes by id, "
+                    "as in id:12");
+    }
+    return clean;
+}
+
+std::string clean_reference(std::string_view raw, std::string_view what) {
+    const auto nfc = text::to_nfc(raw);
+    if (!nfc) {
+        throw_invalid_utf8(raw, what);
+    }
+    return std::string(text::trim(*nfc));
+}
+
+bool look_alike(std::string_view a, std::string_view b) {
+    const std::string a_key = name_key(a);
+    const std::string b_key = name_key(b);
+    if (a_key == b_key) {
+        return false;
+    }
+    return text::skeleton(a) == text::skeleton(b) || text::skeleton(a_key) == text::skeleton(b_key);
+}
+
 std::string clean_description(std::string_view raw) {
     std::string clean = clean_text(raw, "description");
     const std::size_t length = text::code_points(clean);
@@ -56,6 +118,9 @@ std::string name_key(std::string_view clean) {
 }
 
 std::string clean_ou_path(std::string_view raw) {
+    if (!text::is_valid_utf8(raw)) {
+        throw_invalid_utf8(raw, "OU path");
+    }
     const std::string_view trimmed = text::trim(raw);
     if (trimmed.empty()) {
         throw Error(ErrorKind::InvalidData, "OU path is empty",
@@ -74,6 +139,15 @@ std::string clean_ou_path(std::string_view raw) {
         path += clean_name(part, "OU name");
     }
     return path;
+}
+
+bool has_dot_component(std::string_view path) {
+    for (const std::string_view part : ou_components(path)) {
+        if (part == "." || part == "..") {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::vector<std::string_view> ou_components(std::string_view path) {

@@ -11,7 +11,9 @@
 /// Organization units: the tenant root and the tree below it.
 namespace nimbus::ous {
 
-/// The OU at `path` (matched case-insensitively). Throws NotFound or InvalidData.
+/// The OU at `path` (matched case-insensitively). Throws NotFound, or
+/// InvalidData for a malformed path, one that does not start at the tenant
+/// root (naming the root), or one with a "." or ".." component.
 Ou find(store::ReadTransaction& tx, std::string_view path);
 
 /// The tenant root. Throws Internal if the store has none.
@@ -29,6 +31,8 @@ struct Creation {
 
 /// Creates the OU at `path`. Its parent must exist unless `parents` is set, in
 /// which case missing ancestors are created too (like mkdir -p). Existing: unchanged.
+/// A path that does not start at the tenant root, a name names::clean_new_name()
+/// refuses, or one that looks like a sibling's (names::look_alike): InvalidData.
 Creation create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                 std::string_view path, bool parents);
 

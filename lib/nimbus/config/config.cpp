@@ -92,6 +92,14 @@ public:
         : source_(std::move(source)) {}
 
     File read(std::string_view text) {
+        // Before TOML: every name and description in it must be UTF-8.
+        if (const auto bad = text::first_invalid_utf8(text)) {
+            const text::Position at = text::position_of(text, *bad);
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("{}:{}:{}: not valid UTF-8 (byte 0x{:02X})", source_, at.line,
+                                    at.column, static_cast<unsigned char>(text[*bad])),
+                        "save the file as UTF-8");
+        }
         const TomlDocument document = parse_toml(text);
         if (document.error) {
             const TomlSyntaxError& e = *document.error;
@@ -663,17 +671,11 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
 }
 
 void check_form(std::string_view text, const std::string& source) {
-    if (!text::is_valid_utf8(text)) {
-        throw Error(ErrorKind::InvalidData, fmt::format("{}: not valid UTF-8", source));
-    }
     Reader(source).read(text);
 }
 
 std::vector<Step> apply(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                         std::string_view text, const std::string& source, const Options& options) {
-    if (!text::is_valid_utf8(text)) {
-        throw Error(ErrorKind::InvalidData, fmt::format("{}: not valid UTF-8", source));
-    }
     const File file = Reader(source).read(text);
     return Applier(tx, audit, actor, source, options).run(file);
 }

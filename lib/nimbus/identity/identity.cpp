@@ -133,8 +133,12 @@ const User* Identity::find(std::string_view login) const {
 }
 
 Identity parse_identity(std::string_view text, const std::string& source) {
-    if (!text::is_valid_utf8(text)) {
-        throw Error(ErrorKind::Config, fmt::format("{}: not valid UTF-8", source));
+    if (const auto bad = text::first_invalid_utf8(text)) {
+        const text::Position at = text::position_of(text, *bad);
+        throw Error(ErrorKind::Config,
+                    fmt::format("{}:{}:{}: not valid UTF-8 (byte 0x{:02X})", source, at.line,
+                                at.column, static_cast<unsigned char>(text[*bad])),
+                    "save the identity file as UTF-8");
     }
     const TomlDocument document = parse_toml(text);
     if (document.error) {

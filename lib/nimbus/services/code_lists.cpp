@@ -38,21 +38,23 @@ std::string unfit(const Code& code, const Service& service, CodeType list) {
 /// repeated in unrelated OUs or of the other type do not make it ambiguous.
 std::variant<Code, std::string> resolve_for(store::ReadTransaction& tx, const Service& service,
                                             CodeType list, std::string_view reference) {
-    const std::string_view trimmed = text::trim(reference);
-    if (trimmed.starts_with("id:")) {
+    if (codes::parse_id_reference(reference)) {
         try {
-            Code code = codes::resolve(tx, codes::Reference{std::string(trimmed), {}, {}});
+            Code code = codes::resolve(tx, codes::Reference{std::string(reference), {}, {}});
             std::string why = unfit(code, service, list);
             return why.empty() ? std::variant<Code, std::string>(std::move(code)) : why;
         } catch (const Error& e) {
             return std::string(e.what());
         }
     }
-    const auto nfc = text::to_nfc(trimmed);
-    if (!nfc || nfc->empty()) {
+    if (!text::is_valid_utf8(reference)) {
+        return text::describe_invalid_utf8(reference);
+    }
+    const std::string name = names::clean_reference(reference, "code name");
+    if (name.empty()) {
         return std::string("is not a code name");
     }
-    const std::vector<Code> candidates = tx.find_codes_by_name(names::name_key(*nfc));
+    const std::vector<Code> candidates = tx.find_codes_by_name(names::name_key(name));
     std::vector<std::string> reasons;
     for (const Code& code : candidates) {
         std::string why = unfit(code, service, list);
@@ -62,7 +64,7 @@ std::variant<Code, std::string> resolve_for(store::ReadTransaction& tx, const Se
         reasons.push_back(std::move(why));
     }
     if (reasons.empty()) {
-        return fmt::format("there is no code named \"{}\"", *nfc);
+        return fmt::format("there is no code named \"{}\"", name);
     }
     return reasons.front();
 }
@@ -80,8 +82,11 @@ std::vector<Code> updated_list(store::ReadTransaction& tx, const Service& servic
                                const std::vector<Code>& current, const ListUpdate& update,
                                std::vector<std::string>& problems) {
     const auto problem = [&](std::string_view reference, std::string_view why) {
+        // Text that is not UTF-8 is named by its fault, not repeated.
         problems.push_back(
-            fmt::format("{} \"{}\": {}", to_string(list), text::trim(reference), why));
+            text::is_valid_utf8(reference)
+                ? fmt::format("{} \"{}\": {}", to_string(list), text::trim(reference), why)
+                : fmt::format("{} code name: {}", to_string(list), why));
     };
     const auto resolve = [&](const std::string& reference) -> std::optional<Code> {
         auto found = resolve_for(tx, service, list, reference);
@@ -116,10 +121,14 @@ std::vector<Code> updated_list(store::ReadTransaction& tx, const Service& servic
         }
     }
     for (const std::string& reference : update.remove) {
-        const std::string wanted = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        if (!text::is_valid_utf8(reference)) {
+            problem(reference, text::describe_invalid_utf8(reference));
+            continue;
+        }
+        const std::string wanted = names::clean_reference(reference, "code name");
+        const auto id = codes::parse_id_reference(wanted);
         const auto on_list = std::find_if(result.begin(), result.end(), [&](const Code& code) {
-            return names::name_key(code.name) == names::name_key(wanted) ||
-                   fmt::format("id:{}", code.id) == wanted;
+            return id ? code.id == *id : names::name_key(code.name) == names::name_key(wanted);
         });
         if (on_list != result.end()) {
             result.erase(on_list);

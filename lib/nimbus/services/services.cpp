@@ -35,6 +35,21 @@ std::string join(const std::vector<std::string>& items) {
     return text;
 }
 
+/// Refuses `name` when it looks like another service's: agents pick services
+/// by name, in any OU.
+void refuse_lookalike(store::ReadTransaction& tx, std::string_view name,
+                      std::optional<std::int64_t> except) {
+    for (const Service& other : tx.services()) {
+        if (other.id != except && names::look_alike(name, other.name)) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("service name \"{}\" looks like service \"{}\" in OU \"{}\"",
+                                    name, other.name, other.ou_path),
+                        "agents could not tell the two apart; choose a name that differs in "
+                        "more than look-alike letters");
+        }
+    }
+}
+
 } // namespace
 
 Service find(store::ReadTransaction& tx, std::string_view name) {
@@ -87,7 +102,7 @@ nlohmann::ordered_json snapshot(const ServiceSettings& settings) {
 
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft) {
-    const std::string name = names::clean_name(draft.name, "service name");
+    const std::string name = names::clean_new_name(draft.name, "service name");
     const Ou ou = ous::find(tx, draft.ou_path);
     policy::require(actor, policy::Action::CreateService, policy::Scope::ou(ou.path, ou.path_key));
     const std::string key = names::name_key(name);
@@ -101,6 +116,7 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
                                 existing->name, existing->ou_path, to_string(existing->license)),
                     "service names are unique; change it with 'nimbus-codes service edit'");
     }
+    refuse_lookalike(tx, name, std::nullopt);
     Service service;
     service.name = name;
     service.ou_id = ou.id;
@@ -125,11 +141,14 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
 
     Service renamed = service;
     if (edit.name) {
-        renamed.name = names::clean_name(*edit.name, "service name");
+        renamed.name = names::clean_new_name(*edit.name, "service name");
         const auto clash = tx.find_service(names::name_key(renamed.name));
         if (clash && clash->id != service.id) {
             throw Error(ErrorKind::Conflict,
                         fmt::format("service \"{}\" already exists", clash->name));
+        }
+        if (renamed.name != service.name) {
+            refuse_lookalike(tx, renamed.name, service.id);
         }
     }
     if (edit.license) {

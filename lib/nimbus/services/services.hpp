@@ -55,7 +55,8 @@ struct Change {
 };
 
 /// Creates a service. The same name with the same OU and license: Unchanged;
-/// with another OU or license: Conflict.
+/// with another OU or license: Conflict. A name that looks like another
+/// service's (names::look_alike): InvalidData.
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft);
 

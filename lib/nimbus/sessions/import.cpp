@@ -20,6 +20,37 @@ namespace {
 constexpr std::size_t max_id_length = 128;
 constexpr std::size_t max_caller_length = 256;
 
+/// Why a free-text field cannot be stored, or nullopt when it can.
+std::optional<std::string> unfit_text(std::string_view field, std::string_view value,
+                                      std::size_t max_length) {
+    if (const std::size_t length = text::code_points(value); length > max_length) {
+        return fmt::format("\"{}\" is {} characters long; the limit is {}", field, length,
+                           max_length);
+    }
+    if (value.find_first_of("\r\n") != std::string_view::npos) {
+        return fmt::format("\"{}\" contains a line break", field);
+    }
+    if (text::has_control_characters(value)) {
+        return fmt::format("\"{}\" contains a control character", field);
+    }
+    return std::nullopt;
+}
+
+/// The time in a started_at or ended_at field, or why there is none. Calls
+/// happen from timefmt::earliest_call_time up to timefmt::call_times_end.
+std::variant<Timestamp, std::string> call_time(std::string_view field, std::string_view value) {
+    const auto time = timefmt::parse_timestamp(value);
+    if (!time) {
+        return fmt::format("{} \"{}\" is not an ISO 8601 time with an offset or Z", field, value);
+    }
+    if (*time < timefmt::earliest_call_time || *time >= timefmt::call_times_end) {
+        return fmt::format("{} \"{}\" is outside the times calls can have, {} up to {}", field,
+                           value, timefmt::to_utc_string(timefmt::earliest_call_time),
+                           timefmt::to_utc_string(timefmt::call_times_end));
+    }
+    return *time;
+}
+
 /// Checks rows against the store and the identity file, with caches, so that
 /// a million rows cost a million map lookups, not a million queries.
 class RowChecker {
@@ -37,16 +68,28 @@ public:
     /// The call data of a valid row, or why the row is invalid. Throws
     /// PermissionDenied for a service outside the actor's scope.
     std::variant<CallData, std::string> check(const RawSession& raw) {
+        // Every field is UTF-8 before anything is read from it: text that is
+        // not would be cut or mismatched further on.
+        for (const auto& [field, value] :
+             {std::pair<std::string_view, const std::string&>{"id", raw.id},
+              {"service", raw.service},
+              {"user", raw.user},
+              {"direction", raw.direction},
+              {"started_at", raw.started_at},
+              {"ended_at", raw.ended_at},
+              {"outcome", raw.outcome},
+              {"caller", raw.caller}}) {
+            if (!text::is_valid_utf8(value)) {
+                return fmt::format("\"{}\" {}", field, text::describe_invalid_utf8(value));
+            }
+        }
         CallData call;
         call.external_id = std::string(text::trim(raw.id));
         if (call.external_id.empty()) {
             return std::string("\"id\" is empty");
         }
-        if (text::code_points(call.external_id) > max_id_length ||
-            text::has_control_characters(call.external_id) ||
-            !text::is_valid_utf8(call.external_id)) {
-            return fmt::format("\"id\" must be 1 to {} characters without control characters",
-                               max_id_length);
+        if (auto why = unfit_text("id", call.external_id, max_id_length)) {
+            return std::move(*why);
         }
         const Service* service = find_service(raw.service);
         if (service == nullptr) {
@@ -63,22 +106,20 @@ public:
                                text::trim(raw.direction));
         }
         call.direction = *direction;
-        const auto started = timefmt::parse_timestamp(text::trim(raw.started_at));
-        if (!started) {
-            return fmt::format("started_at \"{}\" is not an ISO 8601 time with an offset or Z",
-                               text::trim(raw.started_at));
+        auto started = call_time("started_at", text::trim(raw.started_at));
+        if (auto* why = std::get_if<std::string>(&started)) {
+            return std::move(*why);
         }
-        call.started_at = *started;
+        call.started_at = std::get<Timestamp>(started);
         if (!text::trim(raw.ended_at).empty()) {
-            const auto ended = timefmt::parse_timestamp(text::trim(raw.ended_at));
-            if (!ended) {
-                return fmt::format("ended_at \"{}\" is not an ISO 8601 time with an offset or Z",
-                                   text::trim(raw.ended_at));
+            auto ended = call_time("ended_at", text::trim(raw.ended_at));
+            if (auto* why = std::get_if<std::string>(&ended)) {
+                return std::move(*why);
             }
-            if (*ended < *started) {
+            if (std::get<Timestamp>(ended) < call.started_at) {
                 return std::string("ended_at is before started_at");
             }
-            call.ended_at = *ended;
+            call.ended_at = std::get<Timestamp>(ended);
         }
         const std::string outcome(text::trim(raw.outcome));
         if (!outcome.empty()) {
@@ -98,11 +139,8 @@ public:
             return std::string("a session that ended needs an outcome");
         }
         call.caller = std::string(text::trim(raw.caller));
-        if (text::code_points(call.caller) > max_caller_length ||
-            text::has_control_characters(call.caller) || !text::is_valid_utf8(call.caller)) {
-            return fmt::format("\"caller\" must be at most {} characters without control "
-                               "characters",
-                               max_caller_length);
+        if (auto why = unfit_text("caller", call.caller, max_caller_length)) {
+            return std::move(*why);
         }
         return call;
     }

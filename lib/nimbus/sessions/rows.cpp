@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -39,6 +41,12 @@ public:
         }
         columns_ = header.size();
         for (std::size_t column = 0; column < header.size(); ++column) {
+            if (!text::is_valid_utf8(header[column])) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("{}:{}: header: column {} {}", source, reader_.line(),
+                                        column + 1, text::describe_invalid_utf8(header[column])),
+                            "save the file as UTF-8");
+            }
             const std::string name(text::trim(header[column]));
             const auto known = std::find(field_names.begin(), field_names.end(), name);
             if (known == field_names.end()) {
@@ -119,9 +127,47 @@ public:
 
 private:
     static void parse(const std::string& text, RawRow& row) {
-        const nlohmann::json object = nlohmann::json::parse(text, nullptr, false);
+        if (!text::is_valid_utf8(text)) {
+            row.error = "the line " + text::describe_invalid_utf8(text);
+            return;
+        }
+        // std::getline ends lines at LF only: a CR inside one is a line end
+        // of another convention, never part of a JSON object.
+        if (const auto cr = text.find('\r'); cr != std::string::npos && cr + 1 < text.size()) {
+            row.error = "a carriage return inside the line: JSON Lines ends lines with LF or CRLF";
+            return;
+        }
+        // A key given twice would leave the value to chance (nlohmann keeps the last).
+        std::vector<std::set<std::string>> keys; // the keys seen, per open object
+        std::optional<std::string> repeated;
+        const nlohmann::json::parser_callback_t watch =
+            [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+                switch (event) {
+                case nlohmann::json::parse_event_t::object_start: keys.emplace_back(); break;
+                case nlohmann::json::parse_event_t::object_end:
+                    if (!keys.empty()) {
+                        keys.pop_back();
+                    }
+                    break;
+                case nlohmann::json::parse_event_t::key:
+                    if (!keys.empty()) {
+                        std::string key = parsed.get<std::string>();
+                        if (!keys.back().insert(key).second && !repeated) {
+                            repeated = std::move(key);
+                        }
+                    }
+                    break;
+                default: break;
+                }
+                return true;
+            };
+        const nlohmann::json object = nlohmann::json::parse(text, watch, false);
         if (object.is_discarded() || !object.is_object()) {
             row.error = "not a JSON object";
+            return;
+        }
+        if (repeated) {
+            row.error = fmt::format("key \"{}\" is given twice", *repeated);
             return;
         }
         for (const auto& [key, value] : object.items()) {

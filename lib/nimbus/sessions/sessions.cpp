@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/services/services.hpp>
@@ -19,6 +20,10 @@ namespace {
 constexpr std::string_view codes_and_tags = "codes-and-tags";
 
 Session find(store::ReadTransaction& tx, std::string_view id) {
+    if (!text::is_valid_utf8(id)) {
+        throw Error(ErrorKind::InvalidData,
+                    fmt::format("session id {}", text::describe_invalid_utf8(id)));
+    }
     const std::string_view trimmed = text::trim(id);
     if (auto session = tx.find_session(trimmed)) {
         return *session;
@@ -64,10 +69,11 @@ std::vector<ConcludedCode> pick(const std::vector<std::string>& references,
                                 const Session& session, std::vector<std::string>& problems) {
     std::vector<ConcludedCode> picked;
     for (const std::string& reference : references) {
-        const auto nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        const std::string nfc = names::clean_reference(reference, "code name");
+        // "id:12" (in any case) names a code by id, never by name.
+        const auto id = codes::parse_id_reference(nfc);
         const auto match = std::find_if(offered.begin(), offered.end(), [&](const Code& code) {
-            return names::name_key(code.name) == names::name_key(nfc) ||
-                   fmt::format("id:{}", code.id) == nfc;
+            return id ? code.id == *id : names::name_key(code.name) == names::name_key(nfc);
         });
         if (match == offered.end()) {
             problems.push_back(fmt::format("code \"{}\" is not in the {} list of service \"{}\"",

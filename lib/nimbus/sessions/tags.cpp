@@ -19,7 +19,16 @@ std::vector<std::string> clean_tags(const std::vector<std::string>& raw) {
     for (const std::string& given : raw) {
         const auto nfc = text::to_nfc(given);
         if (!nfc) {
-            throw Error(ErrorKind::InvalidData, "a tag is not valid UTF-8");
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("a tag {}", text::describe_invalid_utf8(given)));
+        }
+        // Tags follow the names' rule: "VIP" and "V\u00ADIP" would look like one tag.
+        if (const auto invisible = text::first_default_ignorable(*nfc)) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("a tag contains the invisible character {}",
+                                    text::code_point_name(*invisible)),
+                        "tags may not hold invisible characters (soft hyphens, zero-width "
+                        "joiners, variation selectors and the like): type the tag without them");
         }
         if (text::has_control_characters(text::collapse_whitespace(*nfc))) {
             throw Error(ErrorKind::InvalidData,

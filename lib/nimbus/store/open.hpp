@@ -13,14 +13,17 @@ namespace nimbus::store {
 enum class Engine { Sqlite, Postgresql };
 
 /// Where a store lives: "PATH" or "sqlite:PATH" for SQLite,
-/// "postgresql://USER@HOST:PORT/DATABASE?..." (or postgres://) for PostgreSQL.
+/// "postgresql://USER@HOST:PORT/DATABASE?..." (or postgres://, the scheme in
+/// any case) or a libpq keyword/value string ("host=H dbname=D") for PostgreSQL.
 struct Locator {
     Engine engine = Engine::Sqlite;
-    std::string target; ///< the file path for SQLite, the URI for PostgreSQL
+    std::string target; ///< the file path for SQLite, the connection string for PostgreSQL
 };
 
-/// Parses a --store value. Throws Usage for a malformed one, and for a URI
-/// with a password in it.
+/// Parses a --store value. Throws Usage for a malformed one, for another
+/// scheme://, and for a connection string with a password in it, never
+/// repeating the password. Text that looks like a connection string is never
+/// taken for a file path.
 Locator parse_locator(std::string_view text);
 
 struct StoreOptions {

@@ -30,9 +30,11 @@ int CsvReader::get() {
     if (c != EOF) {
         ++position_;
         ++consumed_;
-        if (c == '\n') {
+        // CR, LF and CRLF each end one line.
+        if (c == '\r' || (c == '\n' && !after_cr_)) {
             ++current_line_;
         }
+        after_cr_ = c == '\r';
     }
     return c;
 }
@@ -72,14 +74,14 @@ bool CsvReader::next(std::vector<std::string>& fields) {
             }
             continue;
         }
-        if (c == ',' || c == '\n' || c == EOF || (c == '\r' && (peek() == '\n' || peek() == EOF))) {
+        if (c == ',' || c == '\n' || c == '\r' || c == EOF) {
             fields.push_back(std::move(field));
             field.clear();
             was_quoted = false;
             if (c == ',') {
                 continue;
             }
-            if (c == '\r') {
+            if (c == '\r' && peek() == '\n') {
                 get();
             }
             return true;
@@ -92,8 +94,11 @@ bool CsvReader::next(std::vector<std::string>& fields) {
             error_ = was_quoted ? "text after a closing quote" : "a quote inside an unquoted field";
             // Resynchronise at the end of the line.
             int skipped = c;
-            while (skipped != '\n' && skipped != EOF) {
+            while (skipped != '\n' && skipped != '\r' && skipped != EOF) {
                 skipped = get();
+            }
+            if (skipped == '\r' && peek() == '\n') {
+                get();
             }
             fields.push_back(std::move(field));
             return true;

@@ -8,8 +8,9 @@
 namespace nimbus {
 
 /// Reads RFC 4180 CSV one record at a time from a stream, without holding the
-/// input in memory. Accepts LF or CRLF line ends and a leading UTF-8 BOM;
-/// skips empty lines. It knows nothing of nimbus-codes.
+/// input in memory. Accepts LF, CRLF and CR line ends (the last from old Mac
+/// software) and a leading UTF-8 BOM; skips empty lines. Line breaks inside
+/// quoted fields are kept as they are. It knows nothing of nimbus-codes.
 class CsvReader {
 public:
     explicit CsvReader(std::istream& in);
@@ -36,6 +37,7 @@ private:
     std::size_t consumed_ = 0;
     std::size_t current_line_ = 1;
     std::size_t record_line_ = 0;
+    bool after_cr_ = false; ///< the last byte read was a CR
     std::string error_;
 };
 

@@ -1,6 +1,7 @@
 #include <nimbus/util/text.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 
@@ -23,25 +24,27 @@ struct CodePoint {
     std::size_t length;
 };
 
-/// Calls `visit(CodePoint)` for each code point until it returns false.
-/// Returns false on malformed UTF-8.
+/// A decoded code point, or `malformed` for one byte that starts no valid
+/// UTF-8 sequence (an overlong form, an encoded surrogate, a stray byte).
+constexpr utf8proc_int32_t malformed = -1;
+
+/// Calls `visit(CodePoint)` for each code point until it returns false. A
+/// malformed byte is visited as one CodePoint of value `malformed`, so that
+/// nothing after it is ever lost: callers keep it, and validation refuses it.
 template <class Visit>
-bool for_each_code_point(std::string_view s, Visit&& visit) {
+void for_each_code_point(std::string_view s, Visit&& visit) {
     std::size_t offset = 0;
     while (offset < s.size()) {
         utf8proc_int32_t value = 0;
         const utf8proc_ssize_t used = utf8proc_iterate(
             bytes(s) + offset, static_cast<utf8proc_ssize_t>(s.size() - offset), &value);
-        if (used <= 0 || value < 0) {
-            return false;
-        }
-        const auto length = static_cast<std::size_t>(used);
-        if (!visit(CodePoint{value, offset, length})) {
-            return true;
+        const bool valid = used > 0 && value >= 0;
+        const auto length = valid ? static_cast<std::size_t>(used) : std::size_t{1};
+        if (!visit(CodePoint{valid ? value : malformed, offset, length})) {
+            return;
         }
         offset += length;
     }
-    return true;
 }
 
 std::optional<std::string> map(std::string_view s, int options) {
@@ -83,10 +86,38 @@ bool is_white_space(utf8proc_int32_t point) {
 } // namespace
 
 bool is_valid_utf8(std::string_view s) {
+    return !first_invalid_utf8(s);
+}
+
+std::optional<std::size_t> first_invalid_utf8(std::string_view s) {
     if (is_ascii(s)) {
-        return true;
+        return std::nullopt;
     }
-    return for_each_code_point(s, [](CodePoint) { return true; });
+    std::optional<std::size_t> found;
+    for_each_code_point(s, [&](CodePoint point) {
+        if (point.value == malformed) {
+            found = point.offset;
+        }
+        return !found;
+    });
+    return found;
+}
+
+std::string describe_invalid_utf8(std::string_view s) {
+    const auto offset = first_invalid_utf8(s);
+    if (!offset) {
+        return {};
+    }
+    return fmt::format("is not valid UTF-8 (byte {} is 0x{:02X})", *offset + 1,
+                       static_cast<unsigned char>(s[*offset]));
+}
+
+Position position_of(std::string_view s, std::size_t offset) {
+    const std::string_view before = s.substr(0, std::min(offset, s.size()));
+    const std::size_t newline = before.rfind('\n');
+    const std::size_t line_start = newline == std::string_view::npos ? 0 : newline + 1;
+    return Position{static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')) + 1,
+                    code_points(before.substr(line_start)) + 1};
 }
 
 // ASCII text is its own NFC, and folds to lower case: the common case takes no
@@ -121,10 +152,41 @@ std::size_t code_points(std::string_view s) {
 std::size_t display_width(std::string_view s) {
     std::size_t width = 0;
     for_each_code_point(s, [&](CodePoint point) {
-        width += static_cast<std::size_t>(std::max(0, utf8proc_charwidth(point.value)));
+        // A terminal shows a malformed byte as one replacement character.
+        width += point.value == malformed
+                     ? 1
+                     : static_cast<std::size_t>(std::max(0, utf8proc_charwidth(point.value)));
         return true;
     });
     return width;
+}
+
+bool is_default_ignorable(char32_t c) {
+    // utf8proc's table marks the assigned code points of the property; the
+    // property also reserves these unassigned ones (DerivedCoreProperties.txt,
+    // Other_Default_Ignorable_Code_Point), which utf8proc leaves unmarked.
+    if (c == 0x2065 || (c >= 0xFFF0 && c <= 0xFFF8) || (c >= 0xE0000 && c <= 0xE0FFF)) {
+        return true;
+    }
+    return c < 0x110000 && utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->ignorable;
+}
+
+std::optional<char32_t> first_default_ignorable(std::string_view s) {
+    if (is_ascii(s)) {
+        return std::nullopt;
+    }
+    std::optional<char32_t> found;
+    for_each_code_point(s, [&](CodePoint point) {
+        if (point.value != malformed && is_default_ignorable(static_cast<char32_t>(point.value))) {
+            found = static_cast<char32_t>(point.value);
+        }
+        return !found;
+    });
+    return found;
+}
+
+std::string code_point_name(char32_t c) {
+    return fmt::format("U+{:04X}", static_cast<std::uint32_t>(c));
 }
 
 bool has_control_characters(std::string_view s) {

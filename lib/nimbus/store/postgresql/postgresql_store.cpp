@@ -9,6 +9,7 @@
 
 #include <nimbus/error.hpp>
 #include <nimbus/store/migration.hpp>
+#include <nimbus/store/postgresql/conninfo.hpp>
 #include <nimbus/store/postgresql/libpq.hpp>
 #include <nimbus/store/sql/sql_transaction.hpp>
 
@@ -644,12 +645,24 @@ void check_header(const Header& header, const std::string& location) {
 } // namespace
 
 void check_postgresql_uri(const std::string& uri) {
+    const conninfo::Redacted shown = conninfo::redact(uri);
+    const std::string secrets_hint = "remove it and put it in ~/.pgpass (mode 0600), a file named "
+                                     "by PGPASSFILE, or a service file";
+    if (std::any_of(shown.passwords.begin(), shown.passwords.end(),
+                    [](const std::string& password) { return !password.empty(); })) {
+        throw Error(ErrorKind::Usage,
+                    fmt::format("the store {} contains a password; passwords never go on the "
+                                "command line",
+                                shown.text),
+                    secrets_hint);
+    }
     char* error = nullptr;
     PQconninfoOption* options = pq().PQconninfoParse(uri.c_str(), &error);
     if (options == nullptr) {
         const std::string reason = error != nullptr ? first_line(error) : "out of memory";
         pq().PQfreemem(error);
-        throw Error(ErrorKind::Usage, fmt::format("the store URI cannot be read: {}", reason),
+        throw Error(ErrorKind::Usage,
+                    shown.clean(fmt::format("the store {} cannot be read: {}", shown.text, reason)),
                     "write it as postgresql://USER@HOST:PORT/DATABASE?sslmode=verify-full");
     }
     bool has_password = false;
@@ -661,11 +674,12 @@ void check_postgresql_uri(const std::string& uri) {
     }
     pq().PQconninfoFree(options);
     if (has_password) {
-        // The URI is not repeated: it would show the password.
+        // A password this check did not find where it looked: the string is
+        // not repeated at all.
         throw Error(ErrorKind::Usage,
-                    "the store URI contains a password; passwords never go on the command line",
-                    "remove it and put it in ~/.pgpass (mode 0600), a file named by PGPASSFILE, "
-                    "or a service file");
+                    "the store's connection string contains a password; passwords never go on "
+                    "the command line",
+                    secrets_hint);
     }
 }
 
