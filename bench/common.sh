@@ -1,7 +1,7 @@
 # Shared set-up for the benchmark scripts (sourced, not run).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-nimbus=$root/build/cmd/nimbus-codes
+nimbus=${NIMBUS_CODES_BIN:-$root/build/cmd/nimbus-codes}
 work=${NIMBUS_BENCH_DIR:-/tmp/nimbus-bench}
 mkdir -p "$work"
 

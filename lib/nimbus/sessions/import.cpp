@@ -207,8 +207,10 @@ private:
     std::set<std::int64_t> denied_;
 };
 
-/// What differs between a stored session and a row with the same id.
-std::string differences(const Session& stored, const CallData& call) {
+/// What differs between a stored session (or a row met earlier) and a row
+/// with the same id.
+template <class Stored>
+std::string differences(const Stored& stored, const CallData& call) {
     std::vector<std::string> fields;
     const auto time = [](const std::optional<Timestamp>& t) {
         return t ? timefmt::to_utc_string(*t) : std::string("(empty)");
@@ -244,30 +246,115 @@ std::string differences(const Session& stored, const CallData& call) {
     return text;
 }
 
-/// Stores a checked row. A stored session with the same id must hold the same
-/// call data, except that an active call's end may now be known (or still be
-/// unknown in an older export). Anything else is the conflict it returns.
-std::variant<Stored, std::string> store_call(store::WriteTransaction& tx, const CallData& call) {
-    const std::optional<Session> stored = tx.insert_session_if_new(call);
-    if (!stored) {
-        return Stored::Inserted;
-    }
-    const bool same_call = stored->service_id == call.service_id && stored->user == call.user &&
-                           stored->direction == call.direction &&
-                           stored->started_at == call.started_at && stored->caller == call.caller;
-    if (same_call && stored->ended_at == call.ended_at && stored->outcome == call.outcome) {
+/// What a row does to the session with its id, already stored or met earlier
+/// in the file: it must hold the same call data, except that an active call's
+/// end (ended_at and outcome) may now be known, or still be unknown in an older
+/// export. Anything else is the conflict it returns. Completing is left to
+/// the caller, who knows where `stored` lives.
+template <class Record>
+std::variant<Stored, std::string> judge(const Record& stored, const CallData& call) {
+    const bool same_call = stored.service_id == call.service_id && stored.user == call.user &&
+                           stored.direction == call.direction &&
+                           stored.started_at == call.started_at && stored.caller == call.caller;
+    if (same_call && stored.ended_at == call.ended_at && stored.outcome == call.outcome) {
         return Stored::Unchanged;
     }
     if (same_call && !call.ended_at) {
         return Stored::Unchanged; // an older export, from while the call was active
     }
-    if (same_call && !stored->ended_at && call.ended_at) {
-        tx.complete_session(stored->id, *call.ended_at, *call.outcome);
+    if (same_call && !stored.ended_at && call.ended_at) {
         return Stored::Completed;
     }
     return fmt::format("session \"{}\" is stored with other call data ({})", call.external_id,
-                       differences(*stored, call));
+                       differences(stored, call));
 }
+
+/// Checked rows, stored a batch at a time: one lookup and one insert per
+/// batch instead of two statements per row, which on a server are two round
+/// trips per row. Rows are judged in file order, so a later row of the file
+/// sees what an earlier one did.
+class Batch {
+public:
+    static constexpr std::size_t capacity = 1000;
+
+    /// A row, valid (its call data) or not (why), with its line.
+    struct Row {
+        std::size_t line = 0;
+        std::variant<CallData, std::string> checked;
+    };
+
+    using Reject = std::function<void(std::size_t line, std::string reason)>;
+
+    explicit Batch(store::WriteTransaction& tx)
+        : tx_(tx) {}
+
+    bool full() const { return rows_.size() >= capacity; }
+
+    void add(std::size_t line, std::variant<CallData, std::string> checked) {
+        rows_.push_back(Row{line, std::move(checked)});
+    }
+
+    /// Stores the rows, counting each in `report` or rejecting it.
+    void store(ImportReport& report, const Reject& reject) {
+        std::vector<std::string> ids;
+        for (const Row& row : rows_) {
+            if (const auto* call = std::get_if<CallData>(&row.checked)) {
+                ids.push_back(call->external_id);
+            }
+        }
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        std::map<std::string, Session, std::less<>> stored;
+        for (Session& session : tx_.find_sessions(ids)) {
+            std::string id = session.external_id;
+            stored.emplace(std::move(id), std::move(session));
+        }
+        std::vector<CallData> inserts;
+        std::map<std::string, std::size_t, std::less<>> inserted; // id -> index in inserts
+        for (Row& row : rows_) {
+            if (auto* reason = std::get_if<std::string>(&row.checked)) {
+                reject(row.line, std::move(*reason));
+                continue;
+            }
+            CallData& call = std::get<CallData>(row.checked);
+            std::variant<Stored, std::string> outcome = Stored::Inserted;
+            if (const auto earlier = inserted.find(call.external_id); earlier != inserted.end()) {
+                CallData& pending = inserts[earlier->second];
+                outcome = judge(pending, call);
+                if (outcome == std::variant<Stored, std::string>(Stored::Completed)) {
+                    pending.ended_at = call.ended_at;
+                    pending.outcome = call.outcome;
+                }
+            } else if (const auto known = stored.find(call.external_id); known != stored.end()) {
+                Session& session = known->second;
+                outcome = judge(session, call);
+                if (outcome == std::variant<Stored, std::string>(Stored::Completed)) {
+                    tx_.complete_session(session.id, *call.ended_at, *call.outcome);
+                    session.ended_at = call.ended_at;
+                    session.outcome = call.outcome;
+                }
+            } else {
+                inserted.emplace(call.external_id, inserts.size());
+                inserts.push_back(std::move(call));
+            }
+            if (auto* conflict = std::get_if<std::string>(&outcome)) {
+                reject(row.line, std::move(*conflict));
+                continue;
+            }
+            switch (std::get<Stored>(outcome)) {
+            case Stored::Inserted: ++report.inserted; break;
+            case Stored::Completed: ++report.completed; break;
+            case Stored::Unchanged: ++report.unchanged; break;
+            }
+        }
+        tx_.insert_sessions(inserts);
+        rows_.clear();
+    }
+
+private:
+    store::WriteTransaction& tx_;
+    std::vector<Row> rows_;
+};
 
 nlohmann::ordered_json call_snapshot(const CallData& call, std::string_view service) {
     return {{"id", call.external_id},
@@ -299,6 +386,7 @@ ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, con
             report.problems.push_back(RowProblem{line, std::move(reason)});
         }
     };
+    Batch batch(tx);
     RawRow row;
     while (source->next(row)) {
         ++report.rows;
@@ -306,26 +394,15 @@ ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, con
             progress(Progress{report.rows, source->bytes()});
         }
         if (!row.error.empty()) {
-            reject(row.line, row.error);
-            continue;
+            batch.add(row.line, std::move(row.error));
+        } else {
+            batch.add(row.line, checker.check(row.fields));
         }
-        std::variant<CallData, std::string> checked = checker.check(row.fields);
-        if (auto* reason = std::get_if<std::string>(&checked)) {
-            reject(row.line, std::move(*reason));
-            continue;
-        }
-        const std::variant<Stored, std::string> stored =
-            store_call(tx, std::get<CallData>(checked));
-        if (const auto* conflict = std::get_if<std::string>(&stored)) {
-            reject(row.line, *conflict);
-            continue;
-        }
-        switch (std::get<Stored>(stored)) {
-        case Stored::Inserted: ++report.inserted; break;
-        case Stored::Completed: ++report.completed; break;
-        case Stored::Unchanged: ++report.unchanged; break;
+        if (batch.full()) {
+            batch.store(report, reject);
         }
     }
+    batch.store(report, reject);
     if (progress) {
         progress(Progress{report.rows, source->bytes()});
     }
@@ -348,11 +425,18 @@ Added add_session(store::WriteTransaction& tx, AuditTrail& audit, const Actor& a
     if (const auto* reason = std::get_if<std::string>(&checked)) {
         throw Error(ErrorKind::InvalidData, *reason);
     }
-    const CallData& call = std::get<CallData>(checked);
-    const std::variant<Stored, std::string> stored = store_call(tx, call);
-    if (const auto* conflict = std::get_if<std::string>(&stored)) {
-        throw Error(ErrorKind::Conflict, *conflict);
+    const CallData call = std::get<CallData>(checked);
+    ImportReport counted;
+    std::string conflict;
+    Batch batch(tx);
+    batch.add(0, std::move(checked));
+    batch.store(counted, [&](std::size_t, std::string reason) { conflict = std::move(reason); });
+    if (!conflict.empty()) {
+        throw Error(ErrorKind::Conflict, conflict);
     }
+    const std::variant<Stored, std::string> stored = counted.inserted    ? Stored::Inserted
+                                                     : counted.completed ? Stored::Completed
+                                                                         : Stored::Unchanged;
     const Service& service = checker.service(call.service_id);
     if (std::get<Stored>(stored) != Stored::Unchanged) {
         audit.record(std::get<Stored>(stored) == Stored::Inserted ? "session.add"

@@ -233,10 +233,14 @@ public:
                                        const std::vector<std::int64_t>& code_ids) = 0;
     virtual void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) = 0;
 
-    /// Inserts a session unless one with its external id exists; returns that
-    /// one's id and call data if so (not its service's name, nor its
-    /// conclusion). Called once per imported row: fast.
-    virtual std::optional<Session> insert_session_if_new(const CallData& call) = 0;
+    /// The stored sessions among these external ids, with their id and call
+    /// data (not their service's name, nor their conclusion), in no order. One
+    /// query for them all: an import looks its rows up a batch at a time, so
+    /// that a server costs one round trip per batch, not one per row.
+    virtual std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) = 0;
+    /// Inserts new sessions, in one statement per batch; none of their
+    /// external ids may be stored (find_sessions says which are).
+    virtual void insert_sessions(const std::vector<CallData>& calls) = 0;
     /// A hint that about `expected_rows` sessions follow (an import; 0 when
     /// unknown): the backend may use more memory, bounded, or defer index work
     /// to commit, to write them faster.

@@ -668,47 +668,87 @@ void SqlTransaction::set_feature(std::int64_t service_id, std::string_view featu
     q->run();
 }
 
-std::optional<Session> SqlTransaction::insert_session_if_new(const CallData& call) {
-    if (!session_exists_) {
-        session_exists_ = db_.prepare("SELECT id, service_id, \"user\", direction, started_at, "
-                                      "ended_at, outcome, caller FROM session "
-                                      "WHERE external_id = ?");
-        insert_session_ = db_.prepare("INSERT INTO session (external_id, service_id, \"user\", "
-                                      "direction, started_at, ended_at, outcome, caller) "
-                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+namespace {
+
+/// "(?, ?), (?, ?)" for `rows` rows of `columns` parameters.
+std::string placeholders(std::size_t rows, std::size_t columns) {
+    std::string row = "(";
+    for (std::size_t c = 0; c < columns; ++c) {
+        row += c == 0 ? "?" : ", ?";
     }
-    // Look first: the store refuses any insert over a concluded session, and a
-    // lean lookup is what almost every row of a new import needs.
-    Statement& exists = *session_exists_;
-    exists.bind(1, call.external_id);
-    if (exists.step()) {
-        Session existing;
-        existing.id = exists.integer(0);
-        existing.external_id = call.external_id;
-        existing.service_id = exists.integer(1);
-        existing.user = exists.text(2);
-        existing.direction = parse_direction(exists.text(3)).value_or(Direction::Inbound);
-        existing.started_at = from_seconds(exists.integer(4));
-        existing.ended_at = optional_seconds(exists, 5);
-        existing.outcome = optional_text(exists, 6);
-        existing.caller = exists.text(7);
-        exists.reset();
-        return existing;
+    row += ")";
+    std::string all;
+    all.reserve(rows * (row.size() + 2));
+    for (std::size_t r = 0; r < rows; ++r) {
+        all += r == 0 ? row : ", " + row;
     }
-    exists.reset();
-    Statement& insert = *insert_session_;
-    insert.bind(1, call.external_id);
-    insert.bind(2, call.service_id);
-    insert.bind(3, call.user);
-    insert.bind(4, to_string(call.direction));
-    insert.bind(5, to_seconds(call.started_at));
-    bind_optional(insert, 6,
-                  call.ended_at ? std::optional(to_seconds(*call.ended_at)) : std::nullopt);
-    bind_optional(insert, 7, call.outcome);
-    insert.bind(8, call.caller);
-    insert.run();
+    return all;
+}
+
+} // namespace
+
+Statement& SqlTransaction::batch_statement(BatchStatement& cached, std::size_t count,
+                                           const std::function<std::string()>& sql) {
+    if (cached.count != count) {
+        cached.statement = db_.prepare(sql());
+        cached.count = count;
+    }
+    return *cached.statement;
+}
+
+std::vector<Session> SqlTransaction::find_sessions(const std::vector<std::string>& external_ids) {
+    std::vector<Session> found;
+    if (external_ids.empty()) {
+        return found;
+    }
+    Statement& q = batch_statement(find_sessions_, external_ids.size(), [&] {
+        return "SELECT id, external_id, service_id, \"user\", direction, started_at, ended_at, "
+               "outcome, caller FROM session WHERE external_id IN " +
+               placeholders(1, external_ids.size());
+    });
+    int index = 1;
+    for (const std::string& id : external_ids) {
+        q.bind(index++, id);
+    }
+    while (q.step()) {
+        Session& session = found.emplace_back();
+        session.id = q.integer(0);
+        session.external_id = q.text(1);
+        session.service_id = q.integer(2);
+        session.user = q.text(3);
+        session.direction = parse_direction(q.text(4)).value_or(Direction::Inbound);
+        session.started_at = from_seconds(q.integer(5));
+        session.ended_at = optional_seconds(q, 6);
+        session.outcome = optional_text(q, 7);
+        session.caller = q.text(8);
+    }
+    q.reset();
+    return found;
+}
+
+void SqlTransaction::insert_sessions(const std::vector<CallData>& calls) {
+    if (calls.empty()) {
+        return;
+    }
     session_inserted();
-    return std::nullopt;
+    Statement& q = batch_statement(insert_sessions_, calls.size(), [&] {
+        return "INSERT INTO session (external_id, service_id, \"user\", direction, started_at, "
+               "ended_at, outcome, caller) VALUES " +
+               placeholders(calls.size(), 8);
+    });
+    int index = 1;
+    for (const CallData& call : calls) {
+        q.bind(index++, call.external_id);
+        q.bind(index++, call.service_id);
+        q.bind(index++, call.user);
+        q.bind(index++, to_string(call.direction));
+        q.bind(index++, to_seconds(call.started_at));
+        bind_optional(q, index++,
+                      call.ended_at ? std::optional(to_seconds(*call.ended_at)) : std::nullopt);
+        bind_optional(q, index++, call.outcome);
+        q.bind(index++, call.caller);
+    }
+    q.run();
 }
 
 void SqlTransaction::complete_session(std::int64_t id, Timestamp ended_at,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include <nimbus/store/sql/connection.hpp>
@@ -55,7 +56,8 @@ public:
     void replace_service_codes(std::int64_t service_id, CodeType list,
                                const std::vector<std::int64_t>& code_ids) override;
     void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) override;
-    std::optional<Session> insert_session_if_new(const CallData& call) override;
+    std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) override;
+    void insert_sessions(const std::vector<CallData>& calls) override;
     void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override;
     void insert_conclusion(const NewConclusion& conclusion) override;
     void append_audit(const NewAuditEntry& entry) override;
@@ -66,14 +68,22 @@ protected:
     Connection& connection() { return db_; }
     /// The quoted names of a stored table's columns, in `StoredRow` order.
     static std::string stored_columns(std::string_view table);
-    /// Called after each session an import inserts; engines may defer work.
+    /// Called before an import inserts sessions; engines may defer work.
     virtual void session_inserted() {}
 
 private:
+    /// A statement for `count` rows of an import batch, prepared once per
+    /// size: batches are full but for the last one.
+    struct BatchStatement {
+        std::unique_ptr<Statement> statement;
+        std::size_t count = 0;
+    };
+    Statement& batch_statement(BatchStatement& cached, std::size_t count,
+                               const std::function<std::string()>& sql);
+
     Connection& db_;
-    // Prepared once per transaction: an import runs them once per row.
-    std::unique_ptr<Statement> session_exists_;
-    std::unique_ptr<Statement> insert_session_;
+    BatchStatement find_sessions_;
+    BatchStatement insert_sessions_;
     std::unique_ptr<Statement> stored_insert_; ///< for the rows of `stored_insert_table_`
     std::string_view stored_insert_table_;
 };
