@@ -24,6 +24,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ENGINE = os.environ.get("NIMBUS_TEST_ENGINE", "sqlite")
 
 
+# Time limits. Each is given as what the work took on an idle two-core machine,
+# measured when the limit was set, and allowed ten times that, never under a
+# minute: a loaded machine makes the suite slower, never red. Builds that run
+# slower (sanitizers) set NIMBUS_TEST_SLOWDOWN, which multiplies every limit.
+SLOWDOWN = float(os.environ.get("NIMBUS_TEST_SLOWDOWN", "1"))
+
+
+def time_limit(measured):
+    """Seconds to allow for work that took `measured` seconds on an idle machine."""
+    return max(60.0, 10 * measured) * SLOWDOWN
+
+
+# One command, a psql statement or a shell snippet: at most 0.2 s idle
+# (nimbus-codes report usage on the golden data set, PostgreSQL: 0.08 s).
+COMMAND = time_limit(0.2)
+
+
 def sqlite_only(reason):
     """Marks a test about SQLite's files; the PostgreSQL pass reports it skipped, with why."""
     return unittest.skipUnless(ENGINE == "sqlite", f"SQLite only: {reason}")
@@ -52,7 +69,7 @@ class Postgresql:
         completed = subprocess.run(
             [self.psql_binary, "-X", "-A", "-t", "-q", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", target,
              "-c", sql],
-            capture_output=True, text=True, timeout=60, env=dict(os.environ, PGPASSFILE=self.passfile))
+            capture_output=True, text=True, timeout=COMMAND, env=dict(os.environ, PGPASSFILE=self.passfile))
         if check and completed.returncode != 0:
             raise AssertionError(f"psql failed: {sql}\n{completed.stderr}")
         return completed
@@ -174,7 +191,7 @@ class Sandbox:
         if self.database():
             pg_dump = os.path.join(os.path.dirname(POSTGRESQL.psql_binary), "pg_dump")
             dumped = subprocess.run([pg_dump, "--no-owner", "-d", f"{POSTGRESQL.admin} dbname={self.database()}"],
-                                    capture_output=True, text=True, timeout=120, check=True).stdout
+                                    capture_output=True, text=True, timeout=COMMAND, check=True).stdout
             # pg_dump guards its output with a random key per run.
             return "\n".join(line for line in dumped.splitlines() if not line.startswith(("\\restrict",
                                                                                           "\\unrestrict")))
@@ -257,7 +274,7 @@ class Sandbox:
                 environment[key] = value
         return environment
 
-    def run(self, *args, env=None, stdin=None, timeout=60, cwd=None):
+    def run(self, *args, env=None, stdin=None, timeout=COMMAND, cwd=None):
         environment = self.environment(env)
         completed = subprocess.run(
             self.command(*args),

@@ -5,7 +5,7 @@ import io
 import os
 import subprocess
 
-from harness import BINARY, NimbusTestCase, main
+from harness import BINARY, COMMAND, NimbusTestCase, main
 
 
 class CliTest(NimbusTestCase):
@@ -66,7 +66,7 @@ class CliTest(NimbusTestCase):
     def test_arguments_that_are_not_utf8_are_refused_before_anything_happens(self):
         store = os.path.join(self.sandbox.dir.encode(), b"bad\xff.db")
         completed = subprocess.run([BINARY, "init", "--tenant", "Contoso", "--format", "json", b"--store", store],
-                                   env=self.sandbox.env, capture_output=True, timeout=60)
+                                   env=self.sandbox.env, capture_output=True, timeout=COMMAND)
         self.assertEqual(completed.returncode, 65, completed.stderr)
         self.assertEqual(completed.stdout, b"")
         self.assertIn(b'argument 7 ("' + store.replace(b"\xff", b"\\xff") + b'") is not valid UTF-8',
@@ -76,13 +76,13 @@ class CliTest(NimbusTestCase):
         for args, named in (([b"code", b"show", b"Sa\xc3"], b"argument 3"),
                             ([b"code", b"create", b"--type", b"primary", b"--name", b"Sa\xc0\xafle"], b"argument 6"),
                             ([b"session", b"conclude", b"s-1\xed\xa0\x80", b"--tag", b"vip"], b"argument 3")):
-            completed = subprocess.run([BINARY, *args], env=self.sandbox.env, capture_output=True, timeout=60)
+            completed = subprocess.run([BINARY, *args], env=self.sandbox.env, capture_output=True, timeout=COMMAND)
             self.assertEqual(completed.returncode, 65, completed.stderr)
             self.assertIn(named + b" (", completed.stderr)
             self.assertNotIn(b"\xc3", completed.stderr)  # shown escaped, never raw
         self.assertEqual(self.json_ok("code", "list"), [])
         bad_env = subprocess.run([BINARY, "code", "list"], env=dict(self.sandbox.env, NIMBUS_CODES_STORE=store),
-                                 capture_output=True, timeout=60)
+                                 capture_output=True, timeout=COMMAND)
         self.assertEqual(bad_env.returncode, 65, bad_env.stderr)
         self.assertIn(b"NIMBUS_CODES_STORE=", bad_env.stderr)
 
@@ -91,7 +91,7 @@ class CliTest(NimbusTestCase):
         env = dict(self.sandbox.env)
         with open("/dev/full", "w") as full:
             completed = subprocess.run([BINARY, "code", "list"], env=env, stdout=full,
-                                       stderr=subprocess.PIPE, text=True, timeout=60)
+                                       stderr=subprocess.PIPE, text=True, timeout=COMMAND)
         self.assertEqual(completed.returncode, 73, completed.stderr)
         self.assertIn("cannot write to standard output", completed.stderr)
 

@@ -5,7 +5,7 @@ import re
 import shlex
 import subprocess
 
-from harness import BINARY, ROOT, NimbusTestCase, main
+from harness import BINARY, COMMAND, NimbusTestCase, ROOT, main
 
 SCRIPTS = os.path.join(ROOT, "completions")
 
@@ -53,7 +53,7 @@ _nimbus_codes
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
         completed = subprocess.run(["bash", "-c", script], env=self.sandbox.environment(),
-                                   capture_output=True, timeout=60)
+                                   capture_output=True, timeout=COMMAND)
         self.assertEqual(completed.returncode, 0, completed.stderr)
         return [line for line in completed.stdout.decode().splitlines() if line]
 
@@ -129,7 +129,7 @@ _nimbus_codes
 printf '%s\n' "${{COMPREPLY[@]}}"
 """
         bash = subprocess.run(["bash", "-c", script], env=self.sandbox.environment(), capture_output=True,
-                              text=True, timeout=60)
+                              text=True, timeout=COMMAND)
         self.assertEqual(bash.stdout.splitlines(), ["compopt -o nosort", "Sale", "Complaint", "No\\ sale"])
         # zsh: compadd into an unsorted group (-V), the candidates in order.
         zsh_script = f"""
@@ -140,13 +140,13 @@ CURRENT=6
 source {shlex.quote(os.path.join(SCRIPTS, '_nimbus-codes'))}
 """
         zsh = subprocess.run(["zsh", "-f", "-c", zsh_script], env=self.sandbox.environment(), capture_output=True,
-                             text=True, timeout=60)
+                             text=True, timeout=COMMAND)
         self.assertEqual(zsh.stdout.splitlines(),
                          ["compadd -V nimbus-codes -a candidates", "Sale", "Complaint", "No sale"], zsh.stderr)
         # fish: the completion is registered to keep the order it is given.
         fish = subprocess.run(["fish", "--no-config", "-c",
                                f"source {shlex.quote(os.path.join(SCRIPTS, 'nimbus-codes.fish'))}; "
-                               "complete -c nimbus-codes"], capture_output=True, text=True, timeout=60)
+                               "complete -c nimbus-codes"], capture_output=True, text=True, timeout=COMMAND)
         self.assertRegex(fish.stdout, r"(^|\s)(-k|--keep-order)\s", fish.stderr)
 
     def test_scripts_parse_and_pass_shellcheck(self):

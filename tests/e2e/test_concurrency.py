@@ -2,7 +2,7 @@
 
 import subprocess
 
-from harness import BINARY, NimbusTestCase, main
+from harness import BINARY, COMMAND, NimbusTestCase, main, time_limit
 
 class ConcurrencyTest(NimbusTestCase):
     def setUp(self):
@@ -20,7 +20,7 @@ class ConcurrencyTest(NimbusTestCase):
                                  "--tag", f"racer {n}", "--as", "mia") for n in range(8)]
             outcomes = []
             for racer in racers:
-                _, err = racer.communicate(timeout=120)
+                _, err = racer.communicate(timeout=COMMAND)
                 outcomes.append((racer.returncode, err.decode()))
             codes = sorted(code for code, _ in outcomes)
             self.assertEqual(codes, [0] + [4] * 7, outcomes)
@@ -42,7 +42,7 @@ class ConcurrencyTest(NimbusTestCase):
                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
                    for worker in range(16)]
         for worker in workers:
-            _, err = worker.communicate(timeout=280)
+            _, err = worker.communicate(timeout=time_limit(15))  # PostgreSQL: 12 s for all
             self.assertEqual(worker.returncode, 0, err.decode())
         concluded = {s["id"] for s in self.json_ok("session", "list", "--concluded")}
         self.assertEqual(concluded, set(ids))

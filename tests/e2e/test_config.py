@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from harness import BINARY, NimbusTestCase, main
+from harness import BINARY, COMMAND, NimbusTestCase, main
 
 SETUP = [
     ("ou", "create", "Contoso/Sales/EMEA", "--parents"),
@@ -207,7 +207,7 @@ class ConfigTest(NimbusTestCase):
             # While apply still waits for its input, another writer is not blocked.
             self.run_ok("code", "create", "--type", "primary", "--name", "Meanwhile", "--busy-timeout", "300")
         finally:
-            out, err = applier.communicate(self.export().encode(), timeout=60)
+            out, err = applier.communicate(self.export().encode(), timeout=COMMAND)
         self.assertEqual(applier.returncode, 0, err)
 
     def test_stdin(self):

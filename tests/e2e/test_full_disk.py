@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import uuid
 
-from harness import ENGINE, POSTGRESQL, NimbusTestCase, is_root, main, postgresql_only, sqlite_only
+from harness import COMMAND, ENGINE, NimbusTestCase, POSTGRESQL, is_root, main, postgresql_only, sqlite_only
 
 
 class FullDiskTest(NimbusTestCase):
@@ -24,10 +24,10 @@ class FullDiskTest(NimbusTestCase):
         os.chmod(self.disk, 0o755)
         self.addCleanup(os.rmdir, self.disk)
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", self.disk],
-                                 capture_output=True, text=True, timeout=60)
+                                 capture_output=True, text=True, timeout=COMMAND)
         if mounted.returncode != 0:
             self.skipTest(f"cannot mount a small disk here: {mounted.stderr.strip()}")
-        self.addCleanup(subprocess.run, ["umount", "--lazy", self.disk], capture_output=True, timeout=60)
+        self.addCleanup(subprocess.run, ["umount", "--lazy", self.disk], capture_output=True, timeout=COMMAND)
         self.filler = os.path.join(self.disk, "filler")
 
     def fill(self):

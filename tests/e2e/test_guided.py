@@ -6,7 +6,7 @@ import select
 import signal
 import time
 
-from harness import BINARY, CAST, NimbusTestCase, main
+from harness import BINARY, CAST, COMMAND, NimbusTestCase, main
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 
@@ -23,7 +23,7 @@ class Terminal:
                 os._exit(127)
         self.screen = ""
 
-    def expect(self, text, timeout=20):
+    def expect(self, text, timeout=COMMAND):
         deadline = time.monotonic() + timeout
         while text not in self.screen:
             remaining = deadline - time.monotonic()

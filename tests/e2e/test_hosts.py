@@ -15,10 +15,10 @@ import threading
 import uuid
 from urllib.parse import urlsplit
 
-from harness import BINARY, ENGINE, POSTGRESQL, NimbusTestCase, main
+from harness import BINARY, COMMAND, ENGINE, NimbusTestCase, POSTGRESQL, main, time_limit
 
 def ip(*args, check=True):
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=check)
+    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=COMMAND, check=check)
 
 
 def inside(namespace):
@@ -101,7 +101,7 @@ class HostsTest(NimbusTestCase):
                 self.skipTest(f"this machine forbids network namespaces: {made.stderr.strip()}")
             self.namespaces.append(name)
             self.addCleanup(ip, "netns", "del", name, check=False)
-            entered = subprocess.run([*inside(name), "true"], capture_output=True, text=True, timeout=30)
+            entered = subprocess.run([*inside(name), "true"], capture_output=True, text=True, timeout=COMMAND)
             if entered.returncode != 0:
                 self.skipTest(f"this machine forbids entering network namespaces: {entered.stderr.strip()}")
             outside, veth = f"nv{tag}{host}h", f"nv{tag}{host}n"
@@ -112,8 +112,8 @@ class HostsTest(NimbusTestCase):
             self.veths.append(veth)
             ip("addr", "add", f"{here}/24", "dev", outside)
             ip("link", "set", outside, "up")
-            subprocess.run([*inside(name), "ip", "addr", "add", f"{there}/24", "dev", veth], check=True, timeout=30)
-            subprocess.run([*inside(name), "ip", "link", "set", veth, "up"], check=True, timeout=30)
+            subprocess.run([*inside(name), "ip", "addr", "add", f"{there}/24", "dev", veth], check=True, timeout=COMMAND)
+            subprocess.run([*inside(name), "ip", "link", "set", veth, "up"], check=True, timeout=COMMAND)
             addresses.append((here, there))
         server = urlsplit(POSTGRESQL.uri)
         self.relay = Relay([here for here, _ in addresses], (server.hostname, server.port))
@@ -147,7 +147,7 @@ class HostsTest(NimbusTestCase):
                                    "--tag", f"racer {n}", "--as", "mia") for n in range(8)]
             outcomes = []
             for racer in racers:
-                _, err = racer.communicate(timeout=120)
+                _, err = racer.communicate(timeout=COMMAND)
                 outcomes.append((racer.returncode, err.decode()))
             self.assertEqual(sorted(code for code, _ in outcomes), [0] + [4] * 7, outcomes)
             for code, err in outcomes:
@@ -169,7 +169,7 @@ class HostsTest(NimbusTestCase):
                 [*inside(self.namespaces[host]), "bash", "-c", script, "worker", *ids[worker::8]],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
         for worker in workers:
-            _, err = worker.communicate(timeout=280)
+            _, err = worker.communicate(timeout=time_limit(15))
             self.assertEqual(worker.returncode, 0, err.decode())
         concluded = {s["id"] for s in self.json_ok("session", "list", "--concluded")}
         self.assertEqual(concluded, set(ids))
@@ -180,15 +180,15 @@ class HostsTest(NimbusTestCase):
     def test_a_host_cut_off_from_the_server_exits_75_naming_it(self):
         self.import_calls(["cut-1"])
         subprocess.run([*inside(self.namespaces[0]), "ip", "link", "set", self.veths[0], "down"], check=True,
-                       timeout=30)
+                       timeout=COMMAND)
         cut = self.on_host(0, "session", "conclude", "cut-1", "--primary", "Sale", "--as", "mia")
-        _, err = cut.communicate(timeout=120)
+        _, err = cut.communicate(timeout=COMMAND)
         self.assertEqual(cut.returncode, 75, err)
         self.assertIn(self.host_stores[0].split("@")[1].split("/")[0], err.decode())
         # The other host still reaches it, and nothing was concluded meanwhile.
         self.assertEqual(self.sandbox.count("SELECT count(*) FROM conclusion"), 0)
         ok = self.on_host(1, "session", "conclude", "cut-1", "--primary", "Sale", "--as", "mia")
-        _, err = ok.communicate(timeout=120)
+        _, err = ok.communicate(timeout=COMMAND)
         self.assertEqual(ok.returncode, 0, err)
 
 

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
 
-from harness import NimbusTestCase, main
+from harness import NimbusTestCase, main, time_limit
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 EVIL_TAG = "<script>alert(1)</script>"
@@ -114,7 +114,7 @@ class HtmlReportTest(NimbusTestCase):
                             "--no-first-run", "--disable-background-networking", "--disable-component-update",
                             "--disable-sync", f"--user-data-dir={profile}", f"--screenshot={png}",
                             "--window-size=900,1000", "file://" + page],
-                           capture_output=True, timeout=120, check=True)
+                           capture_output=True, timeout=time_limit(3), check=True)
         with open(png, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         self.assertGreater(os.path.getsize(png), 10_000)

@@ -5,7 +5,7 @@ import json
 import os
 import urllib.parse
 
-from harness import ENGINE, LOGIN, POSTGRESQL, NimbusTestCase, main, postgresql_only
+from harness import ENGINE, LOGIN, NimbusTestCase, POSTGRESQL, main, postgresql_only
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 ROW = "{id},Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,{caller}\n"

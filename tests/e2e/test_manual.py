@@ -5,7 +5,7 @@ import re
 import subprocess
 import tempfile
 
-from harness import ROOT, NimbusTestCase, main
+from harness import NimbusTestCase, ROOT, main
 
 DOCS = os.path.join(ROOT, "docs")
 PAGES = ("nimbus-codes.1", "nimbus-codes-identity.5")

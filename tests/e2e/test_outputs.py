@@ -14,7 +14,7 @@ import subprocess
 import threading
 import unittest
 
-from harness import (CAST, ENGINE, STRANGER_UID, NimbusTestCase, is_root, main, ordinary_account,
+from harness import (CAST, COMMAND, ENGINE, NimbusTestCase, STRANGER_UID, is_root, main, ordinary_account,
                      sqlite_only)
 
 
@@ -94,7 +94,7 @@ class OutputCases:
         with open(captured, "w") as out:
             completed = subprocess.run(self.sandbox.command("report", "usage", "--month", "2026-11", "--format",
                                                             "csv", "--output", "/dev/stdout"),
-                                       env=self.sandbox.env, stdout=out, stderr=subprocess.PIPE, timeout=60)
+                                       env=self.sandbox.env, stdout=out, stderr=subprocess.PIPE, timeout=COMMAND)
         self.assertEqual(completed.returncode, 0, completed.stderr)
         self.assertEqual(self.read(captured), expected)
         # The system's link stays a link: it is a name for descriptor 1, never a file.
@@ -110,7 +110,7 @@ class OutputCases:
         read_end, write_end = os.pipe()
         completed = subprocess.run(self.sandbox.command("report", "usage", "--month", "2026-11", "--format", "csv",
                                                         "--output", f"/dev/fd/{write_end}"),
-                                   env=self.sandbox.env, capture_output=True, timeout=60, pass_fds=(write_end,))
+                                   env=self.sandbox.env, capture_output=True, timeout=COMMAND, pass_fds=(write_end,))
         os.close(write_end)
         with os.fdopen(read_end, newline="") as pipe:
             self.assertEqual(pipe.read(), expected)
@@ -128,7 +128,7 @@ class OutputCases:
         reader = threading.Thread(target=lambda: received.append(self.read(fifo)))
         reader.start()
         result = self.report("--output", fifo)
-        reader.join(timeout=60)
+        reader.join(timeout=COMMAND)
         self.assertEqual(result.code, 0, repr(result))
         self.assertEqual(received, [self.expected_csv()])
         self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))

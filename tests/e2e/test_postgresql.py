@@ -6,7 +6,7 @@ import subprocess
 import time
 import urllib.parse
 
-from harness import POSTGRESQL, ROOT, NimbusTestCase, main, postgresql_only
+from harness import COMMAND, NimbusTestCase, POSTGRESQL, ROOT, main, postgresql_only
 
 # The writers' lock: nimbus-codes' application id.
 WRITERS_LOCK = 0x4E434453
@@ -103,7 +103,7 @@ class PostgresqlStoreTest(NimbusTestCase):
         finally:
             holder.stdin.write("ROLLBACK;\n")
             holder.stdin.close()
-            holder.wait(timeout=30)
+            holder.wait(timeout=COMMAND)
             holder.stdout.close()
         self.run_ok("code", "create", "--type", "primary", "--name", "X")
 
@@ -224,7 +224,7 @@ class RoleTest(NimbusTestCase):
     def as_role(self, role, sql):
         return subprocess.run([POSTGRESQL.psql_binary, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
                                self.base.format(role), "-c", sql],
-                              capture_output=True, text=True, timeout=60, env=dict(os.environ, **self.sandbox.env))
+                              capture_output=True, text=True, timeout=COMMAND, env=dict(os.environ, **self.sandbox.env))
 
     def test_the_application_role_runs_every_command_but_cannot_rewrite_history(self):
         self.sandbox.use_store(self.base.format(self.owner))

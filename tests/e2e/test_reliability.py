@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 
-from harness import BINARY, CAST, ENGINE, NimbusTestCase, main, sqlite_only
+from harness import BINARY, CAST, COMMAND, ENGINE, NimbusTestCase, main, sqlite_only, time_limit
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 SEED = int(os.environ.get("NIMBUS_TEST_SEED", time.time_ns() % 100000))
@@ -106,7 +106,7 @@ class ReliabilityTest(NimbusTestCase):
             worker.start()
             # However slow the machine, the first round kills only after an
             # acknowledgement, so that there is one to lose.
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + COMMAND
             while round == 0 and not acknowledged and time.monotonic() < deadline:
                 time.sleep(0.01)
             time.sleep(self.random.uniform(0.1, 0.6))
@@ -139,7 +139,7 @@ class ReliabilityTest(NimbusTestCase):
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
         completed = subprocess.run([BINARY, "session", "import", path], env=self.sandbox.env,
-                                   capture_output=True, timeout=120, preexec_fn=small_disk)
+                                   capture_output=True, timeout=time_limit(1), preexec_fn=small_disk)
         self.assertNotEqual(completed.returncode, 0)
         self.assertIn(b"nimbus-codes: error: store", completed.stderr)
         self.assertEqual(integrity(self.sandbox.store), "ok")
@@ -153,7 +153,7 @@ class ReliabilityTest(NimbusTestCase):
         self.assert_fails(73, "report", "usage", "--output", "/dev/full", stderr="cannot write /dev/full")
         with open("/dev/full", "w") as full:
             completed = subprocess.run([BINARY, "code", "list"], env=self.sandbox.env, stdout=full,
-                                       stderr=subprocess.PIPE, timeout=60)
+                                       stderr=subprocess.PIPE, timeout=COMMAND)
         self.assertEqual(completed.returncode, 73, completed.stderr)
         self.assert_intact()
 
@@ -163,9 +163,9 @@ class ReliabilityTest(NimbusTestCase):
         """Runs nimbus-codes as an unprivileged user: nobody when the tests run as root."""
         env = dict(self.sandbox.env)
         if os.geteuid() != 0:
-            return subprocess.run([BINARY, *args], env=env, capture_output=True, timeout=60)
+            return subprocess.run([BINARY, *args], env=env, capture_output=True, timeout=COMMAND)
         return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", BINARY, *args],
-                              env=env, capture_output=True, timeout=60)
+                              env=env, capture_output=True, timeout=COMMAND)
 
     def prepare_for_other_user(self):
         users = dict(CAST)

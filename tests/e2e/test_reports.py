@@ -14,7 +14,7 @@ import signal
 import stat
 import subprocess
 
-from harness import BINARY, CAST, ROOT, SCHEMA_VERSION, NimbusTestCase, Sandbox, main
+from harness import BINARY, CAST, COMMAND, NimbusTestCase, ROOT, SCHEMA_VERSION, Sandbox, main, time_limit
 
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 UPDATE = os.environ.get("NIMBUS_UPDATE_GOLDEN") == "1"
@@ -51,7 +51,7 @@ def golden_sandbox(store=None):
         sandbox.use_store(os.path.join(sandbox.dir, store))
     completed = subprocess.run(["bash", os.path.join(GOLDEN, "dataset.sh")],
                                env=sandbox.environment({"NIMBUS_CODES_BIN": BINARY}),
-                               capture_output=True, timeout=300)
+                               capture_output=True, timeout=time_limit(3))
     if completed.returncode != 0:
         sandbox.cleanup()
         raise RuntimeError(completed.stderr.decode())
@@ -161,7 +161,7 @@ class ReportsTest(NimbusTestCase):
 
         completed = subprocess.run(
             [BINARY, "report", "usage", "--from", "2026-10-01", "--to", "2026-12-31", "--by", "day,user,code",
-             "--format", "json", "--output", path], env=self.sandbox.env, capture_output=True, timeout=60,
+             "--format", "json", "--output", path], env=self.sandbox.env, capture_output=True, timeout=COMMAND,
             preexec_fn=limit)
         self.assertEqual(completed.returncode, 73, completed.stderr)
         self.assertIn(b"cannot write", completed.stderr)

@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from harness import BINARY, LOGIN, ROOT, NimbusTestCase, main
+from harness import BINARY, LOGIN, NimbusTestCase, ROOT, main, time_limit
 
 
 class ServicesTest(NimbusTestCase):
@@ -35,7 +35,7 @@ class ServicesTest(NimbusTestCase):
         script = os.path.join(ROOT, "docs", "examples", "setup-hotline.sh")
         env = self.sandbox.environment({"NIMBUS_CODES_BIN": BINARY})
         for _ in range(2):  # and again: every step is idempotent
-            completed = subprocess.run(["bash", script], env=env, capture_output=True, timeout=120)
+            completed = subprocess.run(["bash", script], env=env, capture_output=True, timeout=time_limit(1))
             self.assertEqual(completed.returncode, 0, completed.stderr.decode())
         hotline = self.show()
         self.assertEqual(hotline["primary"], ["Sale", "No sale", "Callback"])

@@ -3,7 +3,7 @@
 import os
 import sqlite3
 
-from harness import ENGINE, SCHEMA_VERSION, NimbusTestCase, main, sqlite_only
+from harness import ENGINE, NimbusTestCase, SCHEMA_VERSION, main, sqlite_only
 
 
 def file_bytes(path):

@@ -11,7 +11,8 @@ import sqlite3
 import subprocess
 from urllib.parse import urlsplit
 
-from harness import BINARY, ENGINE, LOGIN, POSTGRESQL, NimbusTestCase, main, postgresql_only, sqlite_only
+from harness import (BINARY, COMMAND, ENGINE, LOGIN, NimbusTestCase, POSTGRESQL, main, postgresql_only,
+                     sqlite_only)
 from test_reports import CASES, GOLDEN, GOLDEN_USERS, golden_sandbox
 
 # Every table and its key, to compare whole stores row by row.
@@ -246,7 +247,7 @@ class StoreCopyTest(NimbusTestCase):
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
         completed = subprocess.run([BINARY, "store", "copy", "--from", self.source.store, "--to", there],
-                                   env=self.sandbox.env, capture_output=True, timeout=60, preexec_fn=limit)
+                                   env=self.sandbox.env, capture_output=True, timeout=COMMAND, preexec_fn=limit)
         self.assertEqual(completed.returncode, 73, completed.stderr)
         self.assertIn(b"nimbus-codes: error: ", completed.stderr)
         self.assertEqual(completed.stdout, b"")

@@ -4,7 +4,7 @@ import os
 import shutil
 import sqlite3
 
-from harness import POSTGRESQL, ROOT, SCHEMA_VERSION, NimbusTestCase, main
+from harness import NimbusTestCase, POSTGRESQL, ROOT, SCHEMA_VERSION, main
 
 STORE_V1 = os.path.join(ROOT, "tests", "data", "store-v1.db")
 
