@@ -31,6 +31,20 @@ class CliTest(NimbusTestCase):
         self.assert_fails(64, "code", "list", "--format", "xml")
         self.assert_fails(64, "code", "list", "--busy-timeout", "-1")
 
+    def test_refusals_of_values_read_as_sentences(self):
+        self.init_store()
+        for args, message in (
+                (["session", "list", "--limit", "0"], '--limit: "0" is not a whole number from 1 to 1000000000'),
+                (["session", "list", "--limit", "many"], '--limit: "many" is not a whole number from 1 to'),
+                (["code", "list", "--busy-timeout", "-1"], '--busy-timeout: "-1" is not a whole number from 0 to '
+                                                          '3600000'),
+                (["code", "list", "--type", "tertiary"], '--type: "tertiary" is not one of primary, secondary'),
+                (["code", "list", "--format", "xml"], '--format: "xml" is not one of table, json, csv, html'),
+                (["session", "conclude", "s-1", "--primary"], "--primary needs a value (CODE)")):
+            result = self.assert_fails(64, *args, stderr=message)
+            self.assertNotIn("179769313486", result.err)
+            self.assertNotIn("0.000000", result.err)
+
     def test_global_options_before_or_after_the_command(self):
         other = os.path.join(self.sandbox.dir, "other.db")
         self.run_ok("--store", other, "init", "--tenant", "Fabrikam")

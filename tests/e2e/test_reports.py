@@ -175,6 +175,30 @@ class ReportsTest(NimbusTestCase):
         self.assertEqual(self.run_ok("report", "usage", "--month", "2026-11", "--format", "csv",
                                      "--output", "/dev/null").out, "")
 
+    def test_the_documented_cron_line(self):
+        """docs/reports.md's cron line, run as cron runs it: sh, umask 022, a bare
+        environment; nothing printed on success (cron would mail it), the files
+        named after the month reported and readable by the owner's group and others."""
+        with open(os.path.join(ROOT, "docs", "reports.md"), encoding="utf-8") as f:
+            line = next(l for l in f if l.startswith("0 6 1 * *"))
+        command = line.split(None, 5)[5].strip().replace("\\%", "%")
+        folder = os.path.join(self.sandbox.dir, "cron")
+        os.makedirs(folder, exist_ok=True)
+        command = command.replace("/srv/reports", folder)
+        env = {"PATH": os.path.dirname(BINARY) + ":/usr/bin:/bin", "HOME": self.sandbox.env["HOME"],
+               "NIMBUS_CODES_STORE": self.sandbox.store, "NIMBUS_CODES_IDENTITY": self.sandbox.identity,
+               "PGPASSFILE": self.sandbox.env.get("PGPASSFILE", "/nonexistent")}
+        completed = subprocess.run(["sh", "-c", "umask 022; " + command], env=env, cwd="/",
+                                   capture_output=True, timeout=COMMAND)
+        self.assertEqual((completed.returncode, completed.stdout, completed.stderr), (0, b"", b""))
+        month = subprocess.run(["date", "-d", "yesterday", "+%Y-%m"], capture_output=True, text=True,
+                               check=True, timeout=COMMAND).stdout.strip()
+        for name in (f"hotline-{month}.csv", f"hotline-{month}-summary.csv"):
+            path = os.path.join(folder, name)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, name)
+        with open(os.path.join(folder, f"hotline-{month}.csv"), newline="") as f:
+            self.assertTrue(f.read().startswith("type,code,code_id,sessions,share\r\n"))
+
     def test_period_and_dimension_errors(self):
         self.assert_fails(64, "report", "usage", "--month", "2026-13")
         self.assert_fails(64, "report", "usage", "--month", "November")

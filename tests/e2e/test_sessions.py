@@ -92,6 +92,19 @@ class SessionsTest(NimbusTestCase):
         self.assertEqual(self.json_ok("session", "list", "--concluded")[0]["id"], "s-1")
         self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--open")], ["s-2", "d-1", "s-3"])
 
+    def test_conclude_takes_code_lists_as_service_apply_does(self):
+        # Sale and No sale both primary: a list in one option, as `service apply --primary`.
+        concluded = self.json_ok("session", "conclude", "s-1", "--primary", "No sale,Sale",
+                                 "--secondary", "upsell", "--as", "mia")
+        self.assertEqual([c["name"] for c in concluded["codes"]], ["No sale", "Sale", "Upsell"])
+        # Repeated and listed mix; a code given twice is still refused.
+        self.assert_fails(65, "session", "conclude", "s-2", "--primary", "Sale,No sale", "--primary", "sale",
+                          "--as", "mia", stderr='code "Sale" is given twice')
+        # Tags are free text and are never split.
+        tagged = self.json_ok("session", "conclude", "s-2", "--primary", "id:1", "--tag", "call back, Monday",
+                              "--as", "mia")
+        self.assertEqual(tagged["tags"], ["call back, Monday"])
+
     def test_conclusion_keeps_names_as_they_were(self):
         self.run_ok("session", "conclude", "s-1", "--primary", "Sale")
         self.run_ok("code", "edit", "Sale", "--name", "Closed deal")
