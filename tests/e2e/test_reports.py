@@ -240,5 +240,51 @@ class ReportsTest(NimbusTestCase):
         self.assertFalse([n for n in os.listdir(self.sandbox.dir) if n.startswith(".model")])
 
 
+HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
+
+
+def read_csv(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class ReportRulesTest(NimbusTestCase):
+    """Rules of report usage and report export, each on a small store of its own."""
+
+    def import_rows(self, *rows):
+        self.run_ok("session", "import", "-", "--input-format", "csv",
+                    stdin=HEADER + "".join(row + "\n" for row in rows))
+
+    def summary(self, *args):
+        path = os.path.join(self.sandbox.dir, "summary.json")
+        self.run_ok("report", "usage", "--month", "2026-11", "--summary", path, "--format", "json", *args)
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+
+    def test_retroactive_follows_an_end_imported_after_the_conclusion(self):
+        self.init_hotline()
+        # Two active calls, both concluded at 09:30 (the fixed clock) while active.
+        self.import_rows("a-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,",
+                         "a-2,Hotline,mia,inbound,2026-11-26T09:00:00Z,,,")
+        for session in ("a-1", "a-2"):
+            concluded = self.json_ok("session", "conclude", session, "--primary", "Sale", "--as", "mia")
+            self.assertFalse(concluded["retroactive"])
+        self.assertEqual(self.summary()["retroactive"], 0)
+        # Their ends arrive later: a-1 ended at 08:10, before its conclusion;
+        # a-2 at 09:45, after it.
+        self.import_rows("a-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:10:00Z,accepted,",
+                         "a-2,Hotline,mia,inbound,2026-11-26T09:00:00Z,2026-11-26T09:45:00Z,accepted,")
+        self.assertTrue(self.json_ok("session", "show", "a-1")["retroactive"])
+        self.assertFalse(self.json_ok("session", "show", "a-2")["retroactive"])
+        summary = self.summary()
+        self.assertEqual((summary["concluded"], summary["retroactive"]), (2, 1))
+        footer = self.run_ok("report", "usage", "--month", "2026-11").out
+        self.assertIn("2 concluded (1 retroactively)", footer)
+        out = os.path.join(self.sandbox.dir, "model")
+        self.run_ok("report", "export", "--dir", out)
+        facts = {row["session_id"]: row["retroactive"] for row in read_csv(os.path.join(out, "sessions.csv"))}
+        self.assertEqual(facts, {"a-1": "true", "a-2": "false"})
+
+
 if __name__ == "__main__":
     main()

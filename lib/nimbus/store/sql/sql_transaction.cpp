@@ -116,9 +116,13 @@ Service read_service(const Statement& q) {
 
 constexpr const char* session_select =
     "SELECT s.id, s.external_id, s.service_id, v.name, o.path, s.user, s.direction, "
-    "s.started_at, s.ended_at, s.outcome, s.caller, c.concluded_at, c.user, c.via, "
-    "c.retroactive FROM session s JOIN service v ON v.id = s.service_id "
+    "s.started_at, s.ended_at, s.outcome, s.caller, c.concluded_at, c.user, c.via "
+    "FROM session s JOIN service v ON v.id = s.service_id "
     "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id ";
+
+/// nimbus::is_retroactive in SQL, over `c` (conclusion) and `s` (session): 1
+/// or 0. The stored conclusion.retroactive is never read (see insert_conclusion).
+constexpr const char* retroactive_sql = "CASE WHEN c.concluded_at > s.ended_at THEN 1 ELSE 0 END";
 
 Session read_session(const Statement& q) {
     Session session;
@@ -138,7 +142,7 @@ Session read_session(const Statement& q) {
         conclusion.at = from_seconds(q.integer(11));
         conclusion.user = q.text(12);
         conclusion.via = optional_text(q, 13);
-        conclusion.retroactive = q.integer(14) != 0;
+        conclusion.retroactive = is_retroactive(conclusion.at, session.ended_at);
         session.conclusion = std::move(conclusion);
     }
     return session;
@@ -501,12 +505,12 @@ std::vector<SessionCount> SqlTransaction::session_counts(const UsageQuery& query
     }
     std::vector<Value> params;
     const std::string where = session_filter(query, params);
-    const auto q = db_.prepare(fmt::format(
-        "SELECT {}, {}, {}, count(*), count(c.session_id), coalesce(sum(c.retroactive), 0) "
-        "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id WHERE {}{}",
-        query.by_day ? local_day_expression(query.offsets) : "0",
-        query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''", where,
-        group_by(groups)));
+    const auto q = db_.prepare(
+        fmt::format("SELECT {}, {}, {}, count(*), count(c.session_id), coalesce(sum({}), 0) "
+                    "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id WHERE {}{}",
+                    query.by_day ? local_day_expression(query.offsets) : "0",
+                    query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''",
+                    retroactive_sql, where, group_by(groups)));
     bind_all(*q, params);
     return all_rows(*q, [](const Statement& row) {
         return SessionCount{row.integer(0), row.integer(1), row.text(2),
@@ -729,6 +733,11 @@ void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
     q->bind(2, to_seconds(conclusion.at));
     q->bind(3, conclusion.user);
     bind_optional(*q, 4, conclusion.via);
+    // The column is part of the permanent record (NOT NULL, guarded by the
+    // triggers that keep conclusions final), so it is still written: whether
+    // the call had ended when the conclusion was submitted, as far as the
+    // store knew then. Nothing reads it: an end imported later can make a
+    // conclusion retroactive, so every read derives it from the times.
     q->bind(5, std::int64_t{conclusion.retroactive ? 1 : 0});
     q->bind(6, static_cast<std::int64_t>(conclusion.codes.size()));
     q->bind(7, static_cast<std::int64_t>(conclusion.tags.size()));
