@@ -285,6 +285,26 @@ class ReportRulesTest(NimbusTestCase):
         facts = {row["session_id"]: row["retroactive"] for row in read_csv(os.path.join(out, "sessions.csv"))}
         self.assertEqual(facts, {"a-1": "true", "a-2": "false"})
 
+    def test_a_renamed_code_has_one_row_per_group(self):
+        self.init_hotline()
+        self.import_calls(["c-1", "c-2"])
+        self.run_ok("session", "conclude", "c-1", "--primary", "Sale", "--as", "mia")
+        self.run_ok("code", "edit", "Sale", "--name", "Closed deal")
+
+        def rows(*args):
+            return [(r.get("month"), r["code"], r["code_id"], r["sessions"])
+                    for r in self.json_ok("report", "usage", *args)]
+
+        # Used in November as Sale, unused in October: one row each, never a
+        # zero row under today's name beside the row of the old one.
+        self.assertEqual(rows("--from", "2026-10-01", "--to", "2026-11-30", "--by", "month,code"),
+                         [("2026-10", "Closed deal", 1, 0), ("2026-11", "Sale", 1, 1)])
+        self.assertEqual(rows("--month", "2026-11", "--names", "current"), [(None, "Closed deal", 1, 1)])
+        # Used under both names in one month: a row per name, each with its sessions.
+        self.run_ok("session", "conclude", "c-2", "--primary", "Closed deal", "--as", "mia")
+        self.assertEqual(rows("--month", "2026-11"), [(None, "Closed deal", 1, 1), (None, "Sale", 1, 1)])
+        self.assertEqual(rows("--month", "2026-11", "--names", "current"), [(None, "Closed deal", 1, 2)])
+
 
 if __name__ == "__main__":
     main()

@@ -285,7 +285,9 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
         }
     }
 
-    // Stable rows: every period, service and listed code appears, with 0 when unused.
+    // Stable rows: every period, service and listed code appears, with 0 when
+    // unused. A code that has rows in a group (under its names at the time)
+    // gets no other: zero rows are per code, not per name.
     if (!query.by_tag) {
         std::vector<std::string> periods{std::string{}};
         if (by_month) {
@@ -341,13 +343,21 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
             }
             service_items.emplace_back(0, items_of(all));
         }
+        const auto has_rows = [&](const Key& key) {
+            const auto found = groups.lower_bound(
+                Key{key.period, key.service_id, key.user, key.type, key.code_id, {}, {}});
+            return found != groups.end() && found->first.period == key.period &&
+                   found->first.service_id == key.service_id && found->first.user == key.user &&
+                   found->first.type == key.type && found->first.code_id == key.code_id;
+        };
         for (const std::string& period : periods) {
             for (const auto& [service_id, items] : service_items) {
                 for (const std::string& user : user_keys) {
                     for (const Item& item : items) {
-                        groups.try_emplace(
-                            Key{period, service_id, user, item.type, item.code_id, item.name, {}},
-                            0);
+                        Key key{period, service_id, user, item.type, item.code_id, item.name, {}};
+                        if (!has_rows(key)) {
+                            groups.try_emplace(std::move(key), 0);
+                        }
                     }
                 }
             }

@@ -79,8 +79,9 @@ struct UsageReport {
 /// Counts the concluded sessions that carry each code or tag, per group.
 /// `share` is that count over the group's concluded sessions (null when the
 /// group has none). Grouping by code lists every code on the covered services'
-/// lists, with 0 when unused, and every month or day of the period when
-/// grouping by time, so that rows are stable from one run to the next.
+/// lists, with 0 when unused (one row per code, under today's name), and every
+/// month or day of the period when grouping by time, so that rows are stable
+/// from one run to the next.
 UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageRequest& request,
                   Timestamp now);
 
