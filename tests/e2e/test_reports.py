@@ -285,6 +285,84 @@ class ReportRulesTest(NimbusTestCase):
         facts = {row["session_id"]: row["retroactive"] for row in read_csv(os.path.join(out, "sessions.csv"))}
         self.assertEqual(facts, {"a-1": "true", "a-2": "false"})
 
+    def test_a_user_filter_must_name_someone(self):
+        self.init_hotline()
+        self.import_calls(["c-1"])  # mia's
+        # zed took a call, and has left since: no longer in the identity file.
+        self.sandbox.write_identity(dict(CAST, zed={"name": "Zed", "member": ["Hotline"]}))
+        self.import_rows("c-2,Hotline,zed,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,")
+        self.sandbox.write_identity(CAST)
+        self.run_ok("session", "conclude", "c-1", "--primary", "Sale", "--as", "mia")
+        before = self.audit_actions()
+        self.assert_fails(3, "report", "usage", "--month", "2026-11", "--user", "miaa",
+                          stderr='there is no user "miaa": no session in the store is theirs')
+        self.assert_fails(3, "report", "usage", "--month", "2026-11", "--user", "miaa", "--format", "csv",
+                          "--output", os.path.join(self.sandbox.dir, "miaa.csv"))
+        self.assertFalse(os.path.exists(os.path.join(self.sandbox.dir, "miaa.csv")))
+        self.assertEqual(self.audit_actions(), before)
+        rows = self.json_ok("report", "usage", "--month", "2026-11", "--user", "mia")
+        self.assertEqual([(r["code"], r["sessions"]) for r in rows], [("Sale", 1)])
+        # Someone with sessions but no entry in the identity file, and someone
+        # listed there without sessions, are real people: their reports are zeros.
+        self.assertEqual([r["sessions"] for r in self.json_ok("report", "usage", "--month", "2026-11",
+                                                              "--user", "zed")], [0])
+        self.assertEqual([r["sessions"] for r in self.json_ok("report", "usage", "--month", "2026-11",
+                                                              "--user", "sue")], [0])
+
+    def test_code_names_prefer_current_codes(self):
+        self.init_hotline()  # the primary code Sale, id:1
+        self.import_calls(["c-1", "c-2", "c-3"])
+        # An old secondary code also named Sale, used once and deleted since.
+        self.run_ok("code", "create", "--type", "secondary", "--name", "Sale")
+        self.run_ok("service", "apply", "Hotline", "--secondary", "id:2")
+        self.run_ok("session", "conclude", "c-1", "--secondary", "id:2", "--as", "mia")
+        self.run_ok("code", "delete", "id:2")
+        self.run_ok("session", "conclude", "c-2", "--primary", "Sale", "--as", "mia")
+        self.run_ok("session", "conclude", "c-3", "--primary", "Sale", "--as", "mia")
+
+        def used(*args):
+            rows = self.json_ok("report", "usage", "--month", "2026-11", *args)
+            return [(r["type"], r["code"], r["code_id"], r["sessions"]) for r in rows]
+
+        # The current primary Sale, not the deleted secondary one as well.
+        self.assertEqual(used("--code", "sale"), [("primary", "Sale", 1, 2)])
+        # After a rename no current code is called Sale: the deleted secondary
+        # Sale and the code concluded as Sale are both candidates, at one level.
+        self.run_ok("code", "edit", "Sale", "--name", "Verkauf")
+        result = self.assert_fails(64, "report", "usage", "--month", "2026-11", "--code", "Sale",
+                                   stderr='--code "Sale" is ambiguous: ')
+        self.assertIn('primary "Verkauf" (id:1, Contoso, concluded as "Sale")', result.err)
+        self.assertIn('secondary "Sale" (id:2, Contoso, deleted)', result.err)
+        self.assertIn("hint: name one code as --code id:N (e.g. --code id:1), or narrow with --type", result.err)
+        self.assertEqual(used("--code", "Sale", "--type", "primary"), [("primary", "Sale", 1, 2)])
+        self.assertEqual(used("--code", "Sale", "--type", "secondary"), [("secondary", "Sale", 2, 1)])
+        self.assertEqual(used("--code", "Verkauf", "--names", "current"), [("primary", "Verkauf", 1, 2)])
+        self.assertEqual(used("--code", "id:2"), [("secondary", "Sale", 2, 1)])
+        # Two current codes of one name: the type tells them apart.
+        self.run_ok("code", "create", "--type", "secondary", "--name", "Verkauf")
+        self.assert_fails(64, "report", "usage", "--month", "2026-11", "--code", "Verkauf",
+                          stderr='primary "Verkauf" (id:1, Contoso); secondary "Verkauf" (id:3, Contoso)')
+        self.assertEqual(used("--code", "Verkauf", "--type", "primary"), [("primary", "Sale", 1, 2)])
+        self.assert_fails(3, "report", "usage", "--code", "Nothing", stderr='there is no code named "Nothing"')
+
+    def test_a_code_out_of_the_services_reach_names_nothing(self):
+        self.init_hotline()  # Hotline in Contoso/Sales
+        self.run_ok("ou", "create", "Contoso/Support")
+        self.run_ok("service", "create", "Desk", "--ou", "Contoso/Support", "--license", "contact-center")
+        self.run_ok("code", "create", "--type", "primary", "--name", "Refund", "--ou", "Contoso/Support")
+        self.assert_fails(3, "report", "usage", "--service", "Hotline", "--code", "Refund",
+                          stderr='no code named "Refund" can be on the lists of the services reported on: '
+                                 'there is only primary "Refund" (id:2, Contoso/Support)')
+        # Two sibling OUs' codes of one name: only the one the services can list counts.
+        self.run_ok("code", "create", "--type", "primary", "--name", "Refund", "--ou", "Contoso/Sales")
+        self.run_ok("service", "apply", "Hotline", "--primary", "Sale,Refund")
+        rows = self.json_ok("report", "usage", "--month", "2026-11", "--service", "Hotline", "--code", "Refund")
+        self.assertEqual([(r["code"], r["code_id"]) for r in rows], [("Refund", 3)])
+        result = self.assert_fails(64, "report", "usage", "--month", "2026-11", "--code", "Refund",
+                                   stderr='primary "Refund" (id:2, Contoso/Support); '
+                                          'primary "Refund" (id:3, Contoso/Sales)')
+        self.assertNotIn("--type", result.err)  # both are primary: only the id tells them apart
+
     def test_a_renamed_code_has_one_row_per_group(self):
         self.init_hotline()
         self.import_calls(["c-1", "c-2"])

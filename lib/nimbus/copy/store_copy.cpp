@@ -133,7 +133,9 @@ std::pair<std::string, std::int64_t> usage_reports(store::ReadTransaction& tx, c
         request.period.from = days->first.text();
         request.period.to = days->second.text();
         request.by = by;
-        const reports::UsageReport report = reports::usage(tx, actor, request, now);
+        // No --user, so no identity is needed.
+        const reports::UsageReport report =
+            reports::usage(tx, actor, identity::Identity{}, request, now);
         output::render_csv(out, report.rows);
         output::render_csv(out, report.summary_rows());
         rows += static_cast<std::int64_t>(report.rows.rows.size());

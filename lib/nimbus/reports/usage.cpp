@@ -1,6 +1,7 @@
 #include <nimbus/reports/usage.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -81,25 +82,146 @@ std::vector<Code> listed_codes(store::ReadTransaction& tx, const Service& servic
     return codes;
 }
 
-/// --code: every code (deleted ones too, in any OU) of that name, or id:N.
-std::set<std::int64_t> resolve_codes(store::ReadTransaction& tx,
-                                     const std::vector<std::string>& references) {
+/// "primary \"Sale\" (id:5, Contoso/Sales, deleted)", for messages.
+std::string describe(const Code& code, const std::set<std::string>& former_names) {
+    std::string text =
+        fmt::format("{} \"{}\" (id:{}, {}", to_string(code.type), code.name, code.id, code.ou_path);
+    for (const std::string& name : former_names) {
+        if (name != code.name) {
+            text += fmt::format(", concluded as \"{}\"", name);
+        }
+    }
+    return text + (code.deleted() ? ", deleted)" : ")");
+}
+
+std::string describe_all(const std::vector<Code>& codes,
+                         const std::map<std::int64_t, std::set<std::string>>& former_names) {
+    std::string text;
+    for (const Code& code : codes) {
+        const auto former = former_names.find(code.id);
+        text +=
+            (text.empty() ? "" : "; ") +
+            describe(code, former == former_names.end() ? std::set<std::string>{} : former->second);
+    }
+    return text;
+}
+
+/// --code: each reference names exactly one code, by id:N or by name. A name
+/// matches today's names of current (undeleted) codes first; only when no
+/// current code has it, deleted codes of that name and codes that conclusions
+/// recorded under it before a rename. Either way, only codes of --type that
+/// the covered services can list (defined at a service's OU or above) count:
+/// any other code was never used by these services. None left is NotFound;
+/// several at one level is ambiguous (Usage), with the candidates.
+std::set<std::int64_t> resolve_codes(store::ReadTransaction& tx, const UsageRequest& request,
+                                     const std::vector<Service>& services) {
     std::set<std::int64_t> ids;
-    for (const std::string& reference : references) {
+    std::optional<std::vector<ConcludedCode>> recorded; // read once, when first needed
+    const auto usable = [&](const Code& code) {
+        if (request.type && code.type != *request.type) {
+            return false;
+        }
+        const std::string code_ou = names::name_key(code.ou_path);
+        return services.empty() ||
+               std::any_of(services.begin(), services.end(), [&](const Service& service) {
+                   return names::ou_within(names::name_key(service.ou_path), code_ou);
+               });
+    };
+    for (const std::string& reference : request.codes) {
         if (reference.starts_with("id:")) {
             ids.insert(codes::resolve(tx, codes::Reference{reference, {}, {}}).id);
             continue;
         }
-        const auto nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
-        const std::vector<Code> named = tx.find_codes_by_name(names::name_key(nfc));
-        if (named.empty()) {
-            throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", nfc));
+        const std::string nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        if (nfc.empty()) {
+            throw Error(ErrorKind::Usage, "--code takes a code's name or id:N");
         }
-        for (const Code& code : named) {
-            ids.insert(code.id);
+        const std::string key = names::name_key(nfc);
+        std::vector<Code> current;
+        std::vector<Code> earlier;
+        for (Code& code : tx.find_codes_by_name(key)) {
+            (code.deleted() ? earlier : current).push_back(std::move(code));
         }
+        std::vector<Code> candidates;
+        std::copy_if(current.begin(), current.end(), std::back_inserter(candidates), usable);
+        std::map<std::int64_t, std::set<std::string>> former_names;
+        if (candidates.empty()) {
+            if (!recorded) {
+                recorded = tx.concluded_code_names();
+            }
+            for (const ConcludedCode& used : *recorded) {
+                if (names::name_key(used.name) != key) {
+                    continue;
+                }
+                former_names[used.code_id].insert(used.name);
+                const auto known = [&](const Code& code) {
+                    return code.id == used.code_id;
+                };
+                if (std::none_of(current.begin(), current.end(), known) &&
+                    std::none_of(earlier.begin(), earlier.end(), known)) {
+                    if (auto code = tx.find_code(used.code_id)) {
+                        earlier.push_back(std::move(*code));
+                    }
+                }
+            }
+            std::copy_if(earlier.begin(), earlier.end(), std::back_inserter(candidates), usable);
+        }
+        if (candidates.empty()) {
+            std::vector<Code> named = current;
+            named.insert(named.end(), earlier.begin(), earlier.end());
+            if (named.empty()) {
+                throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", nfc),
+                            "list codes with 'nimbus-codes code list --include-deleted'");
+            }
+            throw Error(ErrorKind::NotFound,
+                        fmt::format("no code named \"{}\" {}: there is only {}", nfc,
+                                    request.type ? fmt::format("is {} and can be on the lists "
+                                                               "of the services reported on",
+                                                               to_string(*request.type))
+                                                 : std::string("can be on the lists of the "
+                                                               "services reported on"),
+                                    describe_all(named, former_names)),
+                        "check --code, --type and the services (--service, --ou)");
+        }
+        if (candidates.size() > 1) {
+            std::sort(candidates.begin(), candidates.end(), [](const Code& a, const Code& b) {
+                return std::tuple(a.type, a.id) < std::tuple(b.type, b.id);
+            });
+            const bool both_types =
+                std::any_of(candidates.begin(), candidates.end(),
+                            [&](const Code& code) { return code.type != candidates.front().type; });
+            throw Error(ErrorKind::Usage,
+                        fmt::format("--code \"{}\" is ambiguous: {}", nfc,
+                                    describe_all(candidates, former_names)),
+                        fmt::format("name one code as --code id:N (e.g. --code id:{}){}",
+                                    candidates.front().id,
+                                    both_types ? ", or narrow with --type primary|secondary" : ""));
+        }
+        ids.insert(candidates.front().id);
     }
     return ids;
+}
+
+/// --user must name someone: a login with a session in the store, or one the
+/// identity file lists. A typo in a cron line is an error, not a report of zeros.
+void require_known_user(store::ReadTransaction& tx, const identity::Identity& identity,
+                        const std::string& user) {
+    if (identity.find(user) != nullptr) {
+        return;
+    }
+    store::SessionQuery query;
+    query.everything = true;
+    query.only_own = true;
+    query.own_user = user;
+    query.limit = 1;
+    if (!tx.sessions(query).empty()) {
+        return;
+    }
+    throw Error(ErrorKind::NotFound,
+                fmt::format("there is no user \"{}\": no session in the store is theirs and the "
+                            "identity file {} does not list them",
+                            user, identity.source),
+                "check the login given to --user");
 }
 
 } // namespace
@@ -222,8 +344,8 @@ output::Rows UsageReport::summary_rows() const {
     return summary_table;
 }
 
-UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageRequest& request,
-                  Timestamp now) {
+UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
+                  const identity::Identity& identity, const UsageRequest& request, Timestamp now) {
     const std::vector<Dimension>& dims = request.by;
     const Zone zone(request.zone);
     UsageReport report;
@@ -231,6 +353,9 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
     report.period = resolve_period(request.period, zone, now);
     const std::vector<Service> services =
         services_in_scope(tx, actor, request.services, request.ou);
+    if (request.user) {
+        require_known_user(tx, identity, *request.user);
+    }
 
     const bool by_month = has(dims, Dimension::Month);
     const bool by_day = has(dims, Dimension::Day);
@@ -250,7 +375,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
     query.current_names = request.current_names;
     query.user = request.user;
     query.type = request.type;
-    const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request.codes);
+    const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request, services);
     query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());
     for (const std::string& tag : tags::clean_tags(request.tags)) {
         query.tag_keys.push_back(tags::tag_key(tag));

@@ -8,6 +8,7 @@
 
 #include <nimbus/catalogue/model.hpp>
 #include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/identity.hpp>
 #include <nimbus/output/rows.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/store/store.hpp>
@@ -82,7 +83,11 @@ struct UsageReport {
 /// lists, with 0 when unused (one row per code, under today's name), and every
 /// month or day of the period when grouping by time, so that rows are stable
 /// from one run to the next.
-UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageRequest& request,
-                  Timestamp now);
+///
+/// Filters must name something: a `user` that neither has a session in the
+/// store nor is in `identity` is NotFound; each of `codes` must name one code
+/// (see docs/reports.md), else NotFound or, when ambiguous, Usage.
+UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
+                  const identity::Identity& identity, const UsageRequest& request, Timestamp now);
 
 } // namespace nimbus::reports

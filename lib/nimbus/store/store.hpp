@@ -176,6 +176,9 @@ public:
     virtual std::optional<Code> find_code(std::int64_t id) = 0;
     /// Codes of either type, deleted or not, whose case-folded name is `name_key`.
     virtual std::vector<Code> find_codes_by_name(std::string_view name_key) = 0;
+    /// Each name (with the code and its type) that conclusions recorded, once:
+    /// the names codes had when they were used, before any rename.
+    virtual std::vector<ConcludedCode> concluded_code_names() = 0;
 
     virtual std::vector<Service> services() = 0; ///< every service, ordered by name key
     virtual std::optional<Service> find_service(std::string_view name_key) = 0;

@@ -307,6 +307,12 @@ std::vector<Code> SqlTransaction::find_codes_by_name(std::string_view name_key) 
     return all_rows(*q, read_code);
 }
 
+std::vector<ConcludedCode> SqlTransaction::concluded_code_names() {
+    const auto q = db_.prepare("SELECT DISTINCT code_id, type, name FROM conclusion_code "
+                               "ORDER BY code_id, name");
+    return all_rows(*q, [](const Statement& row) { return read_concluded_code(row, 0); });
+}
+
 std::vector<Service> SqlTransaction::services() {
     const auto q = db_.prepare(service_select + std::string("ORDER BY s.name_key"));
     return all_rows(*q, read_service);

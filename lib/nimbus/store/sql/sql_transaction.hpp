@@ -25,6 +25,7 @@ public:
     std::vector<Code> codes(const CodeFilter& filter) override;
     std::optional<Code> find_code(std::int64_t id) override;
     std::vector<Code> find_codes_by_name(std::string_view name_key) override;
+    std::vector<ConcludedCode> concluded_code_names() override;
     std::vector<Service> services() override;
     std::optional<Service> find_service(std::string_view name_key) override;
     std::vector<Code> service_codes(std::int64_t service_id, CodeType list) override;
