@@ -14,7 +14,7 @@ import signal
 import stat
 import subprocess
 
-from harness import BINARY, CAST, ROOT, SCHEMA_VERSION, NimbusTestCase, Sandbox, main
+from harness import BINARY, CAST, ROOT, SCHEMA_VERSION, NimbusTestCase, Run, Sandbox, main
 
 GOLDEN = os.path.join(ROOT, "tests", "golden")
 UPDATE = os.environ.get("NIMBUS_UPDATE_GOLDEN") == "1"
@@ -185,6 +185,24 @@ class ReportsTest(NimbusTestCase):
         self.assert_fails(64, "report", "usage", "--tz", "Mars/Olympus", stderr='unknown time zone "Mars/Olympus"')
         self.assert_fails(3, "report", "usage", "--code", "Nothing")
         self.assert_fails(3, "report", "usage", "--service", "Nowhere")
+        # Periods lie within the times calls can have, 2000-01-01 to 2099-12-31.
+        outside = "is outside the times calls can have: reports cover 2000-01-01 to 2099-12-31"
+        self.assert_fails(64, "report", "usage", "--month", "1999-12", stderr="--month 1999-12 (1999-12) " + outside)
+        self.assert_fails(64, "report", "usage", "--month", "2100-01", stderr=outside)
+        self.assert_fails(64, "report", "usage", "--from", "0000-01-01", "--to", "9999-12-31", "--by", "day,code",
+                          stderr="--from 0000-01-01 " + outside)
+        self.assert_fails(64, "report", "usage", "--from", "2099-12-31", "--to", "2100-01-01",
+                          stderr="--to 2100-01-01 " + outside)
+        self.assert_fails(64, "report", "usage", "--month", "last", env={"NIMBUS_CODES_NOW": "2000-01-15T12:00:00Z"},
+                          stderr="--month last (1999-12) " + outside)
+        self.assertEqual(self.json_ok("report", "usage", "--from", "2000-01-01", "--to", "2000-01-01", "--by", "day")[0],
+                         {"day": "2000-01-01", "sessions": 0, "share": None})
+        self.assertEqual(len(self.json_ok("report", "usage", "--from", "2099-12-01", "--to", "2099-12-31", "--by", "day")),
+                         31)
+        model = os.path.join(self.sandbox.dir, "refused-model")
+        self.assert_fails(64, "report", "export", "--dir", model, "--from", "1999-12-31", "--to", "2000-01-31",
+                          stderr="--from 1999-12-31 " + outside)
+        self.assertFalse(os.path.exists(model))
 
     def test_scope(self):
         # Owners and supervisors read their services; OU admins their subtree.
@@ -382,6 +400,117 @@ class ReportRulesTest(NimbusTestCase):
         self.run_ok("session", "conclude", "c-2", "--primary", "Closed deal", "--as", "mia")
         self.assertEqual(rows("--month", "2026-11"), [(None, "Closed deal", 1, 1), (None, "Sale", 1, 1)])
         self.assertEqual(rows("--month", "2026-11", "--names", "current"), [(None, "Closed deal", 1, 2)])
+
+    def test_an_odd_stored_time_does_not_stretch_the_export_calendar(self):
+        self.init_hotline()
+        self.import_calls(["c-1"])
+        # An odd time in the store (1900-01-01), written by hand: however it got
+        # there, the calendar keeps to the days that have sessions.
+        self.sandbox.rows('INSERT INTO session (external_id, service_id, "user", direction, started_at, caller) '
+                          "VALUES ('odd-1', 1, 'mia', 'inbound', -2208988800, '')")
+        out = os.path.join(self.sandbox.dir, "model")
+        self.run_ok("report", "export", "--dir", out)
+        dates = [row["date_key"] for row in read_csv(os.path.join(out, "dates.csv"))]
+        self.assertEqual(dates, ["1900-01-01", "2026-11-26"])
+        facts = {row["session_id"]: row["date_key"] for row in read_csv(os.path.join(out, "sessions.csv"))}
+        self.assertEqual(facts, {"c-1": "2026-11-26", "odd-1": "1900-01-01"})
+
+
+def sanitized_build():
+    """True when the binary under test was built with sanitizers (whose shadow
+    memory no address-space limit can hold)."""
+    cache = os.path.join(os.environ.get("NIMBUS_BUILD_DIR", ""), "CMakeCache.txt")
+    if not os.path.exists(cache):
+        return False
+    with open(cache, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("NIMBUS_SANITIZE:"):
+                return line.split("=", 1)[1].strip() not in ("", "OFF")
+    return False
+
+
+MEMORY_LIMIT = 64 * 1024 * 1024  # what a report may use, whatever it is asked
+CODES = 100
+
+
+class ReportSizeTest(NimbusTestCase):
+    """A report runs within 64 MiB of address space, or is refused up front."""
+
+    @classmethod
+    def setUpClass(cls):
+        # One store, read only: Hotline with 100 primary codes on its list.
+        cls.shared = Sandbox()
+        cls.shared.write_identity(CAST)
+        names = [f"Code {i:03}" for i in range(1, CODES + 1)]
+        config = 'tenant = "Contoso"\nous = ["Contoso/Sales"]\n' + "".join(
+            f'[[codes]]\ntype = "primary"\nname = "{name}"\n' for name in names)
+        config += ('[[services]]\nname = "Hotline"\nou = "Contoso/Sales"\nlicense = "contact-center"\n'
+                   f"primary = [{', '.join(json.dumps(n) for n in names)}]\n"
+                   "extensions = { codes-and-tags = true }\n")
+        path = os.path.join(cls.shared.dir, "setup.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(config)
+        for args in (("init", "--tenant", "Contoso"), ("config", "apply", path)):
+            result = cls.shared.run(*args)
+            if result.code != 0:
+                cls.shared.cleanup()
+                raise RuntimeError(repr(result))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.shared.cleanup()
+
+    def setUp(self):
+        if sanitized_build():
+            self.skipTest("a sanitized binary reserves terabytes of address space: RLIMIT_AS cannot hold it")
+        self.sandbox = self.shared
+
+    def limited(self, *args):
+        """report usage ARGS with its address space limited to MEMORY_LIMIT."""
+        def limit():
+            resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+        args = ("report", "usage", *args)
+        completed = subprocess.run([BINARY, *args], env=self.sandbox.env, capture_output=True, timeout=120,
+                                   preexec_fn=limit)
+        return Run(args, completed)
+
+    def refused(self, *args, stderr):
+        result = self.limited(*args)
+        self.assertEqual(result.code, 64, repr(result))
+        self.assertEqual(result.out, "", repr(result))
+        self.assertIn(stderr, result.err, repr(result))
+        self.assertIn("nimbus-codes: hint: narrow the period", result.err)
+        self.assertIn("'nimbus-codes report export'", result.err)
+
+    def test_the_largest_report_fits(self):
+        # 1,000 days of 100 codes: 100,000 rows, the most a report may have.
+        for fmt in ("json", "table"):
+            result = self.limited("--from", "2024-01-01", "--to", "2026-09-26", "--by", "day,code", "--format", fmt)
+            self.assertEqual(result.code, 0, repr(result)[:2000])
+            if fmt == "json":
+                rows = result.json()
+                self.assertEqual(len(rows), 100_000)
+                self.assertEqual((rows[0]["day"], rows[0]["code"]), ("2024-01-01", "Code 001"))
+                self.assertEqual((rows[-1]["day"], rows[-1]["code"]), ("2026-09-26", "Code 100"))
+            else:
+                self.assertEqual(result.out.count("\n"), 100_000 + 3)  # header, footer's blank line and line
+
+    def test_larger_reports_are_refused_up_front(self):
+        self.refused("--from", "2024-01-01", "--to", "2026-09-27", "--by", "day,code",
+                     stderr="the report would have 100100 rows (1001 days times 100 rows each); "
+                            "the limit is 100000 rows")
+        # What a supervisor once asked for: a century by day, then the years 0 to 9999.
+        self.refused("--from", "2000-01-01", "--to", "2099-12-31", "--by", "day,code",
+                     stderr="3652500 rows (36525 days times 100 rows each)")
+        result = self.limited("--from", "0000-01-01", "--to", "9999-12-31", "--by", "day,code")
+        self.assertEqual(result.code, 64, repr(result))
+        self.assertIn("--from 0000-01-01 is outside the times calls can have", result.err)
+        # The same century by month for one code is a short report.
+        result = self.limited("--from", "2000-01-01", "--to", "2099-12-31", "--by", "month,code",
+                              "--code", "Code 042", "--format", "csv")
+        self.assertEqual(result.code, 0, repr(result)[:2000])
+        self.assertEqual(result.out.count("\r\n"), 1 + 1200)
 
 
 if __name__ == "__main__":

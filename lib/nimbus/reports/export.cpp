@@ -58,7 +58,9 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
     }
     std::optional<Period> period;
     if (request.from || request.to) {
-        period = resolve_period(PeriodSpec{std::nullopt, request.from, request.to}, zone, now);
+        const PeriodSpec spec{std::nullopt, request.from, request.to};
+        period = resolve_period(spec, zone, now);
+        require_plausible(spec, *period);
         query.from = period->from;
         query.to = period->to;
     }
@@ -73,10 +75,16 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         }
     };
 
-    // The fact table, and what the dimensions need from it.
+    // The fact table, and what the dimensions need from it. The calendar spans
+    // the sessions' days within the plausible call times; a day outside them
+    // (an odd time in the store, however it got there) gets a row of its own,
+    // so that one odd time never makes the calendar span centuries.
+    const std::int64_t earliest = first_report_day().day_number();
+    const std::int64_t latest = last_report_day().day_number();
     std::set<std::string> users;
     std::optional<std::int64_t> first_day;
     std::optional<std::int64_t> last_day;
+    std::set<std::int64_t> odd_days;
     {
         Table sessions(dir, "sessions.csv",
                        {{"session_key", ""},
@@ -96,8 +104,12 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         tx.each_session(query, [&](const Session& s) {
             const CivilDate date = zone.date_at(s.started_at);
             const std::int64_t day = date.day_number();
-            first_day = std::min(first_day.value_or(day), day);
-            last_day = std::max(last_day.value_or(day), day);
+            if (day < earliest || day > latest) {
+                odd_days.insert(day);
+            } else {
+                first_day = std::min(first_day.value_or(day), day);
+                last_day = std::max(last_day.value_or(day), day);
+            }
             users.insert(s.user);
             const auto& c = s.conclusion;
             sessions.row({s.id, s.external_id, s.service_id, s.user,
@@ -198,13 +210,25 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                      {"month_key", ""},
                      {"day", ""},
                      {"iso_weekday", ""}});
-        const std::int64_t first = period ? period->first.day_number() : first_day.value_or(0);
-        const std::int64_t last = period ? period->last.day_number() : last_day.value_or(-1);
-        for (std::int64_t d = first; d <= last; ++d) {
+        const auto date_row = [&](std::int64_t d) {
             const CivilDate date = CivilDate::from_day_number(d);
             const std::int64_t weekday = ((d % 7) + 7 + 3) % 7 + 1; // 1970-01-01 was a Thursday
             table.row({date.text(), std::int64_t{date.year}, std::int64_t{date.month},
                        date.month_text(), std::int64_t{date.day}, weekday});
+        };
+        const std::int64_t first = period ? period->first.day_number() : first_day.value_or(0);
+        const std::int64_t last = period ? period->last.day_number() : last_day.value_or(-1);
+        auto odd = odd_days.begin();
+        for (; odd != odd_days.end() && *odd < first; ++odd) {
+            date_row(*odd);
+        }
+        for (std::int64_t d = first; d <= last; ++d) {
+            date_row(d);
+        }
+        for (; odd != odd_days.end(); ++odd) {
+            if (*odd > last) {
+                date_row(*odd);
+            }
         }
         result.files.push_back(table.finish());
     }

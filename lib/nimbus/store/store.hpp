@@ -196,10 +196,14 @@ public:
     virtual std::vector<Session> sessions(const SessionQuery& query) = 0;
 
     /// Concluded sessions carrying each code or tag, grouped as the query says.
-    virtual std::vector<UsageCount> usage_counts(const UsageQuery& query) = 0;
+    /// Streamed, like the next one: a report holds only its own groups, never
+    /// the store's (by month, the store gives one group per day).
+    virtual void each_usage_count(const UsageQuery& query,
+                                  const std::function<void(const UsageCount&)>& visit) = 0;
     /// All sessions, concluded sessions and retroactive ones, grouped by the
     /// query's day, service and user (item filters do not apply).
-    virtual std::vector<SessionCount> session_counts(const UsageQuery& query) = 0;
+    virtual void each_session_count(const UsageQuery& query,
+                                    const std::function<void(const SessionCount&)>& visit) = 0;
 
     /// Streams the sessions of an export (conclusions without codes or tags), by id.
     virtual void each_session(const ExportQuery& query,

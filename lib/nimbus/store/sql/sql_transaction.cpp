@@ -416,7 +416,8 @@ std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
     return all_rows(*q, read_session);
 }
 
-std::vector<UsageCount> SqlTransaction::usage_counts(const UsageQuery& query) {
+void SqlTransaction::each_usage_count(const UsageQuery& query,
+                                      const std::function<void(const UsageCount&)>& visit) {
     const bool codes = query.by_type || query.by_code;
     std::vector<Value> params;
     // A conclusion's codes and tags imply the conclusion: join it only when
@@ -479,7 +480,6 @@ std::vector<UsageCount> SqlTransaction::usage_counts(const UsageQuery& query) {
         "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day, service, user, type,
         code_id, name, tag, tag_text, count, from, where, group_by(groups)));
     bind_all(*q, params);
-    std::vector<UsageCount> counts;
     while (q->step()) {
         UsageCount row;
         row.day = q->integer(0);
@@ -492,13 +492,13 @@ std::vector<UsageCount> SqlTransaction::usage_counts(const UsageQuery& query) {
         row.tag = q->text(7);
         row.sessions = q->integer(8);
         if (row.sessions > 0) {
-            counts.push_back(std::move(row));
+            visit(row);
         }
     }
-    return counts;
 }
 
-std::vector<SessionCount> SqlTransaction::session_counts(const UsageQuery& query) {
+void SqlTransaction::each_session_count(const UsageQuery& query,
+                                        const std::function<void(const SessionCount&)>& visit) {
     std::vector<std::string> groups;
     if (query.by_day) {
         groups.push_back(local_day_expression(query.offsets));
@@ -518,10 +518,10 @@ std::vector<SessionCount> SqlTransaction::session_counts(const UsageQuery& query
                     query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''",
                     retroactive_sql, where, group_by(groups)));
     bind_all(*q, params);
-    return all_rows(*q, [](const Statement& row) {
-        return SessionCount{row.integer(0), row.integer(1), row.text(2),
-                            row.integer(3), row.integer(4), row.integer(5)};
-    });
+    while (q->step()) {
+        visit(SessionCount{q->integer(0), q->integer(1), q->text(2), q->integer(3), q->integer(4),
+                           q->integer(5)});
+    }
 }
 
 void SqlTransaction::each_session(const ExportQuery& query,

@@ -34,8 +34,10 @@ public:
     std::vector<OutcomeInfo> outcomes() override;
     std::optional<Session> find_session(std::string_view external_id) override;
     std::vector<Session> sessions(const SessionQuery& query) override;
-    std::vector<UsageCount> usage_counts(const UsageQuery& query) override;
-    std::vector<SessionCount> session_counts(const UsageQuery& query) override;
+    void each_usage_count(const UsageQuery& query,
+                          const std::function<void(const UsageCount&)>& visit) override;
+    void each_session_count(const UsageQuery& query,
+                            const std::function<void(const SessionCount&)>& visit) override;
     void each_session(const ExportQuery& query,
                       const std::function<void(const Session&)>& visit) override;
     void each_concluded_code(const ExportQuery& query,
