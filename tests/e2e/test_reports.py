@@ -257,6 +257,31 @@ class ReportsTest(NimbusTestCase):
         self.assertEqual({e["name"]: e["rows"] for e in scoped["files"]}["dates.csv"], 30)
         self.assertFalse([n for n in os.listdir(self.sandbox.dir) if n.startswith(".model")])
 
+    def test_export_tag_totals_equal_the_report(self):
+        # The star counted by tag_key, as pandas' groupby('tag_key') or a Power BI
+        # relation to tags.csv would, gives what report usage --by tag gives.
+        out = os.path.join(self.sandbox.dir, "tag-model")
+        period = ["--from", "2026-10-01", "--to", "2026-12-31"]
+        self.run_ok("report", "export", "--dir", out, *period)
+        facts = [{k: unguard(v) for k, v in row.items()} for row in read_csv(os.path.join(out, "session_tags.csv"))]
+        tags = [{k: unguard(v) for k, v in row.items()} for row in read_csv(os.path.join(out, "tags.csv"))]
+        self.assertEqual(list(facts[0].keys()), ["session_key", "position", "tag", "tag_key"])
+        self.assertEqual(list(tags[0].keys()), ["tag_key", "tag"])
+        # The spellings differ, the key does not: grouping by the spelling would split VIP in three.
+        self.assertEqual(sorted(f["tag"] for f in facts if f["tag_key"] == "vip"), ["VIP", "VIP", "vip"])
+        display = {t["tag_key"]: t["tag"] for t in tags}
+        self.assertEqual(len(display), len(tags))  # one row per key
+        totals = {}
+        for fact in facts:
+            totals[display[fact["tag_key"]]] = totals.get(display[fact["tag_key"]], 0) + 1
+        report = self.json_ok("report", "usage", "--by", "tag", *period)
+        self.assertEqual(totals, {row["tag"]: row["sessions"] for row in report})
+        self.assertEqual(totals["VIP"], 3)
+        with open(os.path.join(out, "manifest.json")) as f:
+            manifest = json.load(f)
+        self.assertEqual(manifest["model_version"], 2)
+        self.assertEqual({e["name"]: e["rows"] for e in manifest["files"]}["tags.csv"], len(tags))
+
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 
@@ -264,6 +289,11 @@ HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 def read_csv(path):
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def unguard(cell):
+    """A CSV cell without the apostrophe that keeps spreadsheets from running it."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 class ReportRulesTest(NimbusTestCase):

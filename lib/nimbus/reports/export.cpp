@@ -1,5 +1,6 @@
 #include <nimbus/reports/export.hpp>
 
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -17,6 +18,11 @@ namespace {
 
 using output::Cell;
 using output::Column;
+
+/// The shape of the files: raised whenever a file or column is added, removed
+/// or changes meaning. 2: session_tags.csv has tag_key, tags.csv is new, and
+/// retroactive follows the times.
+constexpr int model_version = 2;
 
 Cell time_cell(const std::optional<Timestamp>& t) {
     return t ? Cell(timefmt::to_utc_string(*t)) : Cell();
@@ -136,10 +142,19 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         });
         result.files.push_back(codes.finish());
     }
+    // Tags are one tag whatever their case: facts carry the key that reports
+    // group by, and the tags dimension one spelling per key, chosen as
+    // `report usage --by tag` chooses it (the first in byte order).
+    std::map<std::string, std::string> tag_spelling;
     {
-        Table tags(dir, "session_tags.csv", {{"session_key", ""}, {"position", ""}, {"tag", ""}});
+        Table tags(dir, "session_tags.csv",
+                   {{"session_key", ""}, {"position", ""}, {"tag", ""}, {"tag_key", ""}});
         tx.each_concluded_tag(query, [&](const store::ConcludedTagRow& row) {
-            tags.row({row.session_id, row.position, row.tag});
+            tags.row({row.session_id, row.position, row.tag, row.tag_key});
+            auto [spelling, added] = tag_spelling.try_emplace(row.tag_key, row.tag);
+            if (!added && row.tag < spelling->second) {
+                spelling->second = row.tag;
+            }
             tick();
         });
         result.files.push_back(tags.finish());
@@ -166,6 +181,13 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                        code.ou_id, code.deleted(), time_cell(code.deleted_at)});
         }
         result.files.push_back(codes.finish());
+    }
+    {
+        Table table(dir, "tags.csv", {{"tag_key", ""}, {"tag", ""}});
+        for (const auto& [key, spelling] : tag_spelling) {
+            table.row({key, spelling});
+        }
+        result.files.push_back(table.finish());
     }
     {
         Table table(dir, "services.csv",
@@ -238,6 +260,7 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
     }
     nlohmann::ordered_json manifest = {
         {"format", "nimbus-codes reporting model"},
+        {"model_version", model_version},
         {"schema_version", schema_version},
         {"generated_at", timefmt::to_utc_string(now)},
         {"filters",

@@ -133,7 +133,8 @@ struct ConcludedCodeRow {
 struct ConcludedTagRow {
     std::int64_t session_id = 0;
     std::int64_t position = 0;
-    std::string tag;
+    std::string tag;     ///< as the agent spelt it
+    std::string tag_key; ///< case-folded: what reports group by
 };
 
 struct NewConclusion {

@@ -546,11 +546,12 @@ void SqlTransaction::each_concluded_code(
 
 void SqlTransaction::each_concluded_tag(const ExportQuery& query,
                                         const std::function<void(const ConcludedTagRow&)>& visit) {
-    const auto q = db_.prepare("SELECT ct.session_id, ct.position, ct.tag FROM conclusion_tag ct "
+    const auto q = db_.prepare("SELECT ct.session_id, ct.position, ct.tag, ct.tag_key "
+                               "FROM conclusion_tag ct "
                                "JOIN session s ON s.id = ct.session_id WHERE " +
                                export_filter(query) + " ORDER BY ct.session_id, ct.position");
     while (q->step()) {
-        visit(ConcludedTagRow{q->integer(0), q->integer(1), q->text(2)});
+        visit(ConcludedTagRow{q->integer(0), q->integer(1), q->text(2), q->text(3)});
     }
 }
 
