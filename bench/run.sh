@@ -14,3 +14,5 @@ echo "== 3. reports"
 "$root/bench/report.sh" 10000000
 echo "== 4. start-up"
 "$root/bench/startup.sh"
+echo "== 6. report memory (SQLite; bench/report_memory.sh alone adds PostgreSQL)"
+"$root/bench/report_memory.sh" 1000000 sqlite

@@ -77,7 +77,8 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
     request.current_names = args.names == "current";
     request.zone = args.zone;
     const Timestamp now = environment::now();
-    reports::UsageReport report = reports::usage(context.tx, context.actor, request, now);
+    reports::UsageReport report =
+        reports::usage(context.tx, context.actor, context.identity, request, now);
 
     Result result;
     if (context.format == output::Format::Html) {
@@ -85,7 +86,7 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
         reports::UsageRequest monthly = request;
         monthly.by = {reports::Dimension::Month, reports::Dimension::Code};
         const reports::UsageReport by_month =
-            reports::usage(context.tx, context.actor, monthly, now);
+            reports::usage(context.tx, context.actor, context.identity, monthly, now);
         result.html = reports::usage_html(
             report, by_month, request.type.value_or(CodeType::Primary), filters_of(args, report));
     }

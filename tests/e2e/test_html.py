@@ -2,6 +2,7 @@
 
 import html.parser
 import os
+import re
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -118,6 +119,71 @@ class HtmlReportTest(NimbusTestCase):
         with open(png, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
         self.assertGreater(os.path.getsize(png), 10_000)
+
+
+SWATCH = re.compile(r'<li><span class="swatch" style="background: (#[0-9a-f]{6})"></span>([^<]*)</li>')
+BAR = re.compile(r'<rect [^>]*fill="(#[0-9a-f]{6})"><title>(\d{4}-\d{2}) ([^<]*): (\d+)</title></rect>')
+
+
+class ManyCodesChartTest(NimbusTestCase):
+    """Fifteen primary codes: no two share a colour; the least used are one "Other"."""
+
+    def setUp(self):
+        super().setUp()
+        self.init_store()
+        names = [f"Code {k:02}" for k in range(1, 16)]
+        for command in (("ou", "create", "Contoso/Sales"),
+                        *(("code", "create", "--type", "primary", "--name", name) for name in names),
+                        ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
+                        ("service", "apply", "Hotline", "--primary", ",".join(names)),
+                        ("extension", "enable", "Hotline", "codes-and-tags")):
+            self.run_ok(*command)
+        # Session j carries codes 1 to j: code k is used 16 - k times.
+        rows = HEADER + "".join(
+            f"s-{j},Hotline,mia,inbound,2026-{10 + j % 2}-{j:02}T08:00:00Z,2026-{10 + j % 2}-{j:02}T08:05:00Z,"
+            "accepted,\n" for j in range(1, 16))
+        self.run_ok("session", "import", "-", "--input-format", "csv", stdin=rows)
+        for j in range(1, 16):
+            self.run_ok("session", "conclude", f"s-{j}", *sum((["--primary", f"id:{k}"] for k in range(1, j + 1)), []))
+            if j == 7:
+                # A rename within the period: a code under two names is still
+                # one code, with one colour.
+                self.run_ok("code", "edit", "Code 01", "--name", "Code 01 new")
+
+    def test_every_colour_stands_for_one_thing(self):
+        path = os.path.join(self.sandbox.dir, "usage.html")
+        self.run_ok("report", "usage", "--from", "2026-10-01", "--to", "2026-11-30", "--format", "html",
+                    "--output", path)
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        legend = SWATCH.findall(page)
+        colours = [colour for colour, _ in legend]
+        self.assertEqual(len(set(colours)), len(colours), legend)
+        labels = [label for _, label in legend]
+        # The nine most used codes, in the report's order, then the rest as one.
+        self.assertEqual(labels, ["Code 01 / Code 01 new"] + [f"Code {k:02}" for k in range(2, 10)]
+                         + ["Other (6 codes)"])
+        self.assertIn("Other: " + ", ".join(f"Code {k:02}" for k in range(10, 16)), page)
+        colour_of = {label: colour for colour, label in legend}
+        bars = BAR.findall(page)
+        self.assertTrue(bars)
+        for fill, month, label, value in bars:
+            self.assertEqual(fill, colour_of[label], (month, label))
+        # Nothing is lost: the bars hold every use, 15 + 14 + ... + 1.
+        self.assertEqual(sum(int(value) for *_, value in bars), 120)
+        other = sum(int(value) for _, _, label, value in bars if label == "Other (6 codes)")
+        self.assertEqual(other, sum(16 - k for k in range(10, 16)))
+
+    def test_ten_codes_have_ten_colours(self):
+        path = os.path.join(self.sandbox.dir, "usage.html")
+        codes = sum((["--code", f"id:{k}"] for k in range(1, 11)), [])
+        self.run_ok("report", "usage", "--from", "2026-10-01", "--to", "2026-11-30", "--format", "html",
+                    "--output", path, *codes)
+        with open(path, encoding="utf-8") as f:
+            legend = SWATCH.findall(f.read())
+        self.assertEqual(len(legend), 10)
+        self.assertEqual(len({colour for colour, _ in legend}), 10)
+        self.assertNotIn("Other", " ".join(label for _, label in legend))
 
 
 if __name__ == "__main__":

@@ -117,8 +117,12 @@ class SessionsTest(NimbusTestCase):
         completed = HEADER + "s-2,Hotline,mia,inbound,2026-11-26T08:00:00Z,2026-11-26T08:20:00Z,accepted,\"Müller, Hans\"\n"
         result = self.run_ok("session", "import", self.write("end.csv", completed))
         self.assertIn("1 completed", result.err)
-        self.assertEqual(self.json_ok("session", "show", "s-2")["ended_at"], "2026-11-26T08:20:00Z")
-        self.assertEqual(self.json_ok("session", "show", "s-2")["tags"], ["callback"])
+        shown = self.json_ok("session", "show", "s-2")
+        self.assertEqual(shown["ended_at"], "2026-11-26T08:20:00Z")
+        self.assertEqual(shown["tags"], ["callback"])
+        # Concluded at 09:30, after the end now known (08:20): retroactive from now on.
+        self.assertEqual(shown["concluded_at"], "2026-11-26T09:30:00Z")
+        self.assertTrue(shown["retroactive"])
 
     def test_preconditions(self):
         self.assert_fails(3, "session", "conclude", "nope", "--primary", "Sale", stderr='session "nope" does not exist')

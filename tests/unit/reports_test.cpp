@@ -1,8 +1,19 @@
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <sstream>
+
+#include <nimbus/catalogue/codes.hpp>
+#include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/reports/usage.hpp>
+#include <nimbus/services/code_lists.hpp>
+#include <nimbus/services/extensions.hpp>
+#include <nimbus/services/services.hpp>
+#include <nimbus/sessions/sessions.hpp>
 #include <nimbus/util/zone.hpp>
+
+#include "support.hpp"
 
 using namespace nimbus;
 using reports::Dimension;
@@ -17,7 +28,98 @@ std::string utc(Timestamp t) {
     return timefmt::to_utc_string(t);
 }
 
+/// Hotline (primary Sale) with three sessions of "agent" on 2, 3 and 4
+/// November 2026, each concluded with Sale and its own tag.
+struct ThreeSessions {
+    test::TempStore temp;
+    identity::Identity id = test::test_identity();
+    Actor admin = resolve_actor(id, "admin", std::nullopt);
+
+    ThreeSessions() {
+        const auto tx = temp.store->begin_write();
+        AuditTrail audit(*tx, admin, test::test_time());
+        ous::create(*tx, audit, admin, "Contoso/Sales", false);
+        codes::create(*tx, audit, admin, codes::Draft{CodeType::Primary, "Sale", "", {}});
+        services::create(*tx, audit, admin,
+                         services::Draft{"Hotline", "Contoso/Sales", License::ContactCenter});
+        services::apply_codes(*tx, audit, admin, "Hotline",
+                              services::ListUpdate{std::vector<std::string>{"Sale"}, {}, {}, false},
+                              services::ListUpdate{});
+        services::set_features(*tx, audit, admin, "Hotline", {"codes-and-tags"}, true);
+        std::istringstream csv("id,service,user,direction,started_at,ended_at,outcome,caller\n"
+                               "s-2,Hotline,agent,inbound,2026-11-02T08:00:00Z,"
+                               "2026-11-02T08:05:00Z,accepted,\n"
+                               "s-3,Hotline,agent,inbound,2026-11-03T08:00:00Z,"
+                               "2026-11-03T08:05:00Z,accepted,\n"
+                               "s-4,Hotline,agent,inbound,2026-11-04T08:00:00Z,"
+                               "2026-11-04T08:05:00Z,accepted,\n");
+        sessions::import_sessions(
+            *tx, audit, admin, id, csv,
+            sessions::ImportOptions{sessions::InputFormat::Csv, "t.csv", false}, {});
+        for (const char* session : {"s-2", "s-3", "s-4"}) {
+            sessions::conclude(*tx, audit, admin,
+                               sessions::ConcludeRequest{session, {"Sale"}, {}, {session}});
+        }
+        tx->commit();
+    }
+
+    reports::UsageReport usage(std::vector<Dimension> by, std::size_t max_rows) {
+        reports::UsageRequest request;
+        request.period.month = "2026-11";
+        request.by = std::move(by);
+        request.max_rows = max_rows;
+        const auto tx = temp.store->begin_read();
+        return reports::usage(*tx, admin, id, request, test::test_time());
+    }
+};
+
+ErrorKind kind_of(const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const Error& error) {
+        return error.kind();
+    }
+    return ErrorKind::Internal;
+}
+
 } // namespace
+
+TEST_CASE("reports: rows that come from the sessions count against the limit as they are read") {
+    ThreeSessions f;
+    CHECK(f.usage({Dimension::Tag}, 3).rows.rows.size() == 3);
+    CHECK(kind_of([&] { f.usage({Dimension::Tag}, 2); }) == ErrorKind::Usage);
+    // Zero rows that follow from the request are refused before any session is read.
+    CHECK(kind_of([&] { f.usage({Dimension::Day, Dimension::Code}, 29); }) == ErrorKind::Usage);
+    CHECK(f.usage({Dimension::Day, Dimension::Code}, 30).rows.rows.size() == 30);
+}
+
+TEST_CASE("reports: groups of sessions count against the limit too") {
+    ThreeSessions f;
+    // Three days with sessions: three groups, though a tag's rows could be fewer.
+    CHECK(kind_of([&] { f.usage({Dimension::Day, Dimension::Tag}, 2); }) == ErrorKind::Usage);
+}
+
+TEST_CASE("reports: by month, the days the store groups by fold into months first") {
+    ThreeSessions f;
+    const reports::UsageReport report = f.usage({Dimension::Month, Dimension::Code}, 1);
+    REQUIRE(report.rows.rows.size() == 1);
+    CHECK(std::get<std::int64_t>(report.rows.rows[0][4]) == 3); // month, type, code, id, sessions
+}
+
+TEST_CASE("reports: periods lie within the plausible call times") {
+    CHECK(reports::first_report_day().text() == "2000-01-01");
+    CHECK(reports::last_report_day().text() == "2099-12-31");
+    const Zone utc_zone("UTC");
+    const Timestamp now = at("2026-12-05T00:00:00Z");
+    const auto check = [&](reports::PeriodSpec spec) {
+        reports::require_plausible(spec, reports::resolve_period(spec, utc_zone, now));
+    };
+    CHECK_NOTHROW(check({std::nullopt, std::string("2000-01-01"), std::string("2099-12-31")}));
+    CHECK(kind_of([&] {
+              check({std::nullopt, std::string("1999-12-31"), std::string("2000-01-01")});
+          }) == ErrorKind::Usage);
+    CHECK(kind_of([&] { check({std::string("2100-01"), {}, {}}); }) == ErrorKind::Usage);
+}
 
 TEST_CASE("reports: dimensions in the order given") {
     CHECK(reports::parse_dimensions("month,code") ==

@@ -1,6 +1,7 @@
 #include <sstream>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <nimbus/output/rows.hpp>
 
@@ -48,6 +49,26 @@ TEST_CASE("rows: JSON keeps column order and types") {
     CHECK(out.str() == "[\n  {\n    \"id\": 1,\n    \"name\": \"Sale\",\n    \"raw\": {\n"
                        "      \"a\": 1\n    }\n  },\n  {\n    \"id\": -2,\n"
                        "    \"name\": \"=HYPERLINK(\\\"evil\\\")\",\n    \"raw\": null\n  }\n]\n");
+}
+
+TEST_CASE("rows: JSON lists are written row by row as the whole array would be") {
+    Rows rows;
+    rows.columns = {{"id", "ID"}, {"tags", "TAGS"}, {"raw", "RAW"}};
+    rows.add({std::int64_t{1}, Strings{"a", "b"}, RawJson{"{\"x\":[1,{\"y\":\"z\\nw\"}]}"}});
+    rows.add({std::int64_t{2}, Strings{}, RawJson{"{}"}});
+    rows.add({std::int64_t{3}, Strings{"\n"}, RawJson{""}});
+    nlohmann::ordered_json whole = nlohmann::ordered_json::array();
+    whole.push_back({{"id", 1}, {"tags", {"a", "b"}}, {"raw", {{"x", {1, {{"y", "z\nw"}}}}}}});
+    whole.push_back({{"id", 2},
+                     {"tags", nlohmann::ordered_json::array()},
+                     {"raw", nlohmann::ordered_json::object()}});
+    whole.push_back({{"id", 3}, {"tags", {"\n"}}, {"raw", nullptr}});
+    std::ostringstream out;
+    render_json(out, rows, Shape::List);
+    CHECK(out.str() == whole.dump(2) + "\n");
+    std::ostringstream empty;
+    render_json(empty, Rows{{{"id", "ID"}}, {}}, Shape::List);
+    CHECK(empty.str() == "[]\n");
 }
 
 TEST_CASE("rows: tables align by display width") {

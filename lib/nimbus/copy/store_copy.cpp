@@ -107,14 +107,16 @@ std::optional<std::pair<CivilDate, CivilDate>> session_days(store::ReadTransacti
     query.to = Timestamp{std::chrono::seconds{std::int64_t{1} << 40}};
     query.offsets = {OffsetSpan{query.to, 0}};
     query.by_day = true;
-    const std::vector<store::SessionCount> days = tx.session_counts(query);
-    if (days.empty()) {
+    std::optional<std::pair<std::int64_t, std::int64_t>> days;
+    tx.each_session_count(query, [&](const store::SessionCount& count) {
+        days = days ? std::pair{std::min(days->first, count.day), std::max(days->second, count.day)}
+                    : std::pair{count.day, count.day};
+    });
+    if (!days) {
         return std::nullopt;
     }
-    const auto [first, last] = std::minmax_element(
-        days.begin(), days.end(),
-        [](const store::SessionCount& a, const store::SessionCount& b) { return a.day < b.day; });
-    return std::pair{CivilDate::from_day_number(first->day), CivilDate::from_day_number(last->day)};
+    return std::pair{CivilDate::from_day_number(days->first),
+                     CivilDate::from_day_number(days->second)};
 }
 
 /// The usage reports that `store copy` compares, as CSV, with their row count.
@@ -133,7 +135,13 @@ std::pair<std::string, std::int64_t> usage_reports(store::ReadTransaction& tx, c
         request.period.from = days->first.text();
         request.period.to = days->second.text();
         request.by = by;
-        const reports::UsageReport report = reports::usage(tx, actor, request, now);
+        // Whole stores are compared, whatever their size and whatever odd
+        // times they hold: no row limit, no bounds on the period. No --user,
+        // so no identity is needed.
+        request.max_rows = std::numeric_limits<std::size_t>::max();
+        request.plausible_period = false;
+        const reports::UsageReport report =
+            reports::usage(tx, actor, identity::Identity{}, request, now);
         output::render_csv(out, report.rows);
         output::render_csv(out, report.summary_rows());
         rows += static_cast<std::int64_t>(report.rows.rows.size());

@@ -176,32 +176,31 @@ void render_table(std::ostream& out, const Rows& rows, Shape shape, const Style&
         }
         return;
     }
-    std::vector<std::vector<std::string>> lines;
-    auto& headers = lines.emplace_back();
-    for (const std::size_t i : shown) {
-        headers.push_back(rows.columns[i].header);
+    // Two passes over the cells, widths first, so that a long listing is never
+    // held as text beside its rows.
+    std::vector<std::size_t> widths(shown.size(), 0);
+    for (std::size_t c = 0; c < shown.size(); ++c) {
+        widths[c] = text::display_width(rows.columns[shown[c]].header);
     }
     for (const auto& row : rows.rows) {
-        auto& line = lines.emplace_back();
-        for (const std::size_t i : shown) {
-            line.push_back(one_line(table_text(row[i])));
+        for (std::size_t c = 0; c < shown.size(); ++c) {
+            widths[c] =
+                std::max(widths[c], text::display_width(one_line(table_text(row[shown[c]]))));
         }
     }
-    std::vector<std::size_t> widths(shown.size(), 0);
-    for (const auto& line : lines) {
-        for (std::size_t c = 0; c < line.size(); ++c) {
-            widths[c] = std::max(widths[c], text::display_width(line[c]));
-        }
-    }
-    for (std::size_t l = 0; l < lines.size(); ++l) {
-        const bool header = l == 0;
-        for (std::size_t c = 0; c < lines[l].size(); ++c) {
-            out << (header ? bold : "") << lines[l][c] << (header ? reset : "");
-            if (c + 1 < lines[l].size()) {
-                pad(out, widths[c] - text::display_width(lines[l][c]) + 2);
+    const auto line = [&](const auto& text_of, bool header) {
+        for (std::size_t c = 0; c < shown.size(); ++c) {
+            const std::string text = text_of(shown[c]);
+            out << (header ? bold : "") << text << (header ? reset : "");
+            if (c + 1 < shown.size()) {
+                pad(out, widths[c] - text::display_width(text) + 2);
             }
         }
         out << '\n';
+    };
+    line([&](std::size_t i) { return rows.columns[i].header; }, true);
+    for (const auto& row : rows.rows) {
+        line([&](std::size_t i) { return one_line(table_text(row[i])); }, false);
     }
 }
 
@@ -245,16 +244,30 @@ void render_csv(std::ostream& out, const Rows& rows) {
 }
 
 void render_json(std::ostream& out, const Rows& rows, Shape shape) {
-    nlohmann::ordered_json document;
+    const auto dump = [](const nlohmann::ordered_json& value) {
+        return value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    };
     if (shape == Shape::Record && rows.rows.size() == 1) {
-        document = row_object(rows, rows.rows.front());
-    } else {
-        document = nlohmann::ordered_json::array();
-        for (const auto& row : rows.rows) {
-            document.push_back(row_object(rows, row));
-        }
+        out << dump(row_object(rows, rows.rows.front())) << '\n';
+        return;
     }
-    out << document.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+    if (rows.rows.empty()) {
+        out << "[]\n";
+        return;
+    }
+    // The array one object at a time, each indented one level: byte for byte
+    // what dumping the whole array gives (JSON text holds no raw line breaks),
+    // without holding a second copy of a long listing.
+    out << "[\n";
+    for (std::size_t r = 0; r < rows.rows.size(); ++r) {
+        std::string text = "  " + dump(row_object(rows, rows.rows[r]));
+        for (std::size_t at = text.find('\n'); at != std::string::npos;
+             at = text.find('\n', at + 3)) {
+            text.insert(at + 1, "  ");
+        }
+        out << text << (r + 1 < rows.rows.size() ? ",\n" : "\n");
+    }
+    out << "]\n";
 }
 
 void render(std::ostream& out, const Rows& rows, Format format, Shape shape, const Style& style) {

@@ -1,5 +1,6 @@
 #include <nimbus/reports/export.hpp>
 
+#include <map>
 #include <set>
 
 #include <fcntl.h>
@@ -21,6 +22,11 @@ namespace {
 
 using output::Cell;
 using output::Column;
+
+/// The shape of the files: raised whenever a file or column is added, removed
+/// or changes meaning. 2: session_tags.csv has tag_key, tags.csv is new, and
+/// retroactive follows the times.
+constexpr int model_version = 2;
 
 Cell time_cell(const std::optional<Timestamp>& t) {
     return t ? Cell(timefmt::to_utc_string(*t)) : Cell();
@@ -100,7 +106,9 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
     }
     std::optional<Period> period;
     if (request.from || request.to) {
-        period = resolve_period(PeriodSpec{std::nullopt, request.from, request.to}, zone, now);
+        const PeriodSpec spec{std::nullopt, request.from, request.to};
+        period = resolve_period(spec, zone, now);
+        require_plausible(spec, *period);
         query.from = period->from;
         query.to = period->to;
     }
@@ -115,10 +123,16 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         }
     };
 
-    // The fact table, and what the dimensions need from it.
+    // The fact table, and what the dimensions need from it. The calendar spans
+    // the sessions' days within the plausible call times; a day outside them
+    // (an odd time in the store, however it got there) gets a row of its own,
+    // so that one odd time never makes the calendar span centuries.
+    const std::int64_t earliest = first_report_day().day_number();
+    const std::int64_t latest = last_report_day().day_number();
     std::set<std::string> users;
     std::optional<std::int64_t> first_day;
     std::optional<std::int64_t> last_day;
+    std::set<std::int64_t> odd_days;
     {
         Table sessions(dir, "sessions.csv",
                        {{"session_key", ""},
@@ -138,8 +152,12 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         tx.each_session(query, [&](const Session& s) {
             const CivilDate date = zone.date_at(s.started_at);
             const std::int64_t day = date.day_number();
-            first_day = std::min(first_day.value_or(day), day);
-            last_day = std::max(last_day.value_or(day), day);
+            if (day < earliest || day > latest) {
+                odd_days.insert(day);
+            } else {
+                first_day = std::min(first_day.value_or(day), day);
+                last_day = std::max(last_day.value_or(day), day);
+            }
             users.insert(s.user);
             const auto& c = s.conclusion;
             sessions.row({s.id, s.external_id, s.service_id, s.user,
@@ -166,10 +184,19 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         });
         result.files.push_back(codes.finish());
     }
+    // Tags are one tag whatever their case: facts carry the key that reports
+    // group by, and the tags dimension one spelling per key, chosen as
+    // `report usage --by tag` chooses it (the first in byte order).
+    std::map<std::string, std::string> tag_spelling;
     {
-        Table tags(dir, "session_tags.csv", {{"session_key", ""}, {"position", ""}, {"tag", ""}});
+        Table tags(dir, "session_tags.csv",
+                   {{"session_key", ""}, {"position", ""}, {"tag", ""}, {"tag_key", ""}});
         tx.each_concluded_tag(query, [&](const store::ConcludedTagRow& row) {
-            tags.row({row.session_id, row.position, row.tag});
+            tags.row({row.session_id, row.position, row.tag, row.tag_key});
+            auto [spelling, added] = tag_spelling.try_emplace(row.tag_key, row.tag);
+            if (!added && row.tag < spelling->second) {
+                spelling->second = row.tag;
+            }
             tick();
         });
         result.files.push_back(tags.finish());
@@ -196,6 +223,13 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                        code.ou_id, code.deleted(), time_cell(code.deleted_at)});
         }
         result.files.push_back(codes.finish());
+    }
+    {
+        Table table(dir, "tags.csv", {{"tag_key", ""}, {"tag", ""}});
+        for (const auto& [key, spelling] : tag_spelling) {
+            table.row({key, spelling});
+        }
+        result.files.push_back(table.finish());
     }
     {
         Table table(dir, "services.csv",
@@ -240,13 +274,25 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                      {"month_key", ""},
                      {"day", ""},
                      {"iso_weekday", ""}});
-        const std::int64_t first = period ? period->first.day_number() : first_day.value_or(0);
-        const std::int64_t last = period ? period->last.day_number() : last_day.value_or(-1);
-        for (std::int64_t d = first; d <= last; ++d) {
+        const auto date_row = [&](std::int64_t d) {
             const CivilDate date = CivilDate::from_day_number(d);
             const std::int64_t weekday = ((d % 7) + 7 + 3) % 7 + 1; // 1970-01-01 was a Thursday
             table.row({date.text(), std::int64_t{date.year}, std::int64_t{date.month},
                        date.month_text(), std::int64_t{date.day}, weekday});
+        };
+        const std::int64_t first = period ? period->first.day_number() : first_day.value_or(0);
+        const std::int64_t last = period ? period->last.day_number() : last_day.value_or(-1);
+        auto odd = odd_days.begin();
+        for (; odd != odd_days.end() && *odd < first; ++odd) {
+            date_row(*odd);
+        }
+        for (std::int64_t d = first; d <= last; ++d) {
+            date_row(d);
+        }
+        for (; odd != odd_days.end(); ++odd) {
+            if (*odd > last) {
+                date_row(*odd);
+            }
         }
         result.files.push_back(table.finish());
     }
@@ -256,6 +302,7 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
     }
     nlohmann::ordered_json manifest = {
         {"format", manifest_format},
+        {"model_version", model_version},
         {"schema_version", schema_version},
         {"generated_at", timefmt::to_utc_string(now)},
         {"filters",

@@ -3,17 +3,20 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
 namespace nimbus::reports {
 namespace {
 
-// Distinguishable colours, in the order the codes come (codes beyond the
-// palette repeat it, with the legend telling them apart by name).
-constexpr const char* palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2",
-                                   "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-                                   "#9c755f", "#bab0ac", "#1f77b4", "#2ca02c"};
+// Colours people tell apart: Tableau 10, the 10th (grey) reserved for
+// "Other" once there are more codes than colours. A chart of more codes shows
+// the most used ones and draws the rest as one "Other" stack, so that no two
+// codes ever share a colour (see chart_data).
+constexpr const char* palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+constexpr std::size_t colours = std::size(palette);
 
 std::size_t column(const output::Rows& rows, std::string_view key) {
     for (std::size_t i = 0; i < rows.columns.size(); ++i) {
@@ -31,35 +34,106 @@ std::string cell(const output::Cell& c) {
     return output::cell_text(c);
 }
 
-/// "Bars" of a stacked chart: per month, sessions per code, in legend order.
+/// One stack of the chart: a code, or "Other" for the codes beyond the palette.
+struct Series {
+    std::string label;
+    std::string colour;
+    std::vector<std::string> members; ///< the codes drawn as "Other"
+};
+
+/// "Bars" of a stacked chart: per month, sessions per series, in legend order.
 struct Chart {
     std::vector<std::string> months;
-    std::vector<std::string> codes; ///< legend, in the report's order
-    std::map<std::pair<std::string, std::string>, std::int64_t> values;
+    std::vector<Series> series; ///< legend, in the report's order ("Other" last)
+    std::map<std::pair<std::string, std::size_t>, std::int64_t> values; ///< (month, series)
 };
 
 Chart chart_data(const UsageReport& by_month, CodeType type) {
-    Chart chart;
     const output::Rows& rows = by_month.rows;
     const std::size_t month = column(rows, "month");
     const std::size_t code = column(rows, "code");
+    const std::size_t code_id = column(rows, "code_id");
     const std::size_t kind = column(rows, "type");
     const std::size_t sessions = column(rows, "sessions");
+    // Codes by id, in the report's order: with names at the time, a code
+    // renamed within the period has rows under two names, yet is one code.
+    struct CodeUse {
+        std::int64_t id = 0;
+        std::vector<std::string> names; ///< as the report has them, in the order they come
+        std::int64_t total = 0;
+
+        std::string label() const {
+            std::string text;
+            for (const std::string& name : names) {
+                text += (text.empty() ? "" : " / ") + name;
+            }
+            return text;
+        }
+    };
+    std::vector<CodeUse> codes;
+    std::vector<std::tuple<std::string, std::size_t, std::int64_t>> cells; // month, code, sessions
+    Chart chart;
     for (const auto& row : rows.rows) {
         if (output::cell_text(row[kind]) != to_string(type)) {
             continue;
         }
         const std::string m = output::cell_text(row[month]);
-        const std::string c = output::cell_text(row[code]);
+        const std::int64_t id = std::get<std::int64_t>(row[code_id]);
+        const std::int64_t value = std::get<std::int64_t>(row[sessions]);
         if (std::find(chart.months.begin(), chart.months.end(), m) == chart.months.end()) {
             chart.months.push_back(m);
         }
-        if (std::find(chart.codes.begin(), chart.codes.end(), c) == chart.codes.end()) {
-            chart.codes.push_back(c);
+        auto found =
+            std::find_if(codes.begin(), codes.end(), [&](const CodeUse& c) { return c.id == id; });
+        if (found == codes.end()) {
+            found = codes.insert(codes.end(), CodeUse{id, {}, 0});
         }
-        chart.values[{m, c}] += std::get<std::int64_t>(row[sessions]);
+        std::string name = output::cell_text(row[code]);
+        if (std::find(found->names.begin(), found->names.end(), name) == found->names.end()) {
+            found->names.push_back(std::move(name));
+        }
+        found->total += value;
+        cells.emplace_back(m, static_cast<std::size_t>(found - codes.begin()), value);
     }
     std::sort(chart.months.begin(), chart.months.end());
+
+    // As many codes as colours: all of them. More: the most used ones (ties
+    // in the report's order), one colour short, and "Other" for the rest.
+    std::vector<bool> shown(codes.size(), true);
+    if (codes.size() > colours) {
+        std::vector<std::size_t> order(codes.size());
+        for (std::size_t i = 0; i < order.size(); ++i) {
+            order[i] = i;
+        }
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return codes[a].total > codes[b].total;
+        });
+        for (std::size_t rank = colours - 1; rank < order.size(); ++rank) {
+            shown[order[rank]] = false;
+        }
+    }
+    std::vector<std::size_t> series_of(codes.size());
+    Series other{"Other", palette[colours - 1], {}};
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        if (shown[i]) {
+            series_of[i] = chart.series.size();
+            chart.series.push_back(Series{codes[i].label(), palette[chart.series.size()], {}});
+        } else {
+            other.members.push_back(codes[i].label());
+        }
+    }
+    if (!other.members.empty()) {
+        for (std::size_t i = 0; i < codes.size(); ++i) {
+            if (!shown[i]) {
+                series_of[i] = chart.series.size();
+            }
+        }
+        other.label = fmt::format("Other ({} codes)", other.members.size());
+        chart.series.push_back(std::move(other));
+    }
+    for (const auto& [m, c, value] : cells) {
+        chart.values[{m, series_of[c]}] += value;
+    }
     return chart;
 }
 
@@ -76,8 +150,8 @@ std::string svg(const Chart& chart, CodeType type) {
     std::int64_t highest = 0;
     for (const std::string& month : chart.months) {
         std::int64_t total = 0;
-        for (const std::string& code : chart.codes) {
-            const auto it = chart.values.find({month, code});
+        for (std::size_t c = 0; c < chart.series.size(); ++c) {
+            const auto it = chart.values.find({month, c});
             total += it == chart.values.end() ? 0 : it->second;
         }
         highest = std::max(highest, total);
@@ -114,8 +188,8 @@ std::string svg(const Chart& chart, CodeType type) {
     for (std::size_t m = 0; m < chart.months.size(); ++m) {
         const double x = left + band * static_cast<double>(m) + (band - bar) / 2;
         double stacked = 0;
-        for (std::size_t c = 0; c < chart.codes.size(); ++c) {
-            const auto it = chart.values.find({chart.months[m], chart.codes[c]});
+        for (std::size_t c = 0; c < chart.series.size(); ++c) {
+            const auto it = chart.values.find({chart.months[m], c});
             const std::int64_t value = it == chart.values.end() ? 0 : it->second;
             if (value == 0) {
                 continue;
@@ -124,8 +198,8 @@ std::string svg(const Chart& chart, CodeType type) {
             const double h = y_of(stacked) - y;
             out += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" "
                                "fill=\"{}\"><title>{} {}: {}</title></rect>\n",
-                               x, y, bar, h, palette[c % std::size(palette)],
-                               html_escape(chart.months[m]), html_escape(chart.codes[c]), value);
+                               x, y, bar, h, chart.series[c].colour, html_escape(chart.months[m]),
+                               html_escape(chart.series[c].label), value);
             stacked += static_cast<double>(value);
         }
         out += fmt::format(
@@ -188,11 +262,21 @@ std::string usage_html(const UsageReport& table, const UsageReport& by_month, Co
     out += "<p>A session concluded with several codes counts once for each.</p>\n";
     out += svg(chart, chart_type);
     out += "<ul class=\"legend\">\n";
-    for (std::size_t c = 0; c < chart.codes.size(); ++c) {
+    for (const Series& series : chart.series) {
         out += fmt::format("<li><span class=\"swatch\" style=\"background: {}\"></span>{}</li>\n",
-                           palette[c % std::size(palette)], html_escape(chart.codes[c]));
+                           series.colour, html_escape(series.label));
     }
     out += "</ul>\n";
+    if (!chart.series.empty() && !chart.series.back().members.empty()) {
+        std::string members;
+        for (const std::string& name : chart.series.back().members) {
+            members += (members.empty() ? "" : ", ") + html_escape(name);
+        }
+        out += fmt::format("<p class=\"other\">Other: {} (the least used codes of the period, "
+                           "drawn as one so that no two codes share a colour; the table below has "
+                           "each of them).</p>\n",
+                           members);
+    }
 
     out += "<h2>Report</h2>\n<table>\n<thead><tr>";
     std::vector<bool> shown;

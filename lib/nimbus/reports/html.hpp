@@ -14,7 +14,9 @@ namespace nimbus::reports {
 /// Every piece of user text is escaped.
 ///
 /// `table` is the report as asked for; `by_month` the same report by month and
-/// code, which the chart draws (one code type, `chart_type`).
+/// code, which the chart draws (one code type, `chart_type`), one stack per
+/// code id. No two codes share a colour: beyond ten codes, the nine most used
+/// have their own and the rest are drawn as one "Other", named below the legend.
 std::string usage_html(const UsageReport& table, const UsageReport& by_month, CodeType chart_type,
                        const std::vector<std::pair<std::string, std::string>>& filters);
 

@@ -1,6 +1,7 @@
 #include <nimbus/reports/usage.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <set>
 #include <tuple>
@@ -49,7 +50,7 @@ std::optional<CivilDate> parse_month(std::string_view text) {
 
 /// What a row is about: its place in each dimension (unused ones stay empty).
 struct Key {
-    std::string period; ///< "YYYY-MM" or "YYYY-MM-DD"
+    std::int64_t period = 0; ///< the day number of the month's or day's start
     std::int64_t service_id = 0;
     std::string user;
     CodeType type = CodeType::Primary;
@@ -58,7 +59,7 @@ struct Key {
     std::string tag;
 
     /// The part of the key that names a group of sessions (not of items).
-    std::tuple<std::string, std::int64_t, std::string> sessions() const {
+    std::tuple<std::int64_t, std::int64_t, std::string> sessions() const {
         return {period, service_id, user};
     }
     auto tied() const { return std::tie(period, service_id, user, type, code_id, code_name, tag); }
@@ -81,25 +82,155 @@ std::vector<Code> listed_codes(store::ReadTransaction& tx, const Service& servic
     return codes;
 }
 
-/// --code: every code (deleted ones too, in any OU) of that name, or id:N.
-std::set<std::int64_t> resolve_codes(store::ReadTransaction& tx,
-                                     const std::vector<std::string>& references) {
+/// "primary \"Sale\" (id:5, Contoso/Sales, deleted)", for messages.
+std::string describe(const Code& code, const std::set<std::string>& former_names) {
+    std::string text =
+        fmt::format("{} \"{}\" (id:{}, {}", to_string(code.type), code.name, code.id, code.ou_path);
+    for (const std::string& name : former_names) {
+        if (name != code.name) {
+            text += fmt::format(", concluded as \"{}\"", name);
+        }
+    }
+    return text + (code.deleted() ? ", deleted)" : ")");
+}
+
+std::string describe_all(const std::vector<Code>& codes,
+                         const std::map<std::int64_t, std::set<std::string>>& former_names) {
+    std::string text;
+    for (const Code& code : codes) {
+        const auto former = former_names.find(code.id);
+        text +=
+            (text.empty() ? "" : "; ") +
+            describe(code, former == former_names.end() ? std::set<std::string>{} : former->second);
+    }
+    return text;
+}
+
+/// --code: each reference names exactly one code, by id:N or by name. A name
+/// matches today's names of current (undeleted) codes first; only when no
+/// current code has it, deleted codes of that name and codes that conclusions
+/// recorded under it before a rename. Either way, only codes of --type that
+/// the covered services can list (defined at a service's OU or above) count:
+/// any other code was never used by these services. None left is NotFound;
+/// several at one level is ambiguous (Usage), with the candidates.
+std::set<std::int64_t> resolve_codes(store::ReadTransaction& tx, const UsageRequest& request,
+                                     const std::vector<Service>& services) {
     std::set<std::int64_t> ids;
-    for (const std::string& reference : references) {
+    std::optional<std::vector<ConcludedCode>> recorded; // read once, when first needed
+    const auto usable = [&](const Code& code) {
+        if (request.type && code.type != *request.type) {
+            return false;
+        }
+        const std::string code_ou = names::name_key(code.ou_path);
+        return services.empty() ||
+               std::any_of(services.begin(), services.end(), [&](const Service& service) {
+                   return names::ou_within(names::name_key(service.ou_path), code_ou);
+               });
+    };
+    for (const std::string& reference : request.codes) {
         if (reference.starts_with("id:")) {
             ids.insert(codes::resolve(tx, codes::Reference{reference, {}, {}}).id);
             continue;
         }
-        const auto nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
-        const std::vector<Code> named = tx.find_codes_by_name(names::name_key(nfc));
-        if (named.empty()) {
-            throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", nfc));
+        const std::string nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        if (nfc.empty()) {
+            throw Error(ErrorKind::Usage, "--code takes a code's name or id:N");
         }
-        for (const Code& code : named) {
-            ids.insert(code.id);
+        const std::string key = names::name_key(nfc);
+        std::vector<Code> current;
+        std::vector<Code> earlier;
+        for (Code& code : tx.find_codes_by_name(key)) {
+            (code.deleted() ? earlier : current).push_back(std::move(code));
         }
+        std::vector<Code> candidates;
+        std::copy_if(current.begin(), current.end(), std::back_inserter(candidates), usable);
+        std::map<std::int64_t, std::set<std::string>> former_names;
+        if (candidates.empty()) {
+            if (!recorded) {
+                recorded = tx.concluded_code_names();
+            }
+            for (const ConcludedCode& used : *recorded) {
+                if (names::name_key(used.name) != key) {
+                    continue;
+                }
+                former_names[used.code_id].insert(used.name);
+                const auto known = [&](const Code& code) {
+                    return code.id == used.code_id;
+                };
+                if (std::none_of(current.begin(), current.end(), known) &&
+                    std::none_of(earlier.begin(), earlier.end(), known)) {
+                    if (auto code = tx.find_code(used.code_id)) {
+                        earlier.push_back(std::move(*code));
+                    }
+                }
+            }
+            std::copy_if(earlier.begin(), earlier.end(), std::back_inserter(candidates), usable);
+        }
+        if (candidates.empty()) {
+            std::vector<Code> named = current;
+            named.insert(named.end(), earlier.begin(), earlier.end());
+            if (named.empty()) {
+                throw Error(ErrorKind::NotFound, fmt::format("there is no code named \"{}\"", nfc),
+                            "list codes with 'nimbus-codes code list --include-deleted'");
+            }
+            throw Error(ErrorKind::NotFound,
+                        fmt::format("no code named \"{}\" {}: there is only {}", nfc,
+                                    request.type ? fmt::format("is {} and can be on the lists "
+                                                               "of the services reported on",
+                                                               to_string(*request.type))
+                                                 : std::string("can be on the lists of the "
+                                                               "services reported on"),
+                                    describe_all(named, former_names)),
+                        "check --code, --type and the services (--service, --ou)");
+        }
+        if (candidates.size() > 1) {
+            std::sort(candidates.begin(), candidates.end(), [](const Code& a, const Code& b) {
+                return std::tuple(a.type, a.id) < std::tuple(b.type, b.id);
+            });
+            const bool both_types =
+                std::any_of(candidates.begin(), candidates.end(),
+                            [&](const Code& code) { return code.type != candidates.front().type; });
+            throw Error(ErrorKind::Usage,
+                        fmt::format("--code \"{}\" is ambiguous: {}", nfc,
+                                    describe_all(candidates, former_names)),
+                        fmt::format("name one code as --code id:N (e.g. --code id:{}){}",
+                                    candidates.front().id,
+                                    both_types ? ", or narrow with --type primary|secondary" : ""));
+        }
+        ids.insert(candidates.front().id);
     }
     return ids;
+}
+
+/// --user must name someone: a login with a session in the store, or one the
+/// identity file lists. A typo in a cron line is an error, not a report of zeros.
+void require_known_user(store::ReadTransaction& tx, const identity::Identity& identity,
+                        const std::string& user) {
+    if (identity.find(user) != nullptr) {
+        return;
+    }
+    store::SessionQuery query;
+    query.everything = true;
+    query.only_own = true;
+    query.own_user = user;
+    query.limit = 1;
+    if (!tx.sessions(query).empty()) {
+        return;
+    }
+    throw Error(ErrorKind::NotFound,
+                fmt::format("there is no user \"{}\": no session in the store is theirs and the "
+                            "identity file {} does not list them",
+                            user, identity.source),
+                "check the login given to --user");
+}
+
+/// The refusal of a report too large for people, with what to do instead.
+Error too_many_rows(const std::string& what, std::size_t max_rows) {
+    return Error(ErrorKind::Usage,
+                 fmt::format("the report would have {}; the limit is {} rows", what, max_rows),
+                 "narrow the period (--month, or --from and --to closer together), group by "
+                 "month instead of day, or filter with --service, --code, --type or --user; "
+                 "'nimbus-codes report export' writes every session for Power BI");
 }
 
 } // namespace
@@ -171,6 +302,38 @@ Period resolve_period(const PeriodSpec& spec, const Zone& zone, Timestamp now) {
     return period;
 }
 
+CivilDate first_report_day() {
+    return CivilDate::from_day_number(timefmt::earliest_call_time.time_since_epoch().count() /
+                                      86'400);
+}
+
+CivilDate last_report_day() {
+    return CivilDate::from_day_number(timefmt::call_times_end.time_since_epoch().count() / 86'400 -
+                                      1);
+}
+
+void require_plausible(const PeriodSpec& spec, const Period& period) {
+    const CivilDate first = first_report_day();
+    const CivilDate last = last_report_day();
+    if (period.first.day_number() >= first.day_number() &&
+        period.last.day_number() <= last.day_number()) {
+        return;
+    }
+    std::string given;
+    if (spec.month) {
+        given = fmt::format("--month {} ({})", *spec.month, period.first.month_text());
+    } else if (spec.from) {
+        given = period.first.day_number() < first.day_number() ? "--from " + *spec.from
+                                                               : "--to " + *spec.to;
+    } else {
+        given = fmt::format("the current month ({})", period.first.month_text());
+    }
+    throw Error(ErrorKind::Usage,
+                fmt::format("{} is outside the times calls can have: reports cover {} to {}", given,
+                            first.text(), last.text()),
+                "check the year of the period");
+}
+
 std::vector<Service> services_in_scope(store::ReadTransaction& tx, const Actor& actor,
                                        const std::vector<std::string>& names,
                                        const std::optional<std::string>& ou) {
@@ -222,15 +385,21 @@ output::Rows UsageReport::summary_rows() const {
     return summary_table;
 }
 
-UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageRequest& request,
-                  Timestamp now) {
+UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
+                  const identity::Identity& identity, const UsageRequest& request, Timestamp now) {
     const std::vector<Dimension>& dims = request.by;
     const Zone zone(request.zone);
     UsageReport report;
     report.zone = zone.name();
     report.period = resolve_period(request.period, zone, now);
+    if (request.plausible_period) {
+        require_plausible(request.period, report.period);
+    }
     const std::vector<Service> services =
         services_in_scope(tx, actor, request.services, request.ou);
+    if (request.user) {
+        require_known_user(tx, identity, *request.user);
+    }
 
     const bool by_month = has(dims, Dimension::Month);
     const bool by_day = has(dims, Dimension::Day);
@@ -250,86 +419,54 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
     query.current_names = request.current_names;
     query.user = request.user;
     query.type = request.type;
-    const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request.codes);
+    const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request, services);
     query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());
     for (const std::string& tag : tags::clean_tags(request.tags)) {
         query.tag_keys.push_back(tags::tag_key(tag));
     }
 
-    const auto period_of = [&](std::int64_t day) -> std::string {
-        const CivilDate date = CivilDate::from_day_number(day);
-        return by_month ? date.month_text() : by_day ? date.text() : std::string{};
+    const auto period_of = [&](std::int64_t day) -> std::int64_t {
+        if (by_month) {
+            const CivilDate date = CivilDate::from_day_number(day);
+            return first_of_month(date.year, date.month).day_number();
+        }
+        return by_day ? day : 0;
     };
 
-    // The denominators (concluded sessions per group) and the summary.
-    std::map<std::tuple<std::string, std::int64_t, std::string>, std::int64_t> concluded;
-    std::set<std::string> users;
-    for (const store::SessionCount& count : tx.session_counts(query)) {
-        concluded[{period_of(count.day), count.service_id, count.user}] += count.concluded;
-        report.summary.total += count.total;
-        report.summary.concluded += count.concluded;
-        report.summary.retroactive += count.retroactive;
-        users.insert(count.user);
-    }
-    report.summary.unconcluded = report.summary.total - report.summary.concluded;
-
-    std::map<Key, std::int64_t> groups;
-    std::map<std::string, std::string> tag_spelling; // tag key -> its first spelling
-    for (const store::UsageCount& count : tx.usage_counts(query)) {
-        Key key{period_of(count.day), count.service_id, count.user,   count.type,
-                count.code_id,        count.code_name,  count.tag_key};
-        groups[key] += count.sessions;
-        auto [spelling, added] = tag_spelling.try_emplace(count.tag_key, count.tag);
-        if (!added && count.tag < spelling->second) {
-            spelling->second = count.tag;
-        }
-    }
-
-    // Stable rows: every period, service and listed code appears, with 0 when unused.
-    if (!query.by_tag) {
-        std::vector<std::string> periods{std::string{}};
-        if (by_month) {
-            periods.clear();
-            for (CivilDate m = first_of_month(report.period.first.year, report.period.first.month);
-                 m.day_number() <= report.period.last.day_number(); m = next_month(m)) {
-                periods.push_back(m.month_text());
-            }
-        } else if (by_day) {
-            periods.clear();
-            for (std::int64_t d = report.period.first.day_number();
-                 d <= report.period.last.day_number(); ++d) {
-                periods.push_back(CivilDate::from_day_number(d).text());
-            }
-        }
-        std::vector<std::string> user_keys{std::string{}};
-        if (query.by_user) {
-            user_keys.assign(users.begin(), users.end());
-        }
-        struct Item {
-            CodeType type;
-            std::int64_t code_id;
-            std::string name;
-        };
-        const auto items_of = [&](const std::vector<const Service*>& group) {
-            std::vector<Item> items;
-            if (query.by_code) {
-                for (const Service* service : group) {
-                    for (const Code& code : listed_codes(tx, *service, request, wanted_codes)) {
+    // The rows known before any session is read: every period, service and
+    // listed code (times every user, once the users are known). Counted first,
+    // so that a report too large is refused before anything is built.
+    struct Item {
+        CodeType type;
+        std::int64_t code_id;
+        std::string name;
+    };
+    const auto items_of = [&](const std::vector<const Service*>& group) {
+        std::vector<Item> items;
+        if (query.by_code) {
+            for (const Service* service : group) {
+                for (const Code& code : listed_codes(tx, *service, request, wanted_codes)) {
+                    if (std::none_of(items.begin(), items.end(),
+                                     [&](const Item& item) { return item.code_id == code.id; })) {
                         items.push_back(Item{code.type, code.id, code.name});
                     }
                 }
-            } else if (query.by_type) {
-                for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
-                    if (!request.type || *request.type == type) {
-                        items.push_back(Item{type, 0, {}});
-                    }
-                }
-            } else {
-                items.push_back(Item{CodeType::Primary, 0, {}});
             }
-            return items;
-        };
-        std::vector<std::pair<std::int64_t, std::vector<Item>>> service_items;
+        } else if (query.by_type) {
+            for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
+                if (!request.type || *request.type == type) {
+                    items.push_back(Item{type, 0, {}});
+                }
+            }
+        } else {
+            items.push_back(Item{CodeType::Primary, 0, {}});
+        }
+        return items;
+    };
+    std::vector<std::pair<std::int64_t, std::vector<Item>>> service_items;
+    std::size_t period_count = 1;
+    std::size_t item_count = 0;
+    if (!query.by_tag) {
         if (query.by_service) {
             for (const Service& service : services) {
                 service_items.emplace_back(service.id, items_of({&service}));
@@ -341,13 +478,109 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
             }
             service_items.emplace_back(0, items_of(all));
         }
-        for (const std::string& period : periods) {
+        for (const auto& [service_id, items] : service_items) {
+            item_count += items.size();
+        }
+        const CivilDate& first = report.period.first;
+        const CivilDate& last = report.period.last;
+        if (by_month) {
+            period_count = static_cast<std::size_t>((last.year - first.year) * 12 +
+                                                    static_cast<int>(last.month) -
+                                                    static_cast<int>(first.month) + 1);
+        } else if (by_day) {
+            period_count = static_cast<std::size_t>(last.day_number() - first.day_number() + 1);
+        }
+        if (item_count > 0 && period_count > request.max_rows / item_count) {
+            throw too_many_rows(period_count == 1
+                                    ? fmt::format("{} rows", item_count)
+                                    : fmt::format("{} rows ({} {} times {} rows each)",
+                                                  period_count * item_count, period_count,
+                                                  by_month ? "months" : "days", item_count),
+                                request.max_rows);
+        }
+    }
+
+    // The denominators (concluded sessions per group) and the summary.
+    std::map<std::tuple<std::int64_t, std::int64_t, std::string>, std::int64_t> concluded;
+    std::set<std::string> users;
+    tx.each_session_count(query, [&](const store::SessionCount& count) {
+        concluded[{period_of(count.day), count.service_id, count.user}] += count.concluded;
+        if (concluded.size() > request.max_rows) {
+            throw too_many_rows(fmt::format("more than {} groups of sessions", request.max_rows),
+                                request.max_rows);
+        }
+        report.summary.total += count.total;
+        report.summary.concluded += count.concluded;
+        report.summary.retroactive += count.retroactive;
+        users.insert(count.user);
+    });
+    report.summary.unconcluded = report.summary.total - report.summary.concluded;
+    const std::size_t user_count = query.by_user ? users.size() : 1;
+    if (user_count > 0 && period_count * item_count > request.max_rows / user_count) {
+        throw too_many_rows(fmt::format("{} rows ({} users times {} rows each)",
+                                        period_count * item_count * user_count, user_count,
+                                        period_count * item_count),
+                            request.max_rows);
+    }
+
+    std::map<Key, std::int64_t> groups;
+    std::map<std::string, std::string> tag_spelling; // tag key -> its first spelling
+    tx.each_usage_count(query, [&](const store::UsageCount& count) {
+        Key key{period_of(count.day), count.service_id, count.user,   count.type,
+                count.code_id,        count.code_name,  count.tag_key};
+        groups[std::move(key)] += count.sessions;
+        if (groups.size() > request.max_rows) {
+            throw too_many_rows(fmt::format("more than {} rows", request.max_rows),
+                                request.max_rows);
+        }
+        auto [spelling, added] = tag_spelling.try_emplace(count.tag_key, count.tag);
+        if (!added && count.tag < spelling->second) {
+            spelling->second = count.tag;
+        }
+    });
+
+    // Stable rows: every period, service and listed code appears, with 0 when
+    // unused. A code that has rows in a group (under its names at the time)
+    // gets no other: zero rows are per code, not per name.
+    if (!query.by_tag) {
+        std::vector<std::int64_t> periods{0};
+        if (by_month) {
+            periods.clear();
+            for (CivilDate m = first_of_month(report.period.first.year, report.period.first.month);
+                 m.day_number() <= report.period.last.day_number(); m = next_month(m)) {
+                periods.push_back(m.day_number());
+            }
+        } else if (by_day) {
+            periods.clear();
+            for (std::int64_t d = report.period.first.day_number();
+                 d <= report.period.last.day_number(); ++d) {
+                periods.push_back(d);
+            }
+        }
+        std::vector<std::string> user_keys{std::string{}};
+        if (query.by_user) {
+            user_keys.assign(users.begin(), users.end());
+        }
+        const auto has_rows = [&](const Key& key) {
+            const auto found = groups.lower_bound(
+                Key{key.period, key.service_id, key.user, key.type, key.code_id, {}, {}});
+            return found != groups.end() && found->first.period == key.period &&
+                   found->first.service_id == key.service_id && found->first.user == key.user &&
+                   found->first.type == key.type && found->first.code_id == key.code_id;
+        };
+        for (const std::int64_t period : periods) {
             for (const auto& [service_id, items] : service_items) {
                 for (const std::string& user : user_keys) {
                     for (const Item& item : items) {
-                        groups.try_emplace(
-                            Key{period, service_id, user, item.type, item.code_id, item.name, {}},
-                            0);
+                        Key key{period, service_id, user, item.type, item.code_id, item.name, {}};
+                        if (!has_rows(key)) {
+                            groups.try_emplace(std::move(key), 0);
+                            if (groups.size() > request.max_rows) {
+                                throw too_many_rows(
+                                    fmt::format("more than {} rows", request.max_rows),
+                                    request.max_rows);
+                            }
+                        }
                     }
                 }
             }
@@ -359,11 +592,17 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
     for (const Service& service : services) {
         by_id[service.id] = &service;
     }
-    std::vector<std::pair<Key, std::int64_t>> rows(groups.begin(), groups.end());
+    // Sorted as handles into the groups, each group freed once it is a row:
+    // a report never holds its rows twice.
+    std::vector<std::map<Key, std::int64_t>::iterator> rows;
+    rows.reserve(groups.size());
+    for (auto group = groups.begin(); group != groups.end(); ++group) {
+        rows.push_back(group);
+    }
     const auto rank = [&](const Key& key, Dimension d) {
         switch (d) {
         case Dimension::Month:
-        case Dimension::Day: return std::make_tuple(std::string{}, key.period, std::int64_t{0});
+        case Dimension::Day: return std::make_tuple(std::string{}, std::string{}, key.period);
         case Dimension::Service:
             return std::make_tuple(std::string{}, names::name_key(by_id.at(key.service_id)->name),
                                    key.service_id);
@@ -380,13 +619,13 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
     };
     std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
         for (const Dimension d : dims) {
-            const auto ra = rank(a.first, d);
-            const auto rb = rank(b.first, d);
+            const auto ra = rank(a->first, d);
+            const auto rb = rank(b->first, d);
             if (ra != rb) {
                 return ra < rb;
             }
         }
-        return a.first < b.first;
+        return a->first < b->first;
     });
 
     output::Rows& out = report.rows;
@@ -409,12 +648,19 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
     }
     out.columns.push_back({"sessions", "SESSIONS"});
     out.columns.push_back({"share", "SHARE"});
-    for (const auto& [key, sessions] : rows) {
+    out.rows.reserve(rows.size());
+    for (const auto& row : rows) {
+        const auto& [key, sessions] = *row;
         std::vector<output::Cell> cells;
+        cells.reserve(out.columns.size());
         for (const Dimension d : dims) {
             switch (d) {
             case Dimension::Month:
-            case Dimension::Day: cells.emplace_back(key.period); break;
+                cells.emplace_back(CivilDate::from_day_number(key.period).month_text());
+                break;
+            case Dimension::Day:
+                cells.emplace_back(CivilDate::from_day_number(key.period).text());
+                break;
             case Dimension::Service: cells.emplace_back(by_id.at(key.service_id)->name); break;
             case Dimension::User: cells.emplace_back(key.user); break;
             case Dimension::Type: cells.emplace_back(std::string(to_string(key.type))); break;
@@ -437,6 +683,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageReq
             cells.emplace_back(std::monostate{});
         }
         out.add(std::move(cells));
+        groups.erase(row);
     }
     return report;
 }

@@ -8,6 +8,7 @@
 
 #include <nimbus/catalogue/model.hpp>
 #include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/identity.hpp>
 #include <nimbus/output/rows.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/store/store.hpp>
@@ -40,6 +41,21 @@ struct Period {
 
 Period resolve_period(const PeriodSpec& spec, const Zone& zone, Timestamp now);
 
+/// The first and last day a report period may cover: the days of the plausible
+/// call times (timefmt::earliest_call_time up to timefmt::call_times_end).
+CivilDate first_report_day();
+CivilDate last_report_day();
+
+/// Throws Usage unless `period` (resolved from `spec`) lies within
+/// first_report_day() .. last_report_day(), naming the option at fault.
+void require_plausible(const PeriodSpec& spec, const Period& period);
+
+/// The most rows a report may have. Enough for every code by day over a year
+/// (or by month over decades) for many services; more is no longer a report
+/// that people read, and `report export` is the way to raw data. Refusing
+/// beyond it keeps a report's memory bounded whatever it is asked.
+inline constexpr std::size_t max_report_rows = 100'000;
+
 /// The services a report covers: those named, or those in an OU subtree, or
 /// (neither) all the actor may read reports of. Naming a service or OU outside
 /// the actor's scope is PermissionDenied, never an empty report.
@@ -58,6 +74,11 @@ struct UsageRequest {
     std::optional<std::string> user;
     bool current_names = false; ///< --names current
     std::string zone = "UTC";
+    /// More rows than this is refused (Usage) before they are all read.
+    std::size_t max_rows = max_report_rows;
+    /// Periods must lie within the plausible call times (require_plausible).
+    /// Only `store copy`, which compares whole stores, turns this off.
+    bool plausible_period = true;
 };
 
 /// The whole period, whatever the rows are grouped by.
@@ -79,9 +100,15 @@ struct UsageReport {
 /// Counts the concluded sessions that carry each code or tag, per group.
 /// `share` is that count over the group's concluded sessions (null when the
 /// group has none). Grouping by code lists every code on the covered services'
-/// lists, with 0 when unused, and every month or day of the period when
-/// grouping by time, so that rows are stable from one run to the next.
-UsageReport usage(store::ReadTransaction& tx, const Actor& actor, const UsageRequest& request,
-                  Timestamp now);
+/// lists, with 0 when unused (one row per code, under today's name), and every
+/// month or day of the period when grouping by time, so that rows are stable
+/// from one run to the next.
+///
+/// Filters must name something: a `user` that neither has a session in the
+/// store nor is in `identity` is NotFound; each of `codes` must name one code
+/// (see docs/reports.md), else NotFound or, when ambiguous, Usage. A report of
+/// more than `max_rows` rows is refused (Usage) before its rows are read.
+UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
+                  const identity::Identity& identity, const UsageRequest& request, Timestamp now);
 
 } // namespace nimbus::reports

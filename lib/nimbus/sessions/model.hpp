@@ -48,10 +48,18 @@ struct Conclusion {
     Timestamp at{};
     std::string user;               ///< whose rights were used
     std::optional<std::string> via; ///< the tenant admin acting as `user`, if any
-    bool retroactive = false;       ///< submitted after the session had ended
+    bool retroactive = false;       ///< concluded after the call ended (see is_retroactive)
     std::vector<ConcludedCode> codes;
     std::vector<std::string> tags;
 };
+
+/// Retroactive: concluded after the call ended. Derived from the times whenever
+/// it is read, never from what the store knew at the conclusion: a call
+/// concluded while it seemed active, whose earlier end is imported later, is
+/// retroactive from then on.
+inline bool is_retroactive(Timestamp concluded_at, const std::optional<Timestamp>& ended_at) {
+    return ended_at && concluded_at > *ended_at;
+}
 
 /// A stored session with its service and, once concluded, its conclusion.
 struct Session : CallData {

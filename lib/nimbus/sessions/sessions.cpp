@@ -197,7 +197,7 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
     conclusion.at = audit.now();
     conclusion.user = actor.user->login;
     conclusion.via = actor.via();
-    conclusion.retroactive = session.ended_at && conclusion.at > *session.ended_at;
+    conclusion.retroactive = is_retroactive(conclusion.at, session.ended_at);
 
     store::NewConclusion entry;
     entry.session_id = session.id;

@@ -133,7 +133,8 @@ struct ConcludedCodeRow {
 struct ConcludedTagRow {
     std::int64_t session_id = 0;
     std::int64_t position = 0;
-    std::string tag;
+    std::string tag;     ///< as the agent spelt it
+    std::string tag_key; ///< case-folded: what reports group by
 };
 
 struct NewConclusion {
@@ -176,6 +177,9 @@ public:
     virtual std::optional<Code> find_code(std::int64_t id) = 0;
     /// Codes of either type, deleted or not, whose case-folded name is `name_key`.
     virtual std::vector<Code> find_codes_by_name(std::string_view name_key) = 0;
+    /// Each name (with the code and its type) that conclusions recorded, once:
+    /// the names codes had when they were used, before any rename.
+    virtual std::vector<ConcludedCode> concluded_code_names() = 0;
 
     virtual std::vector<Service> services() = 0; ///< every service, ordered by name key
     virtual std::optional<Service> find_service(std::string_view name_key) = 0;
@@ -193,10 +197,14 @@ public:
     virtual std::vector<Session> sessions(const SessionQuery& query) = 0;
 
     /// Concluded sessions carrying each code or tag, grouped as the query says.
-    virtual std::vector<UsageCount> usage_counts(const UsageQuery& query) = 0;
+    /// Streamed, like the next one: a report holds only its own groups, never
+    /// the store's (by month, the store gives one group per day).
+    virtual void each_usage_count(const UsageQuery& query,
+                                  const std::function<void(const UsageCount&)>& visit) = 0;
     /// All sessions, concluded sessions and retroactive ones, grouped by the
     /// query's day, service and user (item filters do not apply).
-    virtual std::vector<SessionCount> session_counts(const UsageQuery& query) = 0;
+    virtual void each_session_count(const UsageQuery& query,
+                                    const std::function<void(const SessionCount&)>& visit) = 0;
 
     /// Streams the sessions of an export (conclusions without codes or tags), by id.
     virtual void each_session(const ExportQuery& query,

@@ -116,9 +116,13 @@ Service read_service(const Statement& q) {
 
 constexpr const char* session_select =
     "SELECT s.id, s.external_id, s.service_id, v.name, o.path, s.user, s.direction, "
-    "s.started_at, s.ended_at, s.outcome, s.caller, c.concluded_at, c.user, c.via, "
-    "c.retroactive FROM session s JOIN service v ON v.id = s.service_id "
+    "s.started_at, s.ended_at, s.outcome, s.caller, c.concluded_at, c.user, c.via "
+    "FROM session s JOIN service v ON v.id = s.service_id "
     "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id ";
+
+/// nimbus::is_retroactive in SQL, over `c` (conclusion) and `s` (session): 1
+/// or 0. The stored conclusion.retroactive is never read (see insert_conclusion).
+constexpr const char* retroactive_sql = "CASE WHEN c.concluded_at > s.ended_at THEN 1 ELSE 0 END";
 
 Session read_session(const Statement& q) {
     Session session;
@@ -138,7 +142,7 @@ Session read_session(const Statement& q) {
         conclusion.at = from_seconds(q.integer(11));
         conclusion.user = q.text(12);
         conclusion.via = optional_text(q, 13);
-        conclusion.retroactive = q.integer(14) != 0;
+        conclusion.retroactive = is_retroactive(conclusion.at, session.ended_at);
         session.conclusion = std::move(conclusion);
     }
     return session;
@@ -303,6 +307,12 @@ std::vector<Code> SqlTransaction::find_codes_by_name(std::string_view name_key) 
     return all_rows(*q, read_code);
 }
 
+std::vector<ConcludedCode> SqlTransaction::concluded_code_names() {
+    const auto q = db_.prepare("SELECT DISTINCT code_id, type, name FROM conclusion_code "
+                               "ORDER BY code_id, name");
+    return all_rows(*q, [](const Statement& row) { return read_concluded_code(row, 0); });
+}
+
 std::vector<Service> SqlTransaction::services() {
     const auto q = db_.prepare(service_select + std::string("ORDER BY s.name_key"));
     return all_rows(*q, read_service);
@@ -406,7 +416,8 @@ std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
     return all_rows(*q, read_session);
 }
 
-std::vector<UsageCount> SqlTransaction::usage_counts(const UsageQuery& query) {
+void SqlTransaction::each_usage_count(const UsageQuery& query,
+                                      const std::function<void(const UsageCount&)>& visit) {
     const bool codes = query.by_type || query.by_code;
     std::vector<Value> params;
     // A conclusion's codes and tags imply the conclusion: join it only when
@@ -469,7 +480,6 @@ std::vector<UsageCount> SqlTransaction::usage_counts(const UsageQuery& query) {
         "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day, service, user, type,
         code_id, name, tag, tag_text, count, from, where, group_by(groups)));
     bind_all(*q, params);
-    std::vector<UsageCount> counts;
     while (q->step()) {
         UsageCount row;
         row.day = q->integer(0);
@@ -482,13 +492,13 @@ std::vector<UsageCount> SqlTransaction::usage_counts(const UsageQuery& query) {
         row.tag = q->text(7);
         row.sessions = q->integer(8);
         if (row.sessions > 0) {
-            counts.push_back(std::move(row));
+            visit(row);
         }
     }
-    return counts;
 }
 
-std::vector<SessionCount> SqlTransaction::session_counts(const UsageQuery& query) {
+void SqlTransaction::each_session_count(const UsageQuery& query,
+                                        const std::function<void(const SessionCount&)>& visit) {
     std::vector<std::string> groups;
     if (query.by_day) {
         groups.push_back(local_day_expression(query.offsets));
@@ -501,17 +511,17 @@ std::vector<SessionCount> SqlTransaction::session_counts(const UsageQuery& query
     }
     std::vector<Value> params;
     const std::string where = session_filter(query, params);
-    const auto q = db_.prepare(fmt::format(
-        "SELECT {}, {}, {}, count(*), count(c.session_id), coalesce(sum(c.retroactive), 0) "
-        "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id WHERE {}{}",
-        query.by_day ? local_day_expression(query.offsets) : "0",
-        query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''", where,
-        group_by(groups)));
+    const auto q = db_.prepare(
+        fmt::format("SELECT {}, {}, {}, count(*), count(c.session_id), coalesce(sum({}), 0) "
+                    "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id WHERE {}{}",
+                    query.by_day ? local_day_expression(query.offsets) : "0",
+                    query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''",
+                    retroactive_sql, where, group_by(groups)));
     bind_all(*q, params);
-    return all_rows(*q, [](const Statement& row) {
-        return SessionCount{row.integer(0), row.integer(1), row.text(2),
-                            row.integer(3), row.integer(4), row.integer(5)};
-    });
+    while (q->step()) {
+        visit(SessionCount{q->integer(0), q->integer(1), q->text(2), q->integer(3), q->integer(4),
+                           q->integer(5)});
+    }
 }
 
 void SqlTransaction::each_session(const ExportQuery& query,
@@ -536,11 +546,12 @@ void SqlTransaction::each_concluded_code(
 
 void SqlTransaction::each_concluded_tag(const ExportQuery& query,
                                         const std::function<void(const ConcludedTagRow&)>& visit) {
-    const auto q = db_.prepare("SELECT ct.session_id, ct.position, ct.tag FROM conclusion_tag ct "
+    const auto q = db_.prepare("SELECT ct.session_id, ct.position, ct.tag, ct.tag_key "
+                               "FROM conclusion_tag ct "
                                "JOIN session s ON s.id = ct.session_id WHERE " +
                                export_filter(query) + " ORDER BY ct.session_id, ct.position");
     while (q->step()) {
-        visit(ConcludedTagRow{q->integer(0), q->integer(1), q->text(2)});
+        visit(ConcludedTagRow{q->integer(0), q->integer(1), q->text(2), q->text(3)});
     }
 }
 
@@ -769,6 +780,11 @@ void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
     q->bind(2, to_seconds(conclusion.at));
     q->bind(3, conclusion.user);
     bind_optional(*q, 4, conclusion.via);
+    // The column is part of the permanent record (NOT NULL, guarded by the
+    // triggers that keep conclusions final), so it is still written: whether
+    // the call had ended when the conclusion was submitted, as far as the
+    // store knew then. Nothing reads it: an end imported later can make a
+    // conclusion retroactive, so every read derives it from the times.
     q->bind(5, std::int64_t{conclusion.retroactive ? 1 : 0});
     q->bind(6, static_cast<std::int64_t>(conclusion.codes.size()));
     q->bind(7, static_cast<std::int64_t>(conclusion.tags.size()));

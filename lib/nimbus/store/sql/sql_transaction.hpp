@@ -26,6 +26,7 @@ public:
     std::vector<Code> codes(const CodeFilter& filter) override;
     std::optional<Code> find_code(std::int64_t id) override;
     std::vector<Code> find_codes_by_name(std::string_view name_key) override;
+    std::vector<ConcludedCode> concluded_code_names() override;
     std::vector<Service> services() override;
     std::optional<Service> find_service(std::string_view name_key) override;
     std::vector<Code> service_codes(std::int64_t service_id, CodeType list) override;
@@ -34,8 +35,10 @@ public:
     std::vector<OutcomeInfo> outcomes() override;
     std::optional<Session> find_session(std::string_view external_id) override;
     std::vector<Session> sessions(const SessionQuery& query) override;
-    std::vector<UsageCount> usage_counts(const UsageQuery& query) override;
-    std::vector<SessionCount> session_counts(const UsageQuery& query) override;
+    void each_usage_count(const UsageQuery& query,
+                          const std::function<void(const UsageCount&)>& visit) override;
+    void each_session_count(const UsageQuery& query,
+                            const std::function<void(const SessionCount&)>& visit) override;
     void each_session(const ExportQuery& query,
                       const std::function<void(const Session&)>& visit) override;
     void each_concluded_code(const ExportQuery& query,
