@@ -367,7 +367,7 @@ class ReportRulesTest(NimbusTestCase):
         self.run_ok("session", "conclude", "c-1", "--primary", "Sale", "--as", "mia")
         before = self.audit_actions()
         self.assert_fails(3, "report", "usage", "--month", "2026-11", "--user", "miaa",
-                          stderr='there is no user "miaa": no session in the store is theirs')
+                          stderr='there is no user "miaa": no session of the services reported on is theirs')
         self.assert_fails(3, "report", "usage", "--month", "2026-11", "--user", "miaa", "--format", "csv",
                           "--output", os.path.join(self.sandbox.dir, "miaa.csv"))
         self.assertFalse(os.path.exists(os.path.join(self.sandbox.dir, "miaa.csv")))
@@ -380,6 +380,15 @@ class ReportRulesTest(NimbusTestCase):
                                                               "--user", "zed")], [0])
         self.assertEqual([r["sessions"] for r in self.json_ok("report", "usage", "--month", "2026-11",
                                                               "--user", "sue")], [0])
+        # Whether a login has sessions of services outside the caller's reach
+        # is not the caller's to learn: to Hotline's supervisor, yan is no one.
+        self.run_ok("service", "create", "Desk", "--ou", "Contoso/Sales", "--license", "contact-center")
+        self.sandbox.write_identity(dict(CAST, yan={"name": "Yan", "member": ["Desk"]}))
+        self.import_rows("c-3,Desk,yan,inbound,2026-11-26T08:00:00Z,2026-11-26T08:05:00Z,accepted,")
+        self.sandbox.write_identity(CAST)
+        self.assert_fails(3, "report", "usage", "--month", "2026-11", "--user", "yan", "--as", "sue",
+                          stderr='there is no user "yan"')
+        self.run_ok("report", "usage", "--month", "2026-11", "--user", "yan")
 
     def test_code_names_prefer_current_codes(self):
         self.init_hotline()  # the primary code Sale, id:1
@@ -410,6 +419,7 @@ class ReportRulesTest(NimbusTestCase):
         self.assertEqual(used("--code", "Sale", "--type", "secondary"), [("secondary", "Sale", 2, 1)])
         self.assertEqual(used("--code", "Verkauf", "--names", "current"), [("primary", "Verkauf", 1, 2)])
         self.assertEqual(used("--code", "id:2"), [("secondary", "Sale", 2, 1)])
+        self.assertEqual(used("--code", "ID:2"), used("--code", "id:2"))  # the prefix in any case
         # Two current codes of one name: the type tells them apart.
         self.run_ok("code", "create", "--type", "secondary", "--name", "Verkauf")
         self.assert_fails(64, "report", "usage", "--month", "2026-11", "--code", "Verkauf",

@@ -128,11 +128,11 @@ std::set<std::int64_t> resolve_codes(store::ReadTransaction& tx, const UsageRequ
                });
     };
     for (const std::string& reference : request.codes) {
-        if (reference.starts_with("id:")) {
+        if (codes::parse_id_reference(reference)) {
             ids.insert(codes::resolve(tx, codes::Reference{reference, {}, {}}).id);
             continue;
         }
-        const std::string nfc = text::to_nfc(text::trim(reference)).value_or(std::string{});
+        const std::string nfc = names::clean_reference(reference, "--code");
         if (nfc.empty()) {
             throw Error(ErrorKind::Usage, "--code takes a code's name or id:N");
         }
@@ -202,10 +202,12 @@ std::set<std::int64_t> resolve_codes(store::ReadTransaction& tx, const UsageRequ
     return ids;
 }
 
-/// --user must name someone: a login with a session in the store, or one the
-/// identity file lists. A typo in a cron line is an error, not a report of zeros.
+/// --user must name someone: a login the identity file lists, or one with a
+/// session of the services reported on (only those: whether a login has
+/// sessions elsewhere is not the caller's to learn). A typo in a cron line is
+/// an error, not a report of zeros.
 void require_known_user(store::ReadTransaction& tx, const identity::Identity& identity,
-                        const std::string& user) {
+                        const std::vector<Service>& services, const std::string& user) {
     if (identity.find(user) != nullptr) {
         return;
     }
@@ -214,12 +216,15 @@ void require_known_user(store::ReadTransaction& tx, const identity::Identity& id
     query.only_own = true;
     query.own_user = user;
     query.limit = 1;
-    if (!tx.sessions(query).empty()) {
-        return;
+    for (const Service& service : services) {
+        query.service_id = service.id;
+        if (!tx.sessions(query).empty()) {
+            return;
+        }
     }
     throw Error(ErrorKind::NotFound,
-                fmt::format("there is no user \"{}\": no session in the store is theirs and the "
-                            "identity file {} does not list them",
+                fmt::format("there is no user \"{}\": no session of the services reported on is "
+                            "theirs and the identity file {} does not list them",
                             user, identity.source),
                 "check the login given to --user");
 }
@@ -398,7 +403,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     const std::vector<Service> services =
         services_in_scope(tx, actor, request.services, request.ou);
     if (request.user) {
-        require_known_user(tx, identity, *request.user);
+        require_known_user(tx, identity, services, *request.user);
     }
 
     const bool by_month = has(dims, Dimension::Month);

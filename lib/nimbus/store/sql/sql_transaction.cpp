@@ -124,6 +124,17 @@ constexpr const char* session_select =
 /// or 0. The stored conclusion.retroactive is never read (see insert_conclusion).
 constexpr const char* retroactive_sql = "CASE WHEN c.concluded_at > s.ended_at THEN 1 ELSE 0 END";
 
+/// The call data of a session from six columns from `first` on: user,
+/// direction, started_at, ended_at, outcome, caller.
+void read_call(const Statement& q, int first, Session& session) {
+    session.user = q.text(first);
+    session.direction = parse_direction(q.text(first + 1)).value_or(Direction::Inbound);
+    session.started_at = from_seconds(q.integer(first + 2));
+    session.ended_at = optional_seconds(q, first + 3);
+    session.outcome = optional_text(q, first + 4);
+    session.caller = q.text(first + 5);
+}
+
 Session read_session(const Statement& q) {
     Session session;
     session.id = q.integer(0);
@@ -131,12 +142,7 @@ Session read_session(const Statement& q) {
     session.service_id = q.integer(2);
     session.service_name = q.text(3);
     session.service_ou = q.text(4);
-    session.user = q.text(5);
-    session.direction = parse_direction(q.text(6)).value_or(Direction::Inbound);
-    session.started_at = from_seconds(q.integer(7));
-    session.ended_at = optional_seconds(q, 8);
-    session.outcome = optional_text(q, 9);
-    session.caller = q.text(10);
+    read_call(q, 5, session);
     if (!q.is_null(11)) {
         Conclusion conclusion;
         conclusion.at = from_seconds(q.integer(11));
@@ -726,12 +732,7 @@ std::vector<Session> SqlTransaction::find_sessions(const std::vector<std::string
         session.id = q.integer(0);
         session.external_id = q.text(1);
         session.service_id = q.integer(2);
-        session.user = q.text(3);
-        session.direction = parse_direction(q.text(4)).value_or(Direction::Inbound);
-        session.started_at = from_seconds(q.integer(5));
-        session.ended_at = optional_seconds(q, 6);
-        session.outcome = optional_text(q, 7);
-        session.caller = q.text(8);
+        read_call(q, 3, session);
     }
     q.reset();
     return found;
