@@ -102,6 +102,18 @@ class LinesTest(InputTestCase):
                           .replace("\n", "\r"))
         self.refused(65, "session", "import", path, stderr=f'{path}:4: service "Nowhere" does not exist')
 
+    def test_a_file_that_is_not_empty_is_never_zero_rows_and_success(self):
+        for name, content, message in (("blank.csv", "\n\r\n\n", "no header row, only blank lines"),
+                                       ("bom.csv", "\ufeff", "no header row, only blank lines"),
+                                       ("blank.jsonl", "\n  \n\t\n", "no sessions, only blank lines")):
+            path = self.write(name, content)
+            self.refused(65, "session", "import", path, stderr=f"{path}: {message}")
+        # A header alone is an export of no calls (a quiet Sunday); an empty file too.
+        for name, content in (("header.csv", HEADER), ("empty.csv", ""), ("empty.jsonl", "")):
+            result = self.run_ok("session", "import", self.write(name, content), "--format", "json")
+            self.assertEqual(result.json()["rows"], 0)
+        self.assertEqual(self.session_ids(), [])
+
     def test_a_line_break_in_a_quoted_field(self):
         header = HEADER.rstrip("\n") + ",notes\n"
         # In a column nimbus-codes ignores, it is read and dropped; the next row's line is right.

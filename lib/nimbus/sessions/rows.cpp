@@ -33,7 +33,13 @@ public:
         : reader_(in) {
         std::vector<std::string> header;
         if (!reader_.next(header)) {
-            return; // an empty file holds no sessions
+            // An empty file holds no sessions; blank lines are not a file of none.
+            if (reader_.bytes_read() > 0) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("{}: no header row, only blank lines", source),
+                            "a CSV import starts with a header row naming its columns");
+            }
+            return;
         }
         if (!reader_.error().empty()) {
             throw Error(ErrorKind::InvalidData,
@@ -105,8 +111,9 @@ private:
 
 class JsonLinesRows final : public RowReader {
 public:
-    explicit JsonLinesRows(std::istream& in)
-        : in_(in) {}
+    JsonLinesRows(std::istream& in, std::string source)
+        : in_(in)
+        , source_(std::move(source)) {}
 
     bool next(RawRow& row) override {
         std::string text;
@@ -117,8 +124,15 @@ public:
                 row = RawRow{};
                 row.line = line_;
                 parse(text, row);
+                rows_ = true;
                 return true;
             }
+        }
+        // An empty file holds no sessions; blank lines are not a file of none.
+        if (!rows_ && bytes_ > 0) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("{}: no sessions, only blank lines", source_),
+                        "JSON Lines holds one object per line");
         }
         return false;
     }
@@ -188,8 +202,10 @@ private:
     }
 
     std::istream& in_;
+    std::string source_;
     std::size_t line_ = 0;
     std::size_t bytes_ = 0;
+    bool rows_ = false; ///< a line that was not blank has been read
 };
 
 } // namespace
@@ -199,7 +215,7 @@ std::unique_ptr<RowReader> RowReader::open(std::istream& in, InputFormat format,
     if (format == InputFormat::Csv) {
         return std::make_unique<CsvReaderRows>(in, source);
     }
-    return std::make_unique<JsonLinesRows>(in);
+    return std::make_unique<JsonLinesRows>(in, source);
 }
 
 std::optional<InputFormat> parse_input_format(std::string_view text) {

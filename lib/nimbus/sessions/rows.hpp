@@ -22,8 +22,8 @@ struct RawRow {
 /// columns (id, service, user, direction, started_at, ended_at, outcome,
 /// caller; other columns are ignored); JSON Lines needs one object per line
 /// (other fields are ignored, null is empty). Never throws on a bad row: the
-/// row carries the error. A CSV header without a required column throws
-/// InvalidData.
+/// row carries the error. A CSV header without a required column, and a file
+/// that holds only blank lines (and no header), throw InvalidData.
 class RowReader {
 public:
     static std::unique_ptr<RowReader> open(std::istream& in, InputFormat format,
