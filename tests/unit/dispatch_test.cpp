@@ -21,16 +21,6 @@ using namespace nimbus::cli;
 
 namespace {
 
-const char* const identity_text = R"(
-[users.admin]
-name = "Ada Admin"
-tenant_admin = true
-
-[users.agent]
-name = "Ali Agent"
-member = ["Hotline"]
-)";
-
 /// The system's runtime with a fixed clock and caller, noting when the
 /// dispatcher reads the identity file and opens the store.
 class WatchedRuntime : public Runtime {
@@ -67,7 +57,7 @@ struct Fixture {
     std::vector<std::string> log;
 
     Fixture() {
-        std::ofstream(identity_path) << identity_text;
+        std::ofstream(identity_path) << test::test_identity_text();
         ::chmod(identity_path.c_str(), 0600);
         globals.store = temp.path;
         globals.identity = identity_path;

@@ -31,8 +31,8 @@ Timestamp test_time() {
     return *timefmt::parse_timestamp("2026-11-26T09:30:00Z");
 }
 
-identity::Identity test_identity() {
-    return identity::parse_identity(R"(
+const char* test_identity_text() {
+    return R"(
 [users.admin]
 name = "Ada Admin"
 tenant_admin = true
@@ -48,8 +48,11 @@ owner = ["Hotline"]
 [users.agent]
 name = "Ali Agent"
 member = ["Hotline"]
-)",
-                                    "test.toml");
+)";
+}
+
+identity::Identity test_identity() {
+    return identity::parse_identity(test_identity_text(), "test.toml");
 }
 
 } // namespace nimbus::test

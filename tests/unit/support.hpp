@@ -40,5 +40,7 @@ Timestamp test_time();
 /// An identity with a tenant admin "admin", an OU admin "sales" of
 /// Contoso/Sales, an owner "owner" of Hotline and a member "agent" of Hotline.
 identity::Identity test_identity();
+/// The same identity as the text of an identity file.
+const char* test_identity_text();
 
 } // namespace nimbus::test
