@@ -5,7 +5,7 @@ import io
 import os
 import subprocess
 
-from harness import BINARY, COMMAND, NimbusTestCase, main
+from harness import BINARY, CAST, COMMAND, LOGIN, NimbusTestCase, main
 
 
 class CliTest(NimbusTestCase):
@@ -30,6 +30,28 @@ class CliTest(NimbusTestCase):
         self.assert_fails(64, "code", "create", "--type", "tertiary", "--name", "Sale")
         self.assert_fails(64, "code", "list", "--format", "xml")
         self.assert_fails(64, "code", "list", "--busy-timeout", "-1")
+
+    def test_control_characters_never_reach_the_terminal_raw(self):
+        self.init_hotline()
+        escape = "\x1b[2J\x1b]0;owned\x07"
+        # In an error about an imported row, and in a message about a command line.
+        rows = ("id,service,user,direction,started_at,ended_at,outcome,caller\n"
+                f"e-1,{escape}Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n")
+        result = self.assert_fails(65, "session", "import", "-", "--input-format", "csv", stdin=rows)
+        self.assertIn('"\\x1b[2J\\x1b]0;owned\\x07Hotline"', result.err)
+        self.assertNotIn("\x1b", result.err)
+        result = self.assert_fails(65, "service", "show", f"{escape}Desk")
+        self.assertNotIn("\x1b", result.err)
+        self.assertIn("\\x1b[2J", result.err)
+        # In data shown in a table: the identity file's e-mail, as whoami shows it.
+        users = dict(CAST)
+        users[LOGIN] = dict(CAST[LOGIN], email=f"runner{escape}@contoso.example")
+        self.sandbox.write_identity(users)
+        shown = self.run_ok("whoami")
+        self.assertNotIn("\x1b", shown.out)
+        self.assertIn("runner\\x1b[2J", shown.out)
+        # JSON keeps the data as it is, escaped as JSON does.
+        self.assertEqual(self.json_ok("whoami")["email"], f"runner{escape}@contoso.example")
 
     def test_refusals_of_values_read_as_sentences(self):
         self.init_store()
