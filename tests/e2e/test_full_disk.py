@@ -11,14 +11,22 @@ import subprocess
 import tempfile
 import uuid
 
-from harness import COMMAND, ENGINE, NimbusTestCase, POSTGRESQL, is_root, main, postgresql_only, sqlite_only
+from harness import (CAST, COMMAND, ENGINE, NimbusTestCase, POSTGRESQL, is_root, main, ordinary_account,
+                     sqlite_only)
 
 
-class FullDiskTest(NimbusTestCase):
+class FullDiskCases:
+    """The cases; the classes below say whom the commands run as."""
+
     def setUp(self):
         super().setUp()
         if not is_root():
             self.skipTest("mounting a small disk needs root")
+        account = self.choose_account()
+        self.sandbox.become(account)
+        users = dict(CAST)
+        users[account.pw_name] = {"name": "Runner", "tenant_admin": True}
+        self.sandbox.write_identity(users)
         # Beside the sandbox, not in it: the PostgreSQL server's account must reach it.
         self.disk = tempfile.mkdtemp(prefix="nimbus-small-disk-")
         os.chmod(self.disk, 0o755)
@@ -28,6 +36,7 @@ class FullDiskTest(NimbusTestCase):
         if mounted.returncode != 0:
             self.skipTest(f"cannot mount a small disk here: {mounted.stderr.strip()}")
         self.addCleanup(subprocess.run, ["umount", "--lazy", self.disk], capture_output=True, timeout=COMMAND)
+        os.chown(self.disk, account.pw_uid, account.pw_gid)
         self.filler = os.path.join(self.disk, "filler")
 
     def fill(self):
@@ -97,6 +106,16 @@ class FullDiskTest(NimbusTestCase):
         folder = os.path.join(self.disk, "export")
         self.assert_fails(73, "report", "export", "--dir", folder, stderr="the disk is full")
         self.assertEqual(os.listdir(self.disk), ["filler"])
+
+
+class AsRootTest(FullDiskCases, NimbusTestCase):
+    def choose_account(self):
+        return pwd.getpwuid(0)
+
+
+class AsOrdinaryUserTest(FullDiskCases, NimbusTestCase):
+    def choose_account(self):
+        return ordinary_account()
 
 
 if __name__ == "__main__":
