@@ -202,7 +202,7 @@ std::optional<Error> invalid_text(int argc, const char* const* argv) {
 }
 
 /// The parser's message, reworded where it reads like a program's:
-/// "--primary: 1 required CODE missing" becomes "--primary needs a CODE".
+/// "--primary: 1 required CODE missing" becomes "--primary needs a value (CODE)".
 std::string plain_message(const CLI::ParseError& e) {
     const std::string_view what = e.what();
     const std::size_t colon = what.find(": ");
