@@ -11,7 +11,7 @@ build_packages=(
   libsqlite3-dev nlohmann-json3-dev libutf8proc-dev libhowardhinnant-date-dev tzdata nettle-dev
   libpq-dev libicu-dev
 )
-test_packages=(python3 clang-format bash-completion zsh fish shellcheck mandoc postgresql iproute2)
+test_packages=(python3 clang-format bash-completion zsh fish shellcheck mandoc postgresql iproute2 sqlite3)
 fuzz_packages=(clang libclang-rt-14-dev)
 
 wanted=("${build_packages[@]}")
