@@ -1,6 +1,8 @@
-# Turns the numbered SQL files of one engine into a C++ source, so that the
-# binary carries its own schema. Run at build time:
-#   cmake -DENGINE=sqlite -DOUTPUT=out.cpp -DSOURCES="a.sql;b.sql" -P embed_migrations.cmake
+# Turns the numbered SQL files of one engine, and the list of the guards they
+# create (guards.txt), into a C++ source, so that the binary carries its own
+# schema. Run at build time:
+#   cmake -DENGINE=sqlite -DOUTPUT=out.cpp -DSOURCES="a.sql;b.sql" -DGUARDS=guards.txt \
+#         -P embed_migrations.cmake
 # File names must be NNNN_description.sql, numbered 1, 2, 3, ... without gaps.
 list(SORT SOURCES)
 set(entries "")
@@ -24,7 +26,16 @@ foreach(source IN LISTS SOURCES)
   string(APPEND entries "    {${version}, \"${description}\", R\"nimbus_sql(${sql})nimbus_sql\"},\n")
 endforeach()
 
-file(WRITE "${OUTPUT}.tmp" "// Generated from schema/${ENGINE}/*.sql by cmake/embed_migrations.cmake; do not edit.
+set(guards "")
+if(EXISTS "${GUARDS}")
+  file(READ "${GUARDS}" guards)
+  string(FIND "${guards}" ")nimbus_sql\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${GUARDS} contains the embedding delimiter")
+  endif()
+endif()
+
+file(WRITE "${OUTPUT}.tmp" "// Generated from schema/${ENGINE}/ by cmake/embed_migrations.cmake; do not edit.
 #include <nimbus/store/migration.hpp>
 
 namespace nimbus::store {
@@ -34,6 +45,7 @@ ${entries}};
 } // namespace
 
 std::span<const Migration> ${ENGINE}_migrations() { return migrations; }
+std::string_view ${ENGINE}_guard_list() { return R\"nimbus_sql(${guards})nimbus_sql\"; }
 } // namespace nimbus::store
 ")
 file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

@@ -101,7 +101,7 @@ constexpr std::array nouns{
     Noun{"service", add_service_commands}, Noun{"extension", add_extension_commands},
     Noun{"config", add_config_commands},   Noun{"session", add_session_commands},
     Noun{"report", add_report_commands},   Noun{"audit", add_audit_commands},
-    Noun{"store", add_store_commands},
+    Noun{"store", add_store_commands},     Noun{"verify", add_verify_command},
 };
 
 /// The noun the command line names, when only its commands are needed: then

@@ -88,6 +88,7 @@ struct ReadContext {
     store::ReadTransaction& tx;
     Console& console;   ///< for progress on long work
     int schema_version; ///< of the open store
+    store::Engine engine;
     output::Format format;
 };
 
@@ -185,6 +186,7 @@ void add_session_commands(CLI::App& app, Registry& registry);
 void add_report_commands(CLI::App& app, Registry& registry);
 void add_audit_commands(CLI::App& app, Registry& registry);
 void add_store_commands(CLI::App& app, Registry& registry);
+void add_verify_command(CLI::App& app, Registry& registry);
 
 /// A noun such as `code`, which needs one of its verbs.
 CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& description);

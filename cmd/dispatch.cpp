@@ -203,18 +203,19 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
         command.prepare();
     }
     const auto store = runtime.open_store(globals);
+    const store::Engine engine = runtime.store_locator(globals).engine;
     if (const auto* body = std::get_if<ReadBody>(&command.body)) {
         const auto tx = store->begin_read();
         services::locate_grants(actor.grants, *tx);
-        outcome.result =
-            (*body)(ReadContext{actor, identity, *tx, console, store->schema_version(), format});
+        outcome.result = (*body)(
+            ReadContext{actor, identity, *tx, console, store->schema_version(), engine, format});
         return outcome;
     }
     if (command.prompt && command.wants_prompt()) {
         const auto read = store->begin_read();
         services::locate_grants(actor.grants, *read);
-        if (auto stop = command.prompt(
-                ReadContext{actor, identity, *read, console, store->schema_version(), format})) {
+        if (auto stop = command.prompt(ReadContext{actor, identity, *read, console,
+                                                   store->schema_version(), engine, format})) {
             outcome.result = std::move(*stop);
             return outcome;
         }

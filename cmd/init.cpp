@@ -1,8 +1,12 @@
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
+#include <nimbus/audit/trail.hpp>
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
+#include <nimbus/store/guards.hpp>
 #include <nimbus/store/open.hpp>
 
 #include "app.hpp"
@@ -13,7 +17,31 @@ namespace {
 
 struct InitArgs {
     std::string tenant;
+    bool restore_guards = false;
 };
+
+/// Puts back the guards that the store's schema defines and drops the objects
+/// it does not on its tables, with an audit record of each difference.
+/// Gives the differences it mended.
+std::vector<std::string> restore_guards(store::WriteTransaction& tx, store::Engine engine,
+                                        const InitContext& context) {
+    const std::vector<store::GuardDifference> differences =
+        store::guard_differences(store::expected_guards(engine), tx.guards());
+    if (differences.empty()) {
+        return {};
+    }
+    tx.restore_guards(differences);
+    std::vector<std::string> mended;
+    nlohmann::ordered_json before = nlohmann::ordered_json::array();
+    for (const store::GuardDifference& difference : differences) {
+        mended.push_back(difference.describe());
+        before.push_back(difference.describe());
+    }
+    AuditTrail audit(tx, context.os_login, std::nullopt, context.now);
+    audit.record("store.guards", "guards", std::nullopt, {{"differences", before}},
+                 {{"guards", "as the schema defines them"}});
+    return mended;
+}
 
 Result initialise(const InitContext& context, const InitArgs& args) {
     const store::Locator locator = store::parse_locator(
@@ -29,8 +57,12 @@ Result initialise(const InitContext& context, const InitArgs& args) {
 
     std::optional<Ou> root;
     bool tenant_created = false;
+    std::vector<std::string> mended;
     store::InitReport report = store::initialise_store(
         locator, store_options(context.globals), [&](store::WriteTransaction& tx) {
+            if (args.restore_guards) {
+                mended = restore_guards(tx, locator.engine, context);
+            }
             root = tx.root_ou();
             if (root) {
                 if (tenant && names::name_key(*tenant) != root->path_key) {
@@ -67,11 +99,17 @@ Result initialise(const InitContext& context, const InitArgs& args) {
     } else if (report.previous_version < report.version) {
         result.notes.push_back(fmt::format("migrated store {} from schema {} to {}", where,
                                            report.previous_version, report.version));
+    } else if (!mended.empty()) {
+        result.notes.push_back(
+            fmt::format("restored the guards of store {} (schema {})", where, report.version));
     } else if (tenant_created) {
         result.notes.push_back(fmt::format("created tenant \"{}\" in store {}", root->path, where));
     } else {
         result.notes.push_back(
             fmt::format("unchanged: store {} is up to date (schema {})", where, report.version));
+    }
+    for (const std::string& difference : mended) {
+        result.notes.push_back("restored: " + difference);
     }
     return result;
 }
@@ -84,6 +122,9 @@ void add_init_command(CLI::App& app, Registry& registry) {
         "init", "Create the store, or upgrade an older one (no-op when up to date)");
     init->add_option("--tenant", args->tenant, "Name of the tenant root OU (new stores only)")
         ->type_name("NAME");
+    init->add_flag("--restore-guards", args->restore_guards,
+                   "Put back the triggers and other guards the store's schema defines, and "
+                   "drop what it does not on its tables");
     registry.add(init, Command{std::nullopt, InitBody([args](const InitContext& context) {
                                    return initialise(context, *args);
                                })});

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <nimbus/copy/store_copy.hpp>
+#include <nimbus/store/guards.hpp>
 
 #include "app.hpp"
 
@@ -51,6 +52,21 @@ void add_store_commands(CLI::App& app, Registry& registry) {
         ->add_option("--to", args->to, "The empty store to fill; created when it does not exist")
         ->type_name("STORE")
         ->required();
+    // The store's guards as its engine describes them, one line each in the
+    // form of schema/<engine>/guards.txt, which the tests compare with it.
+    CLI::App* guards = app.add_subcommand("__guards", "");
+    guards->group("");
+    Command list_guards{policy::Action::ReadAudit, ReadBody([](const ReadContext& c) {
+                            Result result;
+                            result.text.emplace();
+                            for (const store::Guard& guard : c.tx.guards()) {
+                                *result.text += store::guard_line(guard) + "\n";
+                            }
+                            return result;
+                        })};
+    list_guards.formats = {output::Format::Table};
+    registry.add(guards, std::move(list_guards));
+
     registry.add(copy_command, Command{policy::Action::CopyStore,
                                        IdentityBody([args](const IdentityContext& context) {
                                            return copy(context, *args);

@@ -4,6 +4,7 @@ import os
 import pty
 import select
 import signal
+import termios
 import time
 
 from harness import BINARY, CAST, COMMAND, NimbusTestCase, main
@@ -21,6 +22,12 @@ class Terminal:
                 os.execve(argv[0], argv, env)
             finally:
                 os._exit(127)
+        # Ctrl-C makes the terminal discard its pending output just after it
+        # sends SIGINT; without NOFLSH that can race with, and swallow, what
+        # the program says about the interruption.
+        attributes = termios.tcgetattr(self.fd)
+        attributes[3] |= termios.NOFLSH
+        termios.tcsetattr(self.fd, termios.TCSANOW, attributes)
         self.screen = ""
 
     def expect(self, text, timeout=COMMAND):

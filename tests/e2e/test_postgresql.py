@@ -36,6 +36,64 @@ class UriTest(NimbusTestCase):
         self.assertLess(time.monotonic() - started, 30)
 
 
+class Deadlocks:
+    """A real deadlock with a writer, as often as wanted: this psql session
+    holds the audit table in SHARE mode, so a writer stops at its audit record
+    while it holds the writers' lock; the session then asks for that lock. The
+    server breaks the cycle by failing the writer's transaction (this session
+    waits a minute before it looks for deadlocks, the writer one second)."""
+
+    def __init__(self, database):
+        self.database = database
+        self.deadlocks = 0
+        self.psql = subprocess.Popen(
+            [POSTGRESQL.psql_binary, "-X", "-A", "-t", "-q", "-d", f"{POSTGRESQL.admin} dbname={database}"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.pid = self.query("SET deadlock_timeout = '1min'; BEGIN; LOCK TABLE audit IN SHARE MODE; "
+                              "SELECT pg_backend_pid();")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.psql.stdin.close()  # psql ends, and with it any transaction still open
+        self.psql.wait(timeout=COMMAND)
+        self.psql.stdout.close()
+
+    def query(self, sql):
+        self.psql.stdin.write(sql + "\n")
+        self.psql.stdin.flush()
+        return self.psql.stdout.readline().strip()
+
+    def writer_waits(self, writer):
+        """True once a writer waits for the audit table; False when it ended."""
+        deadline = time.monotonic() + COMMAND
+        while time.monotonic() < deadline:
+            if writer.poll() is not None:
+                return False
+            waiting = POSTGRESQL.psql(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'audit'::regclass "
+                f"AND pid <> {self.pid}", self.database).stdout.strip()
+            if waiting != "0":
+                return True
+            time.sleep(0.02)
+        raise AssertionError("the writer never reached the audit table")
+
+    def deadlock(self, writer, times=None):
+        """Deadlocks `writer` `times` times (every time, without a number), then
+        lets it go on; gives its exit status and stderr once it has ended."""
+        while (times is None or self.deadlocks < times) and self.writer_waits(writer):
+            # Granted once the server has failed the writer's transaction.
+            self.query(f"SELECT pg_advisory_lock({WRITERS_LOCK});")
+            self.deadlocks += 1
+            self.query(f"SELECT pg_advisory_unlock({WRITERS_LOCK});")
+        self.psql.stdin.write("COMMIT;\n")
+        self.psql.stdin.flush()
+        writer.wait(timeout=COMMAND)
+        with writer.stdout, writer.stderr:
+            return writer.returncode, writer.stderr.read()
+
+
 @postgresql_only
 class PostgresqlStoreTest(NimbusTestCase):
     def database(self):
@@ -107,62 +165,54 @@ class PostgresqlStoreTest(NimbusTestCase):
             holder.stdout.close()
         self.run_ok("code", "create", "--type", "primary", "--name", "X")
 
-    def inject_serialization_failures(self, count):
-        """Makes the next `count` audit inserts fail as a serialization failure
-        would. The count lives in a sequence, which a rollback does not undo;
-        its value afterwards says how many attempts there were."""
-        POSTGRESQL.psql(f"""
-            CREATE SEQUENCE attempts;
-            CREATE FUNCTION fail_serialization() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF nextval('attempts') <= {count} THEN
-                    RAISE EXCEPTION 'injected' USING ERRCODE = 'serialization_failure';
-                END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER fail_serialization BEFORE INSERT ON audit
-                FOR EACH ROW EXECUTE FUNCTION fail_serialization();""", self.database(), as_admin=False)
+    def start(self, *args, stdin=""):
+        """Starts nimbus-codes in the background, its standard input given."""
+        process = subprocess.Popen(self.sandbox.command(*args), env=self.sandbox.environment(),
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        process.stdin.write(stdin)
+        process.stdin.close()
+        return process
 
-    def attempts(self):
-        return self.sandbox.count("SELECT last_value FROM attempts")
-
-    def test_a_serialization_failure_runs_the_command_again(self):
+    def test_a_deadlock_runs_the_command_again(self):
         self.init_store()
-        self.inject_serialization_failures(2)
-        self.run_ok("code", "create", "--type", "primary", "--name", "Sale")
-        self.assertEqual(self.attempts(), 3)
+        with Deadlocks(self.database()) as deadlocks:
+            code, stderr = deadlocks.deadlock(self.start("code", "create", "--type", "primary", "--name", "Sale"),
+                                              times=2)
+        self.assertEqual(code, 0, stderr)
+        self.assertEqual(deadlocks.deadlocks, 2)
         self.assertEqual([c["name"] for c in self.json_ok("code", "list")], ["Sale"])
         self.assertEqual(self.audit_actions().count("code.create"), 1)
 
     def test_the_servers_notices_are_not_printed(self):
         self.init_store()
-        POSTGRESQL.psql("""
-            CREATE FUNCTION chatter() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE WARNING 'server chatter'; RETURN NEW; END $$;
-            CREATE TRIGGER chatter BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION chatter();""",
-                        self.database(), as_admin=False)
+        # Every statement of this database's sessions now sends DEBUG notices.
+        POSTGRESQL.psql(f"ALTER DATABASE {self.database()} SET client_min_messages = 'debug5'")
         result = self.run_ok("code", "create", "--type", "primary", "--name", "Sale")
-        self.assertEqual(self.audit_actions().count("code.create"), 1)  # the trigger ran
-        self.assertNotIn("server chatter", result.err)
+        self.assertIn("DEBUG", POSTGRESQL.psql("SELECT 1", self.database(), as_admin=False).stderr)
+        self.assertNotIn("DEBUG", result.err)
 
-    def test_serialization_failures_that_persist_exit_75_with_nothing_written(self):
+    def test_deadlocks_that_persist_exit_75_with_nothing_written(self):
         self.init_store()
-        self.inject_serialization_failures(100)
-        self.assert_fails(75, "code", "create", "--type", "primary", "--name", "Sale",
-                          stderr="a concurrent transaction got in the way")
-        self.assertEqual(self.attempts(), 5)
+        with Deadlocks(self.database()) as deadlocks:
+            code, stderr = deadlocks.deadlock(self.start("code", "create", "--type", "primary", "--name", "Sale"))
+        self.assertEqual(code, 75, stderr)
+        self.assertIn("a concurrent transaction got in the way", stderr)
+        self.assertEqual(deadlocks.deadlocks, 5)
         self.assertEqual(self.sandbox.count("SELECT count(*) FROM code"), 0)
 
     def test_an_import_from_standard_input_is_not_run_twice(self):
         self.init_store()
         self.run_ok("ou", "create", "Contoso/Sales")
         self.run_ok("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center")
-        self.inject_serialization_failures(1)
-        self.assert_fails(75, "session", "import", "-", "--input-format", "csv",
-                          stdin="id,service,user,direction,started_at,ended_at,outcome,caller\n"
-                                "s-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n",
-                          stderr="a concurrent transaction got in the way")
-        self.assertEqual(self.attempts(), 1)
+        with Deadlocks(self.database()) as deadlocks:
+            writer = self.start("session", "import", "-", "--input-format", "csv",
+                                stdin="id,service,user,direction,started_at,ended_at,outcome,caller\n"
+                                      "s-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n")
+            code, stderr = deadlocks.deadlock(writer)
+        self.assertEqual(code, 75, stderr)
+        self.assertIn("a concurrent transaction got in the way", stderr)
+        self.assertEqual(deadlocks.deadlocks, 1)
         self.assertEqual(self.sandbox.count("SELECT count(*) FROM session"), 0)
 
     def test_without_a_password_the_server_asks_for_one(self):

@@ -13,6 +13,7 @@
 #include <nimbus/audit/trail.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/reports/usage.hpp>
+#include <nimbus/store/guards.hpp>
 
 namespace nimbus::copy {
 namespace {
@@ -267,9 +268,14 @@ CopyReport copy_store(const store::Locator& from, const store::Locator& to,
     try {
         const store::InitReport init =
             store::initialise_store(to, options, [&](store::WriteTransaction& tx) {
+                // A destination prepared without its guards would take the
+                // records and keep none of them permanent.
+                store::require_guards(tx.guards(), to.engine, to.target);
                 require_empty(tx, to.target);
                 report.tables = copy_rows(*read, tx, to.target);
                 report.report_rows = compare_reports(*read, tx, actor, now, to.target);
+                // A PostgreSQL trigger can change the schema it fires in.
+                store::require_guards(tx.guards(), to.engine, to.target);
                 record_copy(tx, actor, now, report);
             });
         report.to = init.store->location();

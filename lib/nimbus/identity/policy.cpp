@@ -32,6 +32,7 @@ constexpr Rule table[] = {
     {Action::ReadReports,  "report usage, report export",        "read reports",             catalogue_readers,             ScopeKind::Service},
     {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou},
     {Action::CopyStore,    "store copy",                         "copy stores",              TenantAdmin,                   ScopeKind::Anywhere},
+    {Action::Verify,       "verify",                             "verify the store",         TenantAdmin | OuAdmin,         ScopeKind::Anywhere},
 };
 // clang-format on
 

@@ -39,6 +39,7 @@ enum class Action {
     ReadReports,      ///< report usage, report export
     ReadAudit,        ///< audit list
     CopyStore,        ///< store copy
+    Verify,           ///< verify
 };
 
 /// What a role is checked against.

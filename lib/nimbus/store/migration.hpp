@@ -18,6 +18,10 @@ struct Migration {
 std::span<const Migration> sqlite_migrations();
 std::span<const Migration> postgresql_migrations();
 
+/// Each engine's schema/<engine>/guards.txt: the guards its migrations create.
+std::string_view sqlite_guard_list();
+std::string_view postgresql_guard_list();
+
 /// A store written by a newer nimbus-codes is never touched (Config).
 void refuse_newer_schema(const std::string& location, int version, int latest);
 

@@ -164,10 +164,37 @@ struct StoredRow {
     std::vector<StoredValue> values;
 };
 
+/// A schema object that keeps the store's rules (a table's definition, an
+/// index, a constraint, a trigger, a trigger's function) as the engine
+/// describes it, with the store's own schema name left out.
+struct Guard {
+    std::string kind;  ///< "table", "index", "constraint", "trigger" or "function"
+    std::string table; ///< the table it belongs to; empty for a function
+    std::string name;
+    std::string definition;
+
+    auto operator<=>(const Guard&) const = default;
+};
+
+/// How a store's guard differs from its schema's.
+struct GuardDifference {
+    enum class Kind {
+        Missing, ///< the schema defines it; the store lacks it
+        Changed, ///< both have it, defined differently (or, a trigger, disabled)
+        Added,   ///< on one of the store's tables, but not in the schema
+    };
+    Kind kind;
+    Guard guard;                  ///< the schema's, or for Added the store's
+    std::string describe() const; ///< "trigger session_keys_are_fixed on session is missing"
+};
+
 /// A consistent read-only view of the store. Destroying it ends the transaction.
 class ReadTransaction {
 public:
     virtual ~ReadTransaction() = default;
+
+    /// The store's schema objects as the engine has them now (see Guard).
+    virtual std::vector<Guard> guards() = 0;
 
     virtual std::vector<Ou> ous() = 0; ///< every OU, ordered by path key
     virtual std::optional<Ou> find_ou(std::string_view path_key) = 0;
@@ -268,6 +295,11 @@ public:
     /// After the last `insert_stored_row`: ids generated from now on follow
     /// the copied ones.
     virtual void stored_rows_inserted() = 0;
+
+    /// Puts the guards back as the schema defines them: creates what is
+    /// missing, re-creates what was changed, drops what was added to the
+    /// store's tables. A table itself cannot be put back (Config).
+    virtual void restore_guards(const std::vector<GuardDifference>& differences) = 0;
 
     virtual void commit() = 0;
 };

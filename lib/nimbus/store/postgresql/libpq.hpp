@@ -12,9 +12,11 @@ namespace nimbus::store::libpq {
 #define NIMBUS_LIBPQ_FUNCTIONS(X)                                                                  \
     X(PQclear)                                                                                     \
     X(PQcmdStatus)                                                                                 \
-    X(PQconnectdbParams)                                                                           \
+    X(PQconnectPoll)                                                                               \
+    X(PQconnectStartParams)                                                                        \
     X(PQconnectionNeedsPassword)                                                                   \
     X(PQconnectionUsedPassword)                                                                    \
+    X(PQconninfo)                                                                                  \
     X(PQconninfoFree)                                                                              \
     X(PQconninfoParse)                                                                             \
     X(PQerrorMessage)                                                                              \
@@ -36,6 +38,7 @@ namespace nimbus::store::libpq {
     X(PQsendQueryParams)                                                                           \
     X(PQsetNoticeProcessor)                                                                        \
     X(PQsetSingleRowMode)                                                                          \
+    X(PQsocket)                                                                                    \
     X(PQstatus)                                                                                    \
     X(PQtransactionStatus)                                                                         \
     X(PQuser)

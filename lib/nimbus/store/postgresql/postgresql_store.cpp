@@ -1,13 +1,17 @@
 #include <nimbus/store/postgresql/postgresql_store.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <optional>
 #include <vector>
 
+#include <poll.h>
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/store/guards.hpp>
 #include <nimbus/store/migration.hpp>
 #include <nimbus/store/postgresql/conninfo.hpp>
 #include <nimbus/store/postgresql/libpq.hpp>
@@ -155,6 +159,22 @@ public:
             fail(result.get());
         }
         return result;
+    }
+
+    /// The first value of the first row of a query.
+    std::string value(std::string_view sql) {
+        const ResultPtr result = run(sql);
+        return std::string(pq().PQgetvalue(result.get(), 0, 0));
+    }
+
+    /// `text` as a SQL string literal (standard_conforming_strings, on since
+    /// PostgreSQL 9.1: only the quote is doubled).
+    static std::string literal(std::string_view text) {
+        std::string quoted = "'";
+        for (const char c : text) {
+            quoted += c == '\'' ? std::string("''") : std::string(1, c);
+        }
+        return quoted + "'";
     }
 
     /// Starts `COPY ... FROM STDIN`: until `end_copy`, the connection takes
@@ -368,6 +388,55 @@ void append_copy_row(std::string& out, const std::vector<StoredValue>& values) {
     out += '\n';
 }
 
+/// The schema objects of the store's schema as the server describes them,
+/// the schema's name left out so that a store in another schema compares the
+/// same: table columns (and row level security), constraints, indexes,
+/// triggers (with whether they are enabled), rules, policies and functions
+/// (pg_get_functiondef: their source and settings). Rules and policies can
+/// rewrite or hide rows as surely as a trigger can.
+constexpr const char* guards_sql = R"(
+WITH s AS (SELECT oid, quote_ident(nspname) || '.' AS prefix, nspname FROM pg_namespace
+           WHERE nspname = current_schema()),
+tables AS (SELECT c.oid, c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c, s
+           WHERE c.relnamespace = s.oid AND c.relkind = 'r')
+SELECT 'table', t.relname, t.relname,
+       string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                  || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                  || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
+                  || coalesce(' collate ' || co.collname, '')
+                  || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), ''),
+                  ', ' ORDER BY a.attnum)
+       || CASE WHEN t.relrowsecurity THEN '; row level security' ELSE '' END
+       || CASE WHEN t.relforcerowsecurity THEN ' forced' ELSE '' END
+FROM tables t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = t.oid AND d.adnum = a.attnum
+LEFT JOIN pg_collation co ON co.oid = a.attcollation AND co.collname <> 'default'
+GROUP BY t.relname, t.relrowsecurity, t.relforcerowsecurity
+UNION ALL
+SELECT 'constraint', t.relname, k.conname, replace(pg_get_constraintdef(k.oid), s.prefix, '')
+FROM tables t JOIN pg_constraint k ON k.conrelid = t.oid, s
+UNION ALL
+SELECT 'index', t.relname, i.relname, replace(pg_get_indexdef(i.oid), s.prefix, '')
+FROM tables t JOIN pg_index x ON x.indrelid = t.oid JOIN pg_class i ON i.oid = x.indexrelid, s
+UNION ALL
+SELECT 'trigger', t.relname, g.tgname,
+       replace(pg_get_triggerdef(g.oid), s.prefix, '') || ' ENABLED ' || g.tgenabled::text
+FROM tables t JOIN pg_trigger g ON g.tgrelid = t.oid AND NOT g.tgisinternal, s
+UNION ALL
+SELECT 'rule', t.relname, r.rulename, replace(pg_get_ruledef(r.oid), s.prefix, '')
+FROM tables t JOIN pg_rewrite r ON r.ev_class = t.oid, s
+UNION ALL
+SELECT 'policy', t.relname, p.polname,
+       p.polcmd::text || ' ' || coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' '
+       || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
+FROM tables t JOIN pg_policy p ON p.polrelid = t.oid
+UNION ALL
+SELECT 'function', '', p.proname,
+       replace(replace(pg_get_functiondef(p.oid), s.prefix, ''),
+               'search_path TO ' || quote_literal(s.nspname), 'search_path TO <schema>')
+FROM pg_proc p, s WHERE p.pronamespace = s.oid AND p.prokind = 'f'
+ORDER BY 1, 2, 3)";
+
 /// One transaction. Reads see one snapshot (REPEATABLE READ, READ ONLY), as a
 /// SQLite read transaction does. Writers take one advisory lock first, so they
 /// run one at a time, as SQLite's do: every check a command makes stays true
@@ -406,6 +475,90 @@ public:
 
     PostgresqlTransaction(const PostgresqlTransaction&) = delete;
     PostgresqlTransaction& operator=(const PostgresqlTransaction&) = delete;
+
+    std::vector<Guard> guards() override {
+        const ResultPtr result = connection_.run(guards_sql);
+        std::vector<Guard> guards;
+        for (int row = 0; row < pq().PQntuples(result.get()); ++row) {
+            const auto value = [&](int column) {
+                return std::string(
+                    pq().PQgetvalue(result.get(), row, column),
+                    static_cast<std::size_t>(pq().PQgetlength(result.get(), row, column)));
+            };
+            guards.push_back(Guard{value(0), value(1), value(2), value(3)});
+        }
+        return guards;
+    }
+
+    void restore_guards(const std::vector<GuardDifference>& differences) override {
+        using Kind = GuardDifference::Kind;
+        const auto quoted = [](const std::string& name) {
+            return "\"" + name + "\"";
+        };
+        const auto run = [&](Kind wanted, const char* kind, auto&& statement) {
+            for (const GuardDifference& difference : differences) {
+                if (difference.guard.kind == kind &&
+                    (wanted == Kind::Missing ? difference.kind != Kind::Added
+                                             : difference.kind != Kind::Missing)) {
+                    connection_.execute(statement(difference.guard));
+                }
+            }
+        };
+        // Row level security switched on is undone; any other change to a
+        // table cannot be, and is refused below.
+        run(Kind::Changed, "table", [&](const Guard& g) {
+            return fmt::format("ALTER TABLE {0} NO FORCE ROW LEVEL SECURITY; ALTER TABLE {0} "
+                               "DISABLE ROW LEVEL SECURITY",
+                               quoted(g.name));
+        });
+        // What was changed or added goes first, then the schema's own are made.
+        run(Kind::Changed, "trigger", [&](const Guard& g) {
+            return fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quoted(g.name), quoted(g.table));
+        });
+        run(Kind::Changed, "rule", [&](const Guard& g) {
+            return fmt::format("DROP RULE IF EXISTS {} ON {}", quoted(g.name), quoted(g.table));
+        });
+        run(Kind::Changed, "policy", [&](const Guard& g) {
+            return fmt::format("DROP POLICY IF EXISTS {} ON {}", quoted(g.name), quoted(g.table));
+        });
+        run(Kind::Changed, "constraint", [&](const Guard& g) {
+            return fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", quoted(g.table),
+                               quoted(g.name));
+        });
+        run(Kind::Changed, "index",
+            [&](const Guard& g) { return fmt::format("DROP INDEX IF EXISTS {}", quoted(g.name)); });
+        const std::string schema = connection_.value("SELECT quote_literal(current_schema())");
+        run(Kind::Missing, "function", [&](const Guard& g) {
+            std::string definition = g.definition;
+            const std::string placeholder = "search_path TO <schema>";
+            if (const auto at = definition.find(placeholder); at != std::string::npos) {
+                definition.replace(at, placeholder.size(), "search_path TO " + schema);
+            }
+            return definition;
+        });
+        run(Kind::Missing, "constraint", [&](const Guard& g) {
+            return fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", quoted(g.table),
+                               quoted(g.name), g.definition);
+        });
+        run(Kind::Missing, "index", [&](const Guard& g) {
+            // A constraint made just now may have made its index already.
+            return fmt::format("DO $$ BEGIN IF to_regclass({}) IS NULL THEN EXECUTE {}; END IF; "
+                               "END $$",
+                               connection_.literal(g.name), connection_.literal(g.definition));
+        });
+        run(Kind::Missing, "trigger", [&](const Guard& g) {
+            return g.definition.substr(0, g.definition.rfind(" ENABLED "));
+        });
+        for (const GuardDifference& difference :
+             guard_differences(expected_guards(Engine::Postgresql), guards())) {
+            if (difference.guard.kind == "table") {
+                throw Error(ErrorKind::Config,
+                            fmt::format("{}: a table's definition cannot be put back",
+                                        difference.describe()),
+                            "restore the store from a backup");
+            }
+        }
+    }
 
     void expect_bulk_writes(std::size_t /*expected_rows*/) override {
         // The server manages its own memory; indexes stay in place, so that
@@ -493,7 +646,10 @@ public:
         return std::make_unique<PostgresqlTransaction>(*connection_, false);
     }
     std::unique_ptr<WriteTransaction> begin_write() override {
-        return std::make_unique<PostgresqlTransaction>(*connection_, true);
+        auto tx = std::make_unique<PostgresqlTransaction>(*connection_, true);
+        // Under the writers' lock, so that what was checked is what the write finds.
+        require_guards(tx->guards(), Engine::Postgresql, location());
+        return tx;
     }
 
 private:
@@ -560,6 +716,50 @@ Error connection_error(PGconn* connection, const std::string& uri) {
                  "check that the server runs and that the host and port are right; retry later");
 }
 
+/// connect_timeout as libpq resolved it from the URI and our default, in seconds.
+int connect_timeout(PGconn* connection) {
+    PQconninfoOption* const options = pq().PQconninfo(connection);
+    int seconds = 0;
+    for (const PQconninfoOption* option = options; option != nullptr && option->keyword != nullptr;
+         ++option) {
+        if (std::string_view(option->keyword) == "connect_timeout" && option->val != nullptr) {
+            const std::string_view text(option->val);
+            std::from_chars(text.data(), text.data() + text.size(), seconds);
+        }
+    }
+    pq().PQconninfoFree(options);
+    return seconds;
+}
+
+/// Drives a connection started with PQconnectStartParams to its end, as
+/// PQconnectdbParams would. False when connect_timeout passed first (libpq
+/// leaves that check to whoever polls).
+bool finish_connecting(PGconn* connection) {
+    using Clock = std::chrono::steady_clock;
+    const int seconds = connect_timeout(connection);
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(std::max(seconds, 2));
+    PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+    while (status == PGRES_POLLING_READING || status == PGRES_POLLING_WRITING) {
+        if (pq().PQstatus(connection) == CONNECTION_BAD) {
+            return true; // failed at once: the status says why
+        }
+        pollfd wanted{pq().PQsocket(connection),
+                      static_cast<short>(status == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        const int ready =
+            ::poll(&wanted, 1,
+                   seconds > 0 ? static_cast<int>(std::max<std::int64_t>(0, left.count())) : -1);
+        if (ready == 0) {
+            return false;
+        }
+        if (ready < 0 && errno != EINTR) {
+            return true; // PQconnectPoll finds the socket's error
+        }
+        status = pq().PQconnectPoll(connection);
+    }
+    return true;
+}
+
 std::unique_ptr<PostgresqlConnection> connect(const std::string& uri, const StoreOptions& options) {
     check_postgresql_uri(uri);
     // libpq counts whole seconds and takes at least 2; a connect_timeout in
@@ -571,17 +771,26 @@ std::unique_ptr<PostgresqlConnection> connect(const std::string& uri, const Stor
     const char* const keywords[] = {"connect_timeout", "fallback_application_name", "dbname",
                                     "client_encoding", nullptr};
     const char* const values[] = {timeout.c_str(), "nimbus-codes", uri.c_str(), "UTF8", nullptr};
-    ConnectionPtr connection(pq().PQconnectdbParams(keywords, values, 1));
+    ConnectionPtr connection(pq().PQconnectStartParams(keywords, values, 1));
     if (!connection) {
         throw Error(ErrorKind::Internal, "out of memory while connecting to PostgreSQL");
+    }
+    // Warnings and notices are the server's to log, not ours to print (libpq's
+    // default prints them on stderr). Set before the server says anything:
+    // the start of a session can send them too.
+    pq().PQsetNoticeProcessor(
+        connection.get(), [](void* /*unused*/, const char* /*message*/) {}, nullptr);
+    if (!finish_connecting(connection.get())) {
+        throw Error(ErrorKind::Busy,
+                    fmt::format("cannot reach PostgreSQL server {}: no answer within its "
+                                "connect_timeout",
+                                server_of(connection.get())),
+                    "check that the server runs and that the host and port are right; retry "
+                    "later");
     }
     if (pq().PQstatus(connection.get()) != CONNECTION_OK) {
         throw connection_error(connection.get(), uri);
     }
-    // Warnings and notices are the server's to log, not ours to print (libpq's
-    // default prints them on stderr). Set here, it costs no round trip.
-    pq().PQsetNoticeProcessor(
-        connection.get(), [](void* /*unused*/, const char* /*message*/) {}, nullptr);
     return std::make_unique<PostgresqlConnection>(uri, std::move(connection), options.busy_timeout);
 }
 
@@ -724,6 +933,7 @@ InitReport initialise_postgresql_store(const std::string& uri, const StoreOption
                                application_id, latest_version()));
     }
     seed(tx);
+    require_guards(tx.guards(), Engine::Postgresql, uri);
     tx.commit();
     return report;
 }

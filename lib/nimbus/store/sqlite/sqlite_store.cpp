@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/store/guards.hpp>
 #include <nimbus/store/migration.hpp>
 #include <nimbus/store/sql/sql_transaction.hpp>
 
@@ -225,6 +226,42 @@ public:
     SqliteTransaction(const SqliteTransaction&) = delete;
     SqliteTransaction& operator=(const SqliteTransaction&) = delete;
 
+    std::vector<Guard> guards() override {
+        // SQLite keeps each object's CREATE statement as it was written.
+        const auto q = connection_.prepare(
+            "SELECT type, tbl_name, name, sql FROM sqlite_schema WHERE sql IS NOT NULL "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, tbl_name, name");
+        std::vector<Guard> guards;
+        while (q->step()) {
+            guards.push_back(Guard{q->text(0), q->text(1), q->text(2), q->text(3)});
+        }
+        return guards;
+    }
+
+    void restore_guards(const std::vector<GuardDifference>& differences) override {
+        for (const GuardDifference& difference : differences) {
+            if (difference.guard.kind == "table") {
+                throw Error(ErrorKind::Config,
+                            fmt::format("{}: a table's definition cannot be put back",
+                                        difference.describe()),
+                            "restore the store from a backup");
+            }
+        }
+        // What was changed or added goes first; then the schema's own are made.
+        for (const GuardDifference& difference : differences) {
+            if (difference.kind != GuardDifference::Kind::Missing) {
+                connection_.execute(fmt::format(
+                    "DROP {} IF EXISTS \"{}\"",
+                    difference.guard.kind == "index" ? "INDEX" : "TRIGGER", difference.guard.name));
+            }
+        }
+        for (const GuardDifference& difference : differences) {
+            if (difference.kind != GuardDifference::Kind::Added) {
+                connection_.execute(difference.guard.definition);
+            }
+        }
+    }
+
     void expect_bulk_writes(std::size_t expected_rows) override {
         // A bounded cache that holds the hot index pages of a large import; it
         // does not grow with the input.
@@ -330,7 +367,10 @@ std::unique_ptr<ReadTransaction> SqliteStore::begin_read() {
 }
 
 std::unique_ptr<WriteTransaction> SqliteStore::begin_write() {
-    return std::make_unique<SqliteTransaction>(*connection_, true);
+    auto tx = std::make_unique<SqliteTransaction>(*connection_, true);
+    // Under the write lock, so that what was checked is what the write finds.
+    require_guards(tx->guards(), Engine::Sqlite, location());
+    return tx;
 }
 
 namespace {
@@ -421,6 +461,7 @@ InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& 
                                application_id, latest_version()));
     }
     seed(tx);
+    require_guards(tx.guards(), Engine::Sqlite, path);
     tx.commit();
     return report;
 }
