@@ -119,6 +119,9 @@ struct OutputFile {
     std::string path;
 };
 
+/// The whole of FILE, or of stdin for "-" (InputMissing when unreadable).
+std::string read_input(const std::string& path);
+
 /// The formats a command that prints rows takes.
 inline const std::vector<output::Format> row_formats = {output::Format::Table, output::Format::Json,
                                                         output::Format::Csv};

@@ -11,8 +11,6 @@
 #include "app.hpp"
 
 namespace nimbus::cli {
-namespace {
-
 /// The whole of FILE, or of stdin for "-".
 std::string read_input(const std::string& path) {
     std::ostringstream content;
@@ -29,6 +27,8 @@ std::string read_input(const std::string& path) {
     content << in.rdbuf();
     return content.str();
 }
+
+namespace {
 
 struct PlanArgs {
     std::string file;

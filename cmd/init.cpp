@@ -7,6 +7,7 @@
 #include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/store/guards.hpp>
+#include <nimbus/store/migration.hpp>
 #include <nimbus/store/open.hpp>
 
 #include "app.hpp"
@@ -43,6 +44,18 @@ std::vector<std::string> restore_guards(store::WriteTransaction& tx, store::Engi
     return mended;
 }
 
+/// A store from before the ledger: its conclusions and audit records are
+/// chained in the order they were written, and the upgrade is itself an audit
+/// record, the first that the ledger saw written. Gives the ledger's head.
+store::LedgerHead chain_existing_records(store::WriteTransaction& tx, const InitContext& context) {
+    const std::int64_t chained = tx.chain_unchained_records();
+    const store::LedgerHead before = tx.ledger_head();
+    AuditTrail audit(tx, context.os_login, std::nullopt, context.now);
+    audit.record("store.ledger", "ledger", std::nullopt, nullptr,
+                 {{"chained_records", chained}, {"head", before.hash}});
+    return tx.ledger_head();
+}
+
 Result initialise(const InitContext& context, const InitArgs& args) {
     const store::Locator locator = store::parse_locator(
         context.globals.store.empty() ? environment::default_store_path() : context.globals.store);
@@ -58,10 +71,15 @@ Result initialise(const InitContext& context, const InitArgs& args) {
     std::optional<Ou> root;
     bool tenant_created = false;
     std::vector<std::string> mended;
+    std::optional<store::LedgerHead> chained;
     store::InitReport report = store::initialise_store(
-        locator, store_options(context.globals), [&](store::WriteTransaction& tx) {
+        locator, store_options(context.globals),
+        [&](store::WriteTransaction& tx, int previous_version) {
             if (args.restore_guards) {
                 mended = restore_guards(tx, locator.engine, context);
+            }
+            if (previous_version > 0 && previous_version < store::ledger_schema_version) {
+                chained = chain_existing_records(tx, context);
             }
             root = tx.root_ou();
             if (root) {
@@ -99,6 +117,12 @@ Result initialise(const InitContext& context, const InitArgs& args) {
     } else if (report.previous_version < report.version) {
         result.notes.push_back(fmt::format("migrated store {} from schema {} to {}", where,
                                            report.previous_version, report.version));
+        if (chained) {
+            result.notes.push_back(fmt::format("chained its permanent records into the ledger, "
+                                               "with this upgrade's audit record: {} records, "
+                                               "head {}",
+                                               chained->records, chained->hash));
+        }
     } else if (!mended.empty()) {
         result.notes.push_back(
             fmt::format("restored the guards of store {} (schema {})", where, report.version));

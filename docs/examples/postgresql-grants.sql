@@ -3,13 +3,13 @@
 --   psql "postgresql://nimbus_owner@HOST/nimbus" -f postgresql-grants.sql
 -- The application role reads everything and writes only what the daily
 -- commands write. It gets no UPDATE, DELETE or TRUNCATE on the permanent
--- records (sessions' conclusions, their codes and tags, the audit trail), so
--- even with its password nobody can change them; the store's triggers refuse
--- it to every role, the owner included.
+-- records (sessions' conclusions, their codes and tags, the audit trail, the
+-- ledger), so even with its password nobody can change them; the store's
+-- triggers refuse it to every role, the owner included.
 GRANT USAGE ON SCHEMA public TO nimbus_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO nimbus_app;
 GRANT INSERT ON ou, code, service, service_code, service_extension, session,
-                conclusion, conclusion_code, conclusion_tag, audit TO nimbus_app;
+                conclusion, conclusion_code, conclusion_tag, audit, ledger TO nimbus_app;
 -- Renaming and retiring codes, editing services, completing active calls.
 GRANT UPDATE ON code, service, session TO nimbus_app;
 -- Code lists are replaced whole; extensions are switched off by removal.

@@ -78,19 +78,18 @@ class GuardsTest(NimbusTestCase):
             with open(golden_path(ENGINE), "w", encoding="utf-8") as f:
                 f.write(GOLDEN_HEADER.format(engine=ENGINE) + listed)
         self.assertEqual(listed.splitlines(), guard_lines(ENGINE))
-        code, rows, err = self.verify()
+        code, shown, err = self.verify()
         self.assertEqual((code, err), (0, ""))
-        self.assertEqual(rows[0]["check"], "guards")
-        self.assertEqual(rows[0]["result"], "ok")
+        self.assertEqual((shown["guards"], shown["guard_differences"]), ("ok", 0))
 
     def test_a_dropped_trigger_stops_every_write_until_restored(self):
         self.tamper(f"DROP TRIGGER {FINAL}", f"DROP TRIGGER {FINAL} ON conclusion")
         # Unguarded, the conclusion could now be changed by raw SQL.
         self.assertFalse(self.sandbox.refuses("UPDATE conclusion SET via = via"))
         self.assert_writes_refused(f"trigger {FINAL} on conclusion is missing")
-        code, rows, err = self.verify()
+        code, shown, err = self.verify()
         self.assertEqual(code, 65)
-        self.assertEqual((rows[0]["check"], rows[0]["result"]), ("guards", "broken"))
+        self.assertEqual((shown["guards"], shown["guard_differences"]), ("broken", 1))
         self.assertIn(f"guards: trigger {FINAL} on conclusion is missing", err)
 
         result = self.run_ok("init", "--restore-guards")

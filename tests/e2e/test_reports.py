@@ -114,13 +114,17 @@ class ReportsTest(NimbusTestCase):
             self.report("--month", "2026-11", "--summary", path, "--format", fmt)
             with open(path, encoding="utf-8", newline="") as f:
                 text = f.read()
+            # The ledger's head when the report was made, to check later with verify --head.
+            head = self.json_ok("verify")
             if fmt == "json":
                 self.assertEqual(json.loads(text), {"from": "2026-11-01", "to": "2026-11-30", "time_zone": "UTC",
                                                     "sessions": 5, "concluded": 4, "unconcluded": 1,
-                                                    "retroactive": 3})
+                                                    "retroactive": 3, "ledger_records": head["records"],
+                                                    "ledger_head": head["head"]})
             else:
-                self.assertEqual(text, "from,to,time_zone,sessions,concluded,unconcluded,retroactive\r\n"
-                                       "2026-11-01,2026-11-30,UTC,5,4,1,3\r\n")
+                self.assertEqual(text, "from,to,time_zone,sessions,concluded,unconcluded,retroactive,"
+                                       "ledger_records,ledger_head\r\n"
+                                       f"2026-11-01,2026-11-30,UTC,5,4,1,3,{head['records']},{head['head']}\r\n")
 
     def test_output_file_is_atomic(self):
         path = os.path.join(self.sandbox.dir, "usage.csv")

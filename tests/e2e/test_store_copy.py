@@ -4,6 +4,7 @@ The source is always a SQLite store built by the golden report data set. The
 destination is a store of the engine under test: another SQLite file, or a new
 PostgreSQL database; the copy is then copied back into a second SQLite file."""
 
+import json
 import os
 import resource
 import signal
@@ -20,6 +21,7 @@ TABLES = {
     "ou": "id", "code": "id", "service": "id", "service_code": "service_id, list, position",
     "service_extension": "service_id, feature", "session": "id", "conclusion": "session_id",
     "conclusion_code": "session_id, position", "conclusion_tag": "session_id, position", "audit": "id",
+    "ledger": "position",
 }
 # Commands whose output must not depend on the engine.
 READS = [
@@ -108,7 +110,7 @@ class StoreCopyTest(NimbusTestCase):
         self.assertEqual(schema_tables, set(TABLES) | {"outcome"})
         original, first, second = self.dump(golden), self.dump(there), self.dump(back)
         for table in TABLES:
-            if table == "audit":
+            if table in ("audit", "ledger"):  # the copy's own audit record, chained
                 self.assertEqual(first[table][:-1], original[table])
                 self.assertEqual(second[table][:-1], first[table])
             else:
@@ -116,6 +118,14 @@ class StoreCopyTest(NimbusTestCase):
                 self.assertEqual(second[table], original[table], table)
         self.assertEqual(first["audit"][-1][5], "store.copy")
         self.assertEqual(first["audit"][-1][2], LOGIN)
+        self.assertEqual(first["ledger"][-1][1:3], ("audit", first["audit"][-1][0]))
+        # The chain came along: the source's head is in each copy's chain, and
+        # each copy verifies.
+        head = self.on(golden, "verify", "--format", "json")
+        for store in (there, back):
+            proof = json.loads(self.on(store, "verify", "--head", json.loads(head)["head"], "--format", "json"))
+            self.assertEqual((proof["ledger"], proof["known_head_position"]),
+                             ("ok", json.loads(head)["records"]))
 
     def test_copy_goes_on_where_the_source_left_off(self):
         there = self.sandbox.new_store("there.db")

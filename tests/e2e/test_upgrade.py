@@ -1,38 +1,48 @@
-"""Upgrading a store made by an older nimbus-codes."""
+"""Upgrading a store made by an older nimbus-codes: from schema 1 (a catalogue)
+and from schema 4 (sessions, conclusions, a call ended after its conclusion),
+on both engines. tests/data/README.md says how each store was made."""
 
 import os
 import shutil
 import sqlite3
 
-from harness import NimbusTestCase, POSTGRESQL, ROOT, SCHEMA_VERSION, main
+from harness import CAST, NimbusTestCase, POSTGRESQL, ROOT, SCHEMA_VERSION, main
 
 STORE_V1 = os.path.join(ROOT, "tests", "data", "store-v1.db")
+STORE_V4 = os.path.join(ROOT, "tests", "data", "store-v4.db")
+# The tables of each store, referenced tables first, and those with an identity column.
+V1_TABLES = ("ou", "code", "audit")
+V4_TABLES = ("ou", "code", "service", "service_code", "service_extension", "session", "conclusion",
+             "conclusion_code", "conclusion_tag", "audit")
+IDENTITIES = ("ou", "code", "service", "session", "audit")
 
 
-def make_postgresql_v1_store(sandbox):
-    """The same store on PostgreSQL: schema 1 from its migration, then the rows of store-v1.db."""
+def make_store(sandbox, source, version, tables):
+    """The SQLite store `source` as the sandbox's store: copied, or on
+    PostgreSQL made from the migrations up to `version` and filled with its rows."""
+    if not POSTGRESQL:
+        shutil.copy(source, sandbox.store)
+        return
     database = sandbox.store.rsplit("/", 1)[1]
-    with open(os.path.join(ROOT, "schema", "postgresql", "0001_foundation.sql"), encoding="utf-8") as f:
-        POSTGRESQL.psql(f.read(), database, as_admin=False)
-    source = sqlite3.connect(STORE_V1)
-    dump = list(source.iterdump())
-    rows = [line for table in ("ou", "code", "audit") for line in dump
-            if line.startswith(f'INSERT INTO "{table}"')]
-    source.close()
+    for name in sorted(os.listdir(os.path.join(ROOT, "schema", "postgresql"))):
+        if name.endswith(".sql") and int(name.split("_", 1)[0]) <= version:
+            with open(os.path.join(ROOT, "schema", "postgresql", name), encoding="utf-8") as f:
+                POSTGRESQL.psql(f.read(), database, as_admin=False)
+    db = sqlite3.connect(source)
+    dump = list(db.iterdump())
+    db.close()
+    rows = [line for table in tables for line in dump if line.startswith(f'INSERT INTO "{table}"')]
     # Rows with their ids leave the identity sequences behind: move them on.
     sequences = [f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}));"
-                 for table in ("ou", "code", "audit")]
-    POSTGRESQL.psql("\n".join(["BEGIN;", "INSERT INTO nimbus_codes_store VALUES (1, 1313031251, 1);",
+                 for table in tables if table in IDENTITIES]
+    POSTGRESQL.psql("\n".join(["BEGIN;", f"INSERT INTO nimbus_codes_store VALUES (1, 1313031251, {version});",
                                *rows, *sequences, "COMMIT;"]), database, as_admin=False)
 
 
-class UpgradeTest(NimbusTestCase):
+class UpgradeFromSchema1Test(NimbusTestCase):
     def setUp(self):
         super().setUp()
-        if POSTGRESQL:
-            make_postgresql_v1_store(self.sandbox)
-        else:
-            shutil.copy(STORE_V1, self.sandbox.store)
+        make_store(self.sandbox, STORE_V1, 1, V1_TABLES)
 
     def test_older_store_needs_init_then_keeps_everything(self):
         self.assert_fails(78, "code", "list", stderr="has schema version 1")
@@ -44,11 +54,57 @@ class UpgradeTest(NimbusTestCase):
         self.assertEqual([(c["name"], c["deleted_at"] is not None) for c in codes],
                          [("No sale", False), ("Old", True), ("Sale", False), ("Rückruf", False)])
         self.assertEqual(codes[2]["created_at"], "2026-01-15T08:00:00Z")
-        self.assertEqual(len(self.json_ok("audit", "list")), 7)
+        # Its 7 audit records, and the upgrade's own, which chained them.
+        self.assertEqual([e["action"] for e in self.json_ok("audit", "list")][6:], ["code.delete", "store.ledger"])
+        self.assertEqual(self.json_ok("verify")["records"], 8)
         # The new schema works on the old data.
         self.run_ok("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center")
         self.run_ok("service", "apply", "Hotline", "--primary", "Sale,No sale", "--secondary", "Rückruf")
         self.assertIn("unchanged", self.run_ok("init").err)
+        self.assertEqual(self.json_ok("verify")["records"], 10)
+
+
+class UpgradeFromSchema4Test(NimbusTestCase):
+    def setUp(self):
+        super().setUp()
+        self.sandbox.write_identity(dict(CAST, root={"name": "Ada Admin", "tenant_admin": True}))
+        make_store(self.sandbox, STORE_V4, 4, V4_TABLES)
+
+    def what_people_see(self):
+        return ([(s["id"], s["concluded"], s["ended_at"], [c["name"] for c in s["codes"]], s["tags"])
+                 for s in (self.json_ok("session", "show", f"s-{i}") for i in range(1, 5))],
+                self.run_ok("report", "usage", "--month", "2026-10", "--by", "code", "--format", "csv").out)
+
+    def test_sessions_and_conclusions_survive_and_are_chained(self):
+        self.assert_fails(78, "session", "list", stderr="has schema version 4")
+        result = self.run_ok("init")
+        self.assertIn(f"migrated store {self.sandbox.store} from schema 4 to {SCHEMA_VERSION}", result.err)
+        self.assertIn("chained its permanent records into the ledger", result.err)
+        sessions, report = self.what_people_see()
+        self.assertEqual(sessions, [
+            ("s-1", True, "2026-10-01T07:05:00Z", ["Sale"], ["vip"]),
+            ("s-2", True, "2026-10-01T07:20:00Z", ["No_sale", "Upsell"], ["call back", "vip"]),
+            ("s-3", False, "2026-10-01T07:31:00Z", [], []),
+            ("s-4", True, "2026-10-01T08:40:00Z", ["Sale"], []),
+        ])
+        self.assertIn("Sale,1,2,", report)
+        # Three conclusions and 14 audit records, in the order they were
+        # written, then the upgrade's audit record.
+        verified = self.json_ok("verify")
+        self.assertEqual((verified["ledger"], verified["records"]), ("ok", 18))
+        kinds = self.sandbox.rows("SELECT kind, record_id FROM ledger ORDER BY position")
+        self.assertEqual(kinds[9:12], [("conclusion", "1"), ("audit", "10"), ("conclusion", "2")])
+        self.assertEqual(kinds[-1], ("audit", "15"))
+        upgrade = self.json_ok("audit", "list")[-1]
+        self.assertEqual((upgrade["action"], upgrade["after"]["chained_records"]), ("store.ledger", 17))
+
+        # The chained records are guarded like new ones: a change shows.
+        self.run_ok("session", "conclude", "s-3", "--primary", "Sale", "--as", "mia")
+        self.assertEqual(self.json_ok("verify")["records"], 20)
+        self.assertEqual(self.what_people_see()[0][2][1], True)
+        # An up-to-date store is not chained again.
+        self.assertNotIn("chained", self.run_ok("init").err)
+        self.assertEqual(self.json_ok("verify")["records"], 20)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ store::Locator locator(const std::string& path) {
     return store::Locator{store::Engine::Sqlite, path};
 }
 
-void no_seed(store::WriteTransaction&) {}
+void no_seed(store::WriteTransaction&, int) {}
 
 ErrorKind open_error(const std::string& path) {
     try {
@@ -118,7 +118,7 @@ TEST_CASE("store: a failing seed leaves a new store uninitialised") {
     test::TempDir dir;
     const std::string path = (dir.path() / "store.db").string();
     CHECK_THROWS_AS(store::initialise_store(locator(path), {},
-                                            [](store::WriteTransaction&) {
+                                            [](store::WriteTransaction&, int) {
                                                 throw Error(ErrorKind::Usage, "no tenant");
                                             }),
                     Error);

@@ -21,7 +21,7 @@ TempDir::~TempDir() {
 
 TempStore::TempStore() {
     const store::Locator locator{store::Engine::Sqlite, path};
-    store = store::initialise_store(locator, {}, [](store::WriteTransaction& tx) {
+    store = store::initialise_store(locator, {}, [](store::WriteTransaction& tx, int) {
                 AuditTrail audit(tx, "admin", std::nullopt, test_time());
                 ous::create_tenant(tx, audit, "Contoso");
             }).store;

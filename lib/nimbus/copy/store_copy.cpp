@@ -6,7 +6,6 @@
 #include <limits>
 #include <sstream>
 
-#include <nettle/sha2.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +13,7 @@
 #include <nimbus/error.hpp>
 #include <nimbus/reports/usage.hpp>
 #include <nimbus/store/guards.hpp>
+#include <nimbus/store/record_hash.hpp>
 
 namespace nimbus::copy {
 namespace {
@@ -22,7 +22,7 @@ namespace {
 struct TableDigest {
     std::string table;
     std::int64_t rows = 0;
-    std::array<std::uint8_t, SHA256_DIGEST_SIZE> digest{};
+    store::Digest digest{};
 };
 
 /// Digests rows as they stream past, one table after another.
@@ -32,22 +32,10 @@ public:
         if (tables_.empty() || tables_.back().table != row.table) {
             finish();
             tables_.push_back(TableDigest{std::string(row.table)});
-            sha256_init(&context_);
             finished_ = false;
         }
         ++tables_.back().rows;
-        for (const store::StoredValue& value : row.values) {
-            // A tag and a length before each value: no two rows encode alike.
-            if (const auto* number = std::get_if<std::int64_t>(&value)) {
-                update('i', static_cast<std::uint64_t>(*number));
-            } else if (const auto* text = std::get_if<std::string>(&value)) {
-                update('t', text->size());
-                sha256_update(&context_, text->size(),
-                              reinterpret_cast<const std::uint8_t*>(text->data()));
-            } else {
-                update('n', 0);
-            }
-        }
+        hasher_.add_values(row.values);
     }
 
     /// The digests of every table seen, the last one finished.
@@ -57,23 +45,15 @@ public:
     }
 
 private:
-    void update(char tag, std::uint64_t number) {
-        std::array<std::uint8_t, 9> bytes{static_cast<std::uint8_t>(tag)};
-        for (std::size_t i = 0; i < 8; ++i) {
-            bytes[i + 1] = static_cast<std::uint8_t>(number >> (8 * i));
-        }
-        sha256_update(&context_, bytes.size(), bytes.data());
-    }
-
     void finish() {
         if (!tables_.empty() && !finished_) {
-            sha256_digest(&context_, tables_.back().digest.size(), tables_.back().digest.data());
+            tables_.back().digest = hasher_.finish();
         }
         finished_ = !tables_.empty();
     }
 
     std::vector<TableDigest> tables_;
-    sha256_ctx context_{};
+    store::RowHasher hasher_;
     bool finished_ = false;
 };
 
@@ -267,7 +247,7 @@ CopyReport copy_store(const store::Locator& from, const store::Locator& to,
     const bool created = to.engine == store::Engine::Sqlite && !store::store_exists(to);
     try {
         const store::InitReport init =
-            store::initialise_store(to, options, [&](store::WriteTransaction& tx) {
+            store::initialise_store(to, options, [&](store::WriteTransaction& tx, int) {
                 // A destination prepared without its guards would take the
                 // records and keep none of them permanent.
                 store::require_guards(tx.guards(), to.engine, to.target);

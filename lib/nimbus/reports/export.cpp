@@ -98,6 +98,7 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                           const identity::Identity& identity, const ExportRequest& request,
                           int schema_version, Timestamp now, const ExportProgress& progress) {
     const Zone zone(request.zone);
+    const store::LedgerHead ledger = tx.ledger_head();
     const std::vector<Service> services =
         services_in_scope(tx, actor, request.services, std::nullopt);
     store::ExportQuery query;
@@ -310,7 +311,8 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
           {"to", request.to ? nlohmann::ordered_json(*request.to) : nullptr},
           {"services", request.services},
           {"time_zone", zone.name()}}},
-        {"files", nlohmann::ordered_json::array()}};
+        {"files", nlohmann::ordered_json::array()},
+        {"ledger", {{"records", ledger.records}, {"head", ledger.hash}}}};
     for (const ExportedFile& file : result.files) {
         manifest["files"].push_back(
             {{"name", file.name}, {"rows", file.rows}, {"sha256", file.sha256}});

@@ -43,7 +43,8 @@ void check_export_folder(const std::string& dir);
 /// Writes the reporting model as CSV tables shaped as a star (a sessions fact,
 /// session codes and tags, and dimensions for codes, services, users, OUs,
 /// outcomes and dates), plus manifest.json with the schema version, the time,
-/// the filters, and each file's row count and SHA-256. Everything is written
+/// the filters, each file's row count and SHA-256, and the ledger's head.
+/// Everything is written
 /// into a temporary folder beside `dir` and swapped into place at the end;
 /// `dir` must pass check_export_folder.
 ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,

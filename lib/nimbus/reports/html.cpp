@@ -305,6 +305,8 @@ std::string usage_html(const UsageReport& table, const UsageReport& by_month, Co
                        "unconcluded.</p>\n",
                        table.period.first.text(), table.period.last.text(), html_escape(table.zone),
                        s.total, s.concluded, s.retroactive, s.unconcluded);
+    out += fmt::format("<p>Ledger head: {} records, <code>{}</code>.</p>\n", table.ledger.records,
+                       table.ledger.hash);
     out += "</body>\n</html>\n";
     return out;
 }

@@ -384,9 +384,12 @@ output::Rows UsageReport::summary_rows() const {
                              {"sessions", "SESSIONS"},
                              {"concluded", "CONCLUDED"},
                              {"unconcluded", "UNCONCLUDED"},
-                             {"retroactive", "CONCLUDED RETROACTIVELY"}};
+                             {"retroactive", "CONCLUDED RETROACTIVELY"},
+                             {"ledger_records", "LEDGER RECORDS"},
+                             {"ledger_head", "LEDGER HEAD"}};
     summary_table.add({period.first.text(), period.last.text(), zone, summary.total,
-                       summary.concluded, summary.unconcluded, summary.retroactive});
+                       summary.concluded, summary.unconcluded, summary.retroactive, ledger.records,
+                       ledger.hash});
     return summary_table;
 }
 
@@ -395,6 +398,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     const std::vector<Dimension>& dims = request.by;
     const Zone zone(request.zone);
     UsageReport report;
+    report.ledger = tx.ledger_head();
     report.zone = zone.name();
     report.period = resolve_period(request.period, zone, now);
     if (request.plausible_period) {

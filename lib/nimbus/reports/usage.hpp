@@ -94,6 +94,9 @@ struct UsageReport {
     std::string zone;
     output::Rows rows; ///< the group's keys, then `sessions` and `share`
     Summary summary;
+    /// The ledger's head when the report was made: an auditor who keeps it
+    /// can later prove with `verify --head` that nothing before it changed.
+    store::LedgerHead ledger;
     output::Rows summary_rows() const; ///< the summary as one row
 };
 

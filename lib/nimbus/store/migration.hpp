@@ -13,6 +13,10 @@ struct Migration {
     std::string_view sql;
 };
 
+/// The schema that brought the ledger (0007_ledger.sql): a store upgraded
+/// from an older one gets its existing records chained by `init`.
+constexpr int ledger_schema_version = 7;
+
 /// Each engine's migrations in order, version 1 first. Both engines have the
 /// same versions, so a version number means the same schema on either.
 std::span<const Migration> sqlite_migrations();

@@ -46,8 +46,9 @@ struct InitReport {
     int version = 0;
 };
 
-/// Fills a newly set-up store (or checks an existing one) inside the set-up transaction.
-using Seed = std::function<void(WriteTransaction& tx)>;
+/// Fills a newly set-up store (or checks an existing one) inside the set-up
+/// transaction; `previous_version` is the schema the store had (0: new).
+using Seed = std::function<void(WriteTransaction& tx, int previous_version)>;
 
 /// Creates the store (and its folder) or migrates an older schema to the
 /// current one, then runs `seed`, all in one transaction: if anything fails,

@@ -188,6 +188,38 @@ struct GuardDifference {
     std::string describe() const; ///< "trigger session_keys_are_fixed on session is missing"
 };
 
+/// What a ledger entry chains: a conclusion with its codes, tags and the
+/// session's call data; the end of a call that arrived after its conclusion;
+/// an audit record.
+enum class LedgerKind { Conclusion, Completion, Audit };
+
+/// One entry of the ledger as stored, in hexadecimal.
+struct LedgerEntry {
+    std::int64_t position = 0; ///< 1, 2, ... in commit order
+    LedgerKind kind = LedgerKind::Audit;
+    std::int64_t record_id = 0; ///< the session's id, or the audit record's
+    std::string session;        ///< the session's external id; empty for audit records
+    std::string record_hash;    ///< SHA-256 of the record's canonical form
+    std::string chain_hash;     ///< SHA-256 of the previous chain hash and record_hash
+    /// The record's hash computed afresh from its rows as they are now
+    /// (when asked for); nullopt when the record is gone.
+    std::optional<std::string> recomputed_hash;
+};
+
+/// The end of the chain: how many entries, and the last one's chain hash
+/// (empty when there are none).
+struct LedgerHead {
+    std::int64_t records = 0;
+    std::string hash;
+};
+
+/// A row of a permanent record that no ledger entry covers.
+struct UnchainedRow {
+    std::string table;
+    std::int64_t id = 0; ///< the audit record's id, or the session's
+    std::string session; ///< the session's external id, if it has one
+};
+
 /// A consistent read-only view of the store. Destroying it ends the transaction.
 class ReadTransaction {
 public:
@@ -247,6 +279,19 @@ public:
     /// table in an order in which they can be inserted (referenced rows first),
     /// each table's rows by key. The visitor may throw to stop.
     virtual void each_stored_row(const std::function<void(const StoredRow&)>& visit) = 0;
+
+    /// The ledger's last entry.
+    virtual LedgerHead ledger_head() = 0;
+    /// Up to `limit` entries after position `after`, in order; with
+    /// `recompute`, each with its record's hash computed from the rows now.
+    virtual std::vector<LedgerEntry> ledger_entries(std::int64_t after, std::size_t limit,
+                                                    bool recompute) = 0;
+    /// The positions of the entries that hold this record hash.
+    virtual std::vector<std::int64_t> ledger_positions_of(std::string_view record_hash) = 0;
+    /// The first row of a permanent record that the ledger does not cover: a
+    /// conclusion or audit record without an entry, or a code or tag of a
+    /// session that has no conclusion.
+    virtual std::optional<UnchainedRow> first_unchained_row() = 0;
 };
 
 /// A read-write transaction, taken with the store's write lock at once (no
@@ -280,12 +325,22 @@ public:
     /// unknown): the backend may use more memory, bounded, or defer index work
     /// to commit, to write them faster.
     virtual void expect_bulk_writes(std::size_t expected_rows) = 0;
-    /// Fills in the end of an active call.
+    /// Fills in the end of an active call; for a concluded session, the end
+    /// is chained into the ledger.
     virtual void complete_session(std::int64_t id, Timestamp ended_at,
                                   std::string_view outcome) = 0;
+    /// Stores a conclusion and chains it into the ledger.
     virtual void insert_conclusion(const NewConclusion& conclusion) = 0;
 
+    /// Stores an audit record and chains it into the ledger.
     virtual void append_audit(const NewAuditEntry& entry) = 0;
+
+    /// Chains every conclusion and audit record that has no ledger entry, in
+    /// the order they were written (by time, a conclusion before the audit
+    /// record of its command, then by id), and gives how many. Only for a
+    /// store that `init` upgrades to the ledger's schema: at any other time
+    /// such a record was slipped in and must stay out of the chain.
+    virtual std::int64_t chain_unchained_records() = 0;
 
     /// Inserts a row read by another store's `each_stored_row`, ids and all,
     /// in that order; the store's own rules (keys, checks, the permanence of

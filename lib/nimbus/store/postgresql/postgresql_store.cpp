@@ -932,7 +932,7 @@ InitReport initialise_postgresql_store(const std::string& uri, const StoreOption
                                "SET schema_version = {1}",
                                application_id, latest_version()));
     }
-    seed(tx);
+    seed(tx, report.previous_version);
     require_guards(tx.guards(), Engine::Postgresql, uri);
     tx.commit();
     return report;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/store/sql/tables.hpp>
 
 namespace nimbus::store::sql {
 namespace {
@@ -770,6 +771,14 @@ void SqlTransaction::complete_session(std::int64_t id, Timestamp ended_at,
     q->bind(2, outcome);
     q->bind(3, id);
     q->run();
+    // The conclusion was chained without the end; the end is chained now.
+    Statement& concluded = cached_statement("SELECT 1 FROM conclusion WHERE session_id = ?");
+    concluded.bind(1, id);
+    const bool is_concluded = concluded.step();
+    concluded.reset();
+    if (is_concluded) {
+        chain(LedgerKind::Completion, id);
+    }
 }
 
 void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
@@ -810,12 +819,13 @@ void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
         tag->bind(4, entry.tag_keys.at(i));
         tag->run();
     }
+    chain(LedgerKind::Conclusion, entry.session_id);
 }
 
 void SqlTransaction::append_audit(const NewAuditEntry& entry) {
     const auto q =
         db_.prepare("INSERT INTO audit (at, \"user\", via, ou_id, action, target, before, "
-                    "after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+                    "after) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
     q->bind(1, timefmt::to_utc_string(entry.at));
     q->bind(2, entry.user);
     bind_optional(*q, 3, entry.via);
@@ -824,119 +834,8 @@ void SqlTransaction::append_audit(const NewAuditEntry& entry) {
     q->bind(6, entry.target);
     bind_text_or_null(*q, 7, entry.before);
     bind_text_or_null(*q, 8, entry.after);
-    q->run();
+    chain(LedgerKind::Audit, returned_id(*q));
 }
-
-namespace {
-
-enum class Kind { Integer, Text };
-
-struct Column {
-    std::string_view name;
-    Kind kind;
-};
-
-/// A table as `store copy` sees it: every column, and the key its rows are
-/// read in (on integers and ASCII names, so both engines give one order).
-struct Table {
-    std::string_view name;
-    std::vector<Column> columns;
-    std::string_view key;
-};
-
-constexpr Kind I = Kind::Integer;
-constexpr Kind T = Kind::Text;
-
-/// Every table but the static outcome table, referenced tables first. The
-/// store copy test compares every table of the schema, all columns, after a
-/// copy: a table or column missing here fails it.
-const std::vector<Table>& stored_tables() {
-    static const std::vector<Table> tables = {
-        {"ou",
-         {{"id", I},
-          {"parent_id", I},
-          {"name", T},
-          {"path", T},
-          {"path_key", T},
-          {"created_at", T}},
-         "id"},
-        {"code",
-         {{"id", I},
-          {"type", T},
-          {"name", T},
-          {"name_key", T},
-          {"description", T},
-          {"ou_id", I},
-          {"created_at", T},
-          {"deleted_at", T}},
-         "id"},
-        {"service",
-         {{"id", I}, {"name", T}, {"name_key", T}, {"ou_id", I}, {"license", T}, {"created_at", T}},
-         "id"},
-        {"service_code",
-         {{"service_id", I}, {"list", T}, {"position", I}, {"code_id", I}},
-         "service_id, list, position"},
-        {"service_extension", {{"service_id", I}, {"feature", T}}, "service_id, feature"},
-        {"session",
-         {{"id", I},
-          {"external_id", T},
-          {"service_id", I},
-          {"user", T},
-          {"direction", T},
-          {"started_at", I},
-          {"ended_at", I},
-          {"outcome", T},
-          {"caller", T}},
-         "id"},
-        {"conclusion",
-         {{"session_id", I},
-          {"concluded_at", I},
-          {"user", T},
-          {"via", T},
-          {"retroactive", I},
-          {"code_count", I},
-          {"tag_count", I}},
-         "session_id"},
-        {"conclusion_code",
-         {{"session_id", I}, {"position", I}, {"code_id", I}, {"type", T}, {"name", T}},
-         "session_id, position"},
-        {"conclusion_tag",
-         {{"session_id", I}, {"position", I}, {"tag", T}, {"tag_key", T}},
-         "session_id, position"},
-        {"audit",
-         {{"id", I},
-          {"at", T},
-          {"user", T},
-          {"via", T},
-          {"ou_id", I},
-          {"action", T},
-          {"target", T},
-          {"before", T},
-          {"after", T}},
-         "id"},
-    };
-    return tables;
-}
-
-const Table& stored_table(std::string_view name) {
-    for (const Table& table : stored_tables()) {
-        if (table.name == name) {
-            return table;
-        }
-    }
-    throw Error(ErrorKind::Internal, fmt::format("no table \"{}\" in the store", name));
-}
-
-/// "\"a\", \"b\"": column names quoted, for "user" is reserved in PostgreSQL.
-std::string column_list(const Table& table) {
-    std::string list;
-    for (const Column& column : table.columns) {
-        list += fmt::format("{}\"{}\"", list.empty() ? "" : ", ", column.name);
-    }
-    return list;
-}
-
-} // namespace
 
 std::string SqlTransaction::stored_columns(std::string_view table) {
     return column_list(stored_table(table));
@@ -949,14 +848,7 @@ void SqlTransaction::each_stored_row(const std::function<void(const StoredRow&)>
         StoredRow row{table.name, std::vector<StoredValue>(table.columns.size())};
         while (q->step()) {
             for (std::size_t i = 0; i < table.columns.size(); ++i) {
-                const int index = static_cast<int>(i);
-                if (q->is_null(index)) {
-                    row.values[i] = nullptr;
-                } else if (table.columns[i].kind == Kind::Integer) {
-                    row.values[i] = q->integer(index);
-                } else {
-                    row.values[i] = q->text(index);
-                }
+                row.values[i] = read_value(*q, static_cast<int>(i), table.columns[i].kind);
             }
             visit(row);
         }
@@ -964,6 +856,7 @@ void SqlTransaction::each_stored_row(const std::function<void(const StoredRow&)>
 }
 
 void SqlTransaction::insert_stored_row(const StoredRow& row) {
+    ledger_tail_.reset(); // the copied entries come before any appended now
     if (stored_insert_table_ != row.table) {
         const Table& table = stored_table(row.table);
         stored_insert_ =
@@ -979,6 +872,7 @@ void SqlTransaction::insert_stored_row(const StoredRow& row) {
 }
 
 void SqlTransaction::stored_rows_inserted() {
+    ledger_tail_.reset();
     stored_insert_.reset();
     stored_insert_table_ = {};
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 
 #include <nimbus/store/sql/connection.hpp>
@@ -47,6 +48,11 @@ public:
                             const std::function<void(const ConcludedTagRow&)>& visit) override;
     std::vector<AuditEntry> audit_entries(const AuditFilter& filter) override;
     void each_stored_row(const std::function<void(const StoredRow&)>& visit) override;
+    LedgerHead ledger_head() override;
+    std::vector<LedgerEntry> ledger_entries(std::int64_t after, std::size_t limit,
+                                            bool recompute) override;
+    std::vector<std::int64_t> ledger_positions_of(std::string_view record_hash) override;
+    std::optional<UnchainedRow> first_unchained_row() override;
 
     std::int64_t insert_ou(const NewOu& ou) override;
     std::int64_t insert_code(const NewCode& code) override;
@@ -64,6 +70,7 @@ public:
     void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override;
     void insert_conclusion(const NewConclusion& conclusion) override;
     void append_audit(const NewAuditEntry& entry) override;
+    std::int64_t chain_unchained_records() override;
     void insert_stored_row(const StoredRow& row) override;
     void stored_rows_inserted() override;
 
@@ -84,7 +91,16 @@ private:
     Statement& batch_statement(BatchStatement& cached, std::size_t count,
                                const std::function<std::string()>& sql);
 
+    /// Appends the ledger entry of a record just written.
+    void chain(LedgerKind kind, std::int64_t record_id);
+    /// A statement prepared once per transaction, for SQL run many times.
+    Statement& cached_statement(const std::string& sql);
+
     Connection& db_;
+    /// The ledger's last entry as this transaction left it; read at the
+    /// first append, forgotten when rows are copied in.
+    std::optional<LedgerHead> ledger_tail_;
+    std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
     BatchStatement find_sessions_;
     BatchStatement insert_sessions_;
     std::unique_ptr<Statement> stored_insert_; ///< for the rows of `stored_insert_table_`

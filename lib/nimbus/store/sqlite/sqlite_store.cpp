@@ -460,7 +460,7 @@ InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& 
         db.execute(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {}",
                                application_id, latest_version()));
     }
-    seed(tx);
+    seed(tx, report.previous_version);
     require_guards(tx.guards(), Engine::Sqlite, path);
     tx.commit();
     return report;

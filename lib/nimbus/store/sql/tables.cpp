@@ -1,0 +1,113 @@
+#include <nimbus/store/sql/tables.hpp>
+
+#include <fmt/format.h>
+
+#include <nimbus/error.hpp>
+
+namespace nimbus::store::sql {
+namespace {
+
+constexpr Kind I = Kind::Integer;
+constexpr Kind T = Kind::Text;
+
+} // namespace
+
+const std::vector<Table>& stored_tables() {
+    static const std::vector<Table> tables = {
+        {"ou",
+         {{"id", I},
+          {"parent_id", I},
+          {"name", T},
+          {"path", T},
+          {"path_key", T},
+          {"created_at", T}},
+         "id"},
+        {"code",
+         {{"id", I},
+          {"type", T},
+          {"name", T},
+          {"name_key", T},
+          {"description", T},
+          {"ou_id", I},
+          {"created_at", T},
+          {"deleted_at", T}},
+         "id"},
+        {"service",
+         {{"id", I}, {"name", T}, {"name_key", T}, {"ou_id", I}, {"license", T}, {"created_at", T}},
+         "id"},
+        {"service_code",
+         {{"service_id", I}, {"list", T}, {"position", I}, {"code_id", I}},
+         "service_id, list, position"},
+        {"service_extension", {{"service_id", I}, {"feature", T}}, "service_id, feature"},
+        {"session",
+         {{"id", I},
+          {"external_id", T},
+          {"service_id", I},
+          {"user", T},
+          {"direction", T},
+          {"started_at", I},
+          {"ended_at", I},
+          {"outcome", T},
+          {"caller", T}},
+         "id"},
+        {"conclusion",
+         {{"session_id", I},
+          {"concluded_at", I},
+          {"user", T},
+          {"via", T},
+          {"retroactive", I},
+          {"code_count", I},
+          {"tag_count", I}},
+         "session_id"},
+        {"conclusion_code",
+         {{"session_id", I}, {"position", I}, {"code_id", I}, {"type", T}, {"name", T}},
+         "session_id, position"},
+        {"conclusion_tag",
+         {{"session_id", I}, {"position", I}, {"tag", T}, {"tag_key", T}},
+         "session_id, position"},
+        {"audit",
+         {{"id", I},
+          {"at", T},
+          {"user", T},
+          {"via", T},
+          {"ou_id", I},
+          {"action", T},
+          {"target", T},
+          {"before", T},
+          {"after", T}},
+         "id"},
+        {"ledger",
+         {{"position", I}, {"kind", T}, {"record_id", I}, {"record_hash", T}, {"chain_hash", T}},
+         "position"},
+    };
+    return tables;
+}
+
+const Table& stored_table(std::string_view name) {
+    for (const Table& table : stored_tables()) {
+        if (table.name == name) {
+            return table;
+        }
+    }
+    throw Error(ErrorKind::Internal, fmt::format("no table \"{}\" in the store", name));
+}
+
+std::string column_list(const Table& table, std::string_view prefix) {
+    std::string list;
+    for (const Column& column : table.columns) {
+        list += fmt::format("{}{}\"{}\"", list.empty() ? "" : ", ", prefix, column.name);
+    }
+    return list;
+}
+
+StoredValue read_value(const Statement& q, int index, Kind kind) {
+    if (q.is_null(index)) {
+        return nullptr;
+    }
+    if (kind == Kind::Integer) {
+        return q.integer(index);
+    }
+    return q.text(index);
+}
+
+} // namespace nimbus::store::sql
