@@ -9,8 +9,11 @@
 # itself; sessions and conclusions are then written with SQL in the sqlite3
 # shell (a million processes concluding one session each would take hours).
 # The result has exactly nimbus-codes' schema: the same tables, the same
-# indexes (dropped during the bulk insert and created again), and every
-# trigger in force while conclusions are written.
+# indexes (dropped during the bulk insert and created again from their own
+# definitions), and every trigger in force while conclusions are written.
+# Rows written with SQL are not in the ledger: the ledger is taken out first
+# and rebuilt by `init`, as for a store from before the ledger, which chains
+# every conclusion and audit record in the order they were written.
 source "$(dirname "$0")/common.sh"
 store=${1:?usage: generate_store.sh STORE [N]}
 count=${2:-10000000}
@@ -29,13 +32,20 @@ for i in $(seq 1 20); do
   "$nimbus" extension enable "Service-$i" codes-and-tags -q >/dev/null
 done
 
+bulk_indexes="'session_by_service', 'session_by_user', 'conclusion_by_time', 'conclusion_code_by_code'"
+indexes=$(sqlite3 "$store" "SELECT sql || ';' FROM sqlite_schema WHERE name IN ($bulk_indexes)")
+drops=$(sqlite3 "$store" "SELECT 'DROP INDEX ' || name || ';' FROM sqlite_schema WHERE name IN ($bulk_indexes)")
+ledger_version=$(sqlite3 "$store" "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'ledger')
+                                    THEN (SELECT user_version FROM pragma_user_version) END")
+if [[ -n $ledger_version ]]; then
+  # Back to schema 6, the one before the ledger; a later schema needs its own way back.
+  [[ $ledger_version == 7 ]] || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
+  sqlite3 "$store" "DROP TABLE ledger; PRAGMA user_version = 6"
+fi
 sqlite3 "$store" <<SQL
 PRAGMA cache_size = -262144;
 PRAGMA foreign_keys = ON;
-DROP INDEX session_by_service;
-DROP INDEX session_by_user;
-DROP INDEX conclusion_by_time;
-DROP INDEX conclusion_code_by_code;
+$drops
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count),
      draws AS MATERIALIZED (SELECT i, abs(random()) % 20 AS service, abs(random()) % 200 AS agent,
@@ -71,10 +81,10 @@ WHERE d.s < 500;
 INSERT INTO conclusion_tag (session_id, position, tag, tag_key)
 SELECT session_id, 1, 'tag-' || (1 + t % 20), 'tag-' || (1 + t % 20) FROM draw WHERE t < 300;
 COMMIT;
-CREATE INDEX session_by_service ON session (service_id, started_at);
-CREATE INDEX session_by_user ON session (user, started_at);
-CREATE INDEX conclusion_by_time ON conclusion (concluded_at);
-CREATE INDEX conclusion_code_by_code ON conclusion_code (code_id);
+$indexes
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
+if [[ -n $ledger_version ]]; then
+  "$nimbus" init -q >/dev/null
+fi
 echo "$store: $(sqlite3 "$store" 'SELECT count(*) FROM session') sessions, $(sqlite3 "$store" 'SELECT count(*) FROM conclusion') concluded" >&2

@@ -7,7 +7,7 @@ CREATE TABLE ledger (
     record_id   bigint NOT NULL,
     record_hash text NOT NULL CHECK (length(record_hash) = 64),
     chain_hash  text NOT NULL CHECK (length(chain_hash) = 64),
-    UNIQUE (kind, record_id)
+    UNIQUE (record_id, kind) -- not led by kind: a range of positions is read by position
 );
 
 CREATE FUNCTION ledger_appends_only() RETURNS trigger LANGUAGE plpgsql

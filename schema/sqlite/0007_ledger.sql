@@ -11,7 +11,7 @@ CREATE TABLE ledger (
     record_id   INTEGER NOT NULL,           -- a session's id, or an audit record's
     record_hash TEXT NOT NULL CHECK (length(record_hash) = 64),
     chain_hash  TEXT NOT NULL CHECK (length(chain_hash) = 64),
-    UNIQUE (kind, record_id)
+    UNIQUE (record_id, kind) -- not led by kind: a range of positions is read by position
 ) STRICT;
 
 -- Entries are appended, one after the other, and never changed.

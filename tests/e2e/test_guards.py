@@ -35,6 +35,46 @@ def guard_lines(engine):
         return [line for line in f.read().splitlines() if not line.startswith("#")]
 
 
+class GoldenGuardsTest(NimbusTestCase):
+    def test_a_new_store_holds_exactly_the_guards_its_schema_lists(self):
+        if os.environ.get("NIMBUS_UPDATE_GOLDEN") == "1":
+            # From the migrations alone: the tool refuses a store whose guards
+            # differ from the list it was built with, which is being rewritten.
+            listed = self.run_ok("--store", self.schema_only_store(), "__guards").out
+            with open(golden_path(ENGINE), "w", encoding="utf-8") as f:
+                f.write(GOLDEN_HEADER.format(engine=ENGINE) + listed)
+        self.init_store()
+        listed = self.run_ok("__guards").out
+        self.assertEqual(listed.splitlines(), guard_lines(ENGINE))
+        result = self.run_cli("verify", "--format", "json")
+        self.assertEqual((result.code, result.err), (0, ""))
+        self.assertEqual((result.json()["guards"], result.json()["guard_differences"]), ("ok", 0))
+
+    def schema_only_store(self):
+        """A store made by running schema/<engine>/*.sql, marked as this schema's."""
+        store = self.sandbox.new_store("schema-only.db")
+        migrations = sorted(name for name in os.listdir(os.path.join(ROOT, "schema", ENGINE))
+                            if re.match(r"\d{4}_.*\.sql$", name))
+        version = int(migrations[-1].split("_", 1)[0])
+        scripts = []
+        for name in migrations:
+            with open(os.path.join(ROOT, "schema", ENGINE, name), encoding="utf-8") as f:
+                scripts.append(f.read())
+        if POSTGRESQL:
+            database = store.rsplit("/", 1)[1]
+            for script in scripts:
+                POSTGRESQL.psql(script, database, as_admin=False)
+            POSTGRESQL.psql(f"INSERT INTO nimbus_codes_store VALUES (1, {0x4E434453}, {version})", database,
+                            as_admin=False)
+        else:
+            db = sqlite3.connect(store, isolation_level=None)
+            for script in scripts:
+                db.executescript(script)
+            db.executescript(f"PRAGMA application_id = {0x4E434453}; PRAGMA user_version = {version};")
+            db.close()
+        return store
+
+
 class GuardsTest(NimbusTestCase):
     def setUp(self):
         super().setUp()
@@ -71,16 +111,6 @@ class GuardsTest(NimbusTestCase):
     def verify(self):
         result = self.run_cli("verify", "--format", "json")
         return result.code, result.json(), result.err
-
-    def test_a_new_store_holds_exactly_the_guards_its_schema_lists(self):
-        listed = self.run_ok("__guards").out
-        if os.environ.get("NIMBUS_UPDATE_GOLDEN") == "1":
-            with open(golden_path(ENGINE), "w", encoding="utf-8") as f:
-                f.write(GOLDEN_HEADER.format(engine=ENGINE) + listed)
-        self.assertEqual(listed.splitlines(), guard_lines(ENGINE))
-        code, shown, err = self.verify()
-        self.assertEqual((code, err), (0, ""))
-        self.assertEqual((shown["guards"], shown["guard_differences"]), ("ok", 0))
 
     def test_a_dropped_trigger_stops_every_write_until_restored(self):
         self.tamper(f"DROP TRIGGER {FINAL}", f"DROP TRIGGER {FINAL} ON conclusion")
