@@ -221,6 +221,29 @@ class MigrationParityTest(NimbusTestCase):
                     guarded.add((table, statement))
         return guarded
 
+    @staticmethod
+    def guard(engine, kind, name):
+        for line in guard_lines(engine):
+            fields = line.split("\t", 3)
+            if (fields[0], fields[2]) == (kind, name):
+                return fields[3].replace("\\n", "\n")
+        raise AssertionError(f"no {kind} {name} in schema/{engine}/guards.txt")
+
+    def test_every_column_of_a_concluded_session_is_guarded(self):
+        # A column added to session must be added to the rule that freezes
+        # concluded sessions, on both engines (and to tables.cpp, which the
+        # copy and the ledger read: test_store_copy compares every column).
+        sqlite_table = self.guard("sqlite", "table", "session")
+        columns = re.findall(r"^\s+(\w+)\s+(?:INTEGER|TEXT)", sqlite_table, re.MULTILINE)
+        self.assertEqual(columns[:3], ["id", "external_id", "service_id"])
+        postgresql_table = self.guard("postgresql", "table", "session")
+        self.assertEqual([c.split()[0] for c in postgresql_table.split(", ")], columns)
+        for engine, kind, name in (("sqlite", "trigger", "session_concluded_no_update"),
+                                   ("postgresql", "function", "session_concluded_is_final")):
+            rule = self.guard(engine, kind, name)
+            for column in columns:
+                self.assertRegex(rule, rf'OLD\."?{column}\b', f"{engine}: {name} does not guard {column}")
+
     def test_the_same_versions_on_both_engines(self):
         self.assertEqual(self.versions("sqlite"), self.versions("postgresql"))
         self.assertEqual(self.versions("sqlite"), list(range(1, len(self.versions("sqlite")) + 1)))

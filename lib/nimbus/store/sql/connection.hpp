@@ -55,18 +55,22 @@ public:
 /// A parameter's value, for SQL built piece by piece.
 using Value = std::variant<std::nullptr_t, std::int64_t, std::string>;
 
+/// Binds one value to parameter `index`.
+inline void bind_value(Statement& statement, int index, const Value& value) {
+    if (const auto* number = std::get_if<std::int64_t>(&value)) {
+        statement.bind(index, *number);
+    } else if (const auto* text = std::get_if<std::string>(&value)) {
+        statement.bind(index, *text);
+    } else {
+        statement.bind_null(index);
+    }
+}
+
 /// Binds `values` to parameters 1, 2, ...
 inline void bind_all(Statement& statement, const std::vector<Value>& values) {
     int index = 1;
     for (const Value& value : values) {
-        if (const auto* number = std::get_if<std::int64_t>(&value)) {
-            statement.bind(index, *number);
-        } else if (const auto* text = std::get_if<std::string>(&value)) {
-            statement.bind(index, *text);
-        } else {
-            statement.bind_null(index);
-        }
-        ++index;
+        bind_value(statement, index++, value);
     }
 }
 

@@ -115,40 +115,98 @@ Service read_service(const Statement& q) {
     return service;
 }
 
-constexpr const char* session_select =
-    "SELECT s.id, s.external_id, s.service_id, v.name, o.path, s.user, s.direction, "
-    "s.started_at, s.ended_at, s.outcome, s.caller, c.concluded_at, c.user, c.via "
-    "FROM session s JOIN service v ON v.id = s.service_id "
-    "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id ";
+/// A session's own columns, in the order of tables.cpp, read from `first` on.
+/// The one place where a session column meets a field: a column added to the
+/// table is read here or fails every read at once.
+void read_session_columns(const Statement& q, int first, Session& session) {
+    const std::vector<Column>& columns = stored_table("session").columns;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        const int at = first + static_cast<int>(i);
+        const std::string_view name = columns[i].name;
+        if (name == "id") {
+            session.id = q.integer(at);
+        } else if (name == "external_id") {
+            session.external_id = q.text(at);
+        } else if (name == "service_id") {
+            session.service_id = q.integer(at);
+        } else if (name == "user") {
+            session.user = q.text(at);
+        } else if (name == "direction") {
+            session.direction = parse_direction(q.text(at)).value_or(Direction::Inbound);
+        } else if (name == "started_at") {
+            session.started_at = from_seconds(q.integer(at));
+        } else if (name == "ended_at") {
+            session.ended_at = optional_seconds(q, at);
+        } else if (name == "outcome") {
+            session.outcome = optional_text(q, at);
+        } else if (name == "caller") {
+            session.caller = q.text(at);
+        } else {
+            throw Error(ErrorKind::Internal,
+                        fmt::format("session column {} is read nowhere", name));
+        }
+    }
+}
+
+/// A new session's values for every column of the table but its id, in the
+/// order of tables.cpp.
+std::vector<Value> session_values(const CallData& call) {
+    std::vector<Value> values;
+    for (const Column& column : stored_table("session").columns) {
+        const std::string_view name = column.name;
+        if (name == "id") {
+            continue;
+        }
+        if (name == "external_id") {
+            values.emplace_back(call.external_id);
+        } else if (name == "service_id") {
+            values.emplace_back(call.service_id);
+        } else if (name == "user") {
+            values.emplace_back(call.user);
+        } else if (name == "direction") {
+            values.emplace_back(std::string(to_string(call.direction)));
+        } else if (name == "started_at") {
+            values.emplace_back(to_seconds(call.started_at));
+        } else if (name == "ended_at") {
+            values.emplace_back(call.ended_at ? Value(to_seconds(*call.ended_at)) : Value(nullptr));
+        } else if (name == "outcome") {
+            values.emplace_back(call.outcome ? Value(*call.outcome) : Value(nullptr));
+        } else if (name == "caller") {
+            values.emplace_back(call.caller);
+        } else {
+            throw Error(ErrorKind::Internal,
+                        fmt::format("session column {} is written nowhere", name));
+        }
+    }
+    return values;
+}
+
+/// Sessions with their service's name and OU, and their conclusion if any:
+/// the session's columns, then those (see read_session).
+const std::string& session_select() {
+    static const std::string sql =
+        "SELECT " + column_list(stored_table("session"), "s.") +
+        ", v.name, o.path, c.concluded_at, c.user, c.via "
+        "FROM session s JOIN service v ON v.id = s.service_id "
+        "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id ";
+    return sql;
+}
 
 /// nimbus::is_retroactive in SQL, over `c` (conclusion) and `s` (session): 1
 /// or 0. The stored conclusion.retroactive is never read (see insert_conclusion).
 constexpr const char* retroactive_sql = "CASE WHEN c.concluded_at > s.ended_at THEN 1 ELSE 0 END";
 
-/// The call data of a session from six columns from `first` on: user,
-/// direction, started_at, ended_at, outcome, caller.
-void read_call(const Statement& q, int first, Session& session) {
-    session.user = q.text(first);
-    session.direction = parse_direction(q.text(first + 1)).value_or(Direction::Inbound);
-    session.started_at = from_seconds(q.integer(first + 2));
-    session.ended_at = optional_seconds(q, first + 3);
-    session.outcome = optional_text(q, first + 4);
-    session.caller = q.text(first + 5);
-}
-
 Session read_session(const Statement& q) {
     Session session;
-    session.id = q.integer(0);
-    session.external_id = q.text(1);
-    session.service_id = q.integer(2);
-    session.service_name = q.text(3);
-    session.service_ou = q.text(4);
-    read_call(q, 5, session);
-    if (!q.is_null(11)) {
+    read_session_columns(q, 0, session);
+    const int next = static_cast<int>(stored_table("session").columns.size());
+    session.service_name = q.text(next);
+    session.service_ou = q.text(next + 1);
+    if (!q.is_null(next + 2)) {
         Conclusion conclusion;
-        conclusion.at = from_seconds(q.integer(11));
-        conclusion.user = q.text(12);
-        conclusion.via = optional_text(q, 13);
+        conclusion.at = from_seconds(q.integer(next + 2));
+        conclusion.user = q.text(next + 3);
+        conclusion.via = optional_text(q, next + 4);
         conclusion.retroactive = is_retroactive(conclusion.at, session.ended_at);
         session.conclusion = std::move(conclusion);
     }
@@ -369,7 +427,7 @@ std::vector<OutcomeInfo> SqlTransaction::outcomes() {
 }
 
 std::optional<Session> SqlTransaction::find_session(std::string_view external_id) {
-    const auto q = db_.prepare(session_select + std::string("WHERE s.external_id = ?"));
+    const auto q = db_.prepare(session_select() + std::string("WHERE s.external_id = ?"));
     q->bind(1, external_id);
     auto session = first_row(*q, read_session);
     if (session && session->conclusion) {
@@ -388,7 +446,7 @@ std::optional<Session> SqlTransaction::find_session(std::string_view external_id
 }
 
 std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
-    std::string sql = session_select + std::string("WHERE 1 = 1 ");
+    std::string sql = session_select() + std::string("WHERE 1 = 1 ");
     std::vector<Value> params;
     if (!query.everything) {
         sql += "AND (s.user = ?";
@@ -533,7 +591,7 @@ void SqlTransaction::each_session_count(const UsageQuery& query,
 
 void SqlTransaction::each_session(const ExportQuery& query,
                                   const std::function<void(const Session&)>& visit) {
-    const auto q = db_.prepare(session_select + std::string("WHERE ") + export_filter(query) +
+    const auto q = db_.prepare(session_select() + std::string("WHERE ") + export_filter(query) +
                                " ORDER BY s.id");
     while (q->step()) {
         visit(read_session(*q));
@@ -720,20 +778,15 @@ std::vector<Session> SqlTransaction::find_sessions(const std::vector<std::string
         return found;
     }
     Statement& q = batch_statement(find_sessions_, external_ids.size(), [&] {
-        return "SELECT id, external_id, service_id, \"user\", direction, started_at, ended_at, "
-               "outcome, caller FROM session WHERE external_id IN " +
-               placeholders(1, external_ids.size());
+        return "SELECT " + column_list(stored_table("session")) +
+               " FROM session WHERE external_id IN " + placeholders(1, external_ids.size());
     });
     int index = 1;
     for (const std::string& id : external_ids) {
         q.bind(index++, id);
     }
     while (q.step()) {
-        Session& session = found.emplace_back();
-        session.id = q.integer(0);
-        session.external_id = q.text(1);
-        session.service_id = q.integer(2);
-        read_call(q, 3, session);
+        read_session_columns(q, 0, found.emplace_back());
     }
     q.reset();
     return found;
@@ -744,22 +797,16 @@ void SqlTransaction::insert_sessions(const std::vector<CallData>& calls) {
         return;
     }
     session_inserted();
+    const Table& session = stored_table("session");
     Statement& q = batch_statement(insert_sessions_, calls.size(), [&] {
-        return "INSERT INTO session (external_id, service_id, \"user\", direction, started_at, "
-               "ended_at, outcome, caller) VALUES " +
-               placeholders(calls.size(), 8);
+        return fmt::format("INSERT INTO session ({}) VALUES {}", column_list(session, "", "id"),
+                           placeholders(calls.size(), session.columns.size() - 1));
     });
     int index = 1;
     for (const CallData& call : calls) {
-        q.bind(index++, call.external_id);
-        q.bind(index++, call.service_id);
-        q.bind(index++, call.user);
-        q.bind(index++, to_string(call.direction));
-        q.bind(index++, to_seconds(call.started_at));
-        bind_optional(q, index++,
-                      call.ended_at ? std::optional(to_seconds(*call.ended_at)) : std::nullopt);
-        bind_optional(q, index++, call.outcome);
-        q.bind(index++, call.caller);
+        for (const Value& value : session_values(call)) {
+            bind_value(q, index++, value);
+        }
     }
     q.run();
 }

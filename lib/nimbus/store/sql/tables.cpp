@@ -92,9 +92,12 @@ const Table& stored_table(std::string_view name) {
     throw Error(ErrorKind::Internal, fmt::format("no table \"{}\" in the store", name));
 }
 
-std::string column_list(const Table& table, std::string_view prefix) {
+std::string column_list(const Table& table, std::string_view prefix, std::string_view except) {
     std::string list;
     for (const Column& column : table.columns) {
+        if (column.name == except) {
+            continue;
+        }
         list += fmt::format("{}{}\"{}\"", list.empty() ? "" : ", ", prefix, column.name);
     }
     return list;

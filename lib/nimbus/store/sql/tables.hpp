@@ -36,8 +36,9 @@ const std::vector<Table>& stored_tables();
 const Table& stored_table(std::string_view name);
 
 /// "\"a\", \"b\"": column names quoted, for "user" is reserved in PostgreSQL;
-/// with a prefix ("t.") before each.
-std::string column_list(const Table& table, std::string_view prefix = "");
+/// with a prefix ("t.") before each, and without the column `except`.
+std::string column_list(const Table& table, std::string_view prefix = "",
+                        std::string_view except = "");
 
 /// The value of column `index` of the current row of `q`, of the column's kind.
 StoredValue read_value(const Statement& q, int index, Kind kind);
