@@ -142,7 +142,8 @@ def main():
 
     if args.sequential > 0:
         sequential(args, env, tag)
-    concurrent_run(args, env, tag)
+    if args.concurrent > 0:
+        concurrent_run(args, env, tag)
 
 
 if __name__ == "__main__":

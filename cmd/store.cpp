@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <nimbus/copy/store_copy.hpp>
@@ -52,15 +54,20 @@ void add_store_commands(CLI::App& app, Registry& registry) {
         ->add_option("--to", args->to, "The empty store to fill; created when it does not exist")
         ->type_name("STORE")
         ->required();
-    // The store's guards as its engine describes them, one line each in the
+    // The store's guards as its engine describes them, one sorted line each in the
     // form of schema/<engine>/guards.txt, which the tests compare with it.
     CLI::App* guards = app.add_subcommand("__guards", "");
     guards->group("");
     Command list_guards{policy::Action::ReadAudit, ReadBody([](const ReadContext& c) {
+                            std::vector<std::string> lines;
+                            for (const store::Guard& guard : c.tx.guards()) {
+                                lines.push_back(store::guard_line(guard));
+                            }
+                            std::sort(lines.begin(), lines.end());
                             Result result;
                             result.text.emplace();
-                            for (const store::Guard& guard : c.tx.guards()) {
-                                *result.text += store::guard_line(guard) + "\n";
+                            for (const std::string& line : lines) {
+                                *result.text += line + "\n";
                             }
                             return result;
                         })};

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/store/guards.hpp>
 #include <nimbus/store/migration.hpp>
 #include <nimbus/store/open.hpp>
 #include <nimbus/store/postgresql/conninfo.hpp>
@@ -231,4 +232,16 @@ TEST_CASE("store: connection strings redacted") {
     CHECK(store::conninfo::is_keyword_value("host=h"));
     CHECK_FALSE(store::conninfo::is_keyword_value("./a=b"));
     CHECK_FALSE(store::conninfo::is_keyword_value("1=2"));
+}
+
+TEST_CASE("store: a new store's guards are its schema's list, line for line") {
+    const test::TempStore temp;
+    const auto tx = temp.store->begin_read();
+    const std::vector<store::Guard> guards = tx->guards();
+    CHECK(store::guards_as_listed(guards, store::Engine::Sqlite));
+    CHECK(store::guard_differences(store::expected_guards(store::Engine::Sqlite), guards).empty());
+    std::vector<store::Guard> fewer(guards.begin() + 1, guards.end());
+    CHECK_FALSE(store::guards_as_listed(fewer, store::Engine::Sqlite));
+    CHECK(store::guard_differences(store::expected_guards(store::Engine::Sqlite), fewer).size() ==
+          1);
 }

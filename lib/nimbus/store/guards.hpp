@@ -24,6 +24,10 @@ std::string guard_line(const Guard& guard);
 std::vector<GuardDifference> guard_differences(const std::vector<Guard>& expected,
                                                std::vector<Guard> actual);
 
+/// True when the store's guards are exactly the list's, line for line: the
+/// common case, decided without parsing the list (a write pays only this).
+bool guards_as_listed(const std::vector<Guard>& actual, Engine engine);
+
 /// Throws Config, naming the differences and what to do, unless the store's
 /// guards are exactly those of its schema. An object added to the schema's
 /// tables counts too: a trigger of someone else's could alter every record

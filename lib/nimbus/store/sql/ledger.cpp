@@ -42,8 +42,11 @@ struct RecordPart {
     std::string_view table;           ///< where the rows are
     std::string_view id_column;       ///< the column that holds the record's id
     std::vector<std::string> columns; ///< SQL over the alias t, in canonical order
+    /// The same, as they read while the record is being chained (see
+    /// end_at_conclusion): the plain columns.
+    std::vector<std::string> columns_when_chained;
     std::vector<Kind> kinds;
-    std::string_view order; ///< after the id, when a record has several rows
+    std::string_view order; ///< ", t.\"position\"" when a record has several rows here
     bool anchor = false;    ///< without this row, the record is gone
 };
 
@@ -52,21 +55,25 @@ struct RecordPart {
 RecordPart whole_table(std::string_view table, std::string_view id_column, bool anchor,
                        std::string_view order = "",
                        const std::map<std::string_view, std::string>& instead = {}) {
-    RecordPart part{table, table, id_column, {}, {}, order, anchor};
+    RecordPart part{table, table, id_column, {}, {}, {}, order, anchor};
     for (const Column& column : stored_table(table).columns) {
         if (column.name == id_column) {
             continue; // the entry names the record: the same content under another id is moved
         }
         const auto replaced = instead.find(column.name);
-        part.columns.push_back(replaced != instead.end() ? replaced->second
-                                                         : fmt::format("t.\"{}\"", column.name));
+        const std::string plain = fmt::format("t.\"{}\"", column.name);
+        part.columns.push_back(replaced != instead.end() ? replaced->second : plain);
+        part.columns_when_chained.push_back(plain);
         part.kinds.push_back(column.kind);
     }
     return part;
 }
 
 /// A session's end as it stood when it was concluded: unknown (NULL) when
-/// the end arrived later, as a completion entry of its own.
+/// the end arrived later, as a completion entry of its own. While the
+/// conclusion itself is being chained there is no such entry yet (a
+/// completion is only chained for a concluded session), so the plain column
+/// reads the same then, and costs the write no subquery.
 std::string end_at_conclusion(std::string_view column) {
     return fmt::format("CASE WHEN EXISTS (SELECT 1 FROM ledger e WHERE e.kind = 'completion' AND "
                        "e.record_id = t.id) THEN NULL ELSE t.\"{}\" END",
@@ -88,6 +95,7 @@ const std::vector<RecordPart>& record_parts(LedgerKind kind) {
         RecordPart{"completion",
                    "session",
                    "id",
+                   {"t.ended_at", "t.outcome"},
                    {"t.ended_at", "t.outcome"},
                    {Kind::Integer, Kind::Text},
                    "",
@@ -120,43 +128,61 @@ struct RecordRows {
     }
 };
 
-/// The FROM and WHERE of a part's query: {0} the table, {1} its id column,
-/// {2} the kind's name.
+/// The FROM and WHERE of a part's rows: {0} the table, {1} its id column,
+/// {2} the kind's name. Each takes its parameters once per part.
 constexpr const char* one_record = "FROM {0} t WHERE t.\"{1}\" = ?";
+constexpr int one_record_parameters = 1;
 constexpr const char* ledger_range = "FROM ledger l JOIN {0} t ON t.\"{1}\" = l.record_id "
                                      "WHERE l.kind = '{2}' AND l.position > ? AND l.position <= ?";
+constexpr int ledger_range_parameters = 2;
 
-std::string part_sql(const RecordPart& part, LedgerKind kind, const char* from_where) {
-    std::string columns;
-    for (const std::string& column : part.columns) {
-        columns += ", " + column;
+/// One query for every part of the records of `kind`: the part's number, the
+/// record's id, the row's order within the record, then the part's values as
+/// text (padded with NULLs to the widest part), so that a record costs one
+/// statement however many tables it spans. Rows come by record, in
+/// canonical order. `when_chained`: as the record reads while it is chained.
+std::string record_sql(LedgerKind kind, const char* from_where, bool when_chained) {
+    const std::vector<RecordPart>& parts = record_parts(kind);
+    std::size_t width = 0;
+    for (const RecordPart& part : parts) {
+        width = std::max(width, part.columns.size());
     }
-    return fmt::format(
-        "SELECT t.\"{}\"{} {} ORDER BY t.\"{}\"{}", part.id_column, columns,
-        fmt::format(fmt::runtime(from_where), part.table, part.id_column, kind_name(kind)),
-        part.id_column, part.order);
+    std::string sql;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        const RecordPart& part = parts[i];
+        const std::vector<std::string>& columns =
+            when_chained ? part.columns_when_chained : part.columns;
+        std::string values;
+        for (std::size_t c = 0; c < width; ++c) {
+            values += c < columns.size() ? fmt::format(", CAST({} AS TEXT)", columns[c])
+                                         : std::string(", CAST(NULL AS TEXT)");
+        }
+        sql += fmt::format(
+            "{}SELECT {} AS part, t.\"{}\" AS record, {} AS row_order{} {}",
+            i == 0 ? "" : " UNION ALL ", i, part.id_column,
+            part.order.empty() ? std::string("0") : std::string(part.order.substr(2)), values,
+            fmt::format(fmt::runtime(from_where), part.table, part.id_column, kind_name(kind)));
+    }
+    return sql + " ORDER BY 2, 1, 3";
 }
 
-/// Reads the parts of records of `kind` with a statement per part from
-/// `statement`, which prepares (or reuses) and binds it.
-RecordRows read_records(LedgerKind kind,
-                        const std::function<Statement&(const RecordPart&)>& statement) {
+/// Reads the records of `kind` that `q` selects (see record_sql).
+RecordRows read_records(LedgerKind kind, Statement& q) {
+    const std::vector<RecordPart>& parts = record_parts(kind);
     RecordRows records;
-    for (const RecordPart& part : record_parts(kind)) {
-        Statement& q = statement(part);
-        while (q.step()) {
-            const std::int64_t id = q.integer(0);
-            StoredRow row{part.label, {}};
-            for (std::size_t i = 0; i < part.kinds.size(); ++i) {
-                row.values.push_back(read_value(q, static_cast<int>(i + 1), part.kinds[i]));
-            }
-            records.rows[id].push_back(std::move(row));
-            if (part.anchor) {
-                records.anchored.insert(id);
-            }
+    while (q.step()) {
+        const RecordPart& part = parts.at(static_cast<std::size_t>(q.integer(0)));
+        const std::int64_t id = q.integer(1);
+        StoredRow row{part.label, {}};
+        for (std::size_t i = 0; i < part.kinds.size(); ++i) {
+            row.values.push_back(read_value(q, static_cast<int>(i + 3), part.kinds[i]));
         }
-        q.reset();
+        records.rows[id].push_back(std::move(row));
+        if (part.anchor) {
+            records.anchored.insert(id);
+        }
     }
+    q.reset();
     return records;
 }
 
@@ -208,12 +234,13 @@ std::vector<LedgerEntry> SqlTransaction::ledger_entries(std::int64_t after, std:
     std::map<LedgerKind, RecordRows> records;
     for (const LedgerKind kind :
          {LedgerKind::Conclusion, LedgerKind::Completion, LedgerKind::Audit}) {
-        records[kind] = read_records(kind, [&](const RecordPart& part) -> Statement& {
-            Statement& statement = cached_statement(part_sql(part, kind, ledger_range));
-            statement.bind(1, after);
-            statement.bind(2, entries.back().position);
-            return statement;
-        });
+        Statement& query = cached_statement(record_sql(kind, ledger_range, false));
+        for (std::size_t part = 0; part < record_parts(kind).size(); ++part) {
+            const int first = static_cast<int>(part) * ledger_range_parameters + 1;
+            query.bind(first, after);
+            query.bind(first + 1, entries.back().position);
+        }
+        records[kind] = read_records(kind, query);
     }
     for (LedgerEntry& entry : entries) {
         entry.recomputed_hash = records[entry.kind].hash(entry.record_id);
@@ -270,11 +297,11 @@ std::optional<UnchainedRow> SqlTransaction::first_unchained_row() {
 }
 
 void SqlTransaction::chain(LedgerKind kind, std::int64_t record_id) {
-    const RecordRows records = read_records(kind, [&](const RecordPart& part) -> Statement& {
-        Statement& statement = cached_statement(part_sql(part, kind, one_record));
-        statement.bind(1, record_id);
-        return statement;
-    });
+    Statement& q = cached_statement(record_sql(kind, one_record, true));
+    for (std::size_t part = 0; part < record_parts(kind).size(); ++part) {
+        q.bind(static_cast<int>(part) * one_record_parameters + 1, record_id);
+    }
+    const RecordRows records = read_records(kind, q);
     const std::optional<std::string> record_hash = records.hash(record_id);
     if (!record_hash) {
         throw Error(ErrorKind::Internal,
