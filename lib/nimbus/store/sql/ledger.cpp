@@ -308,18 +308,32 @@ void SqlTransaction::chain(LedgerKind kind, std::int64_t record_id) {
                     fmt::format("the {} record {} to be chained is not in the store",
                                 kind_name(kind), record_id));
     }
+    append_entry(kind, record_id, *record_hash);
+}
+
+void SqlTransaction::chain_rows(LedgerKind kind, std::int64_t record_id,
+                                const std::vector<StoredRow>& rows) {
+    RowHasher hasher;
+    for (const StoredRow& row : rows) {
+        hasher.add_row(row);
+    }
+    append_entry(kind, record_id, to_hex(hasher.finish()));
+}
+
+void SqlTransaction::append_entry(LedgerKind kind, std::int64_t record_id,
+                                  const std::string& record_hash) {
     if (!ledger_tail_) {
         ledger_tail_ = ledger_head();
     }
     const Digest previous =
         ledger_tail_->hash.empty() ? Digest{} : digest_from_hex(ledger_tail_->hash).value();
-    const std::string chained = to_hex(chain_hash(previous, digest_from_hex(*record_hash).value()));
+    const std::string chained = to_hex(chain_hash(previous, digest_from_hex(record_hash).value()));
     Statement& insert = cached_statement("INSERT INTO ledger (position, kind, record_id, "
                                          "record_hash, chain_hash) VALUES (?, ?, ?, ?, ?)");
     insert.bind(1, ledger_tail_->records + 1);
     insert.bind(2, kind_name(kind));
     insert.bind(3, record_id);
-    insert.bind(4, *record_hash);
+    insert.bind(4, record_hash);
     insert.bind(5, chained);
     insert.run();
     ledger_tail_ = LedgerHead{ledger_tail_->records + 1, chained};

@@ -1,5 +1,7 @@
 #include <nimbus/store/sql/sql_transaction.hpp>
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
@@ -59,14 +61,6 @@ void bind_optional(Statement& statement, int index, const std::optional<T>& valu
         statement.bind(index, *value);
     } else {
         statement.bind_null(index);
-    }
-}
-
-void bind_text_or_null(Statement& statement, int index, const std::string& value) {
-    if (value.empty()) {
-        statement.bind_null(index);
-    } else {
-        statement.bind(index, value);
     }
 }
 
@@ -320,6 +314,41 @@ std::int64_t returned_id(Statement& q) {
     const std::int64_t id = q.integer(0);
     q.reset();
     return id;
+}
+
+/// A row of `table` from its values by column name, in the order of
+/// tables.cpp, without the column `generated` (the store numbers it): the one
+/// place where the fields written meet the table's columns, so that a column
+/// added to tables.cpp is written here or fails every write at once.
+StoredRow table_row(std::string_view table, const std::map<std::string_view, Value>& values,
+                    std::string_view generated = "") {
+    const Table& definition = stored_table(table);
+    StoredRow row{definition.name, {}};
+    for (const Column& column : definition.columns) {
+        if (column.name == generated) {
+            continue;
+        }
+        const auto value = values.find(column.name);
+        if (value == values.end()) {
+            throw Error(ErrorKind::Internal,
+                        fmt::format("column {}.{} is written nowhere", table, column.name));
+        }
+        row.values.push_back(value->second);
+    }
+    return row;
+}
+
+/// The row without one of its columns (the record's id, which the ledger
+/// entry names).
+StoredRow without(StoredRow row, std::string_view column) {
+    const std::vector<Column>& columns = stored_table(row.table).columns;
+    for (std::size_t i = 0; i < columns.size() && i < row.values.size(); ++i) {
+        if (columns[i].name == column) {
+            row.values.erase(row.values.begin() + static_cast<std::ptrdiff_t>(i));
+            break;
+        }
+    }
+    return row;
 }
 
 } // namespace
@@ -830,58 +859,89 @@ void SqlTransaction::complete_session(std::int64_t id, Timestamp ended_at,
 
 void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
     const Conclusion& conclusion = entry.conclusion;
-    const auto q = db_.prepare("INSERT INTO conclusion (session_id, concluded_at, \"user\", via, "
-                               "retroactive, code_count, tag_count) "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    q->bind(1, entry.session_id);
-    q->bind(2, to_seconds(conclusion.at));
-    q->bind(3, conclusion.user);
-    bind_optional(*q, 4, conclusion.via);
-    // The column is part of the permanent record (NOT NULL, guarded by the
-    // triggers that keep conclusions final), so it is still written: whether
-    // the call had ended when the conclusion was submitted, as far as the
-    // store knew then. Nothing reads it: an end imported later can make a
-    // conclusion retroactive, so every read derives it from the times.
-    q->bind(5, std::int64_t{conclusion.retroactive ? 1 : 0});
-    q->bind(6, static_cast<std::int64_t>(conclusion.codes.size()));
-    q->bind(7, static_cast<std::int64_t>(conclusion.tags.size()));
-    q->run();
-    const auto code = db_.prepare("INSERT INTO conclusion_code (session_id, position, code_id, "
-                                  "type, name) VALUES (?, ?, ?, ?, ?)");
-    code->bind(1, entry.session_id);
+    std::vector<StoredRow> rows;
+    rows.push_back(table_row("conclusion",
+                             {{"session_id", entry.session_id},
+                              {"concluded_at", to_seconds(conclusion.at)},
+                              {"user", conclusion.user},
+                              {"via", conclusion.via ? Value(*conclusion.via) : Value(nullptr)},
+                              // The column is part of the permanent record (NOT NULL, guarded by
+                              // the triggers that keep conclusions final), so it is still written:
+                              // whether the call had ended when the conclusion was submitted, as
+                              // far as the store knew then. Nothing reads it: an end imported
+                              // later can make a conclusion retroactive, so every read derives it
+                              // from the times.
+                              {"retroactive", std::int64_t{conclusion.retroactive ? 1 : 0}},
+                              {"code_count", static_cast<std::int64_t>(conclusion.codes.size())},
+                              {"tag_count", static_cast<std::int64_t>(conclusion.tags.size())}}));
     std::int64_t position = 1;
     for (const ConcludedCode& concluded : conclusion.codes) {
-        code->bind(2, position++);
-        code->bind(3, concluded.code_id);
-        code->bind(4, to_string(concluded.type));
-        code->bind(5, concluded.name);
-        code->run();
+        rows.push_back(
+            table_row("conclusion_code", {{"session_id", entry.session_id},
+                                          {"position", position++},
+                                          {"code_id", concluded.code_id},
+                                          {"type", std::string(to_string(concluded.type))},
+                                          {"name", concluded.name}}));
     }
-    const auto tag = db_.prepare("INSERT INTO conclusion_tag (session_id, position, tag, tag_key) "
-                                 "VALUES (?, ?, ?, ?)");
-    tag->bind(1, entry.session_id);
     for (std::size_t i = 0; i < conclusion.tags.size(); ++i) {
-        tag->bind(2, static_cast<std::int64_t>(i + 1));
-        tag->bind(3, conclusion.tags[i]);
-        tag->bind(4, entry.tag_keys.at(i));
-        tag->run();
+        rows.push_back(table_row("conclusion_tag", {{"session_id", entry.session_id},
+                                                    {"position", static_cast<std::int64_t>(i + 1)},
+                                                    {"tag", conclusion.tags[i]},
+                                                    {"tag_key", entry.tag_keys.at(i)}}));
     }
-    chain(LedgerKind::Conclusion, entry.session_id);
+    // What is chained is what was written: the session's call data as stored,
+    // then exactly these rows.
+    std::vector<StoredRow> record{without(session_row(entry.session_id), "id")};
+    for (const StoredRow& row : rows) {
+        insert_row(row);
+        record.push_back(without(row, "session_id"));
+    }
+    chain_rows(LedgerKind::Conclusion, entry.session_id, record);
 }
 
 void SqlTransaction::append_audit(const NewAuditEntry& entry) {
-    const auto q =
-        db_.prepare("INSERT INTO audit (at, \"user\", via, ou_id, action, target, before, "
-                    "after) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-    q->bind(1, timefmt::to_utc_string(entry.at));
-    q->bind(2, entry.user);
-    bind_optional(*q, 3, entry.via);
-    bind_optional(*q, 4, entry.ou_id);
-    q->bind(5, entry.action);
-    q->bind(6, entry.target);
-    bind_text_or_null(*q, 7, entry.before);
-    bind_text_or_null(*q, 8, entry.after);
-    chain(LedgerKind::Audit, returned_id(*q));
+    const StoredRow row =
+        table_row("audit",
+                  {{"at", timefmt::to_utc_string(entry.at)},
+                   {"user", entry.user},
+                   {"via", entry.via ? Value(*entry.via) : Value(nullptr)},
+                   {"ou_id", entry.ou_id ? Value(*entry.ou_id) : Value(nullptr)},
+                   {"action", entry.action},
+                   {"target", entry.target},
+                   {"before", entry.before.empty() ? Value(nullptr) : Value(entry.before)},
+                   {"after", entry.after.empty() ? Value(nullptr) : Value(entry.after)}},
+                  "id");
+    chain_rows(LedgerKind::Audit, insert_row(row, "id"), {row});
+}
+
+StoredRow SqlTransaction::session_row(std::int64_t id) {
+    const Table& session = stored_table("session");
+    Statement& q =
+        cached_statement(fmt::format("SELECT {} FROM session WHERE id = ?", column_list(session)));
+    q.bind(1, id);
+    if (!q.step()) {
+        q.reset();
+        throw Error(ErrorKind::Internal, fmt::format("session {} is not in the store", id));
+    }
+    StoredRow row{session.name, {}};
+    for (std::size_t i = 0; i < session.columns.size(); ++i) {
+        row.values.push_back(read_value(q, static_cast<int>(i), session.columns[i].kind));
+    }
+    q.reset();
+    return row;
+}
+
+std::int64_t SqlTransaction::insert_row(const StoredRow& row, std::string_view generated) {
+    const Table& table = stored_table(row.table);
+    Statement& q = cached_statement(fmt::format(
+        "INSERT INTO {} ({}) VALUES ({}){}", table.name, column_list(table, "", generated),
+        placeholders(row.values.size()), generated.empty() ? "" : " RETURNING id"));
+    bind_all(q, row.values);
+    if (generated.empty()) {
+        q.run();
+        return 0;
+    }
+    return returned_id(q);
 }
 
 std::string SqlTransaction::stored_columns(std::string_view table) {

@@ -91,8 +91,18 @@ private:
     Statement& batch_statement(BatchStatement& cached, std::size_t count,
                                const std::function<std::string()>& sql);
 
-    /// Appends the ledger entry of a record just written.
+    /// Appends the ledger entry of a record just written, read back from the store.
     void chain(LedgerKind kind, std::int64_t record_id);
+    /// Appends the ledger entry of a record from its rows in canonical form
+    /// (each row without the record's id; see ledger.cpp).
+    void chain_rows(LedgerKind kind, std::int64_t record_id, const std::vector<StoredRow>& rows);
+    /// Appends an entry for a record whose hash is known.
+    void append_entry(LedgerKind kind, std::int64_t record_id, const std::string& record_hash);
+    /// Every column of a session as stored.
+    StoredRow session_row(std::int64_t id);
+    /// Inserts a row of a stored table; with `generated`, that column is left
+    /// to the store and its value given.
+    std::int64_t insert_row(const StoredRow& row, std::string_view generated = "");
     /// A statement prepared once per transaction, for SQL run many times.
     Statement& cached_statement(const std::string& sql);
 
