@@ -265,11 +265,13 @@ std::optional<UnchainedRow> SqlTransaction::first_unchained_row() {
         const char* table;
         const char* sql;
     };
+    // The ledger is indexed by position only (an append writes nothing else),
+    // so records are set against it whole: one sort, not a scan per record.
     static constexpr Check checks[] = {
-        {"conclusion", "SELECT min(session_id) FROM conclusion c WHERE NOT EXISTS (SELECT 1 FROM "
-                       "ledger l WHERE l.kind = 'conclusion' AND l.record_id = c.session_id)"},
-        {"audit", "SELECT min(id) FROM audit a WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE "
-                  "l.kind = 'audit' AND l.record_id = a.id)"},
+        {"conclusion", "SELECT min(session_id) FROM (SELECT session_id FROM conclusion EXCEPT "
+                       "SELECT record_id FROM ledger WHERE kind = 'conclusion') x"},
+        {"audit", "SELECT min(id) FROM (SELECT id FROM audit EXCEPT SELECT record_id FROM ledger "
+                  "WHERE kind = 'audit') x"},
         {"conclusion_code", "SELECT min(session_id) FROM conclusion_code x WHERE NOT EXISTS "
                             "(SELECT 1 FROM conclusion c WHERE c.session_id = x.session_id)"},
         {"conclusion_tag", "SELECT min(session_id) FROM conclusion_tag x WHERE NOT EXISTS "
@@ -343,14 +345,14 @@ std::int64_t SqlTransaction::chain_unchained_records() {
     // (time, a conclusion before its command's audit record, id)
     std::vector<std::tuple<std::int64_t, int, std::int64_t>> records;
     const auto conclusions = db_.prepare(
-        "SELECT session_id, concluded_at FROM conclusion c WHERE NOT EXISTS (SELECT 1 FROM "
-        "ledger l WHERE l.kind = 'conclusion' AND l.record_id = c.session_id)");
+        "SELECT session_id, concluded_at FROM conclusion WHERE session_id IN (SELECT session_id "
+        "FROM conclusion EXCEPT SELECT record_id FROM ledger WHERE kind = 'conclusion')");
     while (conclusions->step()) {
         records.emplace_back(conclusions->integer(1), 0, conclusions->integer(0));
     }
     conclusions->reset();
-    const auto audits = db_.prepare("SELECT id, at FROM audit a WHERE NOT EXISTS (SELECT 1 FROM "
-                                    "ledger l WHERE l.kind = 'audit' AND l.record_id = a.id)");
+    const auto audits = db_.prepare("SELECT id, at FROM audit WHERE id IN (SELECT id FROM audit "
+                                    "EXCEPT SELECT record_id FROM ledger WHERE kind = 'audit')");
     while (audits->step()) {
         const std::optional<Timestamp> at = timefmt::parse_timestamp(audits->text(1));
         records.emplace_back(
