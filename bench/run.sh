@@ -16,3 +16,5 @@ echo "== 4. start-up"
 "$root/bench/startup.sh"
 echo "== 6. report memory (SQLite; bench/report_memory.sh alone adds PostgreSQL)"
 "$root/bench/report_memory.sh" 1000000 sqlite
+echo "== 7. the ledger: verify"
+"$root/bench/ledger.sh"
