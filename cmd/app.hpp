@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -119,8 +120,10 @@ struct OutputFile {
     std::string path;
 };
 
-/// The whole of FILE, or of stdin for "-" (InputMissing when unreadable).
-std::string read_input(const std::string& path);
+/// The whole of FILE, or of stdin for "-" (InputMissing when unreadable,
+/// InvalidData beyond `limit` bytes).
+std::string read_input(const std::string& path,
+                       std::size_t limit = std::numeric_limits<std::size_t>::max());
 
 /// The formats a command that prints rows takes.
 inline const std::vector<output::Format> row_formats = {output::Format::Table, output::Format::Json,

@@ -1,3 +1,4 @@
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,20 +13,30 @@
 
 namespace nimbus::cli {
 /// The whole of FILE, or of stdin for "-".
-std::string read_input(const std::string& path) {
-    std::ostringstream content;
-    if (path == "-") {
-        content << std::cin.rdbuf();
-        return content.str();
-    }
+std::string read_input(const std::string& path, std::size_t limit) {
     std::error_code ec;
-    std::ifstream in(path, std::ios::binary);
-    if (!in || std::filesystem::is_directory(path, ec)) {
-        throw Error(ErrorKind::InputMissing, fmt::format("cannot read {}", path),
-                    "check the file name");
+    std::ifstream file;
+    if (path != "-") {
+        file.open(path, std::ios::binary);
+        if (!file || std::filesystem::is_directory(path, ec)) {
+            throw Error(ErrorKind::InputMissing, fmt::format("cannot read {}", path),
+                        "check the file name");
+        }
     }
-    content << in.rdbuf();
-    return content.str();
+    std::istream& in = path == "-" ? std::cin : file;
+    // Read in blocks, so that /dev/zero or an endless pipe ends at the limit.
+    std::string content;
+    std::array<char, 65536> block{};
+    while (in.read(block.data(), block.size()) || in.gcount() > 0) {
+        content.append(block.data(), static_cast<std::size_t>(in.gcount()));
+        if (content.size() > limit) {
+            throw Error(ErrorKind::InvalidData,
+                        fmt::format("{} is larger than {} bytes",
+                                    path == "-" ? "standard input" : path, limit),
+                        "name the file meant");
+        }
+    }
+    return content;
 }
 
 namespace {

@@ -79,7 +79,25 @@ Result verify(const ReadContext& context, const VerifyArgs& args) {
     const std::vector<store::Guard> expected = store::expected_guards(context.engine);
     const std::vector<store::GuardDifference> differences =
         store::guard_differences(expected, context.tx.guards());
-    const ledger::Verification chain = ledger::verify_chain(context.tx, head);
+    // A ledger whose table is gone or redefined cannot be read as one: said so,
+    // rather than failing on the first query.
+    const auto ledger_table = std::find_if(
+        differences.begin(), differences.end(), [](const store::GuardDifference& difference) {
+            return difference.guard.kind == "table" && difference.guard.name == "ledger" &&
+                   difference.kind != store::GuardDifference::Kind::Added;
+        });
+    const ledger::Verification chain =
+        ledger_table == differences.end()
+            ? ledger::verify_chain(context.tx, head)
+            : ledger::Verification{
+                  {},
+                  ledger::Break{
+                      ledger::BreakKind::Missing, 0, "the ledger",
+                      "its table " +
+                          std::string(ledger_table->kind == store::GuardDifference::Kind::Missing
+                                          ? "is gone"
+                                          : "was redefined")},
+                  std::nullopt};
 
     Result result;
     for (const store::GuardDifference& difference : differences) {
@@ -151,7 +169,8 @@ void add_verify_command(CLI::App& app, Registry& registry) {
                            })};
     verify_command.prepare = [args] {
         if (!args->head_file.empty()) {
-            args->head_file_text = read_input(args->head_file);
+            // A summary or a manifest is a few kilobytes.
+            args->head_file_text = read_input(args->head_file, 1 << 20);
         }
     };
     verify_command.inputs = [args] {

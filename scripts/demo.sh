@@ -78,3 +78,5 @@ step report usage --service Hotline --month last --by month,code --tz Europe/Zur
 step report usage --service Hotline --month last --tz Europe/Zurich --format csv \
   --output "$scratch/hotline-2026-11.csv" --summary "$scratch/hotline-2026-11-summary.csv" --as olga
 cat "$scratch/hotline-2026-11.csv" "$scratch/hotline-2026-11-summary.csv"
+# The auditor's check: nothing permanent changed since the monthly summary was written.
+step verify --head-file "$scratch/hotline-2026-11-summary.csv"

@@ -196,6 +196,22 @@ class LedgerTest(NimbusTestCase):
         self.assert_fails(65, "verify", "--head-file", empty, stderr="holds no ledger head")
         self.assert_fails(66, "verify", "--head-file", os.path.join(self.sandbox.dir, "missing"))
         self.assert_fails(64, "verify", "--head", "0" * 64, "--head-file", empty)
+        # A device that never ends is read up to a limit, not forever.
+        self.assert_fails(65, "verify", "--head-file", "/dev/zero", stderr="/dev/zero is larger than 1048576 bytes")
+
+    def test_a_store_without_its_ledger_table(self):
+        if POSTGRESQL:
+            POSTGRESQL.psql("DROP TABLE ledger CASCADE", self.sandbox.database())
+        else:
+            db = sqlite3.connect(self.sandbox.store, isolation_level=None)
+            db.execute("DROP TABLE ledger")
+            db.close()
+        code, shown, err = self.verify()
+        self.assertEqual((code, shown["guards"], shown["ledger"], shown["first_break"], shown["break_record"]),
+                         (65, "broken", "broken", "missing", "the ledger"))
+        self.assertIn("guards: table ledger is missing", err)
+        self.assertIn("ledger: the ledger: missing (its table is gone)", err)
+        self.assert_fails(78, "code", "create", "--type", "primary", "--name", "X", stderr="table ledger is missing")
 
     def test_a_dropped_trigger_and_a_changed_record_are_both_named(self):
         if POSTGRESQL:

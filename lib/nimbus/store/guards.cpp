@@ -195,11 +195,14 @@ void require_guards(const std::vector<Guard>& actual, Engine engine, const std::
     if (guards_as_listed(actual, engine)) {
         return;
     }
-    const std::vector<GuardDifference> differences =
-        guard_differences(expected_guards(engine), actual);
+    std::vector<GuardDifference> differences = guard_differences(expected_guards(engine), actual);
     if (differences.empty()) {
         return;
     }
+    // A table first: its constraints, indexes and triggers went with it.
+    std::stable_partition(
+        differences.begin(), differences.end(),
+        [](const GuardDifference& difference) { return difference.guard.kind == "table"; });
     std::string list;
     for (std::size_t i = 0; i < differences.size() && i < 5; ++i) {
         list += (i == 0 ? "" : "; ") + differences[i].describe();
