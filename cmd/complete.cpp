@@ -15,6 +15,7 @@
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/identity/actor.hpp>
 #include <nimbus/identity/identity.hpp>
+#include <nimbus/identity/policy.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/sessions.hpp>
@@ -29,43 +30,80 @@ namespace {
 using Candidates = std::vector<std::string>;
 
 /// What the completion needs from the store and the identity file, opened only
-/// when a dynamic value is asked for.
+/// when a dynamic value is asked for. It offers only what the caller could see
+/// through the command itself: the same role table decides, and someone not
+/// in the identity file is offered nothing from the store.
 class Lookup {
 public:
     explicit Lookup(const std::map<std::string, std::string>& globals)
         : globals_(globals) {}
 
+    /// Every service to those who may read the settings; to others, their own.
     Candidates services() {
         Candidates names;
-        for (const Service& service : read().services()) {
-            names.push_back(service.name);
+        if (may(policy::Action::ReadServices)) {
+            for (const Service& service : read().services()) {
+                names.push_back(service.name);
+            }
+            return names;
+        }
+        for (const ServiceGrant* grant : own_services()) {
+            names.push_back(grant->name);
         }
         return names;
     }
 
     Candidates ous() {
         Candidates paths;
-        for (const Ou& ou : read().ous()) {
-            paths.push_back(ou.path);
+        if (may(policy::Action::ReadOus)) {
+            for (const Ou& ou : read().ous()) {
+                paths.push_back(ou.path);
+            }
         }
         return paths;
     }
 
+    /// The catalogue to those who may read it; to others, the codes their
+    /// services offer.
     Candidates codes(std::optional<CodeType> type) {
         Candidates names;
         std::set<std::string> seen;
-        for (const Code& code : read().codes(store::CodeFilter{type, false})) {
+        const auto add = [&](const Code& code) {
             if (seen.insert(names::name_key(code.name)).second) {
                 names.push_back(code.name);
+            }
+        };
+        if (may(policy::Action::ReadCodes)) {
+            for (const Code& code : read().codes(store::CodeFilter{type, false})) {
+                add(code);
+            }
+            return names;
+        }
+        for (const ServiceGrant* grant : own_services()) {
+            const ServiceSettings settings =
+                services::settings(read(), services::find(read(), grant->name));
+            for (const CodeType list : {CodeType::Primary, CodeType::Secondary}) {
+                if (!type || *type == list) {
+                    for (const Code& code : settings.list(list)) {
+                        add(code);
+                    }
+                }
             }
         }
         return names;
     }
 
-    /// The codes a service offers on one list, in the service's order.
+    /// The codes a service offers on one list, in the service's order, to
+    /// those who may read its settings or work in it.
     Candidates service_codes(const std::string& service, CodeType type) {
-        const ServiceSettings settings =
-            services::settings(read(), services::find(read(), service));
+        const Service found = services::find(read(), service);
+        const bool own = std::any_of(
+            own_services().begin(), own_services().end(),
+            [&](const ServiceGrant* grant) { return grant->key == names::name_key(found.name); });
+        if (!own && !may(policy::Action::ReadServices, services::scope_of(found))) {
+            return {};
+        }
+        const ServiceSettings settings = services::settings(read(), found);
         Candidates names;
         for (const Code& code : settings.list(type)) {
             names.push_back(code.name);
@@ -73,10 +111,17 @@ public:
         return names;
     }
 
-    /// The codes a session's service offers on one list, in the service's order.
+    /// The codes a session's service offers on one list, in the service's
+    /// order: exactly what concluding it would offer the caller, and nothing
+    /// for a session the caller may not conclude.
     Candidates session_codes(const std::string& session, CodeType type) {
-        const auto found = read().find_session(session);
-        return found ? service_codes(found->service_name, type) : Candidates{};
+        const sessions::Detail detail = sessions::concludable(read(), actor(), session);
+        Candidates names;
+        for (const Code& code :
+             type == CodeType::Primary ? detail.offered_primary : detail.offered_secondary) {
+            names.push_back(code.name);
+        }
+        return names;
     }
 
     /// The caller's own sessions (open ones only, or all they may see), newest first.
@@ -92,10 +137,16 @@ public:
         return ids;
     }
 
-    Candidates users() {
+    /// The identity file's logins, to those whose command may name one: --as
+    /// for tenant admins, --user and --actor for who may read reports or the
+    /// audit trail.
+    Candidates users(std::optional<policy::Action> action) {
+        const bool allowed = action ? may(*action) : actor().grants.tenant_admin;
         Candidates logins;
-        for (const auto& [login, user] : identity().users) {
-            logins.push_back(login);
+        if (allowed) {
+            for (const auto& [login, user] : identity().users) {
+                logins.push_back(login);
+            }
         }
         return logins;
     }
@@ -141,7 +192,27 @@ private:
         return *tx_;
     }
 
+    /// Whether the caller holds one of the action's roles (within `scope`).
+    bool may(policy::Action action, const policy::Scope& scope = policy::Scope::anywhere()) {
+        return policy::permits(actor(), action, scope);
+    }
+
+    /// The services the caller works in: as a member, an owner or a supervisor.
+    const std::vector<const ServiceGrant*>& own_services() {
+        if (!own_services_) {
+            own_services_.emplace();
+            const Grants& grants = actor().grants;
+            for (const auto* list : {&grants.member, &grants.owner, &grants.supervisor}) {
+                for (const ServiceGrant& grant : *list) {
+                    own_services_->push_back(&grant);
+                }
+            }
+        }
+        return *own_services_;
+    }
+
     std::map<std::string, std::string> globals_;
+    std::optional<std::vector<const ServiceGrant*>> own_services_;
     std::optional<identity::Identity> identity_;
     std::optional<Actor> actor_;
     std::unique_ptr<store::Store> store_;
@@ -297,8 +368,14 @@ Candidates option_values(const std::string& path, const Command* command, const 
     if (option == "--ou") {
         return lookup.ous();
     }
-    if (option == "--as" || option == "--user" || option == "--actor") {
-        return lookup.users();
+    if (option == "--as") {
+        return lookup.users(std::nullopt);
+    }
+    if (option == "--user") {
+        return lookup.users(policy::Action::ReadReports);
+    }
+    if (option == "--actor") {
+        return lookup.users(policy::Action::ReadAudit);
     }
     if (option == "--code") {
         return lookup.codes(std::nullopt);

@@ -98,6 +98,30 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
         # The caller's open sessions, newest first.
         self.assertEqual(self.candidates("--as", "mia", "session", "conclude", ""), ["m-2", "m-1"])
 
+    def test_only_what_the_caller_may_see(self):
+        # A member: their own open sessions, their services' codes; no catalogue, no OUs.
+        self.assertEqual(self.candidates("--as", "mia", "code", "show", ""), ["No sale", "Sale", "Upsell"])
+        self.assertEqual(self.candidates("--as", "mia", "service", "show", ""), ["Hotline"])
+        self.assertEqual(self.candidates("--as", "mia", "ou", "create", "Contoso/"), [])
+        self.assertEqual(self.candidates("--as", "mia", "report", "usage", "--user", ""), [])
+        self.assertEqual(self.candidates("--as", "mia", "audit", "list", "--actor", ""), [])
+        self.assertEqual(self.candidates("--as", "mia", "--as", ""), [])
+        # A colleague's session: not confirmed, and its service's codes not listed.
+        self.assertEqual(self.candidates("--as", "mia", "session", "conclude", "o-1", "--primary", ""), [])
+        self.assertEqual(self.candidates("--as", "olga", "session", "conclude", "o-1", "--primary", ""),
+                         ["No sale", "Sale"])
+        # A supervisor reads the catalogue and the services.
+        self.assertIn("Complaint", self.candidates("--as", "sue", "code", "show", ""))
+        self.assertEqual(self.candidates("--as", "sue", "service", "show", ""), ["Desk", "Hotline"])
+
+    def test_nothing_from_the_store_for_someone_not_listed(self):
+        self.sandbox.write_identity({"alice": {"name": "Alice Admin", "tenant_admin": True}})
+        for words in (["service", "show", ""], ["ou", "create", "Contoso/"], ["code", "show", ""],
+                      ["session", "conclude", ""], ["session", "conclude", "m-1", "--primary", ""],
+                      ["report", "usage", "--user", ""], ["session", "list", "--as", ""]):
+            self.assertEqual(self.candidates(*words), [], words)
+        self.assertEqual(self.candidates("se"), ["service", "session"])  # the commands still complete
+
     def test_never_an_error(self):
         for words in (["--store", "/nonexistent/x.db", "service", "show", ""],
                       ["--identity", "/nonexistent", "session", "conclude", ""],
