@@ -263,6 +263,23 @@ class SessionsTest(NimbusTestCase):
         self.run_ok("session", "import", self.write("own.csv", HEADER + "o-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n"),
                     "--as", "olga")
 
+    def test_an_id_taken_in_a_service_out_of_reach_reveals_nothing_of_it(self):
+        # alice's Desk call, at a time only Desk's people may know.
+        self.run_ok("session", "import", self.write("desk.csv", HEADER
+                    + "d-9,Desk,alice,inbound,2026-11-26T07:13:00Z,2026-11-26T07:20:00Z,accepted,+41 44 1\n"))
+        for command in (("session", "import", self.write("mine.csv", HEADER
+                         + "d-9,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n")),
+                        ("session", "add", "--id", "d-9", "--service", "Hotline", "--user", "mia",
+                         "--started-at", "2026-11-26T08:00:00Z")):
+            result = self.run_cli(*command, "--as", "olga")
+            self.assertNotEqual(result.code, 0)
+            self.assertIn('session id "d-9" is taken by a session of a service you may not import to', result.err)
+            for secret in ("alice", "07:13", "Desk", "+41 44 1"):
+                self.assertNotIn(secret, result.err)
+        # Whoever may import to both services sees what differs.
+        self.assert_fails(4, "session", "add", "--id", "d-9", "--service", "Hotline", "--user", "mia",
+                          "--started-at", "2026-11-26T08:00:00Z", stderr="user alice -> mia")
+
     def test_session_add(self):
         added = self.json_ok("session", "add", "--id", "a-1", "--service", "Hotline", "--user", "mia",
                              "--started-at", "2026-11-26T10:00:00+01:00", "--caller", "+41")

@@ -147,6 +147,22 @@ public:
 
     const Service& service(std::int64_t id) const { return *by_id_.at(id); }
 
+    /// Whether the caller may import sessions of the service with this id
+    /// (one they named or not): what they may learn of a session stored there.
+    bool may_import(std::int64_t service_id) {
+        if (!all_services_) {
+            all_services_.emplace();
+            for (Service& service : tx_.services()) {
+                const std::int64_t id = service.id;
+                all_services_->emplace(id, std::move(service));
+            }
+        }
+        const auto found = all_services_->find(service_id);
+        return found != all_services_->end() &&
+               policy::permits(actor_, policy::Action::ImportSessions,
+                               services::scope_of(found->second));
+    }
+
 private:
     const Service* find_service(std::string_view raw) {
         // Rows repeat the same few service names: look them up as written first.
@@ -205,6 +221,7 @@ private:
     std::map<std::string, const Service*, std::less<>> by_text_;
     std::map<std::int64_t, const Service*> by_id_;
     std::set<std::int64_t> denied_;
+    std::optional<std::map<std::int64_t, Service>> all_services_;
 };
 
 /// What differs between a stored session (or a row met earlier) and a row
@@ -284,9 +301,12 @@ public:
     };
 
     using Reject = std::function<void(std::size_t line, std::string reason)>;
+    /// Whether the caller may learn the call data of sessions of a service.
+    using MayImport = std::function<bool(std::int64_t service_id)>;
 
-    explicit Batch(store::WriteTransaction& tx)
-        : tx_(tx) {}
+    Batch(store::WriteTransaction& tx, MayImport may_import)
+        : tx_(tx)
+        , may_import_(std::move(may_import)) {}
 
     bool full() const { return rows_.size() >= capacity; }
 
@@ -327,7 +347,14 @@ public:
                 }
             } else if (const auto known = stored.find(call.external_id); known != stored.end()) {
                 Session& session = known->second;
-                outcome = judge(session, call);
+                outcome = session.service_id == call.service_id || may_import_(session.service_id)
+                              ? judge(session, call)
+                              // The id is taken where the caller has no rights: that
+                              // session's call data is none of their business.
+                              : std::variant<Stored, std::string>(fmt::format(
+                                    "session id \"{}\" is taken by a session of a service you "
+                                    "may not import to",
+                                    call.external_id));
                 if (outcome == std::variant<Stored, std::string>(Stored::Completed)) {
                     tx_.complete_session(session.id, *call.ended_at, *call.outcome);
                     session.ended_at = call.ended_at;
@@ -353,6 +380,7 @@ public:
 
 private:
     store::WriteTransaction& tx_;
+    MayImport may_import_;
     std::vector<Row> rows_;
 };
 
@@ -386,7 +414,7 @@ ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, con
             report.problems.push_back(RowProblem{line, std::move(reason)});
         }
     };
-    Batch batch(tx);
+    Batch batch(tx, [&](std::int64_t service_id) { return checker.may_import(service_id); });
     RawRow row;
     while (source->next(row)) {
         ++report.rows;
@@ -428,7 +456,7 @@ Added add_session(store::WriteTransaction& tx, AuditTrail& audit, const Actor& a
     const CallData call = std::get<CallData>(checked);
     ImportReport counted;
     std::string conflict;
-    Batch batch(tx);
+    Batch batch(tx, [&](std::int64_t service_id) { return checker.may_import(service_id); });
     batch.add(0, std::move(checked));
     batch.store(counted, [&](std::size_t, std::string reason) { conflict = std::move(reason); });
     if (!conflict.empty()) {
