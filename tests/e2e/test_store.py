@@ -33,6 +33,20 @@ class StoreTest(NimbusTestCase):
                              [(str(0x4E434453), str(SCHEMA_VERSION))])
         self.assertEqual(self.json_ok("ou", "list")[0]["path"], "Contoso")
 
+    @sqlite_only("a file's mode")
+    def test_a_new_store_file_takes_its_mode_from_the_umask(self):
+        # As other tools make files: a team's umask 007 lets the group write
+        # the store (and its -wal and -shm, which take the store's mode).
+        for umask, mode in ((0o007, 0o660), (0o022, 0o644), (0o077, 0o600)):
+            store = os.path.join(self.sandbox.dir, f"umask-{umask:03o}.db")
+            previous = os.umask(umask)
+            try:
+                self.run_ok("--store", store, "init", "--tenant", "Contoso")
+                self.run_ok("--store", store, "code", "create", "--type", "primary", "--name", "Sale")
+            finally:
+                os.umask(previous)
+            self.assertEqual(os.stat(store).st_mode & 0o777, mode, f"umask {umask:03o}")
+
     def test_init_again_is_a_noop(self):
         self.init_store()
         records = len(self.json_ok("audit", "list"))

@@ -2,11 +2,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <random>
 #include <sqlite3.h>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -420,6 +422,21 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
     return std::make_unique<SqliteStore>(std::move(connection), header.version);
 }
 
+namespace {
+
+/// A new store file is made as other tools make files, 0666 less the umask,
+/// not with SQLite's 0644: under umask 007 a team's group can then write it
+/// (and its -wal and -shm, which SQLite gives the store file's mode).
+void create_store_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    // Otherwise the file is there already, or SQLite's own open says why not.
+}
+
+} // namespace
+
 InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& options,
                                    const Seed& seed) {
     const std::filesystem::path file(path);
@@ -432,6 +449,7 @@ InitReport initialise_sqlite_store(const std::string& path, const StoreOptions& 
                                     ec.message()));
         }
     }
+    create_store_file(path);
     auto connection = connect(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, options);
     SqliteConnection& db = *connection;
     const auto header = [&] {
