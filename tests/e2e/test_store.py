@@ -36,7 +36,7 @@ class StoreTest(NimbusTestCase):
     @sqlite_only("a file's mode")
     def test_a_new_store_file_takes_its_mode_from_the_umask(self):
         # As other tools make files: a team's umask 007 lets the group write
-        # the store (and its -wal and -shm, which take the store's mode).
+        # the store and its -wal and -shm, which take the store's mode.
         for umask, mode in ((0o007, 0o660), (0o022, 0o644), (0o077, 0o600)):
             store = os.path.join(self.sandbox.dir, f"umask-{umask:03o}.db")
             previous = os.umask(umask)
@@ -46,6 +46,11 @@ class StoreTest(NimbusTestCase):
             finally:
                 os.umask(previous)
             self.assertEqual(os.stat(store).st_mode & 0o777, mode, f"umask {umask:03o}")
+            # The -wal stays, emptied, when the last connection closes: never made
+            # again by a teammate whose umask would show for a moment.
+            for companion in ("-wal", "-shm"):
+                self.assertEqual(os.stat(store + companion).st_mode & 0o777, mode, companion)
+            self.assertEqual(os.path.getsize(store + "-wal"), 0)
 
     def test_init_again_is_a_noop(self):
         self.init_store()

@@ -392,9 +392,18 @@ std::unique_ptr<SqliteConnection> connect(const std::string& path, int flags,
         sqlite3_busy_handler(db->getHandle(), &BusyWait::handler, busy.get());
         auto connection = std::make_unique<SqliteConnection>(path, std::move(busy), std::move(db),
                                                              options.busy_timeout);
+        // The -wal file is kept, emptied, when the last connection closes,
+        // not deleted: made again by whoever comes next, it would for a
+        // moment carry that person's umask rather than the store's mode, and a
+        // teammate opening it then could only read it.
+        int persist = 1;
+        sqlite3_file_control(connection->database().getHandle(), "main", SQLITE_FCNTL_PERSIST_WAL,
+                             &persist);
         // Conclusions are permanent records: every commit reaches the disk
-        // before it is acknowledged, and references are always checked.
-        connection->execute("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL");
+        // before it is acknowledged, and references are always checked. The
+        // kept -wal is truncated after each checkpoint, so it takes no room.
+        connection->execute(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA journal_size_limit = 0");
         return connection;
     } catch (const SQLite::Exception& e) {
         // No connection to ask: the errno of the failed open is the one left.
