@@ -1,5 +1,7 @@
 #include <nimbus/store/record_hash.hpp>
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 namespace nimbus::store {
@@ -68,26 +70,15 @@ std::optional<Digest> digest_from_hex(std::string_view text) {
     if (text.size() != 2 * SHA256_DIGEST_SIZE) {
         return std::nullopt;
     }
-    const auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
     Digest digest{};
     for (std::size_t i = 0; i < digest.size(); ++i) {
-        const int high = nibble(text[2 * i]);
-        const int low = nibble(text[2 * i + 1]);
-        if (high < 0 || low < 0) {
+        const char* first = text.data() + 2 * i;
+        unsigned value = 0;
+        const auto [end, error] = std::from_chars(first, first + 2, value, 16);
+        if (error != std::errc{} || end != first + 2) {
             return std::nullopt;
         }
-        digest[i] = static_cast<std::uint8_t>(high * 16 + low);
+        digest[i] = static_cast<std::uint8_t>(value);
     }
     return digest;
 }
