@@ -30,7 +30,8 @@ namespace {
 void add_global_options(CLI::App& app, Globals& globals) {
     const std::string group = "Global options (accepted before or after the command)";
     app.add_option("--store", globals.store,
-                   "The store: a SQLite file path or sqlite:PATH "
+                   "The store: a SQLite file path or sqlite:PATH, or PostgreSQL as "
+                   "postgresql://USER@HOST:PORT/DB or a libpq key=value string "
                    "(default: $XDG_DATA_HOME/nimbus-codes/store.db)")
         ->envname("NIMBUS_CODES_STORE")
         ->type_name("PATH")
@@ -189,8 +190,7 @@ std::optional<Error> invalid_text(int argc, const char* const* argv) {
                          "every argument, file names too, must be UTF-8");
         }
     }
-    for (const char* name : {"NIMBUS_CODES_STORE", "NIMBUS_CODES_IDENTITY", "NIMBUS_CODES_NOW",
-                             "NIMBUS_CODES_BUSY_TIMEOUT"}) {
+    for (const char* name : environment::variables) {
         const char* value = std::getenv(name);
         if (value != nullptr && !text::is_valid_utf8(value)) {
             return Error(ErrorKind::InvalidData,
@@ -353,8 +353,19 @@ int run(int argc, const char* const* argv, Console& console) {
     help->add_option("command", help_words, "A command, e.g. session conclude")
         ->type_name("COMMAND");
 
+    // The shared host's paths, for its set-up script.
+    if (argc == 2 && std::string_view(argv[1]) == "__shared-paths") {
+        console.out() << "store=" << environment::shared_store_path() << '\n'
+                      << "identity=" << environment::shared_identity_path() << '\n';
+        return 0;
+    }
     // Shell completion: never an error in the user's shell, whatever happens.
     if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
+        try {
+            environment::confine_to_shared_host();
+        } catch (const Error&) {
+            return 0; // the command itself says why
+        }
         std::vector<std::string> words(argv + 2, argv + argc);
         if (!words.empty() && words.front() == "--") {
             words.erase(words.begin());
@@ -372,6 +383,12 @@ int run(int argc, const char* const* argv, Console& console) {
     if (const auto bad = invalid_text(argc, argv)) {
         console.error(bad->what(), bad->hint());
         return exit_code(bad->kind());
+    }
+    try {
+        environment::confine_to_shared_host();
+    } catch (const Error& e) {
+        console.error(e.what(), e.hint());
+        return exit_code(e.kind());
     }
     try {
         app.parse(argc, argv);
@@ -394,6 +411,12 @@ int run(int argc, const char* const* argv, Console& console) {
         return exit_usage;
     }
     console.configure(globals.quiet, globals.no_color);
+    if (environment::shared_host() && (!globals.store.empty() || !globals.identity.empty())) {
+        const Error refusal =
+            environment::not_on_shared_host("--store or --identity", "leave them out");
+        console.error(refusal.what(), refusal.hint());
+        return exit_code(refusal.kind());
+    }
 
     if (help->parsed()) {
         const CLI::App* target = &app;

@@ -164,6 +164,9 @@ struct Command {
     std::function<bool()> repeatable = [] {
         return true;
     };
+    /// On a shared host, only root may run it: it creates or names stores,
+    /// whose files would belong to whoever ran it (init, store copy).
+    bool root_only_on_shared_host = false;
     std::string name = {}; ///< "session conclude"; set by Registry::add
 };
 

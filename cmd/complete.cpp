@@ -152,6 +152,12 @@ public:
     }
 
 private:
+    /// A variable's value, "" when unset.
+    static std::string variable(const char* name) {
+        const char* value = std::getenv(name);
+        return value == nullptr ? std::string() : std::string(value);
+    }
+
     std::string global(const std::string& name, const std::string& fallback) const {
         const auto it = globals_.find(name);
         return it == globals_.end() ? fallback : it->second;
@@ -159,11 +165,8 @@ private:
 
     const identity::Identity& identity() {
         if (!identity_) {
-            const char* env = std::getenv("NIMBUS_CODES_IDENTITY");
-            identity_ = identity::load_identity_file(
-                global("--identity", env != nullptr && *env != '\0'
-                                         ? std::string(env)
-                                         : environment::default_identity_path()));
+            identity_ = identity::load_identity_file(environment::identity_location(
+                global("--identity", variable("NIMBUS_CODES_IDENTITY"))));
         }
         return *identity_;
     }
@@ -181,10 +184,9 @@ private:
 
     store::ReadTransaction& read() {
         if (!tx_) {
-            const char* env = std::getenv("NIMBUS_CODES_STORE");
-            const std::string location = global("--store", env != nullptr && *env != '\0'
-                                                               ? std::string(env)
-                                                               : environment::default_store_path());
+            const std::string location =
+                environment::store_location(global("--store", variable("NIMBUS_CODES_STORE")));
+            environment::require_guarded_shared_store(location, false);
             store_ = store::open_store(store::parse_locator(location),
                                        store::StoreOptions{std::chrono::milliseconds(200)});
             tx_ = store_->begin_read();

@@ -8,20 +8,16 @@
 
 #include <nimbus/config/config.hpp>
 #include <nimbus/error.hpp>
+#include <nimbus/util/files.hpp>
 
 #include "app.hpp"
 
 namespace nimbus::cli {
 /// The whole of FILE, or of stdin for "-".
 std::string read_input(const std::string& path, std::size_t limit) {
-    std::error_code ec;
     std::ifstream file;
     if (path != "-") {
-        file.open(path, std::ios::binary);
-        if (!file || std::filesystem::is_directory(path, ec)) {
-            throw Error(ErrorKind::InputMissing, fmt::format("cannot read {}", path),
-                        "check the file name");
-        }
+        file = open_input_file(path);
     }
     std::istream& in = path == "-" ? std::cin : file;
     // Read in blocks, so that /dev/zero or an endless pipe ends at the limit.

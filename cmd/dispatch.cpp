@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -152,7 +153,7 @@ std::string Runtime::os_login() const {
 }
 
 std::string Runtime::identity_path(const Globals& globals) const {
-    return globals.identity.empty() ? environment::default_identity_path() : globals.identity;
+    return environment::identity_location(globals.identity);
 }
 
 identity::Identity Runtime::load_identity(const Globals& globals) const {
@@ -160,11 +161,11 @@ identity::Identity Runtime::load_identity(const Globals& globals) const {
 }
 
 store::Locator Runtime::store_locator(const Globals& globals) const {
-    return store::parse_locator(globals.store.empty() ? environment::default_store_path()
-                                                      : globals.store);
+    return store::parse_locator(environment::store_location(globals.store));
 }
 
 std::unique_ptr<store::Store> Runtime::open_store(const Globals& globals) const {
+    environment::require_guarded_shared_store(environment::store_location(globals.store), false);
     return store::open_store(store_locator(globals), store_options(globals));
 }
 
@@ -174,6 +175,11 @@ output::Format format_of(const Globals& globals) {
 
 Outcome dispatch(const Command& command, const Globals& globals, Console& console,
                  const Runtime& runtime) {
+    if (command.root_only_on_shared_host && environment::shared_host() && ::getuid() != 0) {
+        throw Error(ErrorKind::PermissionDenied,
+                    fmt::format("on this shared host only root runs '{}'", command.name),
+                    "the shared store is set up and upgraded by root (docs/guide.md)");
+    }
     const Timestamp now = runtime.now();
     const output::Format format = format_of(globals);
     if (const auto* init = std::get_if<InitBody>(&command.body)) {

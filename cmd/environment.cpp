@@ -1,13 +1,19 @@
 #include "environment.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <pwd.h>
 #include <string_view>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/util/privilege.hpp>
 
 namespace nimbus::cli::environment {
 namespace {
@@ -26,7 +32,7 @@ std::string base_directory(const char* xdg_variable, std::string_view fallback) 
     }
     std::string_view home = variable("HOME");
     if (home.empty()) {
-        if (const passwd* entry = ::getpwuid(::geteuid())) {
+        if (const passwd* entry = ::getpwuid(::getuid())) {
             home = entry->pw_dir;
         }
     }
@@ -38,26 +44,103 @@ std::string base_directory(const char* xdg_variable, std::string_view fallback) 
     return fmt::format("{}/{}", home, fallback);
 }
 
+/// Variables that change how the output looks and nothing else.
+bool shapes_output_only(std::string_view name) {
+    return name == "TERM" || name == "NO_COLOR" || name == "COLUMNS" || name == "LANG" ||
+           name.starts_with("LC_");
+}
+
 } // namespace
 
+bool shared_host() {
+    return privilege::elevated();
+}
+
+std::string shared_store_path() {
+    return NIMBUS_SHARED_STORE;
+}
+
+std::string shared_identity_path() {
+    return NIMBUS_SHARED_IDENTITY;
+}
+
+Error not_on_shared_host(const std::string& what, std::string hint) {
+    return Error(ErrorKind::PermissionDenied,
+                 fmt::format("on this shared host nimbus-codes takes no {}: it uses the shared "
+                             "store {} and identity file {}",
+                             what, shared_store_path(), shared_identity_path()),
+                 std::move(hint));
+}
+
+void confine_to_shared_host() {
+    if (!shared_host()) {
+        return;
+    }
+    std::vector<std::string> kept;
+    std::string refused;
+    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+        const std::string_view assignment(*entry);
+        const std::string_view name = assignment.substr(0, assignment.find('='));
+        if (std::find(variables.begin(), variables.end(), name) != variables.end()) {
+            refused += (refused.empty() ? "" : ", ") + std::string(name);
+        } else if (shapes_output_only(name)) {
+            kept.emplace_back(assignment);
+        }
+    }
+    if (!refused.empty()) {
+        throw not_on_shared_host(refused, fmt::format("unset {}", refused));
+    }
+    ::clearenv();
+    for (std::string& assignment : kept) {
+        const std::size_t equals = assignment.find('=');
+        ::setenv(assignment.substr(0, equals).c_str(), assignment.c_str() + equals + 1, 1);
+    }
+}
+
 std::string os_login() {
-    if (const passwd* entry = ::getpwuid(::geteuid())) {
+    if (const passwd* entry = ::getpwuid(::getuid())) {
         return entry->pw_name;
     }
-    for (const char* name : {"LOGNAME", "USER"}) {
-        if (const std::string_view value = variable(name); !value.empty()) {
-            return std::string(value);
+    if (!shared_host()) {
+        for (const char* name : {"LOGNAME", "USER"}) {
+            if (const std::string_view value = variable(name); !value.empty()) {
+                return std::string(value);
+            }
         }
     }
     throw Error(ErrorKind::Config, "cannot tell which OS account runs nimbus-codes");
 }
 
-std::string default_store_path() {
-    return base_directory("XDG_DATA_HOME", ".local/share") + "/nimbus-codes/store.db";
+std::string store_location(const std::string& given) {
+    if (shared_host()) {
+        return shared_store_path();
+    }
+    return given.empty()
+               ? base_directory("XDG_DATA_HOME", ".local/share") + "/nimbus-codes/store.db"
+               : given;
 }
 
-std::string default_identity_path() {
-    return base_directory("XDG_CONFIG_HOME", ".config") + "/nimbus-codes/identity.toml";
+std::string identity_location(const std::string& given) {
+    if (shared_host()) {
+        // Whoever can change the identity file chooses the roles.
+        return privilege::require_root_owned_file(shared_identity_path(), "the identity file");
+    }
+    return given.empty()
+               ? base_directory("XDG_CONFIG_HOME", ".config") + "/nimbus-codes/identity.toml"
+               : given;
+}
+
+void require_guarded_shared_store(const std::string& location, bool creating) {
+    if (!shared_host()) {
+        return;
+    }
+    privilege::require_guarded_folder(std::filesystem::path(location).parent_path().string(),
+                                      "the shared store's folder");
+    if (!creating) {
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            privilege::require_root_file(location + suffix, "the shared store's file", S_IWOTH);
+        }
+    }
 }
 
 Timestamp now() {

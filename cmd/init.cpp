@@ -57,8 +57,9 @@ store::LedgerHead chain_existing_records(store::WriteTransaction& tx, const Init
 }
 
 Result initialise(const InitContext& context, const InitArgs& args) {
-    const store::Locator locator = store::parse_locator(
-        context.globals.store.empty() ? environment::default_store_path() : context.globals.store);
+    const std::string location = environment::store_location(context.globals.store);
+    environment::require_guarded_shared_store(location, true);
+    const store::Locator locator = store::parse_locator(location);
     // Validate before anything is created.
     const std::optional<std::string> tenant =
         args.tenant.empty() ? std::nullopt
@@ -149,9 +150,11 @@ void add_init_command(CLI::App& app, Registry& registry) {
     init->add_flag("--restore-guards", args->restore_guards,
                    "Put back the triggers and other guards the store's schema defines, and "
                    "drop what it does not on its tables");
-    registry.add(init, Command{std::nullopt, InitBody([args](const InitContext& context) {
-                                   return initialise(context, *args);
-                               })});
+    Command command{std::nullopt, InitBody([args](const InitContext& context) {
+                        return initialise(context, *args);
+                    })};
+    command.root_only_on_shared_host = true;
+    registry.add(init, std::move(command));
 }
 
 } // namespace nimbus::cli

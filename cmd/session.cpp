@@ -11,6 +11,7 @@
 #include <nimbus/error.hpp>
 #include <nimbus/sessions/sessions.hpp>
 #include <nimbus/sessions/tags.hpp>
+#include <nimbus/util/files.hpp>
 #include <nimbus/util/text.hpp>
 
 #include "app.hpp"
@@ -141,11 +142,7 @@ Result import(const WriteContext& context, const ImportArgs& args) {
     options.format = *format;
     std::ifstream file;
     if (args.file != "-") {
-        file.open(args.file, std::ios::binary);
-        if (!file) {
-            throw Error(ErrorKind::InputMissing, fmt::format("cannot read {}", args.file),
-                        "check the file name");
-        }
+        file = open_input_file(args.file);
     }
     std::istream& in = args.file == "-" ? std::cin : file;
 

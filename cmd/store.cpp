@@ -74,10 +74,11 @@ void add_store_commands(CLI::App& app, Registry& registry) {
     list_guards.formats = {output::Format::Table};
     registry.add(guards, std::move(list_guards));
 
-    registry.add(copy_command, Command{policy::Action::CopyStore,
-                                       IdentityBody([args](const IdentityContext& context) {
-                                           return copy(context, *args);
-                                       })});
+    Command copy_store{
+        policy::Action::CopyStore,
+        IdentityBody([args](const IdentityContext& context) { return copy(context, *args); })};
+    copy_store.root_only_on_shared_host = true;
+    registry.add(copy_command, std::move(copy_store));
 }
 
 } // namespace nimbus::cli

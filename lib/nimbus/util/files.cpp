@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <nimbus/error.hpp>
+#include <nimbus/util/privilege.hpp>
 
 namespace nimbus {
 namespace {
@@ -367,6 +368,7 @@ std::optional<FileKey> key_of_path(const std::string& path) {
 }
 
 OutputTarget OutputTarget::resolve(const std::string& name) {
+    const privilege::CallerRights rights;
     OutputTarget target;
     target.name_ = name;
     if (const std::optional<int> fd = own_descriptor(name)) {
@@ -493,6 +495,7 @@ AtomicFile::AtomicFile(const std::filesystem::path& path)
 
 AtomicFile::AtomicFile(OutputTarget target)
     : target_(std::move(target)) {
+    const privilege::CallerRights rights;
     int fd = -1;
     switch (target_.kind_) {
     case OutputTarget::Kind::Descriptor:
@@ -536,7 +539,12 @@ AtomicFile::AtomicFile(OutputTarget target)
 
 AtomicFile::~AtomicFile() {
     if (!committed_ && !temporary_.empty()) {
-        ::unlinkat(target_.folder_->get(), temporary_.c_str(), 0);
+        try {
+            const privilege::CallerRights rights;
+            ::unlinkat(target_.folder_->get(), temporary_.c_str(), 0);
+        } catch (const Error&) {
+            // Left behind under its temporary name, never in place of the target.
+        }
     }
 }
 
@@ -562,6 +570,7 @@ void AtomicFile::finish() {
 }
 
 void AtomicFile::commit() {
+    const privilege::CallerRights rights;
     finish();
     if (target_.kind_ == OutputTarget::Kind::File) {
         const int folder = target_.folder_->get();
@@ -598,11 +607,13 @@ Entry checked_folder(const std::string& name, const ReplaceableFolder& replaceab
 } // namespace
 
 void AtomicDirectory::check(const std::string& target, const ReplaceableFolder& replaceable) {
+    const privilege::CallerRights rights;
     checked_folder(target, replaceable);
 }
 
 AtomicDirectory::AtomicDirectory(const std::string& target, const ReplaceableFolder& replaceable)
     : replaceable_(replaceable) {
+    const privilege::CallerRights rights;
     Entry entry = checked_folder(target, replaceable);
     parent_ = std::move(entry.folder);
     parent_path_ = std::move(entry.folder_path);
@@ -631,11 +642,17 @@ AtomicDirectory::AtomicDirectory(const std::string& target, const ReplaceableFol
 AtomicDirectory::~AtomicDirectory() {
     std::error_code ec;
     if (!committed_ && !temporary_.empty()) {
-        std::filesystem::remove_all(temporary_path_, ec);
+        try {
+            const privilege::CallerRights rights;
+            std::filesystem::remove_all(temporary_path_, ec);
+        } catch (const Error&) {
+            // Left behind under its temporary name, never in place of the target.
+        }
     }
 }
 
 void AtomicDirectory::commit() {
+    const privilege::CallerRights rights;
     const int parent = parent_->get();
     {
         const Descriptor filled(
@@ -666,7 +683,19 @@ void AtomicDirectory::commit() {
     sync_folder(parent);
 }
 
+std::ifstream open_input_file(const std::string& path) {
+    const privilege::CallerRights rights;
+    std::ifstream file(path, std::ios::binary);
+    std::error_code ec;
+    if (!file || std::filesystem::is_directory(path, ec)) {
+        throw Error(ErrorKind::InputMissing, fmt::format("cannot read {}", path),
+                    "check the file name, and that you may read it");
+    }
+    return file;
+}
+
 std::string sha256_of_file(const std::filesystem::path& path) {
+    const privilege::CallerRights rights;
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw Error(ErrorKind::Internal, fmt::format("cannot read {} back", path.string()));

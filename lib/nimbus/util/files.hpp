@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -173,6 +174,10 @@ private:
 
 /// The names in a folder open as `folder`, without "." and "..".
 std::vector<std::string> folder_entries(int folder);
+
+/// A file the caller names, open for reading with the caller's own rights
+/// (privilege::CallerRights). Throws InputMissing when it cannot be read.
+std::ifstream open_input_file(const std::string& path);
 
 /// Hex SHA-256 of a file's content.
 std::string sha256_of_file(const std::filesystem::path& path);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <nimbus/store/guards.hpp>
 #include <nimbus/store/migration.hpp>
 #include <nimbus/store/sql/sql_transaction.hpp>
+#include <nimbus/util/privilege.hpp>
 
 namespace nimbus::store {
 namespace {
@@ -435,10 +437,15 @@ namespace {
 
 /// A new store file is made as other tools make files, 0666 less the umask,
 /// not with SQLite's 0644: under umask 007 a team's group can then write it
-/// (and its -wal and -shm, which SQLite gives the store file's mode).
+/// (and its -wal and -shm, which SQLite gives the store file's mode). On a
+/// shared host it is 0660 whatever the umask: the group is how every caller
+/// writes it, and nobody else may read it.
 void create_store_file(const std::string& path) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
     if (fd >= 0) {
+        if (privilege::elevated()) {
+            ::fchmod(fd, 0660);
+        }
         ::close(fd);
     }
     // Otherwise the file is there already, or SQLite's own open says why not.
