@@ -791,7 +791,17 @@ std::unique_ptr<PostgresqlConnection> connect(const std::string& uri, const Stor
     if (pq().PQstatus(connection.get()) != CONNECTION_OK) {
         throw connection_error(connection.get(), uri);
     }
-    return std::make_unique<PostgresqlConnection>(uri, std::move(connection), options.busy_timeout);
+    auto pinned =
+        std::make_unique<PostgresqlConnection>(uri, std::move(connection), options.busy_timeout);
+    // The store is the schema the role's search path leads to; from here on
+    // every name is looked up there, after the system catalog (searched first
+    // when not named) and before the session's temporary tables, so that no
+    // object of another schema, and no temporary table, stands in for the
+    // store's own.
+    pinned->execute("SELECT pg_catalog.set_config('search_path', "
+                    "pg_catalog.quote_ident(pg_catalog.current_schema()) || ', pg_temp', false) "
+                    "WHERE pg_catalog.current_schema() IS NOT NULL");
+    return pinned;
 }
 
 /// What the database says about itself.
