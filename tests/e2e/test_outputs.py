@@ -70,15 +70,18 @@ class OutputCases:
     def expected_csv(self):
         return self.run_ok("report", "usage", "--month", "2026-11", "--format", "csv").out
 
+    def read_bytes(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
     def assert_refused(self, code, *args, stderr, untouched=()):
-        before = {path: open(path, "rb").read() for path in untouched}
+        before = {path: self.read_bytes(path) for path in untouched}
         result = self.report(*args)
         self.assertEqual(result.code, code, repr(result))
         self.assertEqual(result.out, "", repr(result))
         self.assertIn(stderr, result.err, repr(result))
         for path, content in before.items():
-            with open(path, "rb") as f:
-                self.assertEqual(f.read(), content, path)
+            self.assertEqual(self.read_bytes(path), content, path)
         return result
 
     def assert_no_temporary_files(self, folder=None):
