@@ -201,6 +201,19 @@ class OutputCases:
         self.assertEqual(info.st_gid, group)
         self.assertEqual(self.read(report), self.expected_csv())
         self.assert_no_temporary_files()
+        # A report made read-only is kept, and the refusal says what to do;
+        # root may write any file, so only an ordinary caller is refused.
+        if self.account.pw_uid != 0:
+            os.chmod(report, 0o400)
+            result = self.assert_refused(73, "--output", report, stderr="is read-only for you", untouched=[report])
+            self.assertIn("nimbus-codes: hint: make it writable first (chmod u+w)", result.err)
+            self.assertEqual(stat.S_IMODE(os.stat(report).st_mode), 0o400)
+            if is_root():
+                theirs = self.make_file("theirs.csv", mode=0o644, owner=STRANGER_UID)
+                result = self.assert_refused(73, "--output", theirs, stderr="is read-only for you",
+                                             untouched=[theirs])
+                self.assertIn("nimbus-codes: hint: it belongs to uid 4242: name a file of your own", result.err)
+            self.assert_no_temporary_files()
 
     @needs_root("a file that another user owns")
     def test_someone_elses_file_in_a_shared_sticky_folder_is_theirs(self):
