@@ -127,6 +127,11 @@ def is_root():
     return os.geteuid() == 0
 
 
+def needs_root(reason):
+    """Marks a test or class that only root can run; others report it skipped, with why."""
+    return unittest.skipUnless(is_root(), f"needs root: {reason}")
+
+
 def ordinary_account():
     """The unprivileged account that commands run as when the tests run as root
     (nobody); when they do not, the account running them."""

@@ -12,14 +12,9 @@ import pwd
 import stat
 import subprocess
 import threading
-import unittest
 
-from harness import (CAST, COMMAND, ENGINE, NimbusTestCase, STRANGER_UID, is_root, main, ordinary_account,
-                     sqlite_only)
-
-
-def needs_root(reason):
-    return unittest.skipUnless(is_root(), f"needs root: {reason}")
+from harness import (CAST, COMMAND, ENGINE, NimbusTestCase, STRANGER_UID, is_root, main, needs_root,
+                     ordinary_account, sqlite_only)
 
 
 class OutputCases:
