@@ -12,14 +12,9 @@ import pwd
 import stat
 import subprocess
 import threading
-import unittest
 
-from harness import (CAST, COMMAND, ENGINE, NimbusTestCase, STRANGER_UID, is_root, main, ordinary_account,
-                     sqlite_only)
-
-
-def needs_root(reason):
-    return unittest.skipUnless(is_root(), f"needs root: {reason}")
+from harness import (CAST, COMMAND, ENGINE, NimbusTestCase, STRANGER_UID, is_root, main, needs_root,
+                     ordinary_account, sqlite_only)
 
 
 class OutputCases:
@@ -70,15 +65,18 @@ class OutputCases:
     def expected_csv(self):
         return self.run_ok("report", "usage", "--month", "2026-11", "--format", "csv").out
 
+    def read_bytes(self, path):
+        with open(path, "rb") as f:
+            return f.read()
+
     def assert_refused(self, code, *args, stderr, untouched=()):
-        before = {path: open(path, "rb").read() for path in untouched}
+        before = {path: self.read_bytes(path) for path in untouched}
         result = self.report(*args)
         self.assertEqual(result.code, code, repr(result))
         self.assertEqual(result.out, "", repr(result))
         self.assertIn(stderr, result.err, repr(result))
         for path, content in before.items():
-            with open(path, "rb") as f:
-                self.assertEqual(f.read(), content, path)
+            self.assertEqual(self.read_bytes(path), content, path)
         return result
 
     def assert_no_temporary_files(self, folder=None):
@@ -198,6 +196,19 @@ class OutputCases:
         self.assertEqual(info.st_gid, group)
         self.assertEqual(self.read(report), self.expected_csv())
         self.assert_no_temporary_files()
+        # A report made read-only is kept, and the refusal says what to do;
+        # root may write any file, so only an ordinary caller is refused.
+        if self.account.pw_uid != 0:
+            os.chmod(report, 0o400)
+            result = self.assert_refused(73, "--output", report, stderr="is read-only for you", untouched=[report])
+            self.assertIn("nimbus-codes: hint: make it writable first (chmod u+w)", result.err)
+            self.assertEqual(stat.S_IMODE(os.stat(report).st_mode), 0o400)
+            if is_root():
+                theirs = self.make_file("theirs.csv", mode=0o644, owner=STRANGER_UID)
+                result = self.assert_refused(73, "--output", theirs, stderr="is read-only for you",
+                                             untouched=[theirs])
+                self.assertIn("nimbus-codes: hint: it belongs to uid 4242: name a file of your own", result.err)
+            self.assert_no_temporary_files()
 
     @needs_root("a file that another user owns")
     def test_someone_elses_file_in_a_shared_sticky_folder_is_theirs(self):

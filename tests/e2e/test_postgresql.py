@@ -35,6 +35,29 @@ class UriTest(NimbusTestCase):
         self.assertIn("Connection refused", result.err)
         self.assertLess(time.monotonic() - started, 30)
 
+    def write_service_file(self, services):
+        """A libpq service file in the sandbox, named by PGSERVICEFILE: {name: {option: value}}."""
+        path = os.path.join(self.sandbox.dir, "pg_service.conf")
+        with open(path, "w", encoding="utf-8") as f:
+            for name, options in services.items():
+                f.write(f"[{name}]\n" + "".join(f"{key}={value}\n" for key, value in options.items()))
+        self.sandbox.env["PGSERVICEFILE"] = path
+
+    def test_a_service_that_is_not_defined_is_a_configuration_error(self):
+        # libpq looks services up when it connects, before it chooses a server:
+        # retrying (75) could never mend it.
+        self.write_service_file({"nimbus": {"host": "127.0.0.1", "port": "1", "dbname": "nimbus"}})
+        for store in ("service=nimbus_typo", "postgresql:///?service=nimbus_typo"):
+            result = self.assert_fails(78, "code", "list", "--store", store,
+                                       stderr='definition of service "nimbus_typo" not found')
+            self.assertIn("hint: define the service in ~/.pg_service.conf", result.err)
+            self.assertNotIn("cannot reach", result.err)
+        self.sandbox.env["PGSERVICEFILE"] = os.path.join(self.sandbox.dir, "missing.conf")
+        self.assert_fails(78, "code", "list", "--store", "service=nimbus", stderr="missing.conf\" not found")
+        # An option value libpq cannot use is the same kind of mistake.
+        self.assert_fails(78, "code", "list", "--store", "postgresql://nimbus@127.0.0.1:1/nimbus?sslmode=bogus",
+                          stderr='invalid sslmode value: "bogus"')
+
 
 class Deadlocks:
     """A real deadlock with a writer, as often as wanted: this psql session
@@ -119,6 +142,17 @@ class PostgresqlStoreTest(NimbusTestCase):
         self.init_store()
         self.run_ok("code", "create", "--type", "primary", "--name", "Rückruf ✓", env={"PGCLIENTENCODING": "LATIN1"})
         self.assertEqual(self.sandbox.rows("SELECT name FROM code"), [("Rückruf ✓",)])
+
+    def test_a_store_named_by_a_service(self):
+        uri = urllib.parse.urlsplit(POSTGRESQL.uri)
+        path = os.path.join(self.sandbox.dir, "pg_service.conf")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"[nimbus]\nhost={uri.hostname}\nport={uri.port}\nuser={uri.username}\n"
+                    f"dbname={self.database()}\n")
+        self.sandbox.env["PGSERVICEFILE"] = path
+        self.run_ok("init", "--tenant", "Contoso", "--store", "service=nimbus")
+        self.assertEqual(self.json_ok("ou", "list", "--store", "postgresql:///?service=nimbus")[0]["path"], "Contoso")
+        self.assertEqual(self.json_ok("ou", "list")[0]["path"], "Contoso")
 
     def test_a_missing_database(self):
         result = self.assert_fails(66, "code", "list", "--store", POSTGRESQL.uri + "/no_such_store",

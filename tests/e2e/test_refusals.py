@@ -1,9 +1,13 @@
 """Every option a write command refuses is refused before anything happens:
-the store is exactly as it was (its dump compared) and no file appeared."""
+the store is exactly as it was (its dump compared) and no file appeared.
+
+Every case runs twice: as root, and as an ordinary user (nobody, when the
+tests run as root), who may write only in the sandbox that is theirs."""
 
 import os
+import pwd
 
-from harness import ENGINE, NimbusTestCase, main
+from harness import CAST, ENGINE, NimbusTestCase, main, needs_root, ordinary_account
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 
@@ -46,9 +50,16 @@ REFUSED = [
 ]
 
 
-class RefusalsTest(NimbusTestCase):
+class RefusalCases:
+    """The cases; the classes below say whom they run as."""
+
     def setUp(self):
         super().setUp()
+        self.account = self.choose_account()
+        self.sandbox.become(self.account)
+        users = dict(CAST)
+        users[self.account.pw_name] = {"name": "Runner", "tenant_admin": True}
+        self.sandbox.write_identity(users)
         self.init_hotline()
         self.import_calls(["s-1", "s-2"])
         self.run_ok("session", "conclude", "s-2", "--primary", "Sale", "--as", "mia")
@@ -60,6 +71,7 @@ class RefusalsTest(NimbusTestCase):
         path = os.path.join(self.sandbox.dir, name)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
+        self.sandbox.give(path)
         return path
 
     def resolve(self, word):
@@ -89,6 +101,17 @@ class RefusalsTest(NimbusTestCase):
         for tenant in ("Con\u00adtoso", "id:1", "..", "Con\x1btoso"):
             self.assert_fails(65, "--store", path, "init", "--tenant", tenant)
             self.assertFalse(os.path.exists(path), tenant)
+
+
+@needs_root("the cases as root")
+class AsRootTest(RefusalCases, NimbusTestCase):
+    def choose_account(self):
+        return pwd.getpwuid(0)
+
+
+class AsOrdinaryUserTest(RefusalCases, NimbusTestCase):
+    def choose_account(self):
+        return ordinary_account()
 
 
 if __name__ == "__main__":

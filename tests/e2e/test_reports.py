@@ -10,6 +10,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -182,26 +183,56 @@ class ReportsTest(NimbusTestCase):
     def test_the_documented_cron_line(self):
         """docs/reports.md's cron line, run as cron runs it: sh, umask 022, a bare
         environment; nothing printed on success (cron would mail it), the files
-        named after the month reported and readable by the owner's group and others."""
+        named after the month reported, holding that month, and readable by the
+        owner's group and others.
+
+        Run as on the 1st at 06:00, as cron does: on any other day the line's
+        `date -d yesterday` names this month while --month last reports the one
+        before. nimbus-codes reads the time from NIMBUS_CODES_NOW; `date` is a
+        stand-in that gives the real date(1)'s answer for that time."""
         with open(os.path.join(ROOT, "docs", "reports.md"), encoding="utf-8") as f:
             line = next(l for l in f if l.startswith("0 6 1 * *"))
-        command = line.split(None, 5)[5].strip().replace("\\%", "%")
-        folder = os.path.join(self.sandbox.dir, "cron")
-        os.makedirs(folder, exist_ok=True)
-        command = command.replace("/srv/reports", folder)
-        env = {"PATH": os.path.dirname(BINARY) + ":/usr/bin:/bin", "HOME": self.sandbox.env["HOME"],
-               "NIMBUS_CODES_STORE": self.sandbox.store, "NIMBUS_CODES_IDENTITY": self.sandbox.identity,
-               "PGPASSFILE": self.sandbox.env.get("PGPASSFILE", "/nonexistent")}
-        completed = subprocess.run(["sh", "-c", "umask 022; " + command], env=env, cwd="/",
-                                   capture_output=True, timeout=COMMAND)
-        self.assertEqual((completed.returncode, completed.stdout, completed.stderr), (0, b"", b""))
-        month = subprocess.run(["date", "-d", "yesterday", "+%Y-%m"], capture_output=True, text=True,
-                               check=True, timeout=COMMAND).stdout.strip()
-        for name in (f"hotline-{month}.csv", f"hotline-{month}-summary.csv"):
-            path = os.path.join(folder, name)
-            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, name)
-        with open(os.path.join(folder, f"hotline-{month}.csv"), newline="") as f:
-            self.assertTrue(f.read().startswith("type,code,code_id,sessions,share\r\n"))
+        clock = os.path.join(self.sandbox.dir, "cron-clock")
+        os.makedirs(clock, exist_ok=True)
+        with open(os.path.join(clock, "date"), "w", encoding="utf-8") as f:
+            f.write("#!/bin/sh\n"
+                    "# date(1) at $CRON_NOW; the cron line asks only for yesterday.\n"
+                    '[ "$1" = -d ] && [ "$2" = yesterday ] || { echo "date: unexpected $*" >&2; exit 2; }\n'
+                    "shift 2\n"
+                    f'exec {shutil.which("date")} -d "$CRON_NOW yesterday" "$@"\n')
+        os.chmod(os.path.join(clock, "date"), 0o755)
+        for now, month, last_day in (("2026-12-01T06:00:00+01:00", "2026-11", "30"),  # the docs' example
+                                     ("2027-01-01T06:00:00+01:00", "2026-12", "31")):  # a new year
+            with self.subTest(now):
+                folder = os.path.join(self.sandbox.dir, "cron", now[:10])
+                os.makedirs(folder, exist_ok=True)
+                command = line.split(None, 5)[5].strip().replace("\\%", "%").replace("/srv/reports", folder)
+                env = {"PATH": clock + ":" + os.path.dirname(BINARY) + ":/usr/bin:/bin",
+                       "HOME": self.sandbox.env["HOME"], "NIMBUS_CODES_STORE": self.sandbox.store,
+                       "NIMBUS_CODES_IDENTITY": self.sandbox.identity,
+                       "PGPASSFILE": self.sandbox.env.get("PGPASSFILE", "/nonexistent"),
+                       "NIMBUS_CODES_NOW": now, "CRON_NOW": now}
+                completed = subprocess.run(["sh", "-c", "umask 022; " + command], env=env, cwd="/",
+                                           capture_output=True, timeout=COMMAND)
+                self.assertEqual((completed.returncode, completed.stdout, completed.stderr), (0, b"", b""))
+                names = sorted(os.listdir(folder))
+                for name in names:
+                    self.assertEqual(stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode), 0o644, name)
+                summaries = [n for n in names if n.endswith("-summary.csv")]
+                self.assertEqual(len(summaries), 1, names)
+                named = summaries[0][len("hotline-"):-len("-summary.csv")]
+                self.assertEqual(names, [f"hotline-{named}-summary.csv", f"hotline-{named}.csv"])
+                # The period the summary gives is the month the files are named after ...
+                with open(os.path.join(folder, summaries[0]), encoding="utf-8", newline="") as f:
+                    summary = next(csv.DictReader(f))
+                self.assertEqual((summary["from"][:7], summary["to"][:7]), (named, named), summary)
+                # ... the whole of it, the month before the 1st it ran on ...
+                self.assertEqual((named, summary["from"], summary["to"], summary["time_zone"]),
+                                 (month, f"{month}-01", f"{month}-{last_day}", "Europe/Zurich"))
+                # ... and so are the report's rows.
+                with open(os.path.join(folder, f"hotline-{named}.csv"), encoding="utf-8", newline="") as f:
+                    self.assertEqual(f.read(), self.report("--service", "Hotline", "--month", month, "--by", "code",
+                                                           "--tz", "Europe/Zurich", "--format", "csv").out)
 
     def test_period_and_dimension_errors(self):
         self.assert_fails(64, "report", "usage", "--month", "2026-13")

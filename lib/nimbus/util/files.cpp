@@ -398,7 +398,14 @@ OutputTarget OutputTarget::resolve(const std::string& name) {
         const std::string here = join(entry.folder_path, entry.leaf);
         if (S_ISREG(info.st_mode)) {
             if (::faccessat(entry.folder->get(), entry.leaf.c_str(), W_OK, 0) != 0) {
-                refuse(name, fmt::format("{} is read-only for you", here));
+                // Refused even where the folder would let the file be
+                // replaced: a read-only report is kept on purpose.
+                refuse(name, fmt::format("{} is read-only for you", here),
+                       info.st_uid == ::getuid()
+                           ? "make it writable first (chmod u+w) to replace it, or name another "
+                             "file"
+                           : fmt::format("it belongs to {}: name a file of your own",
+                                         user_name(info.st_uid)));
             }
             // As the kernel's protected_regular: someone else's file in a
             // shared sticky folder (such as /tmp) is theirs, not an output.

@@ -675,6 +675,17 @@ Error connection_error(PGconn* connection, const std::string& uri) {
     const auto says = [&](std::string_view text) {
         return cause.find(text) != std::string::npos;
     };
+    // libpq refused the options before it chose a server (a service that no
+    // service file defines, a service file that is missing: libpq looks
+    // services up only when it connects), or a value it cannot use
+    // (sslmode=bogus). No retry mends a configuration.
+    const char* host = pq().PQhost(connection);
+    if (host == nullptr || *host == '\0' || cause.starts_with("invalid ")) {
+        return Error(ErrorKind::Config, fmt::format("store {}: {}", uri, cause),
+                     says("service") ? "define the service in ~/.pg_service.conf or in the file "
+                                       "PGSERVICEFILE names, or name another one"
+                                     : "check the connection options of the store");
+    }
     const std::string secrets_hint = "put the password in ~/.pgpass (mode 0600), a file named "
                                      "by PGPASSFILE, or a service file; never in the URI";
     if (pq().PQconnectionNeedsPassword(connection) != 0) {
