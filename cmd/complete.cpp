@@ -124,17 +124,15 @@ public:
         return names;
     }
 
-    /// The caller's own sessions (open ones only, or all they may see), newest first.
+    /// The caller's own sessions (open ones only, or all they may see), newest
+    /// first, named as the commands take them: the id, or SERVICE/ID where
+    /// the caller sees the id in more than one service.
     Candidates sessions(bool open_only) {
         sessions::ListFilter filter;
         filter.mine = open_only;
         filter.concluded = open_only ? std::optional(false) : std::nullopt;
         filter.limit = 100;
-        Candidates ids;
-        for (const Session& session : sessions::list(read(), actor(), filter)) {
-            ids.push_back(session.external_id);
-        }
-        return ids;
+        return sessions::references(read(), actor(), sessions::list(read(), actor(), filter));
     }
 
     /// The identity file's logins, to those whose command may name one: --as

@@ -354,6 +354,7 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
     Console& console = context.console;
     // Until the person confirms, Ctrl-C cancels; from then on it interrupts the write.
     const Console::Questions questions;
+    std::optional<Session> picked; // from the menu
     if (request.session.empty()) {
         const std::vector<Session> open =
             sessions::concludable_sessions(context.tx, context.actor, menu_size);
@@ -372,11 +373,19 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
         if (!pick || pick->empty()) {
             return cancelled("cancelled; nothing was written");
         }
-        request.session = open[pick->front()].external_id;
+        picked = open[pick->front()];
+        // Named as the command line would name it: the write resolves it again.
+        request.session = sessions::references(context.tx, context.actor, {*picked}).front();
     }
     // A session that cannot be concluded says why before the first question.
     const sessions::Detail detail =
         sessions::concludable(context.tx, context.actor, request.session);
+    if (picked && detail.session.id != picked->id) {
+        throw Error(ErrorKind::Usage,
+                    fmt::format("session \"{}\" of service \"{}\" cannot be named: \"{}\" is "
+                                "the id of another session",
+                                picked->external_id, picked->service_name, request.session));
+    }
     const auto choose = [&](const std::vector<Code>& offered, const char* kind,
                             std::vector<Code>& chosen) -> bool {
         if (offered.empty()) {
@@ -437,8 +446,8 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
     for (const std::string& tag : tags) {
         tag_text += (tag_text.empty() ? "" : ", ") + tag;
     }
-    console.heading(
-        fmt::format("Conclude session {} ({}):", request.session, detail.session.service_name));
+    console.heading(fmt::format("Conclude session {} ({}):", detail.session.external_id,
+                                detail.session.service_name));
     console.say("  primary:   " + names(primary));
     console.say("  secondary: " + names(secondary));
     console.say("  tags:      " + (tag_text.empty() ? std::string("(none)") : tag_text));
@@ -549,7 +558,10 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     auto show_id = std::make_shared<std::string>();
     CLI::App* show = session->add_subcommand(
         "show", "Show a session, the codes its service offers, and its conclusion");
-    show->add_option("id", *show_id, "Session id")->required()->type_name("ID");
+    show->add_option("id", *show_id,
+                     "Session id, or SERVICE/ID where the id is in several services")
+        ->required()
+        ->type_name("ID");
     registry.add(show,
                  Command{policy::Action::ReadSessions, ReadBody([show_id](const ReadContext& c) {
                              return Result::record(
@@ -561,7 +573,9 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     CLI::App* conclude = session->add_subcommand(
         "conclude", "Conclude a session with codes and tags, once and for all");
     conclude
-        ->add_option("id", request.session, "Session id (on a terminal, leave it out to be guided)")
+        ->add_option("id", request.session,
+                     "Session id, or SERVICE/ID where the id is in several services (on a "
+                     "terminal, leave it out to be guided)")
         ->type_name("ID");
     conclude
         ->add_option("--primary", request.primary,

@@ -98,6 +98,21 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
         # The caller's open sessions, newest first.
         self.assertEqual(self.candidates("--as", "mia", "session", "conclude", ""), ["m-2", "m-1"])
 
+    def test_an_id_in_two_services_is_offered_as_service_slash_id(self):
+        self.run_ok("session", "import", "-", "--input-format", "csv",
+                    stdin="id,service,user,direction,started_at,ended_at,outcome,caller\n"
+                          "m-1,Desk,olga,inbound,2026-11-23T08:00:00Z,,,\n")
+        # The admin sees m-1 in two services: each is offered as the commands take it.
+        self.assertEqual(sorted(self.candidates("session", "show", "")),
+                         ["Desk/m-1", "Hotline/m-1", "m-2", "m-3", "o-1"])
+        self.assertEqual(self.candidates("session", "show", "h"), ["Hotline/m-1"])
+        self.assertEqual(self.candidates("session", "conclude", "Hotline/m-1", "--primary", ""), ["No sale", "Sale"])
+        self.assertEqual(self.candidates("session", "conclude", "m-1", "--primary", ""), [])  # which one?
+        # mia sees Hotline's alone: the plain id.
+        self.assertEqual(self.candidates("--as", "mia", "session", "conclude", ""), ["m-2", "m-1"])
+        self.assertEqual(self.candidates("--as", "mia", "session", "conclude", "m-1", "--primary", ""),
+                         ["No sale", "Sale"])
+
     def test_only_what_the_caller_may_see(self):
         # A member: their own open sessions, their services' codes; no catalogue, no OUs.
         self.assertEqual(self.candidates("--as", "mia", "code", "show", ""), ["No sale", "Sale", "Upsell"])

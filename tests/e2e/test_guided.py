@@ -209,11 +209,58 @@ class GuidedConcludeTest(NimbusTestCase):
         self.run_ok("session", "conclude", "g-1", "--primary", "Sale", "--as", "mia")
         for session, code, why in (("d-1", 69, 'codes and tags are not enabled for service "Desk"'),
                                    ("g-1", 4, 'session "g-1" was concluded by mia'),
-                                   ("g-3", 77, "may not conclude")):
+                                   ("g-3", 3, 'session "g-3" does not exist')):  # leo's: out of her reach
             term = self.terminal(session)
             self.assertEqual(term.wait(), code, term.screen)
             self.assertIn(why, term.screen)
             self.assertNotIn("codes (numbers", term.screen)
+
+    def test_an_id_in_two_services_is_picked_from_the_menu_or_named_service_slash_id(self):
+        for command in (("service", "create", "Line2", "--ou", "Contoso/Sales", "--license", "contact-center"),
+                        ("service", "apply", "Line2", "--primary", "No sale"),
+                        ("extension", "enable", "Line2", "codes-and-tags")):
+            self.run_ok(*command)
+        self.sandbox.write_identity(dict(CAST, leo={"name": "Leo Agent", "member": ["Hotline"]},
+                                         mia={"name": "Mia Member", "member": ["Hotline", "Desk", "Line2"]}))
+        self.run_ok("session", "import", "-", "--input-format", "csv",
+                    stdin=HEADER + "g-2,Line2,mia,inbound,2026-11-25T10:00:00Z,,,+41 9\n")
+        # The bare id names two of her sessions: refused before any question.
+        term = self.terminal("g-2")
+        self.assertEqual(term.wait(), 64, term.screen)
+        self.assertIn("Hotline/g-2, Line2/g-2", term.screen)
+        self.assertNotIn("codes (numbers", term.screen)
+        # The menu shows each by its plain id beside its service.
+        term = self.terminal()
+        screen = term.expect("Session [1-3, Enter to cancel]: ")
+        rows = [line for line in screen.replace("\r", "").splitlines() if "g-2" in line]
+        self.assertEqual(len(rows), 2)
+        self.assertIn("Line2", rows[0])  # the newest
+        self.assertNotIn("/g-2", screen)
+        term.answer("1")
+        screen = term.expect("Primary codes (numbers, e.g. 1 3; Enter to skip): ")
+        self.assertIn("Primary codes of Line2", screen)
+        term.answer("1")
+        term.expect("Tags")  # Line2 offers no secondary codes
+        term.answer("")
+        screen = term.expect("Conclude? [y/N] ")
+        self.assertIn("Conclude session g-2 (Line2):", screen)
+        term.answer("y")
+        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertEqual(self.json_ok("session", "show", "Line2/g-2")["codes"][0]["name"], "No sale")
+        self.assertFalse(self.json_ok("session", "show", "Hotline/g-2")["concluded"])
+        # Named SERVICE/ID, it is guided like any other.
+        term = self.terminal("Hotline/g-2")
+        term.expect("Primary codes of Hotline")
+        term.answer("1")
+        term.expect("Secondary codes")
+        term.answer("")
+        term.expect("Tags")
+        term.answer("")
+        screen = term.expect("Conclude? [y/N] ")
+        self.assertIn("Conclude session g-2 (Hotline):", screen)
+        term.answer("y")
+        self.assertEqual(term.wait(), 0, term.screen)
+        self.assertEqual(self.json_ok("session", "show", "Hotline/g-2")["codes"][0]["name"], "Sale")
 
     def test_import_shows_progress_on_a_terminal_only(self):
         path = os.path.join(self.sandbox.dir, "many.csv")

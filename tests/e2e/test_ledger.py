@@ -165,10 +165,13 @@ class LedgerTest(NimbusTestCase):
             self.assertEqual((code, shown["known_head_position"]), (0, earlier["records"]), err)
 
         # Someone with the whole store in hand changes a conclusion and builds
-        # the ledger afresh, as an upgrade from schema 6 would: it verifies...
+        # the ledger afresh, as an upgrade from schema 6 would (schema 8's key
+        # put back as it was, for its migration to run again): it verifies...
         self.tamper("DROP TABLE ledger; PRAGMA user_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'",
                     "DROP TABLE ledger CASCADE; DROP FUNCTION ledger_appends_only(); "
+                    "ALTER TABLE session DROP CONSTRAINT session_external_id_service_id_key, "
+                    "ADD CONSTRAINT session_external_id_key UNIQUE (external_id); "
                     "UPDATE nimbus_codes_store SET schema_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'")
         self.run_ok("init")

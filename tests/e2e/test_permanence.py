@@ -23,6 +23,12 @@ GUARDED = [
     ("UPDATE OR REPLACE session SET id = {concluded} WHERE external_id = 's-m2'",
      "UPDATE session SET id = id + 1000 WHERE external_id = 's-m1'"),
     ("UPDATE session SET id = id + 1000", "UPDATE session SET id = id + 1000"),
+    # A session keeps its service: its key is the service and the id. Outbound's
+    # s-m1 moved to Hotline would REPLACE (delete) the concluded one.
+    ("UPDATE OR REPLACE session SET service_id = (SELECT service_id FROM session WHERE id = {concluded}) "
+     "WHERE external_id = 's-m1' AND id <> {concluded}",
+     "UPDATE session SET service_id = (SELECT id FROM service WHERE name = 'Outbound') "
+     "WHERE external_id = 's-m2'"),
     ("INSERT OR REPLACE INTO session (id, external_id, service_id, user, direction, started_at) "
      "VALUES ({concluded}, 's-new', 1, 'bob', 'inbound', 0)", None),
     ("DELETE FROM service", "DELETE FROM service"),
@@ -66,7 +72,8 @@ SEARCH_PATH = [
 
 class PermanenceCases:
     def make_records(self):
-        """Hotline and Outbound in Contoso/Sales; s-m1 concluded, s-m2 open."""
+        """Hotline and Outbound in Contoso/Sales; Hotline's s-m1 concluded, s-m2
+        open; Outbound's s-m1 (alice's) open."""
         for command in (
             ("ou", "create", "Contoso/Sales"),
             ("code", "create", "--type", "primary", "--name", "Sale"),
@@ -78,13 +85,14 @@ class PermanenceCases:
         ):
             self.run_ok(*command)
         rows = (HEADER + "s-m1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,\n"
-                + "s-m2,Hotline,mia,inbound,2026-11-21T08:00:00Z,2026-11-21T08:05:00Z,accepted,\n")
+                + "s-m2,Hotline,mia,inbound,2026-11-21T08:00:00Z,2026-11-21T08:05:00Z,accepted,\n"
+                + "s-m1,Outbound,alice,inbound,2026-11-22T08:00:00Z,2026-11-22T08:05:00Z,accepted,\n")
         self.run_ok("session", "import", "-", "--input-format", "csv", stdin=rows)
         self.run_ok("session", "conclude", "s-m1", "--primary", "Sale", "--tag", "vip", "--as", "mia")
 
     def what_people_see(self):
         """What the records look like through the tool."""
-        return (self.run_ok("session", "show", "s-m1", "--format", "json").out,
+        return (self.run_ok("session", "show", "Hotline/s-m1", "--format", "json").out,
                 self.run_ok("session", "list", "--format", "json").out,
                 self.run_ok("report", "usage", "--month", "2026-11", "--by", "service,code", "--format", "csv").out,
                 self.run_ok("code", "list", "--include-deleted", "--format", "json").out)
@@ -102,7 +110,7 @@ class SqliteShellTest(PermanenceCases, NimbusTestCase):
     def test_the_sqlite3_shell_with_foreign_keys_off_is_refused(self):
         self.init_store()
         self.make_records()
-        concluded = self.sandbox.count("SELECT id FROM session WHERE external_id = 's-m1'")
+        concluded = self.sandbox.count("SELECT id FROM session WHERE external_id = 's-m1' AND \"user\" = 'mia'")
         shell = shutil.which("sqlite3")
         self.assertIsNotNone(shell, "scripts/deps.sh test installs the sqlite3 shell")
 
@@ -163,7 +171,7 @@ class PsqlTest(PermanenceCases, NimbusTestCase):
                               env=dict(os.environ, **self.sandbox.env))
 
     def test_psql_as_the_application_role_and_as_the_owner_is_refused(self):
-        concluded = self.sandbox.count("SELECT id FROM session WHERE external_id = 's-m1'")
+        concluded = self.sandbox.count("SELECT id FROM session WHERE external_id = 's-m1' AND \"user\" = 'mia'")
         for role in (self.app, self.owner):
             for _, statement in GUARDED:
                 if statement is not None:
@@ -175,12 +183,12 @@ class PsqlTest(PermanenceCases, NimbusTestCase):
         self.assertIn("a service keeps its id and OU", refused.stderr)
 
     def test_a_temporary_table_cannot_stand_in_for_a_permanent_one(self):
-        concluded = self.sandbox.count("SELECT id FROM session WHERE external_id = 's-m1'")
+        concluded = self.sandbox.count("SELECT id FROM session WHERE external_id = 's-m1' AND \"user\" = 'mia'")
         for role in (self.app, self.owner):
             for statement in SEARCH_PATH:
                 self.assert_refused(lambda sql: self.as_role(role, sql.format(concluded=concluded)),
                                     statement, role)
-        shown = self.json_ok("session", "show", "s-m1")
+        shown = self.json_ok("session", "show", "Hotline/s-m1")
         self.assertEqual((shown["user"], shown["started_at"], shown["tags"]),
                          ("mia", "2026-11-20T08:00:00Z", ["vip"]))
 

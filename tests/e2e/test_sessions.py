@@ -2,7 +2,7 @@
 
 import os
 
-from harness import ENGINE, LOGIN, NimbusTestCase, main
+from harness import CAST, ENGINE, LOGIN, NimbusTestCase, main
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 SESSIONS = (
@@ -69,7 +69,8 @@ class SessionsTest(NimbusTestCase):
         self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--service", "Desk")], ["d-1"])
         self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--since", "2026-11-22")], ["s-2", "d-1"])
         self.assertEqual([s["id"] for s in self.json_ok("session", "list", "--limit", "1")], ["s-2"])
-        self.assert_fails(77, "session", "show", "s-3", "--as", "mia", stderr='may not see session "s-3"')
+        # A colleague's session is as unknown to her as one that does not exist.
+        self.assert_fails(3, "session", "show", "s-3", "--as", "mia", stderr='session "s-3" does not exist')
 
     def test_conclude_show_and_once_only(self):
         concluded = self.json_ok("session", "conclude", "s-1", "--primary", "Sale", "--secondary", "upsell",
@@ -126,8 +127,8 @@ class SessionsTest(NimbusTestCase):
 
     def test_preconditions(self):
         self.assert_fails(3, "session", "conclude", "nope", "--primary", "Sale", stderr='session "nope" does not exist')
-        self.assert_fails(77, "session", "conclude", "s-3", "--primary", "Sale", "--as", "mia",
-                          stderr='may not conclude session "s-3"')
+        self.assert_fails(3, "session", "conclude", "s-3", "--primary", "Sale", "--as", "mia",
+                          stderr='session "s-3" does not exist')  # a colleague's: out of her reach
         self.assert_fails(77, "session", "conclude", "s-1", "--primary", "Sale", "--as", "sue")  # supervisors read
         self.assert_fails(69, "session", "conclude", "d-1", "--primary", "Complaint", "--as", "mia",
                           stderr='codes and tags are not enabled for service "Desk"')
@@ -263,22 +264,122 @@ class SessionsTest(NimbusTestCase):
         self.run_ok("session", "import", self.write("own.csv", HEADER + "o-1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n"),
                     "--as", "olga")
 
-    def test_an_id_taken_in_a_service_out_of_reach_reveals_nothing_of_it(self):
-        # alice's Desk call, at a time only Desk's people may know.
-        self.run_ok("session", "import", self.write("desk.csv", HEADER
-                    + "d-9,Desk,alice,inbound,2026-11-26T07:13:00Z,2026-11-26T07:20:00Z,accepted,+41 44 1\n"))
-        for command in (("session", "import", self.write("mine.csv", HEADER
-                         + "d-9,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n")),
-                        ("session", "add", "--id", "d-9", "--service", "Hotline", "--user", "mia",
-                         "--started-at", "2026-11-26T08:00:00Z")):
-            result = self.run_cli(*command, "--as", "olga")
-            self.assertNotEqual(result.code, 0)
-            self.assertIn('session id "d-9" is taken by a session of a service you may not import to', result.err)
-            for secret in ("alice", "07:13", "Desk", "+41 44 1"):
-                self.assertNotIn(secret, result.err)
-        # Whoever may import to both services sees what differs.
-        self.assert_fails(4, "session", "add", "--id", "d-9", "--service", "Hotline", "--user", "mia",
-                          "--started-at", "2026-11-26T08:00:00Z", stderr="user alice -> mia")
+    def same_id_in_two_services(self):
+        """d-9 in Desk (dan's call, imported by Desk's owner dora) and in
+        Hotline (mia's, imported by Hotline's owner olga)."""
+        self.sandbox.write_identity(dict(CAST, dora={"name": "Dora Owner", "owner": ["Desk"]},
+                                         dan={"name": "Dan Member", "member": ["Desk"]}))
+        desk = self.run_ok("session", "import", self.write("desk.csv", HEADER
+                           + "d-9,Desk,dan,inbound,2026-11-26T07:13:00Z,2026-11-26T07:20:00Z,accepted,+41 44 1\n"),
+                           "--as", "dora")
+        self.assertIn("1 new", desk.err)
+        hotline = self.run_ok("session", "import", self.write("mine.csv", HEADER
+                              + "d-9,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n"), "--as", "olga")
+        self.assertIn("1 new", hotline.err)
+        return hotline
+
+    def test_the_same_id_in_two_services_is_two_sessions(self):
+        hotline = self.same_id_in_two_services()
+        # Nothing of Desk's d-9 reached Hotline's owner, by any way she may ask.
+        shown = self.json_ok("session", "show", "d-9", "--as", "olga")
+        self.assertEqual((shown["service"], shown["user"]), ("Hotline", "mia"))
+        listed = self.json_ok("session", "list", "--as", "olga")
+        self.assertEqual([(s["id"], s["service"]) for s in listed if s["id"] == "d-9"], [("d-9", "Hotline")])
+        again = self.run_ok("session", "add", "--id", "d-9", "--service", "Hotline", "--user", "mia",
+                            "--started-at", "2026-11-26T08:00:00Z", "--as", "olga")
+        self.assertIn("unchanged: session d-9", again.err)
+        other = self.assert_fails(4, "session", "add", "--id", "d-9", "--service", "Hotline", "--user", "olga",
+                                  "--started-at", "2026-11-26T08:00:00Z", "--as", "olga",
+                                  stderr="user mia -> olga")  # her own d-9: she may see what differs
+        hidden = self.assert_fails(3, "session", "show", "Desk/d-9", "--as", "olga",
+                                   stderr='session "Desk/d-9" does not exist')
+        for result in (hotline, again, other, hidden,
+                       self.run_ok("session", "list", "--as", "olga"), self.run_ok("session", "show", "d-9", "--as", "olga")):
+            for secret in ("dan", "07:13", "07:20", "Desk", "+41 44 1"):
+                self.assertNotIn(secret, result.out + result.err.replace('"Desk/d-9"', ""))
+        # Desk's owner sees hers alone; each names her own by its bare id (Desk
+        # has no codes and tags: that is what its owner hears).
+        shown = self.json_ok("session", "show", "d-9", "--as", "dora")
+        self.assertEqual((shown["service"], shown["user"], shown["caller"]), ("Desk", "dan", "+41 44 1"))
+        self.assert_fails(69, "session", "conclude", "d-9", "--primary", "Complaint", "--as", "dora",
+                          stderr='codes and tags are not enabled for service "Desk"')
+        self.assertEqual(self.json_ok("session", "conclude", "d-9", "--primary", "Sale", "--as", "olga")["service"],
+                         "Hotline")
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM session WHERE external_id = 'd-9'"), 2)
+        # Re-importing either is idempotent, the conclusions notwithstanding.
+        self.assertIn("1 unchanged", self.run_ok("session", "import", self.sandbox.dir + "/mine.csv", "--as", "olga").err)
+        self.assertIn("1 unchanged", self.run_ok("session", "import", self.sandbox.dir + "/desk.csv", "--as", "dora").err)
+
+    def test_an_id_in_several_services_one_sees_is_named_service_slash_id(self):
+        self.same_id_in_two_services()
+        before = self.sandbox.dump()
+        for command in (("session", "show", "d-9"), ("session", "conclude", "d-9", "--primary", "Sale")):
+            result = self.assert_fails(64, *command,
+                                       stderr='session id "d-9" names sessions of more than one service: '
+                                              'Desk/d-9, Hotline/d-9')
+            self.assertIn("name one of them as SERVICE/ID", result.err)
+        self.assertEqual(self.sandbox.dump(), before)
+        # Listed and shown by the plain id, beside the service.
+        listed = self.json_ok("session", "list")
+        self.assertEqual(sorted((s["id"], s["service"]) for s in listed if s["id"] == "d-9"),
+                         [("d-9", "Desk"), ("d-9", "Hotline")])
+        self.assertEqual(self.json_ok("session", "show", "Desk/d-9")["user"], "dan")
+        shown = self.json_ok("session", "show", " hotline/d-9")  # a service name in any case, trimmed
+        self.assertEqual((shown["id"], shown["service"], shown["user"]), ("d-9", "Hotline", "mia"))
+        concluded = self.run_ok("session", "conclude", "Hotline/d-9", "--primary", "Sale", "--format", "json")
+        self.assertEqual((concluded.json()["id"], concluded.json()["service"]), ("d-9", "Hotline"))
+        self.assertIn("concluded session d-9;", concluded.err)
+        self.assertFalse(self.json_ok("session", "show", "Desk/d-9")["concluded"])
+        self.assert_fails(4, "session", "conclude", "Hotline/d-9", "--tag", "again",
+                          stderr="see it with 'nimbus-codes session show Hotline/d-9'")
+        # Not a service, or not its session: as unknown as any other id.
+        self.assert_fails(3, "session", "show", "Nowhere/d-9", stderr='session "Nowhere/d-9" does not exist')
+        self.assert_fails(3, "session", "show", "Hotline/s-9", stderr='session "Hotline/s-9" does not exist')
+
+    def test_an_id_with_a_slash_is_still_its_own_name(self):
+        self.run_ok("session", "import", self.write("slash.csv", HEADER
+                    + "x/1,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n"
+                    + "Desk/s-1,Hotline,mia,inbound,2026-11-26T08:01:00Z,,,\n"
+                    + "s-1,Desk,mia,inbound,2026-11-26T08:01:00Z,,,\n"
+                    + "x/1,Desk,mia,inbound,2026-11-26T08:02:00Z,,,\n"))
+        # The whole argument is an id first: Hotline's "Desk/s-1", not Desk's s-1.
+        self.assertEqual(self.json_ok("session", "show", "Desk/s-1")["id"], "Desk/s-1")
+        self.assert_fails(64, "session", "show", "x/1", stderr="Desk/x/1, Hotline/x/1")
+        self.assertEqual(self.json_ok("session", "show", "Hotline/x/1")["service"], "Hotline")
+        concluded = self.json_ok("session", "conclude", "Hotline/x/1", "--primary", "Sale", "--as", "mia")
+        self.assertEqual((concluded["id"], concluded["service"]), ("x/1", "Hotline"))
+        self.assertEqual(self.json_ok("session", "show", "Desk/x/1")["concluded"], False)
+
+    def test_one_who_sees_one_of_them_names_it_by_the_bare_id(self):
+        self.same_id_in_two_services()
+        # mia is a member of Hotline: she sees her own sessions, Desk's d-9 is not one.
+        self.assertEqual(self.json_ok("session", "show", "d-9", "--as", "mia")["service"], "Hotline")
+        self.assertEqual([s["service"] for s in self.json_ok("session", "list", "--as", "mia") if s["id"] == "d-9"],
+                         ["Hotline"])
+        concluded = self.run_ok("session", "conclude", "d-9", "--primary", "Sale", "--as", "mia")
+        for secret in ("Desk", "dan", "07:13"):
+            self.assertNotIn(secret, concluded.out + concluded.err)
+        self.assert_fails(3, "session", "show", "Desk/d-9", "--as", "mia", stderr='session "Desk/d-9" does not exist')
+        # The supervisor of Hotline likewise; Desk's member sees Desk's.
+        self.assertEqual(self.json_ok("session", "show", "d-9", "--as", "sue")["concluded"], True)
+        self.assertEqual(self.json_ok("session", "show", "d-9", "--as", "dan")["service"], "Desk")
+
+    def test_the_store_refuses_a_second_session_with_the_same_service_and_id(self):
+        duplicate = ("INSERT INTO session (external_id, service_id, \"user\", direction, started_at) "
+                     "SELECT external_id, service_id, 'alice', direction, started_at FROM session "
+                     "WHERE external_id = '{}'")
+        for session in ("s-1", "s-2"):  # concluded or not
+            if session == "s-1":
+                self.run_ok("session", "conclude", "s-1", "--primary", "Sale")
+            before = self.sandbox.rows("SELECT * FROM session ORDER BY id")
+            self.assertTrue(self.sandbox.refuses(duplicate.format(session)), session)
+            self.assertEqual(self.sandbox.rows("SELECT * FROM session ORDER BY id"), before)
+        # The same id in another service is another session.
+        self.assertFalse(self.sandbox.refuses(
+            "INSERT INTO session (external_id, service_id, \"user\", direction, started_at) "
+            "SELECT external_id, (SELECT id FROM service WHERE name = 'Desk'), \"user\", direction, started_at "
+            "FROM session WHERE external_id = 's-1'"))
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM session WHERE external_id = 's-1'"), 2)
 
     def test_session_add(self):
         added = self.json_ok("session", "add", "--id", "a-1", "--service", "Hotline", "--user", "mia",

@@ -1,6 +1,7 @@
-"""Upgrading a store made by an older nimbus-codes: from schema 1 (a catalogue)
-and from schema 4 (sessions, conclusions, a call ended after its conclusion),
-on both engines. tests/data/README.md says how each store was made."""
+"""Upgrading a store made by an older nimbus-codes: from schema 1 (a catalogue),
+from schema 4 (sessions, conclusions, a call ended after its conclusion) and
+from schema 7 (the same with the ledger, before session ids were unique per
+service), on both engines. tests/data/README.md says how each store was made."""
 
 import os
 import shutil
@@ -10,10 +11,12 @@ from harness import CAST, NimbusTestCase, POSTGRESQL, ROOT, SCHEMA_VERSION, main
 
 STORE_V1 = os.path.join(ROOT, "tests", "data", "store-v1.db")
 STORE_V4 = os.path.join(ROOT, "tests", "data", "store-v4.db")
+STORE_V7 = os.path.join(ROOT, "tests", "data", "store-v7.db")
 # The tables of each store, referenced tables first, and those with an identity column.
 V1_TABLES = ("ou", "code", "audit")
 V4_TABLES = ("ou", "code", "service", "service_code", "service_extension", "session", "conclusion",
              "conclusion_code", "conclusion_tag", "audit")
+V7_TABLES = V4_TABLES + ("ledger",)
 IDENTITIES = ("ou", "code", "service", "session", "audit")
 
 
@@ -105,6 +108,52 @@ class UpgradeFromSchema4Test(NimbusTestCase):
         # An up-to-date store is not chained again.
         self.assertNotIn("chained", self.run_ok("init").err)
         self.assertEqual(self.json_ok("verify")["records"], 20)
+
+
+class UpgradeFromSchema7Test(NimbusTestCase):
+    HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.write_identity(dict(CAST, root={"name": "Ada Admin", "tenant_admin": True}))
+        make_store(self.sandbox, STORE_V7, 7, V7_TABLES)
+
+    def test_every_session_is_kept_and_ids_become_unique_per_service(self):
+        sessions = "SELECT * FROM session ORDER BY id"
+        before = self.sandbox.rows(sessions)
+        self.assertEqual([row[1] for row in before], ["s-1", "s-2", "s-3", "d-1"])
+        self.assert_fails(78, "session", "list", stderr="has schema version 7")
+        result = self.run_ok("init")
+        self.assertIn(f"migrated store {self.sandbox.store} from schema 7 to {SCHEMA_VERSION}", result.err)
+        self.assertNotIn("chained", result.err)  # its records are chained already
+        # Every session, with its id (which conclusions and the ledger name), as it was.
+        self.assertEqual(self.sandbox.rows(sessions), before)
+        shown = [self.json_ok("session", "show", i) for i in ("s-1", "s-2", "s-3", "d-1")]
+        self.assertEqual([(s["service"], s["concluded"], s["ended_at"], [c["name"] for c in s["codes"]], s["tags"])
+                          for s in shown],
+                         [("Hotline", True, "2026-10-05T09:05:00Z", ["Sale", "Upsell"], ["vip"]),
+                          ("Hotline", True, "2026-10-05T10:30:00Z", ["No sale"], ["call back"]),
+                          ("Hotline", False, "2026-10-05T09:21:00Z", [], []),
+                          ("Desk", True, "2026-10-05T09:40:00Z", ["Sale"], [])])
+        verified = self.json_ok("verify")
+        self.assertEqual((verified["guards"], verified["ledger"], verified["records"]), ("ok", "ok", 20))
+
+        # The new key: the same id in another service is another session...
+        imported = self.run_ok("session", "import", "-", "--input-format", "csv", stdin=self.HEADER
+                               + "s-1,Desk,olga,inbound,2026-10-06T09:00:00Z,,,\n"
+                               + "s-1,Hotline,mia,inbound,2026-10-05T09:00:00Z,2026-10-05T09:05:00Z,accepted,"
+                               + "+41 44 555 00 01\n")
+        self.assertIn("2 rows: 1 new, 0 completed, 1 unchanged", imported.err)
+        self.assert_fails(64, "session", "show", "s-1", stderr="Desk/s-1, Hotline/s-1")
+        self.run_ok("session", "conclude", "Desk/s-1", "--primary", "Sale")
+        self.assertEqual(self.json_ok("session", "show", "Desk/s-1")["user"], "olga")
+        # ... and a second one with the same service and id is refused by the store itself.
+        for service in ("Hotline", "Desk"):
+            refused = self.sandbox.refuses(
+                "INSERT INTO session (external_id, service_id, \"user\", direction, started_at) "
+                f"SELECT 's-3', id, 'mia', 'inbound', 0 FROM service WHERE name = '{service}'")
+            self.assertEqual(refused, service == "Hotline", service)
+        self.assertEqual(self.json_ok("verify")["ledger"], "ok")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -65,6 +66,13 @@ struct Fixture {
             admin);
     }
 
+    /// The stored session with this id (of any service: the tests' ids are unique).
+    Session stored(const std::string& external_id) {
+        auto found = temp.store->begin_read()->sessions_with_external_ids({external_id});
+        REQUIRE(found.size() == 1);
+        return found.front();
+    }
+
     sessions::Detail conclude(const char* session, std::vector<std::string> tags,
                               Timestamp now = test::test_time()) {
         return write(
@@ -93,9 +101,7 @@ TEST_CASE("sessions: import stores new rows, then finds them unchanged") {
     const sessions::ImportReport second = f.import(csv);
     CHECK(second.unchanged == 2);
     CHECK(second.inserted == 0);
-    const auto s2 = f.temp.store->begin_read()->find_session("s-2");
-    REQUIRE(s2);
-    CHECK(timefmt::to_utc_string(s2->started_at) == "2026-11-26T07:00:00Z");
+    CHECK(timefmt::to_utc_string(f.stored("s-2").started_at) == "2026-11-26T07:00:00Z");
 }
 
 TEST_CASE("sessions: an active call's end may be filled in, nothing else may change") {
@@ -129,9 +135,62 @@ TEST_CASE("sessions: a conclusion is once only and keeps who, when and how") {
     } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::Conflict);
     }
-    const auto stored = f.temp.store->begin_read()->find_session("s-1");
-    CHECK(stored->conclusion->tags == std::vector<std::string>{"vip"});
-    CHECK(stored->conclusion->codes.front().name == "Sale");
+    const Session stored = f.stored("s-1");
+    CHECK(stored.conclusion->tags == std::vector<std::string>{"vip"});
+    CHECK(stored.conclusion->codes.front().name == "Sale");
+}
+
+TEST_CASE("sessions: an id is unique per service, and named as ID or SERVICE/ID") {
+    Fixture f;
+    f.write(
+        [&](auto& tx, auto& audit) {
+            return services::create(
+                tx, audit, f.admin,
+                services::Draft{"Desk", "Contoso/Sales", License::BasicRouting});
+        },
+        f.admin);
+    const auto imported =
+        f.import(std::string(header) + "s-1,Hotline,agent,inbound,2026-11-26T08:00:00Z,,,\n"
+                                       "s-1,Desk,sales,inbound,2026-11-26T07:00:00Z,,,\n"
+                                       "a/b,Desk,sales,inbound,2026-11-26T07:00:00Z,,,\n");
+    CHECK(imported.inserted == 3);
+    CHECK(imported.invalid == 0);
+    CHECK(f.import(std::string(header) + "s-1,Desk,sales,inbound,2026-11-26T07:00:00Z,,,\n")
+              .unchanged == 1);
+
+    const auto tx = f.temp.store->begin_read();
+    const Actor owner = resolve_actor(f.id, "owner", std::nullopt);
+    // The admin sees both: the bare id is ambiguous, and says how to name each.
+    try {
+        sessions::resolve(*tx, f.admin, "s-1");
+        FAIL("expected Usage");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Usage);
+        CHECK(std::string(e.what()).find("Desk/s-1, Hotline/s-1") != std::string::npos);
+    }
+    CHECK(sessions::resolve(*tx, f.admin, "Desk/s-1").service_name == "Desk");
+    CHECK(sessions::resolve(*tx, f.admin, " hotline/s-1 ").service_name == "Hotline");
+    CHECK(sessions::resolve(*tx, f.admin, "a/b").service_name == "Desk");
+    CHECK(sessions::resolve(*tx, f.admin, "Desk/a/b").external_id == "a/b");
+    // The owner of Hotline sees only Hotline's: the bare id is theirs, and
+    // Desk's is as unknown as an id that does not exist.
+    CHECK(sessions::resolve(*tx, owner, "s-1").service_name == "Hotline");
+    for (const char* hidden : {"Desk/s-1", "a/b", "nope", "Nowhere/s-1"}) {
+        try {
+            sessions::resolve(*tx, owner, hidden);
+            FAIL("expected NotFound");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::NotFound);
+            CHECK(std::string(e.what()) == fmt::format("session \"{}\" does not exist", hidden));
+        }
+    }
+    const std::vector<Session> all = tx->sessions_with_external_ids({"s-1", "a/b"});
+    std::vector<std::string> named = sessions::references(*tx, f.admin, all);
+    std::sort(named.begin(), named.end());
+    CHECK(named == std::vector<std::string>{"Desk/s-1", "Hotline/s-1", "a/b"});
+    std::vector<Session> hotline = all;
+    std::erase_if(hotline, [](const Session& s) { return s.service_name != "Hotline"; });
+    CHECK(sessions::references(*tx, owner, hotline) == std::vector<std::string>{"s-1"});
 }
 
 TEST_CASE("sessions: concluding after the end is retroactive") {

@@ -147,22 +147,6 @@ public:
 
     const Service& service(std::int64_t id) const { return *by_id_.at(id); }
 
-    /// Whether the caller may import sessions of the service with this id
-    /// (one they named or not): what they may learn of a session stored there.
-    bool may_import(std::int64_t service_id) {
-        if (!all_services_) {
-            all_services_.emplace();
-            for (Service& service : tx_.services()) {
-                const std::int64_t id = service.id;
-                all_services_->emplace(id, std::move(service));
-            }
-        }
-        const auto found = all_services_->find(service_id);
-        return found != all_services_->end() &&
-               policy::permits(actor_, policy::Action::ImportSessions,
-                               services::scope_of(found->second));
-    }
-
 private:
     const Service* find_service(std::string_view raw) {
         // Rows repeat the same few service names: look them up as written first.
@@ -221,20 +205,16 @@ private:
     std::map<std::string, const Service*, std::less<>> by_text_;
     std::map<std::int64_t, const Service*> by_id_;
     std::set<std::int64_t> denied_;
-    std::optional<std::map<std::int64_t, Service>> all_services_;
 };
 
 /// What differs between a stored session (or a row met earlier) and a row
-/// with the same id.
+/// with the same service and id.
 template <class Stored>
 std::string differences(const Stored& stored, const CallData& call) {
     std::vector<std::string> fields;
     const auto time = [](const std::optional<Timestamp>& t) {
         return t ? timefmt::to_utc_string(*t) : std::string("(empty)");
     };
-    if (stored.service_id != call.service_id) {
-        fields.emplace_back("service");
-    }
     if (stored.user != call.user) {
         fields.push_back(fmt::format("user {} -> {}", stored.user, call.user));
     }
@@ -263,15 +243,14 @@ std::string differences(const Stored& stored, const CallData& call) {
     return text;
 }
 
-/// What a row does to the session with its id, already stored or met earlier
-/// in the file: it must hold the same call data, except that an active call's
-/// end (ended_at and outcome) may now be known, or still be unknown in an older
-/// export. Anything else is the conflict it returns. Completing is left to
-/// the caller, who knows where `stored` lives.
+/// What a row does to the session with its service and id, already stored or
+/// met earlier in the file: it must hold the same call data, except that an
+/// active call's end (ended_at and outcome) may now be known, or still be
+/// unknown in an older export. Anything else is the conflict it returns.
+/// Completing is left to the caller, who knows where `stored` lives.
 template <class Record>
 std::variant<Stored, std::string> judge(const Record& stored, const CallData& call) {
-    const bool same_call = stored.service_id == call.service_id && stored.user == call.user &&
-                           stored.direction == call.direction &&
+    const bool same_call = stored.user == call.user && stored.direction == call.direction &&
                            stored.started_at == call.started_at && stored.caller == call.caller;
     if (same_call && stored.ended_at == call.ended_at && stored.outcome == call.outcome) {
         return Stored::Unchanged;
@@ -289,7 +268,8 @@ std::variant<Stored, std::string> judge(const Record& stored, const CallData& ca
 /// Checked rows, stored a batch at a time: one lookup and one insert per
 /// batch instead of two statements per row, which on a server are two round
 /// trips per row. Rows are judged in file order, so a later row of the file
-/// sees what an earlier one did.
+/// sees what an earlier one did. A row is a session of its service: the same
+/// id in another service is another session.
 class Batch {
 public:
     static constexpr std::size_t capacity = 1000;
@@ -301,12 +281,9 @@ public:
     };
 
     using Reject = std::function<void(std::size_t line, std::string reason)>;
-    /// Whether the caller may learn the call data of sessions of a service.
-    using MayImport = std::function<bool(std::int64_t service_id)>;
 
-    Batch(store::WriteTransaction& tx, MayImport may_import)
-        : tx_(tx)
-        , may_import_(std::move(may_import)) {}
+    explicit Batch(store::WriteTransaction& tx)
+        : tx_(tx) {}
 
     bool full() const { return rows_.size() >= capacity; }
 
@@ -324,44 +301,39 @@ public:
         }
         std::sort(ids.begin(), ids.end());
         ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-        std::map<std::string, Session, std::less<>> stored;
+        // Sessions of other services with these ids come too, and are left alone.
+        std::map<Key, Session> stored;
         for (Session& session : tx_.find_sessions(ids)) {
-            std::string id = session.external_id;
-            stored.emplace(std::move(id), std::move(session));
+            Key key{session.service_id, session.external_id};
+            stored.emplace(std::move(key), std::move(session));
         }
         std::vector<CallData> inserts;
-        std::map<std::string, std::size_t, std::less<>> inserted; // id -> index in inserts
+        std::map<Key, std::size_t> inserted; // index in inserts
         for (Row& row : rows_) {
             if (auto* reason = std::get_if<std::string>(&row.checked)) {
                 reject(row.line, std::move(*reason));
                 continue;
             }
             CallData& call = std::get<CallData>(row.checked);
+            Key key{call.service_id, call.external_id};
             std::variant<Stored, std::string> outcome = Stored::Inserted;
-            if (const auto earlier = inserted.find(call.external_id); earlier != inserted.end()) {
+            if (const auto earlier = inserted.find(key); earlier != inserted.end()) {
                 CallData& pending = inserts[earlier->second];
                 outcome = judge(pending, call);
                 if (outcome == std::variant<Stored, std::string>(Stored::Completed)) {
                     pending.ended_at = call.ended_at;
                     pending.outcome = call.outcome;
                 }
-            } else if (const auto known = stored.find(call.external_id); known != stored.end()) {
+            } else if (const auto known = stored.find(key); known != stored.end()) {
                 Session& session = known->second;
-                outcome = session.service_id == call.service_id || may_import_(session.service_id)
-                              ? judge(session, call)
-                              // The id is taken where the caller has no rights: that
-                              // session's call data is none of their business.
-                              : std::variant<Stored, std::string>(fmt::format(
-                                    "session id \"{}\" is taken by a session of a service you "
-                                    "may not import to",
-                                    call.external_id));
+                outcome = judge(session, call);
                 if (outcome == std::variant<Stored, std::string>(Stored::Completed)) {
                     tx_.complete_session(session.id, *call.ended_at, *call.outcome);
                     session.ended_at = call.ended_at;
                     session.outcome = call.outcome;
                 }
             } else {
-                inserted.emplace(call.external_id, inserts.size());
+                inserted.emplace(std::move(key), inserts.size());
                 inserts.push_back(std::move(call));
             }
             if (auto* conflict = std::get_if<std::string>(&outcome)) {
@@ -379,8 +351,10 @@ public:
     }
 
 private:
+    /// A session's key: its service and its id.
+    using Key = std::pair<std::int64_t, std::string>;
+
     store::WriteTransaction& tx_;
-    MayImport may_import_;
     std::vector<Row> rows_;
 };
 
@@ -414,7 +388,7 @@ ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, con
             report.problems.push_back(RowProblem{line, std::move(reason)});
         }
     };
-    Batch batch(tx, [&](std::int64_t service_id) { return checker.may_import(service_id); });
+    Batch batch(tx);
     RawRow row;
     while (source->next(row)) {
         ++report.rows;
@@ -456,7 +430,7 @@ Added add_session(store::WriteTransaction& tx, AuditTrail& audit, const Actor& a
     const CallData call = std::get<CallData>(checked);
     ImportReport counted;
     std::string conflict;
-    Batch batch(tx, [&](std::int64_t service_id) { return checker.may_import(service_id); });
+    Batch batch(tx);
     batch.add(0, std::move(checked));
     batch.store(counted, [&](std::size_t, std::string reason) { conflict = std::move(reason); });
     if (!conflict.empty()) {
@@ -472,7 +446,13 @@ Added add_session(store::WriteTransaction& tx, AuditTrail& audit, const Actor& a
                      "session " + call.external_id, service.ou_id, nullptr,
                      call_snapshot(call, service.name));
     }
-    return Added{*tx.find_session(call.external_id), std::get<Stored>(stored)};
+    for (Session& session : tx.sessions_with_external_ids({call.external_id})) {
+        if (session.service_id == call.service_id) {
+            return Added{std::move(session), std::get<Stored>(stored)};
+        }
+    }
+    throw Error(ErrorKind::Internal,
+                fmt::format("session \"{}\" was not stored", call.external_id));
 }
 
 } // namespace nimbus::sessions

@@ -2,6 +2,7 @@
 #include <nimbus/sessions/sessions.hpp>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 
 #include <fmt/format.h>
@@ -19,21 +20,53 @@ namespace {
 
 constexpr std::string_view codes_and_tags = "codes-and-tags";
 
-Session find(store::ReadTransaction& tx, std::string_view id) {
-    if (!text::is_valid_utf8(id)) {
-        throw Error(ErrorKind::InvalidData,
-                    fmt::format("session id {}", text::describe_invalid_utf8(id)));
-    }
-    const std::string_view trimmed = text::trim(id);
-    if (auto session = tx.find_session(trimmed)) {
-        return *session;
-    }
-    throw Error(ErrorKind::NotFound, fmt::format("session \"{}\" does not exist", trimmed),
-                "list your sessions with 'nimbus-codes session list'");
+/// The scope of a session, from what the session carries of its service.
+policy::Scope scope_of(const Session& session) {
+    return policy::Scope::session(session.external_id,
+                                  policy::Scope::service(session.service_name,
+                                                         names::name_key(session.service_name),
+                                                         names::name_key(session.service_ou)),
+                                  session.user);
 }
 
-policy::Scope scope_of(const Service& service, const Session& session) {
-    return policy::Scope::session(session.external_id, services::scope_of(service), session.user);
+/// The sessions the actor may see among those with these external ids.
+std::vector<Session> visible_sessions(store::ReadTransaction& tx, const Actor& actor,
+                                      std::vector<std::string> ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::vector<Session> sessions = tx.sessions_with_external_ids(ids);
+    std::erase_if(sessions, [&](const Session& session) {
+        return !policy::permits(actor, policy::Action::ReadSessions, scope_of(session));
+    });
+    return sessions;
+}
+
+std::string qualified(const Session& session) {
+    return session.service_name + "/" + session.external_id;
+}
+
+/// The one session of `matches`, or nullopt when there is none; several are a
+/// usage error that lists them, so that the caller can name one.
+std::optional<Session> only(std::vector<Session> matches, std::string_view reference) {
+    if (matches.empty()) {
+        return std::nullopt;
+    }
+    if (matches.size() == 1) {
+        return std::move(matches.front());
+    }
+    std::vector<std::string> names;
+    for (const Session& session : matches) {
+        names.push_back(qualified(session));
+    }
+    std::sort(names.begin(), names.end());
+    std::string list;
+    for (const std::string& name : names) {
+        list += (list.empty() ? "" : ", ") + name;
+    }
+    throw Error(ErrorKind::Usage,
+                fmt::format("session id \"{}\" names sessions of more than one service: {}",
+                            reference, list),
+                fmt::format("name one of them as SERVICE/ID, such as {}", names.front()));
 }
 
 /// A session with its service's settings; `service` is the session's.
@@ -64,11 +97,11 @@ std::string names_of(const std::vector<Code>& codes) {
 }
 
 /// The codes of one type the request names, checked against the service's list.
-std::vector<ConcludedCode> pick(const std::vector<std::string>& references,
+std::vector<ConcludedCode> pick(const std::vector<std::string>& named,
                                 const std::vector<Code>& offered, CodeType type,
                                 const Session& session, std::vector<std::string>& problems) {
     std::vector<ConcludedCode> picked;
-    for (const std::string& reference : references) {
+    for (const std::string& reference : named) {
         const std::string nfc = names::clean_reference(reference, "code name");
         // "id:12" (in any case) names a code by id, never by name.
         const auto id = codes::parse_id_reference(nfc);
@@ -116,26 +149,84 @@ std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
     return tx.sessions(query);
 }
 
-Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view id) {
-    Session session = find(tx, id);
+Session resolve(store::ReadTransaction& tx, const Actor& actor, std::string_view reference) {
+    if (!text::is_valid_utf8(reference)) {
+        throw Error(ErrorKind::InvalidData,
+                    fmt::format("session id {}", text::describe_invalid_utf8(reference)));
+    }
+    const std::string given(text::trim(reference));
+    // The whole reference as an id, and the id after each '/': one query for all.
+    std::vector<std::string> ids{given};
+    for (std::size_t slash = given.find('/'); slash != std::string::npos;
+         slash = given.find('/', slash + 1)) {
+        ids.push_back(given.substr(slash + 1));
+    }
+    const std::vector<Session> visible = visible_sessions(tx, actor, ids);
+    std::vector<Session> matches;
+    std::copy_if(visible.begin(), visible.end(), std::back_inserter(matches),
+                 [&](const Session& session) { return session.external_id == given; });
+    if (auto session = only(std::move(matches), given)) {
+        return *session;
+    }
+    // SERVICE/ID, split at any '/': service names and ids may hold one too.
+    matches.clear();
+    for (std::size_t slash = given.find('/'); slash != std::string::npos;
+         slash = given.find('/', slash + 1)) {
+        const std::string service =
+            names::name_key(names::clean_reference(given.substr(0, slash), "service name"));
+        const std::string_view id = std::string_view(given).substr(slash + 1);
+        std::copy_if(visible.begin(), visible.end(), std::back_inserter(matches),
+                     [&](const Session& session) {
+                         return session.external_id == id &&
+                                names::name_key(session.service_name) == service;
+                     });
+    }
+    if (auto session = only(std::move(matches), given)) {
+        return *session;
+    }
+    throw Error(ErrorKind::NotFound, fmt::format("session \"{}\" does not exist", given),
+                "list your sessions with 'nimbus-codes session list'");
+}
+
+std::vector<std::string> references(store::ReadTransaction& tx, const Actor& actor,
+                                    const std::vector<Session>& sessions) {
+    std::vector<std::string> ids;
+    for (const Session& session : sessions) {
+        ids.push_back(session.external_id);
+    }
+    std::map<std::string, std::size_t, std::less<>> services_per_id;
+    for (const Session& session : visible_sessions(tx, actor, ids)) {
+        ++services_per_id[session.external_id];
+    }
+    std::vector<std::string> named;
+    for (const Session& session : sessions) {
+        const auto seen = services_per_id.find(session.external_id);
+        named.push_back(seen != services_per_id.end() && seen->second > 1 ? qualified(session)
+                                                                          : session.external_id);
+    }
+    return named;
+}
+
+Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view reference) {
+    Session session = resolve(tx, actor, reference);
     const Service service = services::find(tx, session.service_name);
-    policy::require(actor, policy::Action::ReadSessions, scope_of(service, session));
     return detail_of(tx, service, std::move(session));
 }
 
-Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_view id) {
-    Session session = find(tx, id);
+Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_view reference) {
+    Session session = resolve(tx, actor, reference);
+    policy::require(actor, policy::Action::ConcludeSession, scope_of(session));
     // Looked up once: every round trip counts on a server.
     const Service service = services::find(tx, session.service_name);
-    policy::require(actor, policy::Action::ConcludeSession, scope_of(service, session));
     if (session.conclusion) {
         const Conclusion& done = *session.conclusion;
-        throw Error(ErrorKind::Conflict,
-                    fmt::format("session \"{}\" was concluded by {}{} at {}; a conclusion is final",
-                                session.external_id, done.user,
-                                done.via ? " via " + *done.via : std::string{},
-                                timefmt::to_utc_string(done.at)),
-                    fmt::format("see it with 'nimbus-codes session show {}'", session.external_id));
+        throw Error(
+            ErrorKind::Conflict,
+            fmt::format("session \"{}\" was concluded by {}{} at {}; a conclusion is final",
+                        session.external_id, done.user,
+                        done.via ? " via " + *done.via : std::string{},
+                        timefmt::to_utc_string(done.at)),
+            fmt::format("see it with 'nimbus-codes session show {}'", text::trim(reference)));
     }
     Detail detail = detail_of(tx, service, std::move(session));
     if (!detail.codes_and_tags_enabled) {

@@ -114,13 +114,34 @@ struct Detail {
     bool codes_and_tags_enabled = false;
 };
 
-/// One session, if the actor may see it. Throws NotFound or PermissionDenied.
-Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view id);
+/// The session that `reference` names, among those the actor may see (as
+/// session list shows them): every command that names a session by id
+/// resolves it here. A session id is unique in its service only, so the
+/// reference is `ID` or `SERVICE/ID`:
+/// - the one visible session whose id is the whole reference;
+/// - several such sessions: Usage, listing them as SERVICE/ID;
+/// - none, and the reference holds '/': at each '/', the part before it as a
+///   service's name (compared as service names are) and the rest as the id;
+///   one visible match is that session, several are Usage as above;
+/// - none: NotFound, worded alike for a session that does not exist and one
+///   the actor may not see, so that nothing outside their reach is told.
+/// A reference that is not UTF-8 is InvalidData.
+Session resolve(store::ReadTransaction& tx, const Actor& actor, std::string_view reference);
 
-/// A session the actor may conclude now, with what its service offers. Throws
-/// what conclude() throws before it looks at codes and tags: NotFound,
+/// How the commands can name each of `sessions` (sessions the actor sees):
+/// its plain id, or SERVICE/ID where the actor sees sessions with that id in
+/// more than one service. In the order of `sessions`.
+std::vector<std::string> references(store::ReadTransaction& tx, const Actor& actor,
+                                    const std::vector<Session>& sessions);
+
+/// One session, by reference (see resolve()). Throws NotFound, Usage or InvalidData.
+Detail show(store::ReadTransaction& tx, const Actor& actor, std::string_view reference);
+
+/// A session the actor may conclude now, by reference (see resolve()), with
+/// what its service offers. Throws what conclude() throws before it looks at
+/// codes and tags: NotFound (or Usage, InvalidData: see resolve()),
 /// PermissionDenied, Conflict (already concluded) or NotLicensed.
-Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_view id);
+Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_view reference);
 
 /// The actor's own sessions that can be concluded now (no conclusion yet, and
 /// codes and tags enabled for their service), newest first, at most `limit`.
@@ -128,13 +149,14 @@ std::vector<Session> concludable_sessions(store::ReadTransaction& tx, const Acto
                                           std::int64_t limit);
 
 struct ConcludeRequest {
-    std::string session;
+    std::string session; ///< a reference: ID or SERVICE/ID (see resolve())
     std::vector<std::string> primary;
     std::vector<std::string> secondary;
     std::vector<std::string> tags;
 };
 
-/// Concludes a session, once and for all. In order: the session exists (NotFound);
+/// Concludes a session, once and for all. In order: the session exists among
+/// those the actor sees (NotFound; Usage when the reference names several);
 /// the actor is its agent, an owner of its service or an admin in scope
 /// (PermissionDenied); it has no conclusion yet (Conflict, naming who concluded
 /// it and when); its service has codes-and-tags enabled (NotLicensed); at least

@@ -250,8 +250,12 @@ public:
     virtual std::vector<Service> services_listing(std::int64_t code_id) = 0;
 
     virtual std::vector<OutcomeInfo> outcomes() = 0; ///< in the product's order
-    /// The session the call system calls `external_id`, with its conclusion.
-    virtual std::optional<Session> find_session(std::string_view external_id) = 0;
+    /// The sessions, of any service, whose external id is one of
+    /// `external_ids` (an id is unique in its service only), with their
+    /// service's name and OU and their conclusion, codes and tags included;
+    /// in no order. Who may see which of them is the caller's business.
+    virtual std::vector<Session>
+    sessions_with_external_ids(const std::vector<std::string>& external_ids) = 0;
     /// Sessions matching `query`, newest first; conclusions carry no codes or tags.
     virtual std::vector<Session> sessions(const SessionQuery& query) = 0;
 
@@ -313,13 +317,14 @@ public:
                                        const std::vector<std::int64_t>& code_ids) = 0;
     virtual void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) = 0;
 
-    /// The stored sessions among these external ids, with their id and call
-    /// data (not their service's name, nor their conclusion), in no order. One
-    /// query for them all: an import looks its rows up a batch at a time, so
-    /// that a server costs one round trip per batch, not one per row.
+    /// The stored sessions, of any service, among these external ids, with
+    /// their id and call data (not their service's name, nor their
+    /// conclusion), in no order. One query for them all: an import looks its
+    /// rows up a batch at a time, so that a server costs one round trip per
+    /// batch, not one per row.
     virtual std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) = 0;
-    /// Inserts new sessions, in one statement per batch; none of their
-    /// external ids may be stored (find_sessions says which are).
+    /// Inserts new sessions, in one statement per batch; none of them may be
+    /// stored with its service and external id (find_sessions says which are).
     virtual void insert_sessions(const std::vector<CallData>& calls) = 0;
     /// A hint that about `expected_rows` sessions follow (an import; 0 when
     /// unknown): the backend may use more memory, bounded, or defer index work

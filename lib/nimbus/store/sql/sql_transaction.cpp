@@ -455,23 +455,42 @@ std::vector<OutcomeInfo> SqlTransaction::outcomes() {
     });
 }
 
-std::optional<Session> SqlTransaction::find_session(std::string_view external_id) {
-    const auto q = db_.prepare(session_select() + std::string("WHERE s.external_id = ?"));
-    q->bind(1, external_id);
-    auto session = first_row(*q, read_session);
-    if (session && session->conclusion) {
-        const auto codes = db_.prepare("SELECT code_id, type, name FROM conclusion_code "
-                                       "WHERE session_id = ? ORDER BY position");
-        codes->bind(1, session->id);
-        session->conclusion->codes =
-            all_rows(*codes, [](const Statement& row) { return read_concluded_code(row, 0); });
-        const auto tags =
-            db_.prepare("SELECT tag FROM conclusion_tag WHERE session_id = ? ORDER BY position");
-        tags->bind(1, session->id);
-        session->conclusion->tags =
-            all_rows(*tags, [](const Statement& row) { return row.text(0); });
+std::vector<Session>
+SqlTransaction::sessions_with_external_ids(const std::vector<std::string>& external_ids) {
+    std::vector<Session> found;
+    if (external_ids.empty()) {
+        return found;
     }
-    return session;
+    std::string sql = session_select() + "WHERE s.external_id IN (";
+    for (std::size_t i = 0; i < external_ids.size(); ++i) {
+        sql += i == 0 ? "?" : ", ?";
+    }
+    const auto q = db_.prepare(sql + ")");
+    int index = 1;
+    for (const std::string& id : external_ids) {
+        q->bind(index++, id);
+    }
+    found = all_rows(*q, read_session);
+    for (Session& session : found) {
+        if (!session.conclusion) {
+            continue;
+        }
+        Statement& codes = cached_statement("SELECT code_id, type, name FROM conclusion_code "
+                                            "WHERE session_id = ? ORDER BY position");
+        codes.bind(1, session.id);
+        while (codes.step()) {
+            session.conclusion->codes.push_back(read_concluded_code(codes, 0));
+        }
+        codes.reset();
+        Statement& tags = cached_statement(
+            "SELECT tag FROM conclusion_tag WHERE session_id = ? ORDER BY position");
+        tags.bind(1, session.id);
+        while (tags.step()) {
+            session.conclusion->tags.push_back(tags.text(0));
+        }
+        tags.reset();
+    }
+    return found;
 }
 
 std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {

@@ -34,7 +34,8 @@ public:
     std::vector<std::string> enabled_features(std::int64_t service_id) override;
     std::vector<Service> services_listing(std::int64_t code_id) override;
     std::vector<OutcomeInfo> outcomes() override;
-    std::optional<Session> find_session(std::string_view external_id) override;
+    std::vector<Session>
+    sessions_with_external_ids(const std::vector<std::string>& external_ids) override;
     std::vector<Session> sessions(const SessionQuery& query) override;
     void each_usage_count(const UsageQuery& query,
                           const std::function<void(const UsageCount&)>& visit) override;
