@@ -317,6 +317,13 @@ class SharedHostTest(unittest.TestCase):
         info = os.stat(own)
         self.assertEqual((info.st_uid, info.st_gid, info.st_mode & 0o777),
                          (pwd.getpwnam(OWNER).pw_uid, pwd.getpwnam(OWNER).pw_gid, 0o600))
+        export = os.path.join(pwd.getpwnam(OWNER).pw_dir, "export")
+        ran = self.run_as(OWNER, "report", "export", "--dir", export, umask=0o077)
+        self.assertEqual(ran.returncode, 0, ran.stderr)
+        for name in os.listdir(export):
+            info = os.stat(os.path.join(export, name))
+            self.assertEqual((info.st_uid, info.st_gid, info.st_mode & 0o777),
+                             (pwd.getpwnam(OWNER).pw_uid, pwd.getpwnam(OWNER).pw_gid, 0o600), name)
 
     def test_a_planted_library_is_not_loaded(self):
         """LD_LIBRARY_PATH names a folder with a library ICU's name that leaves a
