@@ -41,9 +41,11 @@ void add_global_options(CLI::App& app, Globals& globals) {
         ->envname("NIMBUS_CODES_IDENTITY")
         ->type_name("PATH")
         ->group(group);
-    app.add_option("--as", globals.act_as, "Act as another listed user (tenant admins only)")
-        ->type_name("USER")
-        ->group(group);
+    // "(tenant admins only)": the one role of the ActAs rule.
+    const std::string act_as =
+        fmt::format("Act as another listed user ({}s only)",
+                    policy::describe_roles(policy::rule_for(policy::Action::ActAs).roles));
+    app.add_option("--as", globals.act_as, act_as)->type_name("USER")->group(group);
     app.add_option("--format", globals.format, "Output format")
         ->check(one_of({"table", "json", "csv", "html"}))
         ->type_name("table|json|csv|html")

@@ -18,14 +18,22 @@ Scope ou(const char* path, const char* key) {
 } // namespace
 
 TEST_CASE("policy: every action has exactly one rule") {
-    for (const Action action : {Action::ReadIdentity, Action::ReadOus, Action::CreateOu,
-                                Action::ReadCodes, Action::ChangeCodes, Action::ReadAudit}) {
+    CHECK(policy::rules().size() == policy::action_count);
+    for (std::size_t i = 0; i < policy::action_count; ++i) {
+        const auto action = static_cast<Action>(i);
         int count = 0;
         for (const policy::Rule& rule : policy::rules()) {
             count += rule.action == action ? 1 : 0;
         }
+        INFO("action ", i);
         CHECK(count == 1);
+        const policy::Rule& rule = policy::rule_for(action);
+        CHECK(rule.action == action);
+        CHECK_FALSE(rule.commands.empty());
+        CHECK_FALSE(rule.verb.empty());
+        CHECK(rule.roles != 0);
     }
+    CHECK_THROWS_AS(policy::rule_for(Action::Count), Error);
 }
 
 TEST_CASE("policy: tenant admins may do everything everywhere") {
@@ -91,4 +99,24 @@ TEST_CASE("policy: --as is for tenant admins, and audits as 'user via admin'") {
         CHECK(e.kind() == ErrorKind::PermissionDenied);
         CHECK(std::string(e.what()).find("test.toml") != std::string::npos);
     }
+}
+
+TEST_CASE("policy: --as is decided by the table, in the words it always had") {
+    const auto id = test::test_identity();
+    CHECK_THROWS_WITH_AS(resolve_actor(id, "sales", "agent"),
+                         "only tenant admins may act as another user; sales is not one", Error);
+    CHECK(resolve_actor(id, "admin", "agent").user->login == "agent");
+    CHECK(policy::permits(resolve_actor(id, "admin", std::nullopt), Action::ActAs,
+                          Scope::anywhere()));
+}
+
+TEST_CASE("policy: refusals name the commands and roles of the table") {
+    const auto id = test::test_identity();
+    const Actor agent = resolve_actor(id, "agent", std::nullopt);
+    const Error refusal = policy::denial(agent, Action::ImportSessions,
+                                         Scope::service("Hotline", "hotline", "contoso"));
+    CHECK(refusal.kind() == ErrorKind::PermissionDenied);
+    CHECK(std::string(refusal.what()) == "agent may not import sessions of service \"Hotline\"");
+    CHECK(refusal.hint() == "'session import, session add' needs: tenant admin, OU admin or "
+                            "service owner (for that service)");
 }

@@ -41,8 +41,8 @@ struct Actor {
 };
 
 /// Resolves the OS login (and an optional --as user) against the identity file.
-/// Unknown OS account or --as by a non-admin: PermissionDenied. Unknown --as
-/// user: NotFound.
+/// Unknown OS account, or --as that the role table refuses: PermissionDenied.
+/// Unknown --as user: NotFound.
 Actor resolve_actor(const identity::Identity& identity, std::string_view os_login,
                     std::optional<std::string_view> act_as);
 

@@ -1,6 +1,8 @@
 #include <nimbus/identity/policy.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <iterator>
 #include <vector>
 
 #include <fmt/format.h>
@@ -16,6 +18,7 @@ constexpr unsigned catalogue_readers = TenantAdmin | OuAdmin | Owner | Superviso
 // clang-format off
 constexpr Rule table[] = {
     {Action::ReadIdentity, "whoami",                             "see their roles",          Listed,                        ScopeKind::Anywhere},
+    {Action::ActAs,        "--as",                               "act as another user",      TenantAdmin,                   ScopeKind::Anywhere},
     {Action::ReadOus,      "ou list",                            "list OUs",                 catalogue_readers,             ScopeKind::Anywhere},
     {Action::CreateOu,     "ou create",                          "create OUs",               TenantAdmin | OuAdmin,         ScopeKind::Ou},
     {Action::ReadCodes,    "code list, code show",               "read the code catalogue",  catalogue_readers,             ScopeKind::Anywhere},
@@ -35,6 +38,23 @@ constexpr Rule table[] = {
     {Action::Verify,       "verify",                             "verify the store",         TenantAdmin | OuAdmin,         ScopeKind::Anywhere},
 };
 // clang-format on
+
+/// One rule per action, in the order of Action: rule_for is an index.
+constexpr bool one_rule_per_action() {
+    if (std::size(table) != action_count) {
+        return false;
+    }
+    for (std::size_t i = 0; i < std::size(table); ++i) {
+        if (table[i].action != static_cast<Action>(i)) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(one_rule_per_action(), "the table needs one rule per action, in the order of Action");
+
+// require_act_as names the one role that may act as another user, in the plural.
+static_assert(std::has_single_bit(table[static_cast<std::size_t>(Action::ActAs)].roles));
 
 /// Service roles cover their services, and the OU of each (for code changes).
 bool any_service_in(const std::vector<ServiceGrant>& grants, const Scope& scope) {
@@ -74,6 +94,17 @@ bool holds(const Actor& actor, Role role, const Scope& scope) {
     return false;
 }
 
+/// "OU" for a rule of that scope, for messages; empty for none.
+std::string_view scope_noun(ScopeKind scope) {
+    switch (scope) {
+    case ScopeKind::Anywhere: return {};
+    case ScopeKind::Ou: return "OU";
+    case ScopeKind::Service: return "service";
+    case ScopeKind::Session: return "session";
+    }
+    return {};
+}
+
 } // namespace
 
 std::span<const Rule> rules() {
@@ -81,12 +112,11 @@ std::span<const Rule> rules() {
 }
 
 const Rule& rule_for(Action action) {
-    for (const Rule& rule : table) {
-        if (rule.action == action) {
-            return rule;
-        }
+    const auto index = static_cast<std::size_t>(action);
+    if (index >= std::size(table)) {
+        throw Error(ErrorKind::Internal, "no permission rule for an action");
     }
-    throw Error(ErrorKind::Internal, "no permission rule for an action");
+    return table[index];
 }
 
 Scope Scope::tenant() {
@@ -142,17 +172,39 @@ bool permits(const Actor& actor, Action action, const Scope& scope) {
 }
 
 void require(const Actor& actor, Action action, const Scope& scope) {
-    if (permits(actor, action, scope)) {
+    if (!permits(actor, action, scope)) {
+        throw denial(actor, action, scope);
+    }
+}
+
+Error denial(const Actor& actor, Action action, const Scope& scope) {
+    const Rule& rule = rule_for(action);
+    const std::string_view noun = scope_noun(rule.scope);
+    return Error(ErrorKind::PermissionDenied,
+                 fmt::format("{} may not {}{}", actor.display(), rule.verb, scope.describe()),
+                 fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
+                             noun.empty() ? std::string() : fmt::format(" (for that {})", noun)));
+}
+
+void require_act_as(const Actor& self) {
+    if (permits(self, Action::ActAs, Scope::anywhere())) {
         return;
     }
-    const Rule& rule = rule_for(action);
+    const Rule& rule = rule_for(Action::ActAs);
     throw Error(ErrorKind::PermissionDenied,
-                fmt::format("{} may not {}{}", actor.display(), rule.verb, scope.describe()),
-                fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
-                            rule.scope == ScopeKind::Ou        ? " (for that OU)"
-                            : rule.scope == ScopeKind::Service ? " (for that service)"
-                            : rule.scope == ScopeKind::Session ? " (for that session)"
-                                                               : ""));
+                fmt::format("only {}s may {}; {} is not one", describe_roles(rule.roles), rule.verb,
+                            self.login));
+}
+
+std::vector<const ServiceGrant*> services_worked_in(const Actor& actor) {
+    std::vector<const ServiceGrant*> services;
+    const Grants& grants = actor.grants;
+    for (const auto* list : {&grants.member, &grants.owner, &grants.supervisor}) {
+        for (const ServiceGrant& grant : *list) {
+            services.push_back(&grant);
+        }
+    }
+    return services;
 }
 
 std::string describe_roles(unsigned roles) {

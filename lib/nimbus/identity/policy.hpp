@@ -1,13 +1,17 @@
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include <nimbus/error.hpp>
 #include <nimbus/identity/actor.hpp>
 
 /// Who may do what: one table of actions and the roles each needs, and the one
-/// function that checks it. Commands never test roles themselves.
+/// function that checks it. Commands never test roles themselves: every
+/// decision by role, and every message that refuses one, is made here.
 namespace nimbus::policy {
 
 /// Roles, as bits so that a rule can allow several.
@@ -21,8 +25,11 @@ enum Role : unsigned {
     SessionUser = 1U << 6, ///< the agent whose session it is
 };
 
+/// What a caller does. The table in policy.cpp holds one rule per action, in
+/// this order.
 enum class Action {
     ReadIdentity,     ///< whoami
+    ActAs,            ///< --as USER, with any command but init
     ReadOus,          ///< ou list
     CreateOu,         ///< ou create
     ReadCodes,        ///< code list, code show
@@ -40,7 +47,11 @@ enum class Action {
     ReadAudit,        ///< audit list
     CopyStore,        ///< store copy
     Verify,           ///< verify
+    Count,            ///< not an action: how many there are
 };
+
+/// The number of actions, for code that goes through all of them.
+inline constexpr std::size_t action_count = static_cast<std::size_t>(Action::Count);
 
 /// What a role is checked against.
 enum class ScopeKind {
@@ -58,7 +69,8 @@ struct Rule {
     ScopeKind scope;
 };
 
-/// The whole table, in the order documented in docs/roles.md.
+/// The whole table, one rule per action in the order of Action, as docs/roles.md
+/// documents it.
 std::span<const Rule> rules();
 const Rule& rule_for(Action action);
 
@@ -91,6 +103,17 @@ bool permits(const Actor& actor, Action action, const Scope& scope);
 
 /// Throws PermissionDenied, naming the action and the roles it needs, unless permitted.
 void require(const Actor& actor, Action action, const Scope& scope);
+
+/// The PermissionDenied error that require() throws.
+Error denial(const Actor& actor, Action action, const Scope& scope);
+
+/// Refuses --as to `self` (the caller, acting as themselves) unless the
+/// ActAs rule permits it.
+void require_act_as(const Actor& self);
+
+/// The services the caller works in, as a member, an owner or a supervisor:
+/// completion offers their code lists, as concluding a session would.
+std::vector<const ServiceGrant*> services_worked_in(const Actor& actor);
 
 /// "tenant admin, OU admin or service owner" for a set of role bits.
 std::string describe_roles(unsigned roles);

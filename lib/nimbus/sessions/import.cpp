@@ -176,11 +176,9 @@ private:
 
     const Service* checked(const Service* service) const {
         if (service != nullptr && denied_.contains(service->id)) {
-            throw Error(ErrorKind::PermissionDenied,
-                        fmt::format("{} may not import sessions of service \"{}\"",
-                                    actor_.display(), service->name),
-                        "'session import' needs: tenant admin, OU admin or service owner (for "
-                        "that service); nothing was imported");
+            const Error denial = policy::denial(actor_, policy::Action::ImportSessions,
+                                                services::scope_of(*service));
+            throw Error(denial.kind(), denial.what(), denial.hint() + "; nothing was imported");
         }
         return service;
     }

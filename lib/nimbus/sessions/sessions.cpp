@@ -142,8 +142,10 @@ Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_v
         throw Error(ErrorKind::NotLicensed,
                     fmt::format("codes and tags are not enabled for service \"{}\"",
                                 detail.session.service_name),
-                    fmt::format("an owner or admin can enable them: nimbus-codes extension enable "
-                                "\"{}\" codes-and-tags",
+                    fmt::format("a {} can enable them: nimbus-codes extension enable \"{}\" "
+                                "codes-and-tags",
+                                policy::describe_roles(
+                                    policy::rule_for(policy::Action::ConfigureService).roles),
                                 detail.session.service_name));
     }
     return detail;
