@@ -110,6 +110,45 @@ TEST_CASE("policy: --as is decided by the table, in the words it always had") {
                           Scope::anywhere()));
 }
 
+TEST_CASE("policy: checks against a concrete scope are noted, and a scoped rule needs one") {
+    const auto id = test::test_identity();
+    Actor sales = resolve_actor(id, "sales", std::nullopt);
+    policy::Checks checks;
+    sales.checks = &checks;
+    CHECK_NOTHROW(checks.require_checked(Action::ReadCodes, "code list")); // no scope to check
+
+    // The dispatcher's check of the role anywhere is not a check of the scope.
+    CHECK(policy::permits(sales, Action::ChangeCodes, Scope::anywhere()));
+    CHECK_FALSE(checks.marked(Action::ChangeCodes));
+    try {
+        checks.require_checked(Action::ChangeCodes, "code create");
+        FAIL("expected Internal");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Internal);
+        CHECK(std::string(e.what()) == "'code create' ended without checking whether its caller "
+                                       "may change codes for the OU it acted on");
+    }
+
+    // Refused or not, a check against a concrete scope counts, for that action only.
+    CHECK_FALSE(policy::permits(sales, Action::ChangeCodes, ou("Contoso", "contoso")));
+    CHECK(checks.marked(Action::ChangeCodes));
+    CHECK_NOTHROW(checks.require_checked(Action::ChangeCodes, "code create"));
+    CHECK_FALSE(checks.marked(Action::ReadAudit));
+    CHECK_THROWS_AS(policy::require(sales, Action::ConfigureService,
+                                    Scope::service("Hotline", "hotline", "contoso")),
+                    Error);
+    CHECK(checks.marked(Action::ConfigureService));
+
+    // A filter counts as soon as it is made: a listing may have nothing to show.
+    const policy::Filter readable(sales, Action::ReadAudit);
+    CHECK(checks.marked(Action::ReadAudit));
+    CHECK(readable.permits(ou("Contoso/Sales", "contoso/sales")));
+    CHECK_FALSE(readable.permits(Scope::tenant()));
+    CHECK_FALSE(readable.everything());
+    CHECK(policy::Filter(resolve_actor(id, "admin", std::nullopt), Action::ReadAudit).everything());
+    CHECK(policy::Filter(sales, Action::ReadIdentity).everything());
+}
+
 TEST_CASE("policy: refusals name the commands and roles of the table") {
     const auto id = test::test_identity();
     const Actor agent = resolve_actor(id, "agent", std::nullopt);

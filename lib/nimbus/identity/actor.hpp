@@ -8,6 +8,9 @@
 #include <nimbus/identity/identity.hpp>
 
 namespace nimbus {
+namespace policy {
+class Checks;
+} // namespace policy
 
 /// A service named in a user's grants. `ou_key` is the case-folded path of the
 /// service's OU once the service is known to the store, empty before.
@@ -31,6 +34,9 @@ struct Actor {
     std::string login;            ///< the OS account running the command
     const identity::User* user{}; ///< the identity whose rights apply
     Grants grants;                ///< `user`'s roles
+    /// Where the role checks of one command's run are noted (the dispatcher
+    /// sets it; see policy::Checks); none elsewhere.
+    policy::Checks* checks = nullptr;
 
     /// True when a tenant admin acts as another user with --as.
     bool acting_as_other() const { return user->login != login; }

@@ -119,6 +119,18 @@ const Rule& rule_for(Action action) {
     return table[index];
 }
 
+void Checks::require_checked(Action action, std::string_view command) const {
+    const Rule& rule = rule_for(action);
+    if (rule.scope == ScopeKind::Anywhere || marked(action)) {
+        return;
+    }
+    throw Error(ErrorKind::Internal,
+                fmt::format("'{}' ended without checking whether its caller may {} for the {} it "
+                            "acted on",
+                            command, rule.verb, scope_noun(rule.scope)),
+                "this is a bug in nimbus-codes; nothing was written");
+}
+
 Scope Scope::tenant() {
     Scope scope;
     scope.kind = Kind::Tenant;
@@ -163,6 +175,9 @@ std::string Scope::describe() const {
 
 bool permits(const Actor& actor, Action action, const Scope& scope) {
     const Rule& rule = rule_for(action);
+    if (actor.checks != nullptr && scope.kind != Scope::Kind::Anywhere) {
+        actor.checks->mark(action);
+    }
     for (unsigned bit = 1; bit <= SessionUser; bit <<= 1) {
         if ((rule.roles & bit) != 0 && holds(actor, static_cast<Role>(bit), scope)) {
             return true;
@@ -184,6 +199,23 @@ Error denial(const Actor& actor, Action action, const Scope& scope) {
                  fmt::format("{} may not {}{}", actor.display(), rule.verb, scope.describe()),
                  fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
                              noun.empty() ? std::string() : fmt::format(" (for that {})", noun)));
+}
+
+Filter::Filter(const Actor& actor, Action action)
+    : actor_(actor)
+    , action_(action) {
+    if (actor.checks != nullptr) {
+        actor.checks->mark(action);
+    }
+}
+
+bool Filter::permits(const Scope& scope) const {
+    return policy::permits(actor_, action_, scope);
+}
+
+bool Filter::everything() const {
+    const unsigned roles = rule_for(action_).roles;
+    return (roles & Listed) != 0 || ((roles & TenantAdmin) != 0 && actor_.grants.tenant_admin);
 }
 
 void require_act_as(const Actor& self) {

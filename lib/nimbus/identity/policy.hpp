@@ -1,5 +1,6 @@
 #pragma once
 
+#include <bitset>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -46,7 +47,7 @@ enum class Action {
     ReadReports,      ///< report usage, report export
     ReadAudit,        ///< audit list
     CopyStore,        ///< store copy
-    Verify,           ///< verify
+    Verify,           ///< verify (and the hidden __guards)
     Count,            ///< not an action: how many there are
 };
 
@@ -73,6 +74,22 @@ struct Rule {
 /// documents it.
 std::span<const Rule> rules();
 const Rule& rule_for(Action action);
+
+/// The actions that one run of a command's body checked against a concrete
+/// scope (anything but Scope::anywhere()). The dispatcher gives each run a
+/// fresh one through Actor::checks; permits(), require() and Filter mark it;
+/// and a body whose rule has a scope that it never checked is refused.
+class Checks {
+public:
+    void mark(Action action) { marked_.set(static_cast<std::size_t>(action)); }
+    bool marked(Action action) const { return marked_.test(static_cast<std::size_t>(action)); }
+    /// Throws Internal, naming `command`, when `action`'s rule has a scope
+    /// that was not marked: the command forgot to check it.
+    void require_checked(Action action, std::string_view command) const;
+
+private:
+    std::bitset<action_count> marked_;
+};
 
 /// The concrete thing an action touches.
 class Scope {
@@ -106,6 +123,23 @@ void require(const Actor& actor, Action action, const Scope& scope);
 
 /// The PermissionDenied error that require() throws.
 Error denial(const Actor& actor, Action action, const Scope& scope);
+
+/// One action checked item by item, for commands that show or touch only what
+/// the caller may (listings, reports, imports). Making one counts as the
+/// command's check of the action's scope, even when there are no items.
+class Filter {
+public:
+    Filter(const Actor& actor, Action action);
+    /// True when the action is permitted within `scope`.
+    bool permits(const Scope& scope) const;
+    /// True when it is permitted within every scope (tenant admins), so that
+    /// nothing needs to be left out.
+    bool everything() const;
+
+private:
+    const Actor& actor_;
+    Action action_;
+};
 
 /// Refuses --as to `self` (the caller, acting as themselves) unless the
 /// ActAs rule permits it.

@@ -58,6 +58,7 @@ public:
     RowChecker(store::ReadTransaction& tx, const Actor& actor, const identity::Identity& identity)
         : tx_(tx)
         , actor_(actor)
+        , importable_(actor, policy::Action::ImportSessions)
         , identity_(identity) {
         for (OutcomeInfo& outcome : tx.outcomes()) {
             std::string name = outcome.name;
@@ -159,8 +160,7 @@ public:
         }
         const auto found = all_services_->find(service_id);
         return found != all_services_->end() &&
-               policy::permits(actor_, policy::Action::ImportSessions,
-                               services::scope_of(found->second));
+               importable_.permits(services::scope_of(found->second));
     }
 
 private:
@@ -194,8 +194,7 @@ private:
             cached = services_.emplace(key, tx_.find_service(key)).first;
             if (cached->second) {
                 by_id_[cached->second->id] = &*cached->second;
-                const policy::Scope scope = services::scope_of(*cached->second);
-                if (!policy::permits(actor_, policy::Action::ImportSessions, scope)) {
+                if (!importable_.permits(services::scope_of(*cached->second))) {
                     denied_.insert(cached->second->id);
                 }
             }
@@ -213,6 +212,7 @@ private:
 
     store::ReadTransaction& tx_;
     const Actor& actor_;
+    policy::Filter importable_; ///< rows of services outside it are refused
     const identity::Identity& identity_;
     std::map<std::string, OutcomeInfo, std::less<>> outcomes_;
     std::map<std::string, std::optional<Service>> services_;

@@ -96,12 +96,13 @@ std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
                           const ListFilter& filter) {
     store::SessionQuery query;
     query.own_user = actor.user->login;
-    query.everything = actor.grants.tenant_admin;
+    const policy::Filter readable(actor, policy::Action::ReadSessions);
+    query.everything = readable.everything();
     if (!query.everything) {
         for (const Service& service : tx.services()) {
             const policy::Scope scope =
                 policy::Scope::session({}, services::scope_of(service), std::string{});
-            if (policy::permits(actor, policy::Action::ReadSessions, scope)) {
+            if (readable.permits(scope)) {
                 query.service_ids.push_back(service.id);
             }
         }
