@@ -25,7 +25,6 @@
 #include "exit_codes.hpp"
 
 namespace nimbus::cli {
-namespace {
 
 void add_global_options(CLI::App& app, Globals& globals) {
     const std::string group = "Global options (accepted before or after the command)";
@@ -63,6 +62,8 @@ void add_global_options(CLI::App& app, Globals& globals) {
         ->capture_default_str()
         ->group(group);
 }
+
+namespace {
 
 /// Edit distance between two ASCII words, for "did you mean".
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -229,6 +230,12 @@ const CLI::App* selected_leaf(const CLI::App& app) {
 
 } // namespace
 
+void add_all_commands(CLI::App& app, Registry& registry) {
+    for (const Noun& noun : nouns) {
+        noun.add(app, registry);
+    }
+}
+
 store::StoreOptions store_options(const Globals& globals) {
     return store::StoreOptions{std::chrono::milliseconds(globals.busy_timeout_ms)};
 }
@@ -343,9 +350,7 @@ int run(int argc, const char* const* argv, Console& console) {
     if (const Noun* noun = named_noun(app, argc, argv)) {
         noun->add(app, registry);
     } else {
-        for (const Noun& each : nouns) {
-            each.add(app, registry);
-        }
+        add_all_commands(app, registry);
     }
 
     // `help COMMAND...` prints what `COMMAND... --help` prints.

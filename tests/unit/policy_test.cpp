@@ -1,7 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <set>
+
 #include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
+
+#include <cmd/app.hpp>
 
 #include "support.hpp"
 
@@ -34,6 +39,47 @@ TEST_CASE("policy: every action has exactly one rule") {
         CHECK(rule.roles != 0);
     }
     CHECK_THROWS_AS(policy::rule_for(Action::Count), Error);
+}
+
+TEST_CASE("policy: every command is governed by exactly one rule, and every rule's exist") {
+    CLI::App app;
+    cli::Globals globals;
+    cli::add_global_options(app, globals);
+    cli::Registry registry;
+    cli::add_all_commands(app, registry);
+    std::set<std::string, std::less<>> governed;
+    for (const auto& [subcommand, command] : registry.commands()) {
+        INFO(command.name);
+        if (command.name == "init") {
+            CHECK_FALSE(command.action);
+            continue;
+        }
+        REQUIRE(command.action);
+        if (command.name.starts_with("__")) {
+            continue; // hidden helpers: governed by a rule, listed by none
+        }
+        int rules = 0;
+        for (const policy::Rule& rule : policy::rules()) {
+            const auto names = policy::command_names(rule);
+            if (std::find(names.begin(), names.end(), command.name) != names.end()) {
+                ++rules;
+                CHECK(rule.action == *command.action);
+            }
+        }
+        CHECK(rules == 1);
+        governed.insert(command.name);
+    }
+    CHECK(governed.size() > 25);
+    for (const policy::Rule& rule : policy::rules()) {
+        for (const std::string_view name : policy::command_names(rule)) {
+            INFO(name);
+            if (name.starts_with("--")) {
+                CHECK(app.get_option_no_throw(std::string(name)) != nullptr);
+            } else {
+                CHECK(governed.contains(name));
+            }
+        }
+    }
 }
 
 TEST_CASE("policy: tenant admins may do everything everywhere") {

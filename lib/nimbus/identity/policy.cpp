@@ -119,6 +119,17 @@ const Rule& rule_for(Action action) {
     return table[index];
 }
 
+std::vector<std::string_view> command_names(const Rule& rule) {
+    std::vector<std::string_view> names;
+    std::string_view rest = rule.commands;
+    while (!rest.empty()) {
+        const std::size_t comma = rest.find(", ");
+        names.push_back(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+    }
+    return names;
+}
+
 void Checks::require_checked(Action action, std::string_view command) const {
     const Rule& rule = rule_for(action);
     if (rule.scope == ScopeKind::Anywhere || marked(action)) {

@@ -74,6 +74,8 @@ struct Rule {
 /// documents it.
 std::span<const Rule> rules();
 const Rule& rule_for(Action action);
+/// The commands a rule governs, one by one ("code list", "code show").
+std::vector<std::string_view> command_names(const Rule& rule);
 
 /// The actions that one run of a command's body checked against a concrete
 /// scope (anything but Scope::anywhere()). The dispatcher gives each run a
