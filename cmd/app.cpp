@@ -366,6 +366,11 @@ int run(int argc, const char* const* argv, Console& console) {
                       << "identity=" << environment::shared_identity_path() << '\n';
         return 0;
     }
+    // The role table, for docs/roles.md.
+    if (argc == 2 && std::string_view(argv[1]) == "__roles") {
+        console.out() << roles_markdown();
+        return 0;
+    }
     // Shell completion: never an error in the user's shell, whatever happens.
     if (argc >= 2 && std::string_view(argv[1]) == "__complete") {
         try {

@@ -204,6 +204,10 @@ void add_global_options(CLI::App& app, Globals& globals);
 /// Every noun's commands, in the order help lists them.
 void add_all_commands(CLI::App& app, Registry& registry);
 
+/// The role table as the markdown table of docs/roles.md, which the hidden
+/// `nimbus-codes __roles` prints (tests/e2e/test_roles.py compares the two).
+std::string roles_markdown();
+
 /// A noun such as `code`, which needs one of its verbs.
 CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& description);
 

@@ -37,6 +37,8 @@ TEST_CASE("policy: every action has exactly one rule") {
         CHECK_FALSE(rule.commands.empty());
         CHECK_FALSE(rule.verb.empty());
         CHECK(rule.roles != 0);
+        // docs/roles.md shows "—" for a rule without a scope, and what it is otherwise.
+        CHECK(rule.scope_text.starts_with("—") == (rule.scope == policy::ScopeKind::Anywhere));
     }
     CHECK_THROWS_AS(policy::rule_for(Action::Count), Error);
 }

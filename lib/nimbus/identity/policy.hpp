@@ -68,10 +68,11 @@ struct Rule {
     std::string_view verb;     ///< "change codes", for "alice may not change codes ..."
     unsigned roles;            ///< Role bits
     ScopeKind scope;
+    std::string_view scope_text; ///< the scope as docs/roles.md describes it; "—" for none
 };
 
-/// The whole table, one rule per action in the order of Action, as docs/roles.md
-/// documents it.
+/// The whole table, one rule per action in the order of Action; docs/roles.md
+/// shows it as `nimbus-codes __roles` prints it.
 std::span<const Rule> rules();
 const Rule& rule_for(Action action);
 /// The commands a rule governs, one by one ("code list", "code show").
