@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <nimbus/error.hpp>
@@ -147,6 +148,127 @@ TEST_CASE("policy: --as is for tenant admins, and audits as 'user via admin'") {
         CHECK(e.kind() == ErrorKind::PermissionDenied);
         CHECK(std::string(e.what()).find("test.toml") != std::string::npos);
     }
+}
+
+namespace {
+
+/// Who holds which role where, written out by hand for each kind of caller,
+/// against one target of each kind: the OU Contoso/Sales, the service Desk in
+/// it, and Desk's session s-1 of the agent "agent".
+struct Caller {
+    const char* login;
+    unsigned anywhere; ///< the roles held somewhere
+    unsigned ou;       ///< within Contoso/Sales
+    unsigned tenant;   ///< tenant-wide
+    unsigned service;  ///< for Desk
+    unsigned session;  ///< for session s-1
+};
+
+constexpr unsigned L = policy::Listed;
+constexpr unsigned SU = policy::SessionUser;
+constexpr unsigned TA = policy::TenantAdmin;
+constexpr unsigned OA = policy::OuAdmin;
+constexpr unsigned OW = policy::Owner;
+constexpr unsigned SV = policy::Supervisor;
+constexpr unsigned MB = policy::Member;
+
+// clang-format off
+constexpr Caller callers[] = {
+    // login               anywhere      ou       tenant   service  session
+    {"admin",              TA | L | SU,  TA | L,  TA | L,  TA | L,  TA | L},
+    {"ou-admin",           OA | L | SU,  OA | L,  L,       OA | L,  OA | L},
+    {"other-ou-admin",     OA | L | SU,  L,       L,       L,       L},
+    {"owner",              OW | L | SU,  OW | L,  L,       OW | L,  OW | L},
+    {"other-owner",        OW | L | SU,  L,       L,       L,       L},
+    {"supervisor",         SV | L | SU,  SV | L,  L,       SV | L,  SV | L},
+    {"other-supervisor",   SV | L | SU,  L,       L,       L,       L},
+    {"agent",              MB | L | SU,  MB | L,  L,       MB | L,  MB | L | SU},
+    {"colleague",          MB | L | SU,  MB | L,  L,       MB | L,  MB | L},
+    {"other-member",       MB | L | SU,  L,       L,       L,       L},
+    {"nobody",             L | SU,       L,       L,       L,       L},
+};
+// clang-format on
+
+const char* const roles_identity = R"(
+[users.admin]
+name = "A"
+tenant_admin = true
+[users.ou-admin]
+name = "B"
+ou_admin = ["Contoso/Sales"]
+[users.other-ou-admin]
+name = "C"
+ou_admin = ["Contoso/Support"]
+[users.owner]
+name = "D"
+owner = ["Desk"]
+[users.other-owner]
+name = "E"
+owner = ["Hotline"]
+[users.supervisor]
+name = "F"
+supervisor = ["Desk"]
+[users.other-supervisor]
+name = "G"
+supervisor = ["Hotline"]
+[users.agent]
+name = "H"
+member = ["Desk"]
+[users.colleague]
+name = "I"
+member = ["Desk"]
+[users.other-member]
+name = "J"
+member = ["Hotline"]
+[users.nobody]
+name = "K"
+)";
+
+} // namespace
+
+TEST_CASE("policy: every action permits exactly the roles its rule names, where they hold") {
+    const identity::Identity id = identity::parse_identity(roles_identity, "roles.toml");
+    const Scope desk = Scope::service("Desk", "desk", "contoso/sales");
+    const std::map<std::string, std::pair<const char*, Scope>> targets = {
+        {"anywhere", {"anywhere", Scope::anywhere()}},
+        {"ou", {"OU Contoso/Sales", ou("Contoso/Sales", "contoso/sales")}},
+        {"tenant", {"tenant-wide", Scope::tenant()}},
+        {"service", {"service Desk", desk}},
+        {"session", {"session s-1", Scope::session("s-1", desk, "agent")}},
+    };
+    const auto targets_of = [](policy::ScopeKind kind) -> std::vector<std::string> {
+        switch (kind) {
+        case policy::ScopeKind::Anywhere: return {"anywhere"};
+        case policy::ScopeKind::Ou: return {"ou", "tenant"};
+        case policy::ScopeKind::Service: return {"service"};
+        case policy::ScopeKind::Session: return {"session"};
+        }
+        return {};
+    };
+    for (const Caller& caller : callers) {
+        Actor actor = resolve_actor(id, caller.login, std::nullopt);
+        // Where the services are, as the dispatcher finds them in the store.
+        for (auto* grants : {&actor.grants.owner, &actor.grants.supervisor, &actor.grants.member}) {
+            for (ServiceGrant& grant : *grants) {
+                grant.ou_key = grant.key == "desk" ? "contoso/sales" : "contoso/support";
+            }
+        }
+        const std::map<std::string, unsigned> held = {
+            {"anywhere", caller.anywhere}, {"ou", caller.ou},           {"tenant", caller.tenant},
+            {"service", caller.service},   {"session", caller.session},
+        };
+        for (const policy::Rule& rule : policy::rules()) {
+            for (const std::string& target : targets_of(rule.scope)) {
+                const auto& [what, scope] = targets.at(target);
+                INFO(std::string(caller.login), " may ", rule.verb, " (", rule.commands, "), ",
+                     std::string(what));
+                CHECK(policy::permits(actor, rule.action, scope) ==
+                      ((rule.roles & held.at(target)) != 0));
+            }
+        }
+    }
+    // Someone the identity file does not list holds nothing: refused before any rule.
+    CHECK_THROWS_AS(resolve_actor(id, "stranger", std::nullopt), Error);
 }
 
 TEST_CASE("policy: --as is decided by the table, in the words it always had") {
