@@ -25,7 +25,6 @@
 #include "exit_codes.hpp"
 
 namespace nimbus::cli {
-namespace {
 
 void add_global_options(CLI::App& app, Globals& globals) {
     const std::string group = "Global options (accepted before or after the command)";
@@ -41,9 +40,11 @@ void add_global_options(CLI::App& app, Globals& globals) {
         ->envname("NIMBUS_CODES_IDENTITY")
         ->type_name("PATH")
         ->group(group);
-    app.add_option("--as", globals.act_as, "Act as another listed user (tenant admins only)")
-        ->type_name("USER")
-        ->group(group);
+    // "(tenant admins only)": the one role of the ActAs rule.
+    const std::string act_as =
+        fmt::format("Act as another listed user ({}s only)",
+                    policy::describe_roles(policy::rule_for(policy::Action::ActAs).roles));
+    app.add_option("--as", globals.act_as, act_as)->type_name("USER")->group(group);
     app.add_option("--format", globals.format, "Output format")
         ->check(one_of({"table", "json", "csv", "html"}))
         ->type_name("table|json|csv|html")
@@ -61,6 +62,8 @@ void add_global_options(CLI::App& app, Globals& globals) {
         ->capture_default_str()
         ->group(group);
 }
+
+namespace {
 
 /// Edit distance between two ASCII words, for "did you mean".
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -227,6 +230,12 @@ const CLI::App* selected_leaf(const CLI::App& app) {
 
 } // namespace
 
+void add_all_commands(CLI::App& app, Registry& registry) {
+    for (const Noun& noun : nouns) {
+        noun.add(app, registry);
+    }
+}
+
 store::StoreOptions store_options(const Globals& globals) {
     return store::StoreOptions{std::chrono::milliseconds(globals.busy_timeout_ms)};
 }
@@ -341,9 +350,7 @@ int run(int argc, const char* const* argv, Console& console) {
     if (const Noun* noun = named_noun(app, argc, argv)) {
         noun->add(app, registry);
     } else {
-        for (const Noun& each : nouns) {
-            each.add(app, registry);
-        }
+        add_all_commands(app, registry);
     }
 
     // `help COMMAND...` prints what `COMMAND... --help` prints.
@@ -357,6 +364,11 @@ int run(int argc, const char* const* argv, Console& console) {
     if (argc == 2 && std::string_view(argv[1]) == "__shared-paths") {
         console.out() << "store=" << environment::shared_store_path() << '\n'
                       << "identity=" << environment::shared_identity_path() << '\n';
+        return 0;
+    }
+    // The role table, for docs/roles.md.
+    if (argc == 2 && std::string_view(argv[1]) == "__roles") {
+        console.out() << roles_markdown();
         return 0;
     }
     // Shell completion: never an error in the user's shell, whatever happens.

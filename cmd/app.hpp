@@ -175,6 +175,8 @@ class Registry {
 public:
     void add(const CLI::App* subcommand, Command command);
     const Command* find(const CLI::App* subcommand) const;
+    /// Every command added, in the order added.
+    const std::vector<std::pair<const CLI::App*, Command>>& commands() const { return commands_; }
 
 private:
     std::vector<std::pair<const CLI::App*, Command>> commands_;
@@ -196,6 +198,15 @@ void add_report_commands(CLI::App& app, Registry& registry);
 void add_audit_commands(CLI::App& app, Registry& registry);
 void add_store_commands(CLI::App& app, Registry& registry);
 void add_verify_command(CLI::App& app, Registry& registry);
+
+/// The options every command accepts (--store, --as, --format, ...).
+void add_global_options(CLI::App& app, Globals& globals);
+/// Every noun's commands, in the order help lists them.
+void add_all_commands(CLI::App& app, Registry& registry);
+
+/// The role table as the markdown table of docs/roles.md, which the hidden
+/// `nimbus-codes __roles` prints (tests/e2e/test_roles.py compares the two).
+std::string roles_markdown();
 
 /// A noun such as `code`, which needs one of its verbs.
 CLI::App* add_noun(CLI::App& app, const std::string& name, const std::string& description);

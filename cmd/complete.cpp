@@ -138,8 +138,8 @@ public:
     /// The identity file's logins, to those whose command may name one: --as
     /// for tenant admins, --user and --actor for who may read reports or the
     /// audit trail.
-    Candidates users(std::optional<policy::Action> action) {
-        const bool allowed = action ? may(*action) : actor().grants.tenant_admin;
+    Candidates users(policy::Action action) {
+        const bool allowed = may(action);
         Candidates logins;
         if (allowed) {
             for (const auto& [login, user] : identity().users) {
@@ -200,13 +200,7 @@ private:
     /// The services the caller works in: as a member, an owner or a supervisor.
     const std::vector<const ServiceGrant*>& own_services() {
         if (!own_services_) {
-            own_services_.emplace();
-            const Grants& grants = actor().grants;
-            for (const auto* list : {&grants.member, &grants.owner, &grants.supervisor}) {
-                for (const ServiceGrant& grant : *list) {
-                    own_services_->push_back(&grant);
-                }
-            }
+            own_services_ = policy::services_worked_in(actor());
         }
         return *own_services_;
     }
@@ -369,7 +363,7 @@ Candidates option_values(const std::string& path, const Command* command, const 
         return lookup.ous();
     }
     if (option == "--as") {
-        return lookup.users(std::nullopt);
+        return lookup.users(policy::Action::ActAs);
     }
     if (option == "--user") {
         return lookup.users(policy::Action::ReadReports);

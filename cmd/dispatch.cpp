@@ -142,6 +142,20 @@ Delivery check_command_line(const Command& command, const Globals& globals, outp
     return delivery;
 }
 
+/// Runs one of a command's bodies as `actor`, noting the role checks it makes
+/// (policy::Checks), and refuses what it returns when its rule has a scope
+/// that it never checked: a command that forgot its check fails here, before
+/// its transaction commits.
+template <class Body>
+Result run_checked(const Command& command, const Actor& actor, const Body& body) {
+    policy::Checks checks;
+    Actor checked = actor;
+    checked.checks = &checks;
+    Result result = body(checked);
+    checks.require_checked(*command.action, command.name);
+    return result;
+}
+
 } // namespace
 
 Timestamp Runtime::now() const {
@@ -196,13 +210,16 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
         globals.act_as.empty() ? std::nullopt : std::optional<std::string_view>(globals.act_as);
     Actor actor = resolve_actor(identity, runtime.os_login(), act_as);
     // Without the role anywhere, nothing more is looked at. Commands whose rule
-    // has an OU scope check it again against the OU they act on.
+    // has a scope check it again against what they act on, and run_checked
+    // makes sure that they did.
     policy::require(actor, *command.action, policy::Scope::anywhere());
     Outcome outcome;
     outcome.delivery = check_command_line(command, globals, format, runtime);
 
     if (const auto* body = std::get_if<IdentityBody>(&command.body)) {
-        outcome.result = (*body)(IdentityContext{actor, identity, globals, now});
+        outcome.result = run_checked(command, actor, [&](const Actor& checked) {
+            return (*body)(IdentityContext{checked, identity, globals, now});
+        });
         return outcome;
     }
     if (command.prepare) {
@@ -213,8 +230,10 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
     if (const auto* body = std::get_if<ReadBody>(&command.body)) {
         const auto tx = store->begin_read();
         services::locate_grants(actor.grants, *tx);
-        outcome.result = (*body)(
-            ReadContext{actor, identity, *tx, console, store->schema_version(), engine, format});
+        outcome.result = run_checked(command, actor, [&](const Actor& checked) {
+            return (*body)(ReadContext{checked, identity, *tx, console, store->schema_version(),
+                                       engine, format});
+        });
         return outcome;
     }
     if (command.prompt && command.wants_prompt()) {
@@ -235,7 +254,9 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
             const auto tx = store->begin_write();
             services::locate_grants(actor.grants, *tx);
             AuditTrail audit(*tx, actor, now);
-            outcome.result = body(WriteContext{actor, identity, *tx, audit, console});
+            outcome.result = run_checked(command, actor, [&](const Actor& checked) {
+                return body(WriteContext{checked, identity, *tx, audit, console});
+            });
             if (!outcome.result.rollback) {
                 tx->commit();
                 outcome.committed = true;

@@ -6,7 +6,9 @@
 #include <sstream>
 #include <sys/stat.h>
 
+#include <nimbus/audit/history.hpp>
 #include <nimbus/catalogue/codes.hpp>
+#include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
 
 #include <cmd/app.hpp>
@@ -213,6 +215,73 @@ TEST_CASE("dispatch: outputs that are the store, the identity file or each other
     CHECK(f.log == std::vector<std::string>{"identity", "open", "body"});
     REQUIRE(outcome.delivery.data);
     CHECK(outcome.delivery.data->kind() == OutputTarget::Kind::File);
+}
+
+TEST_CASE("dispatch: a command whose rule has a scope is refused unless it checked it") {
+    Fixture f;
+    // A code created straight in the store, with no check of the OU it is in.
+    const auto insert_code = [](const WriteContext& c) {
+        c.tx.insert_code(store::NewCode{CodeType::Primary, "Sale", "sale", "", ous::root(c.tx).id,
+                                        test::test_time()});
+    };
+    Command forgetful{policy::Action::ChangeCodes, WriteBody([&](const WriteContext& c) {
+                          insert_code(c);
+                          return Result{};
+                      })};
+    forgetful.name = "code create";
+    try {
+        f.run(forgetful);
+        FAIL("expected Internal");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::Internal);
+        CHECK(std::string(e.what()).starts_with("'code create' ended without checking"));
+    }
+    CHECK(f.code_count() == 0); // rolled back
+
+    // Neither the role anywhere nor another action's scope is the check.
+    forgetful.body = WriteBody([&](const WriteContext& c) {
+        insert_code(c);
+        policy::require(c.actor, policy::Action::ChangeCodes, policy::Scope::anywhere());
+        policy::require(c.actor, policy::Action::ReadAudit, policy::Scope::tenant());
+        return Result{};
+    });
+    CHECK(failure([&] { f.run(forgetful); }) == ErrorKind::Internal);
+    CHECK(f.code_count() == 0);
+
+    // The same with the check is kept.
+    Command careful = forgetful;
+    careful.body = WriteBody([&](const WriteContext& c) {
+        const Ou root = ous::root(c.tx);
+        policy::require(c.actor, policy::Action::ChangeCodes,
+                        policy::Scope::ou(root.path, root.path_key));
+        insert_code(c);
+        return Result{};
+    });
+    CHECK(f.run(careful).committed);
+    CHECK(f.code_count() == 1);
+}
+
+TEST_CASE("dispatch: a listing checks its scope by filtering, even with nothing to show") {
+    Fixture f;
+    Command forgetful{policy::Action::ReadAudit, ReadBody([](const ReadContext& c) {
+                          (void)c.tx.audit_entries(store::AuditFilter{});
+                          return Result{};
+                      })};
+    forgetful.name = "audit list";
+    CHECK(failure([&] { f.run(forgetful, "sales"); }) == ErrorKind::Internal);
+
+    Command filtering{policy::Action::ReadAudit, ReadBody([](const ReadContext& c) {
+                          CHECK(audit::list(c.tx, c.actor, store::AuditFilter{}).empty());
+                          return Result{};
+                      })};
+    filtering.name = "audit list";
+    CHECK_NOTHROW(f.run(filtering, "sales"));
+
+    // A rule without a scope has nothing more to check.
+    Command unscoped{policy::Action::ReadCodes,
+                     ReadBody([](const ReadContext&) { return Result{}; })};
+    unscoped.name = "code list";
+    CHECK_NOTHROW(f.run(unscoped, "sales"));
 }
 
 TEST_CASE("dispatch: init takes no --as") {

@@ -15,13 +15,14 @@ std::vector<AuditEntry> list(store::ReadTransaction& tx, const Actor& actor,
         throw Error(ErrorKind::InvalidData,
                     fmt::format("user {}", text::describe_invalid_utf8(*filter.user)));
     }
+    const policy::Filter readable(actor, policy::Action::ReadAudit);
     std::vector<AuditEntry> entries = tx.audit_entries(filter);
     std::erase_if(entries, [&](const AuditEntry& entry) {
         const policy::Scope scope =
             entry.ou_path.empty()
                 ? policy::Scope::tenant()
                 : policy::Scope::ou(entry.ou_path, names::name_key(entry.ou_path));
-        return !policy::permits(actor, policy::Action::ReadAudit, scope);
+        return !readable.permits(scope);
     });
     return entries;
 }

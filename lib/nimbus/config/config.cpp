@@ -617,8 +617,14 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
     }
     // Each caller exports what they may apply: an admin of the scope all of
     // it; a service owner their services and the codes at those services' OUs.
+    // (Whoever may apply a thing may export it: the export rule's roles hold
+    // each command's.)
+    const policy::Filter exportable(actor, policy::Action::ExportConfig);
+    const auto may_apply = [&](policy::Action action, const policy::Scope& where) {
+        return exportable.permits(where) && policy::permits(actor, action, where);
+    };
     const auto may_change_at = [&](policy::Action action, const std::string& path) {
-        return policy::permits(actor, action, policy::Scope::ou(path, names::name_key(path)));
+        return may_apply(action, policy::Scope::ou(path, names::name_key(path)));
     };
 
     std::string out = "# nimbus-codes configuration. Preview changes with 'nimbus-codes config "
@@ -649,8 +655,7 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
     }
     for (const Service& service : tx.services()) {
         if (!within(service.ou_path, scope) ||
-            !policy::permits(actor, policy::Action::ConfigureService,
-                             services::scope_of(service))) {
+            !may_apply(policy::Action::ConfigureService, services::scope_of(service))) {
             continue;
         }
         const ServiceSettings settings = services::settings(tx, service);

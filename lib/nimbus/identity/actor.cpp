@@ -4,6 +4,7 @@
 
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/error.hpp>
+#include <nimbus/identity/policy.hpp>
 
 namespace nimbus {
 namespace {
@@ -50,11 +51,7 @@ Actor resolve_actor(const identity::Identity& identity, std::string_view os_logi
     }
     const identity::User* user = self;
     if (act_as) {
-        if (!self->tenant_admin) {
-            throw Error(
-                ErrorKind::PermissionDenied,
-                fmt::format("only tenant admins may act as another user; {} is not one", os_login));
-        }
+        policy::require_act_as(Actor{std::string(os_login), self, grants_of(*self)});
         user = identity.find(*act_as);
         if (user == nullptr) {
             throw Error(ErrorKind::NotFound,

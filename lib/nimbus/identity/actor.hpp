@@ -8,6 +8,9 @@
 #include <nimbus/identity/identity.hpp>
 
 namespace nimbus {
+namespace policy {
+class Checks;
+} // namespace policy
 
 /// A service named in a user's grants. `ou_key` is the case-folded path of the
 /// service's OU once the service is known to the store, empty before.
@@ -31,6 +34,9 @@ struct Actor {
     std::string login;            ///< the OS account running the command
     const identity::User* user{}; ///< the identity whose rights apply
     Grants grants;                ///< `user`'s roles
+    /// Where the role checks of one command's run are noted (the dispatcher
+    /// sets it; see policy::Checks); none elsewhere.
+    policy::Checks* checks = nullptr;
 
     /// True when a tenant admin acts as another user with --as.
     bool acting_as_other() const { return user->login != login; }
@@ -41,8 +47,8 @@ struct Actor {
 };
 
 /// Resolves the OS login (and an optional --as user) against the identity file.
-/// Unknown OS account or --as by a non-admin: PermissionDenied. Unknown --as
-/// user: NotFound.
+/// Unknown OS account, or --as that the role table refuses: PermissionDenied.
+/// Unknown --as user: NotFound.
 Actor resolve_actor(const identity::Identity& identity, std::string_view os_login,
                     std::optional<std::string_view> act_as);
 

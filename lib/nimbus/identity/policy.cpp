@@ -1,6 +1,8 @@
 #include <nimbus/identity/policy.hpp>
 
 #include <algorithm>
+#include <bit>
+#include <iterator>
 #include <vector>
 
 #include <fmt/format.h>
@@ -15,26 +17,44 @@ constexpr unsigned catalogue_readers = TenantAdmin | OuAdmin | Owner | Superviso
 
 // clang-format off
 constexpr Rule table[] = {
-    {Action::ReadIdentity, "whoami",                             "see their roles",          Listed,                        ScopeKind::Anywhere},
-    {Action::ReadOus,      "ou list",                            "list OUs",                 catalogue_readers,             ScopeKind::Anywhere},
-    {Action::CreateOu,     "ou create",                          "create OUs",               TenantAdmin | OuAdmin,         ScopeKind::Ou},
-    {Action::ReadCodes,    "code list, code show",               "read the code catalogue",  catalogue_readers,             ScopeKind::Anywhere},
-    {Action::ChangeCodes,  "code create, code edit, code delete","change codes",             TenantAdmin | OuAdmin | Owner, ScopeKind::Ou},
-    {Action::ReadServices, "service list, service show, extension list", "read service settings", catalogue_readers, ScopeKind::Anywhere},
-    {Action::CreateService, "service create",                    "create services",          TenantAdmin | OuAdmin,         ScopeKind::Ou},
-    {Action::ChangeService, "service edit",                      "rename services or change their license", TenantAdmin | OuAdmin, ScopeKind::Service},
-    {Action::ConfigureService, "service apply, extension enable, extension disable", "change the settings", TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
-    {Action::ExportConfig, "config export",                      "export the configuration", TenantAdmin | OuAdmin | Owner, ScopeKind::Ou},
-    {Action::ApplyConfig,  "config plan, config apply",          "apply configuration files", TenantAdmin | OuAdmin | Owner, ScopeKind::Anywhere},
-    {Action::ImportSessions, "session import, session add",      "import sessions",          TenantAdmin | OuAdmin | Owner, ScopeKind::Service},
-    {Action::ReadSessions, "session list, session show",         "see session",              catalogue_readers | SessionUser, ScopeKind::Session},
-    {Action::ConcludeSession, "session conclude",                "conclude session",         TenantAdmin | OuAdmin | Owner | SessionUser, ScopeKind::Session},
-    {Action::ReadReports,  "report usage, report export",        "read reports",             catalogue_readers,             ScopeKind::Service},
-    {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou},
-    {Action::CopyStore,    "store copy",                         "copy stores",              TenantAdmin,                   ScopeKind::Anywhere},
-    {Action::Verify,       "verify",                             "verify the store",         TenantAdmin | OuAdmin,         ScopeKind::Anywhere},
+    {Action::ReadIdentity, "whoami",                             "see their roles",          Listed,                        ScopeKind::Anywhere, "—"},
+    {Action::ActAs,        "--as",                               "act as another user",      TenantAdmin,                   ScopeKind::Anywhere, "— (with any command but `init`; the audit trail names both users)"},
+    {Action::ReadOus,      "ou list",                            "list OUs",                 catalogue_readers,             ScopeKind::Anywhere, "—"},
+    {Action::CreateOu,     "ou create",                          "create OUs",               TenantAdmin | OuAdmin,         ScopeKind::Ou,       "the new OU's parent"},
+    {Action::ReadCodes,    "code list, code show",               "read the code catalogue",  catalogue_readers,             ScopeKind::Anywhere, "—"},
+    {Action::ChangeCodes,  "code create, code edit, code delete","change codes",             TenantAdmin | OuAdmin | Owner, ScopeKind::Ou,       "the code's OU"},
+    {Action::ReadServices, "service list, service show, extension list", "read service settings", catalogue_readers, ScopeKind::Anywhere, "—"},
+    {Action::CreateService, "service create",                    "create services",          TenantAdmin | OuAdmin,         ScopeKind::Ou,       "the service's OU"},
+    {Action::ChangeService, "service edit",                      "rename services or change their license", TenantAdmin | OuAdmin, ScopeKind::Service, "the service (its name and license)"},
+    {Action::ConfigureService, "service apply, extension enable, extension disable", "change the settings", TenantAdmin | OuAdmin | Owner, ScopeKind::Service, "the service"},
+    {Action::ExportConfig, "config export",                      "export the configuration", TenantAdmin | OuAdmin | Owner, ScopeKind::Ou,       "`--ou`: that OU; the file holds what the caller may apply"},
+    {Action::ApplyConfig,  "config plan, config apply",          "apply configuration files", TenantAdmin | OuAdmin | Owner, ScopeKind::Anywhere, "— (each change, by the rule of its command)"},
+    {Action::ImportSessions, "session import, session add",      "import sessions",          TenantAdmin | OuAdmin | Owner, ScopeKind::Service,  "each row's service"},
+    {Action::ReadSessions, "session list, session show",         "see session",              catalogue_readers | SessionUser, ScopeKind::Session, "the session's service, or its agent"},
+    {Action::ConcludeSession, "session conclude",                "conclude session",         TenantAdmin | OuAdmin | Owner | SessionUser, ScopeKind::Session, "the session's service, or its agent"},
+    {Action::ReadReports,  "report usage, report export",        "read reports",             catalogue_readers,             ScopeKind::Service,  "each service covered"},
+    {Action::ReadAudit,    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou,       "each record's OU"},
+    {Action::CopyStore,    "store copy",                         "copy stores",              TenantAdmin,                   ScopeKind::Anywhere, "— (and whoever may read the source and write the destination)"},
+    {Action::Verify,       "verify",                             "verify the store",         TenantAdmin | OuAdmin,         ScopeKind::Anywhere, "—"},
 };
 // clang-format on
+
+/// One rule per action, in the order of Action: rule_for is an index.
+constexpr bool one_rule_per_action() {
+    if (std::size(table) != action_count) {
+        return false;
+    }
+    for (std::size_t i = 0; i < std::size(table); ++i) {
+        if (table[i].action != static_cast<Action>(i)) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(one_rule_per_action(), "the table needs one rule per action, in the order of Action");
+
+// require_act_as names the one role that may act as another user, in the plural.
+static_assert(std::has_single_bit(table[static_cast<std::size_t>(Action::ActAs)].roles));
 
 /// Service roles cover their services, and the OU of each (for code changes).
 bool any_service_in(const std::vector<ServiceGrant>& grants, const Scope& scope) {
@@ -74,6 +94,17 @@ bool holds(const Actor& actor, Role role, const Scope& scope) {
     return false;
 }
 
+/// "OU" for a rule of that scope, for messages; empty for none.
+std::string_view scope_noun(ScopeKind scope) {
+    switch (scope) {
+    case ScopeKind::Anywhere: return {};
+    case ScopeKind::Ou: return "OU";
+    case ScopeKind::Service: return "service";
+    case ScopeKind::Session: return "session";
+    }
+    return {};
+}
+
 } // namespace
 
 std::span<const Rule> rules() {
@@ -81,12 +112,34 @@ std::span<const Rule> rules() {
 }
 
 const Rule& rule_for(Action action) {
-    for (const Rule& rule : table) {
-        if (rule.action == action) {
-            return rule;
-        }
+    const auto index = static_cast<std::size_t>(action);
+    if (index >= std::size(table)) {
+        throw Error(ErrorKind::Internal, "no permission rule for an action");
     }
-    throw Error(ErrorKind::Internal, "no permission rule for an action");
+    return table[index];
+}
+
+std::vector<std::string_view> command_names(const Rule& rule) {
+    std::vector<std::string_view> names;
+    std::string_view rest = rule.commands;
+    while (!rest.empty()) {
+        const std::size_t comma = rest.find(", ");
+        names.push_back(rest.substr(0, comma));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+    }
+    return names;
+}
+
+void Checks::require_checked(Action action, std::string_view command) const {
+    const Rule& rule = rule_for(action);
+    if (rule.scope == ScopeKind::Anywhere || marked(action)) {
+        return;
+    }
+    throw Error(ErrorKind::Internal,
+                fmt::format("'{}' ended without checking whether its caller may {} for the {} it "
+                            "acted on",
+                            command, rule.verb, scope_noun(rule.scope)),
+                "this is a bug in nimbus-codes; nothing was written");
 }
 
 Scope Scope::tenant() {
@@ -133,6 +186,9 @@ std::string Scope::describe() const {
 
 bool permits(const Actor& actor, Action action, const Scope& scope) {
     const Rule& rule = rule_for(action);
+    if (actor.checks != nullptr && scope.kind != Scope::Kind::Anywhere) {
+        actor.checks->mark(action);
+    }
     for (unsigned bit = 1; bit <= SessionUser; bit <<= 1) {
         if ((rule.roles & bit) != 0 && holds(actor, static_cast<Role>(bit), scope)) {
             return true;
@@ -142,17 +198,56 @@ bool permits(const Actor& actor, Action action, const Scope& scope) {
 }
 
 void require(const Actor& actor, Action action, const Scope& scope) {
-    if (permits(actor, action, scope)) {
+    if (!permits(actor, action, scope)) {
+        throw denial(actor, action, scope);
+    }
+}
+
+Error denial(const Actor& actor, Action action, const Scope& scope) {
+    const Rule& rule = rule_for(action);
+    const std::string_view noun = scope_noun(rule.scope);
+    return Error(ErrorKind::PermissionDenied,
+                 fmt::format("{} may not {}{}", actor.display(), rule.verb, scope.describe()),
+                 fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
+                             noun.empty() ? std::string() : fmt::format(" (for that {})", noun)));
+}
+
+Filter::Filter(const Actor& actor, Action action)
+    : actor_(actor)
+    , action_(action) {
+    if (actor.checks != nullptr) {
+        actor.checks->mark(action);
+    }
+}
+
+bool Filter::permits(const Scope& scope) const {
+    return policy::permits(actor_, action_, scope);
+}
+
+bool Filter::everything() const {
+    const unsigned roles = rule_for(action_).roles;
+    return (roles & Listed) != 0 || ((roles & TenantAdmin) != 0 && actor_.grants.tenant_admin);
+}
+
+void require_act_as(const Actor& self) {
+    if (permits(self, Action::ActAs, Scope::anywhere())) {
         return;
     }
-    const Rule& rule = rule_for(action);
+    const Rule& rule = rule_for(Action::ActAs);
     throw Error(ErrorKind::PermissionDenied,
-                fmt::format("{} may not {}{}", actor.display(), rule.verb, scope.describe()),
-                fmt::format("'{}' needs: {}{}", rule.commands, describe_roles(rule.roles),
-                            rule.scope == ScopeKind::Ou        ? " (for that OU)"
-                            : rule.scope == ScopeKind::Service ? " (for that service)"
-                            : rule.scope == ScopeKind::Session ? " (for that session)"
-                                                               : ""));
+                fmt::format("only {}s may {}; {} is not one", describe_roles(rule.roles), rule.verb,
+                            self.login));
+}
+
+std::vector<const ServiceGrant*> services_worked_in(const Actor& actor) {
+    std::vector<const ServiceGrant*> services;
+    const Grants& grants = actor.grants;
+    for (const auto* list : {&grants.member, &grants.owner, &grants.supervisor}) {
+        for (const ServiceGrant& grant : *list) {
+            services.push_back(&grant);
+        }
+    }
+    return services;
 }
 
 std::string describe_roles(unsigned roles) {

@@ -1,13 +1,18 @@
 #pragma once
 
+#include <bitset>
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include <nimbus/error.hpp>
 #include <nimbus/identity/actor.hpp>
 
 /// Who may do what: one table of actions and the roles each needs, and the one
-/// function that checks it. Commands never test roles themselves.
+/// function that checks it. Commands never test roles themselves: every
+/// decision by role, and every message that refuses one, is made here.
 namespace nimbus::policy {
 
 /// Roles, as bits so that a rule can allow several.
@@ -21,8 +26,11 @@ enum Role : unsigned {
     SessionUser = 1U << 6, ///< the agent whose session it is
 };
 
+/// What a caller does. The table in policy.cpp holds one rule per action, in
+/// this order.
 enum class Action {
     ReadIdentity,     ///< whoami
+    ActAs,            ///< --as USER, with any command but init
     ReadOus,          ///< ou list
     CreateOu,         ///< ou create
     ReadCodes,        ///< code list, code show
@@ -39,8 +47,12 @@ enum class Action {
     ReadReports,      ///< report usage, report export
     ReadAudit,        ///< audit list
     CopyStore,        ///< store copy
-    Verify,           ///< verify
+    Verify,           ///< verify (and the hidden __guards)
+    Count,            ///< not an action: how many there are
 };
+
+/// The number of actions, for code that goes through all of them.
+inline constexpr std::size_t action_count = static_cast<std::size_t>(Action::Count);
 
 /// What a role is checked against.
 enum class ScopeKind {
@@ -56,11 +68,31 @@ struct Rule {
     std::string_view verb;     ///< "change codes", for "alice may not change codes ..."
     unsigned roles;            ///< Role bits
     ScopeKind scope;
+    std::string_view scope_text; ///< the scope as docs/roles.md describes it; "—" for none
 };
 
-/// The whole table, in the order documented in docs/roles.md.
+/// The whole table, one rule per action in the order of Action; docs/roles.md
+/// shows it as `nimbus-codes __roles` prints it.
 std::span<const Rule> rules();
 const Rule& rule_for(Action action);
+/// The commands a rule governs, one by one ("code list", "code show").
+std::vector<std::string_view> command_names(const Rule& rule);
+
+/// The actions that one run of a command's body checked against a concrete
+/// scope (anything but Scope::anywhere()). The dispatcher gives each run a
+/// fresh one through Actor::checks; permits(), require() and Filter mark it;
+/// and a body whose rule has a scope that it never checked is refused.
+class Checks {
+public:
+    void mark(Action action) { marked_.set(static_cast<std::size_t>(action)); }
+    bool marked(Action action) const { return marked_.test(static_cast<std::size_t>(action)); }
+    /// Throws Internal, naming `command`, when `action`'s rule has a scope
+    /// that was not marked: the command forgot to check it.
+    void require_checked(Action action, std::string_view command) const;
+
+private:
+    std::bitset<action_count> marked_;
+};
 
 /// The concrete thing an action touches.
 class Scope {
@@ -91,6 +123,34 @@ bool permits(const Actor& actor, Action action, const Scope& scope);
 
 /// Throws PermissionDenied, naming the action and the roles it needs, unless permitted.
 void require(const Actor& actor, Action action, const Scope& scope);
+
+/// The PermissionDenied error that require() throws.
+Error denial(const Actor& actor, Action action, const Scope& scope);
+
+/// One action checked item by item, for commands that show or touch only what
+/// the caller may (listings, reports, imports). Making one counts as the
+/// command's check of the action's scope, even when there are no items.
+class Filter {
+public:
+    Filter(const Actor& actor, Action action);
+    /// True when the action is permitted within `scope`.
+    bool permits(const Scope& scope) const;
+    /// True when it is permitted within every scope (tenant admins), so that
+    /// nothing needs to be left out.
+    bool everything() const;
+
+private:
+    const Actor& actor_;
+    Action action_;
+};
+
+/// Refuses --as to `self` (the caller, acting as themselves) unless the
+/// ActAs rule permits it.
+void require_act_as(const Actor& self);
+
+/// The services the caller works in, as a member, an owner or a supervisor:
+/// completion offers their code lists, as concluding a session would.
+std::vector<const ServiceGrant*> services_worked_in(const Actor& actor);
 
 /// "tenant admin, OU admin or service owner" for a set of role bits.
 std::string describe_roles(unsigned roles);

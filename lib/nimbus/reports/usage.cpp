@@ -351,6 +351,7 @@ std::vector<Service> services_in_scope(store::ReadTransaction& tx, const Actor& 
     const auto in_ou = [&](const Service& service) {
         return !within || names::ou_within(names::name_key(service.ou_path), within->path_key);
     };
+    const policy::Filter readable(actor, policy::Action::ReadReports);
     std::vector<Service> result;
     if (!names.empty()) {
         for (const std::string& name : names) {
@@ -368,8 +369,7 @@ std::vector<Service> services_in_scope(store::ReadTransaction& tx, const Actor& 
         return result;
     }
     for (const Service& service : tx.services()) {
-        if (in_ou(service) &&
-            policy::permits(actor, policy::Action::ReadReports, services::scope_of(service))) {
+        if (in_ou(service) && readable.permits(services::scope_of(service))) {
             result.push_back(service);
         }
     }

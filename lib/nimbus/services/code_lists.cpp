@@ -213,7 +213,9 @@ void drop_code(store::WriteTransaction& tx, AuditTrail& audit, const Actor& acto
                         fmt::format("code \"{}\" is on the lists of service \"{}\", whose "
                                     "settings {} may not change",
                                     code.name, service.name, actor.display()),
-                        "ask an owner of that service or an admin to delete the code");
+                        fmt::format("ask whoever may change them ({}) to delete the code",
+                                    policy::describe_roles(
+                                        policy::rule_for(policy::Action::ConfigureService).roles)));
         }
     }
     for (const Service& service : listing) {

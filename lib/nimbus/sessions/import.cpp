@@ -58,6 +58,7 @@ public:
     RowChecker(store::ReadTransaction& tx, const Actor& actor, const identity::Identity& identity)
         : tx_(tx)
         , actor_(actor)
+        , importable_(actor, policy::Action::ImportSessions)
         , identity_(identity) {
         for (OutcomeInfo& outcome : tx.outcomes()) {
             std::string name = outcome.name;
@@ -160,11 +161,9 @@ private:
 
     const Service* checked(const Service* service) const {
         if (service != nullptr && denied_.contains(service->id)) {
-            throw Error(ErrorKind::PermissionDenied,
-                        fmt::format("{} may not import sessions of service \"{}\"",
-                                    actor_.display(), service->name),
-                        "'session import' needs: tenant admin, OU admin or service owner (for "
-                        "that service); nothing was imported");
+            const Error denial = policy::denial(actor_, policy::Action::ImportSessions,
+                                                services::scope_of(*service));
+            throw Error(denial.kind(), denial.what(), denial.hint() + "; nothing was imported");
         }
         return service;
     }
@@ -180,8 +179,7 @@ private:
             cached = services_.emplace(key, tx_.find_service(key)).first;
             if (cached->second) {
                 by_id_[cached->second->id] = &*cached->second;
-                const policy::Scope scope = services::scope_of(*cached->second);
-                if (!policy::permits(actor_, policy::Action::ImportSessions, scope)) {
+                if (!importable_.permits(services::scope_of(*cached->second))) {
                     denied_.insert(cached->second->id);
                 }
             }
@@ -199,6 +197,7 @@ private:
 
     store::ReadTransaction& tx_;
     const Actor& actor_;
+    policy::Filter importable_; ///< rows of services outside it are refused
     const identity::Identity& identity_;
     std::map<std::string, OutcomeInfo, std::less<>> outcomes_;
     std::map<std::string, std::optional<Service>> services_;

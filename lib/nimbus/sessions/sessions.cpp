@@ -129,12 +129,13 @@ std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
                           const ListFilter& filter) {
     store::SessionQuery query;
     query.own_user = actor.user->login;
-    query.everything = actor.grants.tenant_admin;
+    const policy::Filter readable(actor, policy::Action::ReadSessions);
+    query.everything = readable.everything();
     if (!query.everything) {
         for (const Service& service : tx.services()) {
             const policy::Scope scope =
                 policy::Scope::session({}, services::scope_of(service), std::string{});
-            if (policy::permits(actor, policy::Action::ReadSessions, scope)) {
+            if (readable.permits(scope)) {
                 query.service_ids.push_back(service.id);
             }
         }
@@ -233,8 +234,10 @@ Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_v
         throw Error(ErrorKind::NotLicensed,
                     fmt::format("codes and tags are not enabled for service \"{}\"",
                                 detail.session.service_name),
-                    fmt::format("an owner or admin can enable them: nimbus-codes extension enable "
-                                "\"{}\" codes-and-tags",
+                    fmt::format("a {} can enable them: nimbus-codes extension enable \"{}\" "
+                                "codes-and-tags",
+                                policy::describe_roles(
+                                    policy::rule_for(policy::Action::ConfigureService).roles),
                                 detail.session.service_name));
     }
     return detail;
