@@ -306,6 +306,10 @@ class SessionsTest(NimbusTestCase):
         self.assertEqual(self.json_ok("session", "conclude", "d-9", "--primary", "Sale", "--as", "olga")["service"],
                          "Hotline")
         self.assertEqual(self.sandbox.count("SELECT count(*) FROM session WHERE external_id = 'd-9'"), 2)
+        # The audit trail tells the two apart: the conclusion names its service.
+        concluded = [entry for entry in self.json_ok("audit", "list") if entry["action"] == "session.conclude"]
+        self.assertEqual([(entry["target"], entry["after"]["service"]) for entry in concluded],
+                         [("session d-9", "Hotline")])
         # Re-importing either is idempotent, the conclusions notwithstanding.
         self.assertIn("1 unchanged", self.run_ok("session", "import", self.sandbox.dir + "/mine.csv", "--as", "olga").err)
         self.assertIn("1 unchanged", self.run_ok("session", "import", self.sandbox.dir + "/desk.csv", "--as", "dora").err)

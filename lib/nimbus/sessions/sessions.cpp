@@ -306,9 +306,13 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
         codes.push_back(
             {{"id", code.code_id}, {"type", to_string(code.type)}, {"name", code.name}});
     }
-    audit.record(
-        "session.conclude", "session " + session.external_id, detail.service.ou_id, nullptr,
-        {{"codes", codes}, {"tags", conclusion.tags}, {"retroactive", conclusion.retroactive}});
+    // The id names a session within its service only: the record names both.
+    audit.record("session.conclude", "session " + session.external_id, detail.service.ou_id,
+                 nullptr,
+                 {{"service", detail.service.name},
+                  {"codes", codes},
+                  {"tags", conclusion.tags},
+                  {"retroactive", conclusion.retroactive}});
     detail.session.conclusion = std::move(conclusion);
     return detail;
 }
