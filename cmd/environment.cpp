@@ -8,6 +8,7 @@
 #include <string_view>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -76,24 +77,27 @@ void confine_to_shared_host() {
     if (!shared_host()) {
         return;
     }
-    std::vector<std::string> kept;
+    std::vector<std::pair<std::string, std::string>> kept;
     std::string refused;
     for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
         const std::string_view assignment(*entry);
-        const std::string_view name = assignment.substr(0, assignment.find('='));
+        const std::size_t equals = assignment.find('=');
+        if (equals == std::string_view::npos) {
+            continue; // not a variable: dropped with the rest
+        }
+        const std::string_view name = assignment.substr(0, equals);
         if (std::find(variables.begin(), variables.end(), name) != variables.end()) {
             refused += (refused.empty() ? "" : ", ") + std::string(name);
         } else if (shapes_output_only(name)) {
-            kept.emplace_back(assignment);
+            kept.emplace_back(name, assignment.substr(equals + 1));
         }
     }
     if (!refused.empty()) {
         throw not_on_shared_host(refused, fmt::format("unset {}", refused));
     }
     ::clearenv();
-    for (std::string& assignment : kept) {
-        const std::size_t equals = assignment.find('=');
-        ::setenv(assignment.substr(0, equals).c_str(), assignment.c_str() + equals + 1, 1);
+    for (const auto& [name, value] : kept) {
+        ::setenv(name.c_str(), value.c_str(), 1);
     }
 }
 
