@@ -100,12 +100,19 @@ struct Noun {
     void (*add)(CLI::App&, Registry&);
 };
 constexpr std::array nouns{
-    Noun{"init", add_init_command},        Noun{"whoami", add_whoami_command},
-    Noun{"ou", add_ou_commands},           Noun{"code", add_code_commands},
-    Noun{"service", add_service_commands}, Noun{"extension", add_extension_commands},
-    Noun{"config", add_config_commands},   Noun{"session", add_session_commands},
-    Noun{"report", add_report_commands},   Noun{"audit", add_audit_commands},
-    Noun{"store", add_store_commands},     Noun{"verify", add_verify_command},
+    Noun{"init", add_init_command},
+    Noun{"whoami", add_whoami_command},
+    Noun{"ou", add_ou_commands},
+    Noun{"code", add_code_commands},
+    Noun{"service", add_service_commands},
+    Noun{"extension", add_extension_commands},
+    Noun{"config", add_config_commands},
+    Noun{"session", add_session_commands},
+    Noun{"report", add_report_commands},
+    Noun{"audit", add_audit_commands},
+    Noun{"store", add_store_commands},
+    Noun{"verify", add_verify_command},
+    Noun{"identity", add_identity_commands},
 };
 
 /// The noun the command line names, when only its commands are needed: then

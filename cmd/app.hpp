@@ -188,6 +188,7 @@ std::string command_path(const CLI::App* subcommand);
 // One function per noun registers its subcommands (cmd/<noun>.cpp).
 void add_init_command(CLI::App& app, Registry& registry);
 void add_whoami_command(CLI::App& app, Registry& registry);
+void add_identity_commands(CLI::App& app, Registry& registry);
 void add_ou_commands(CLI::App& app, Registry& registry);
 void add_code_commands(CLI::App& app, Registry& registry);
 void add_service_commands(CLI::App& app, Registry& registry);

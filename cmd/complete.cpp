@@ -16,6 +16,7 @@
 #include <nimbus/identity/actor.hpp>
 #include <nimbus/identity/identity.hpp>
 #include <nimbus/identity/policy.hpp>
+#include <nimbus/identity/roster.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/sessions.hpp>
@@ -161,19 +162,35 @@ private:
         return it == globals_.end() ? fallback : it->second;
     }
 
-    const identity::Identity& identity() {
-        if (!identity_) {
-            identity_ = identity::load_identity_file(environment::identity_location(
-                global("--identity", variable("NIMBUS_CODES_IDENTITY"))));
+    /// The store's roster and the database role when the store's server
+    /// enforces the role table; else the identity file and the OS account.
+    const roster::StoredCaller& caller() {
+        if (!caller_) {
+            if (store::parse_locator(store_location()).engine == store::Engine::Postgresql) {
+                store::ReadTransaction& tx = read(); // opens store_
+                caller_ = roster::stored_caller(tx, store_->location());
+            }
+            if (!caller_) {
+                caller_ = roster::StoredCaller{
+                    identity::load_identity_file(environment::identity_location(
+                        global("--identity", variable("NIMBUS_CODES_IDENTITY")))),
+                    environment::os_login()};
+            }
         }
-        return *identity_;
+        return *caller_;
+    }
+
+    const identity::Identity& identity() { return caller().identity; }
+
+    std::string store_location() const {
+        return environment::store_location(global("--store", variable("NIMBUS_CODES_STORE")));
     }
 
     const Actor& actor() {
         if (!actor_) {
             const auto as = globals_.find("--as");
             actor_ = resolve_actor(
-                identity(), environment::os_login(),
+                identity(), caller().login,
                 as == globals_.end() ? std::nullopt : std::optional<std::string_view>(as->second));
             services::locate_grants(actor_->grants, read());
         }
@@ -182,8 +199,7 @@ private:
 
     store::ReadTransaction& read() {
         if (!tx_) {
-            const std::string location =
-                environment::store_location(global("--store", variable("NIMBUS_CODES_STORE")));
+            const std::string location = store_location();
             environment::require_guarded_shared_store(location, false);
             store_ = store::open_store(store::parse_locator(location),
                                        store::StoreOptions{std::chrono::milliseconds(200)});
@@ -207,7 +223,7 @@ private:
 
     std::map<std::string, std::string> globals_;
     std::optional<std::vector<const ServiceGrant*>> own_services_;
-    std::optional<identity::Identity> identity_;
+    std::optional<roster::StoredCaller> caller_;
     std::optional<Actor> actor_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<store::ReadTransaction> tx_;

@@ -9,6 +9,7 @@
 
 #include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
+#include <nimbus/identity/roster.hpp>
 #include <nimbus/services/services.hpp>
 
 #include "console.hpp"
@@ -156,6 +157,46 @@ Result run_checked(const Command& command, const Actor& actor, const Body& body)
     return result;
 }
 
+/// Who runs a command, and the roster that says what they may do.
+struct Caller {
+    identity::Identity identity;
+    std::string login;
+};
+
+/// The identity file and the OS account; or, on a PostgreSQL store whose
+/// server enforces the role table, the store's roster and the database role
+/// the server authenticated (the store is opened for it, and kept in `store`
+/// for the command). The store's owner pushes a roster as a tenant admin.
+/// `store copy` names its own stores, and is checked by the identity file
+/// (a copy out of a store that enforces a roster is refused anyway).
+Caller find_caller(const Command& command, const Globals& globals, const Runtime& runtime,
+                   std::unique_ptr<store::Store>& store) {
+    const bool uses_store = !std::holds_alternative<IdentityBody>(command.body) ||
+                            command.action == policy::Action::ReadIdentity;
+    if (uses_store && runtime.store_locator(globals).engine == store::Engine::Postgresql) {
+        try {
+            store = runtime.open_store(globals);
+        } catch (const Error& e) {
+            // A store that is not there yet holds no roster; a command that
+            // needs it says so once the caller's roles are checked.
+            if (e.kind() != ErrorKind::InputMissing) {
+                throw;
+            }
+        }
+    }
+    if (store) {
+        const auto tx = store->begin_read();
+        const std::optional<store::ServerCaller> server = tx->server_caller();
+        if (server && server->owner && command.action == policy::Action::PushIdentity) {
+            return Caller{roster::owner_identity(server->login, store->location()), server->login};
+        }
+        if (auto stored = roster::stored_caller(*tx, store->location())) {
+            return Caller{std::move(stored->identity), std::move(stored->login)};
+        }
+    }
+    return Caller{runtime.load_identity(globals), runtime.os_login()};
+}
+
 } // namespace
 
 Timestamp Runtime::now() const {
@@ -205,10 +246,12 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
         return Outcome{(*init)(InitContext{globals, runtime.os_login(), now}), std::move(delivery)};
     }
 
-    const identity::Identity identity = runtime.load_identity(globals);
+    std::unique_ptr<store::Store> store;
+    const Caller caller = find_caller(command, globals, runtime, store);
+    const identity::Identity& identity = caller.identity;
     const std::optional<std::string_view> act_as =
         globals.act_as.empty() ? std::nullopt : std::optional<std::string_view>(globals.act_as);
-    Actor actor = resolve_actor(identity, runtime.os_login(), act_as);
+    Actor actor = resolve_actor(identity, caller.login, act_as);
     // Without the role anywhere, nothing more is looked at. Commands whose rule
     // has a scope check it again against what they act on, and run_checked
     // makes sure that they did.
@@ -225,7 +268,9 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
     if (command.prepare) {
         command.prepare();
     }
-    const auto store = runtime.open_store(globals);
+    if (!store) {
+        store = runtime.open_store(globals);
+    }
     const store::Engine engine = runtime.store_locator(globals).engine;
     if (const auto* body = std::get_if<ReadBody>(&command.body)) {
         const auto tx = store->begin_read();

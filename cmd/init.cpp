@@ -6,6 +6,7 @@
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
+#include <nimbus/identity/roster.hpp>
 #include <nimbus/store/guards.hpp>
 #include <nimbus/store/migration.hpp>
 #include <nimbus/store/open.hpp>
@@ -78,6 +79,10 @@ Result initialise(const InitContext& context, const InitArgs& args) {
         [&](store::WriteTransaction& tx, int previous_version) {
             if (args.restore_guards) {
                 mended = restore_guards(tx, locator.engine, context);
+            }
+            // A server enforces this binary's role table (a SQLite store keeps none).
+            if (const auto rules = roster::role_rules(); tx.role_rules() != rules) {
+                tx.replace_role_rules(rules);
             }
             if (previous_version > 0 && previous_version < store::ledger_schema_version) {
                 chained = chain_existing_records(tx, context);

@@ -140,6 +140,12 @@ Result verify(const ReadContext& context, const VerifyArgs& args) {
                                                          : output::Cell()});
     result.rows = std::move(rows);
     result.shape = output::Shape::Record;
+    if (const std::int64_t pending = context.tx.pending_ledger_entries(); pending > 0) {
+        result.notes.push_back(fmt::format(
+            "{} records are not chained yet: they were written while another transaction was "
+            "chaining, and the next write chains them",
+            pending));
+    }
     if (!result.problems.empty()) {
         result.exit_status = 65;
         result.error = "the store does not verify: see above what differs from what was recorded";

@@ -1,5 +1,5 @@
 -- Privileges of the application role on a nimbus-codes store, run by the
--- owner role after 'nimbus-codes init' (docs/postgresql.md):
+-- owner role after 'nimbus-codes init' and after each upgrade (docs/postgresql.md):
 --   psql "postgresql://nimbus_owner@HOST/nimbus" -f postgresql-grants.sql
 -- The application role reads everything and writes only what the daily
 -- commands write. It gets no UPDATE, DELETE or TRUNCATE on the permanent
@@ -9,8 +9,12 @@
 GRANT USAGE ON SCHEMA public TO nimbus_app;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO nimbus_app;
 GRANT INSERT ON ou, code, service, service_code, service_extension, session,
-                conclusion, conclusion_code, conclusion_tag, audit, ledger TO nimbus_app;
+                conclusion, conclusion_code, conclusion_tag, audit, ledger, ledger_pending
+       TO nimbus_app;
 -- Renaming and retiring codes, editing services, completing active calls.
 GRANT UPDATE ON code, service, session TO nimbus_app;
 -- Code lists are replaced whole; extensions are switched off by removal.
 GRANT DELETE ON service_code, service_extension TO nimbus_app;
+-- The roster is replaced whole by 'nimbus-codes identity push'; once one is
+-- stored, the server lets only tenant admins change it (docs/postgresql.md).
+GRANT INSERT, DELETE ON person, person_grant TO nimbus_app;

@@ -167,9 +167,20 @@ class LedgerTest(NimbusTestCase):
         # Someone with the whole store in hand changes a conclusion and builds
         # the ledger afresh, as an upgrade from schema 6 would (schema 8's key
         # put back as it was, for its migration to run again): it verifies...
-        self.tamper("DROP TABLE ledger; PRAGMA user_version = 6; "
+        # (and schema 9's objects dropped, for its migration to run again too)
+        self.tamper("DROP TABLE ledger; DROP TABLE ledger_pending; PRAGMA user_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'",
                     "DROP TABLE ledger CASCADE; DROP FUNCTION ledger_appends_only(); "
+                    "DROP TABLE ledger_pending, person_grant, person, role_rule CASCADE; "
+                    "DO $$ DECLARE p record; BEGIN FOR p IN SELECT policyname, tablename "
+                    "FROM pg_policies WHERE schemaname = current_schema() LOOP "
+                    "EXECUTE format('DROP POLICY %I ON %I', p.policyname, p.tablename); "
+                    "END LOOP; END $$; "
+                    "DROP FUNCTION nimbus_enforced(), nimbus_rule_roles(text), "
+                    "nimbus_may_anywhere(text), nimbus_services(text), nimbus_ous(text), "
+                    "nimbus_tenant_wide(text), nimbus_by_own_agent(text), "
+                    "nimbus_writes_as(text, text), nimbus_may_conclude(bigint, text), "
+                    "record_is_chained(), nimbus_chain_pending() CASCADE; "
                     "ALTER TABLE session DROP CONSTRAINT session_external_id_service_id_key, "
                     "ADD CONSTRAINT session_external_id_key UNIQUE (external_id); "
                     "UPDATE nimbus_codes_store SET schema_version = 6; "

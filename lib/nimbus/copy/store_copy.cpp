@@ -241,6 +241,18 @@ CopyReport copy_store(const store::Locator& from, const store::Locator& to,
     // committed itself: no conclusion can land in the source after the copy's
     // snapshot and be left behind.
     const auto read = source->begin_write();
+    // A server that enforces a roster has writers that take no lock
+    // (schema/postgresql/0009), so nothing would keep their records from
+    // landing after the copy's snapshot.
+    if (const auto server = read->server_caller(); server && server->enforced) {
+        throw Error(ErrorKind::Config,
+                    fmt::format("store {} enforces a roster: its writers take no lock that a "
+                                "copy could hold, so the copy could leave their latest records "
+                                "behind",
+                                source->location()),
+                    "move a PostgreSQL store with pg_dump and pg_restore, which keep its roster "
+                    "and policies too (docs/postgresql.md)");
+    }
 
     CopyReport report;
     report.from = source->location();

@@ -43,6 +43,14 @@ Grants grants_of(const identity::User& user) {
 Actor resolve_actor(const identity::Identity& identity, std::string_view os_login,
                     std::optional<std::string_view> act_as) {
     const identity::User* self = identity.find(os_login);
+    if (self == nullptr && identity.stored) {
+        throw Error(ErrorKind::PermissionDenied,
+                    fmt::format("database role \"{}\" is not listed in the roster of store {}",
+                                os_login, identity.source),
+                    fmt::format("ask a tenant admin to add a [users.{}] table and push the "
+                                "identity file with 'nimbus-codes identity push'",
+                                os_login));
+    }
     if (self == nullptr) {
         throw Error(ErrorKind::PermissionDenied,
                     fmt::format("OS account \"{}\" is not listed in identity file {}", os_login,
@@ -55,7 +63,8 @@ Actor resolve_actor(const identity::Identity& identity, std::string_view os_logi
         user = identity.find(*act_as);
         if (user == nullptr) {
             throw Error(ErrorKind::NotFound,
-                        fmt::format("user \"{}\" is not listed in identity file {}", *act_as,
+                        fmt::format("user \"{}\" is not listed in {} {}", *act_as,
+                                    identity.stored ? "the roster of store" : "identity file",
                                     identity.source));
         }
     }

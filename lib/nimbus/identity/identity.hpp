@@ -22,7 +22,8 @@ struct User {
 };
 
 struct Identity {
-    std::string source; ///< file path, for messages
+    std::string source;  ///< file path, or the store that holds the roster, for messages
+    bool stored = false; ///< the roster of a store whose server enforces it (identity push)
     std::map<std::string, User, std::less<>> users;
 
     const User* find(std::string_view login) const;

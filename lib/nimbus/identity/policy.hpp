@@ -48,6 +48,7 @@ enum class Action {
     ReadAudit,        ///< audit list
     CopyStore,        ///< store copy
     Verify,           ///< verify (and the hidden __guards)
+    PushIdentity,     ///< identity push
     Count,            ///< not an action: how many there are
 };
 
@@ -64,11 +65,15 @@ enum class ScopeKind {
 
 struct Rule {
     Action action;
+    std::string_view id;       ///< "change-codes": how a PostgreSQL store's role_rule names it
     std::string_view commands; ///< the commands this rule governs, for docs and messages
     std::string_view verb;     ///< "change codes", for "alice may not change codes ..."
     unsigned roles;            ///< Role bits
     ScopeKind scope;
     std::string_view scope_text; ///< the scope as docs/roles.md describes it; "—" for none
+    /// The audit records the action writes, space-separated: on a PostgreSQL
+    /// store that enforces roles, only holders of the rule may write them.
+    std::string_view audited;
 };
 
 /// The whole table, one rule per action in the order of Action; docs/roles.md

@@ -17,6 +17,10 @@ struct Migration {
 /// from an older one gets its existing records chained by `init`.
 constexpr int ledger_schema_version = 7;
 
+/// The schema from which a PostgreSQL store may keep a roster whose roles
+/// its server enforces (0009_server_roles.sql).
+constexpr int roster_schema_version = 9;
+
 /// Each engine's migrations in order, version 1 first. Both engines have the
 /// same versions, so a version number means the same schema on either.
 std::span<const Migration> sqlite_migrations();

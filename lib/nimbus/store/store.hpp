@@ -20,6 +20,39 @@
 /// per engine, so commands never change when an engine is added.
 namespace nimbus::store {
 
+/// The caller as a database server knows them (PostgreSQL's session_user).
+struct ServerCaller {
+    std::string login;     ///< the role the connection authenticated as
+    bool enforced = false; ///< a roster is stored: the server enforces the role table
+    bool owner = false;    ///< the caller owns the store's tables (ran init)
+};
+
+/// One grant of a stored person: what the identity file's lists hold.
+struct PersonGrant {
+    std::string role;       ///< "ou_admin", "owner", "supervisor" or "member"
+    std::string target;     ///< the OU path or service name as written
+    std::string target_key; ///< its case-folded key, as ou.path_key and service.name_key
+    bool operator==(const PersonGrant&) const = default;
+};
+
+/// One person of a stored roster: an identity file's `[users.LOGIN]`.
+struct Person {
+    std::string login; ///< the database role they connect as
+    std::string name;
+    std::string email;
+    bool tenant_admin = false;
+    std::vector<PersonGrant> grants; ///< in the identity file's order, role by role
+    bool operator==(const Person&) const = default;
+};
+
+/// One rule of the role table as a server holds it (role_rule).
+struct RoleRule {
+    std::string action;  ///< policy::Rule::id
+    unsigned roles = 0;  ///< policy::Role bits
+    std::string audited; ///< the audit actions it writes, space-separated
+    bool operator==(const RoleRule&) const = default;
+};
+
 /// Which codes `ReadTransaction::codes` returns.
 struct CodeFilter {
     std::optional<CodeType> type;
@@ -290,12 +323,23 @@ public:
     /// `recompute`, each with its record's hash computed from the rows now.
     virtual std::vector<LedgerEntry> ledger_entries(std::int64_t after, std::size_t limit,
                                                     bool recompute) = 0;
+    /// Entries written but not chained yet: on a server whose writers do not
+    /// wait for one another, the writes made while someone was chaining.
+    virtual std::int64_t pending_ledger_entries() = 0;
     /// The positions of the entries that hold this record hash.
     virtual std::vector<std::int64_t> ledger_positions_of(std::string_view record_hash) = 0;
     /// The first row of a permanent record that the ledger does not cover: a
     /// conclusion or audit record without an entry, or a code or tag of a
     /// session that has no conclusion.
     virtual std::optional<UnchainedRow> first_unchained_row() = 0;
+
+    /// Who the server says the caller is; none on an engine without database
+    /// roles (SQLite), where the operating system and the identity file decide.
+    virtual std::optional<ServerCaller> server_caller() = 0;
+    /// The stored roster (`identity push`), by login; empty when none is stored.
+    virtual std::vector<Person> people() = 0;
+    /// The role table the server enforces, by action.
+    virtual std::vector<RoleRule> role_rules() = 0;
 };
 
 /// A read-write transaction, taken with the store's write lock at once (no
@@ -360,6 +404,13 @@ public:
     /// missing, re-creates what was changed, drops what was added to the
     /// store's tables. A table itself cannot be put back (Config).
     virtual void restore_guards(const std::vector<GuardDifference>& differences) = 0;
+
+    /// Replaces the stored roster, whole. Only for an engine with
+    /// server_caller(); the server refuses it to all but tenant admins (and
+    /// the owner) once a roster is stored.
+    virtual void replace_people(const std::vector<Person>& people) = 0;
+    /// Replaces the role table the server enforces (the owner's, at `init`).
+    virtual void replace_role_rules(const std::vector<RoleRule>& rules) = 0;
 
     virtual void commit() = 0;
 };

@@ -427,9 +427,18 @@ SELECT 'rule', t.relname, r.rulename, replace(pg_get_ruledef(r.oid), s.prefix, '
 FROM tables t JOIN pg_rewrite r ON r.ev_class = t.oid, s
 UNION ALL
 SELECT 'policy', t.relname, p.polname,
-       p.polcmd::text || ' ' || coalesce(pg_get_expr(p.polqual, p.polrelid), '') || ' '
-       || coalesce(pg_get_expr(p.polwithcheck, p.polrelid), '')
-FROM tables t JOIN pg_policy p ON p.polrelid = t.oid
+       replace(format('CREATE POLICY %I ON %I AS %s FOR %s TO %s%s%s', p.polname, t.relname,
+                      CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+                      CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                                    WHEN 'w' THEN 'UPDATE' WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+                      (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                                              ELSE quote_ident(pg_get_userbyid(r)) END, ', ')
+                       FROM unnest(p.polroles) r),
+                      coalesce(' USING (' || pg_get_expr(p.polqual, p.polrelid) || ')', ''),
+                      coalesce(' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')',
+                               '')),
+               s.prefix, '')
+FROM tables t JOIN pg_policy p ON p.polrelid = t.oid, s
 UNION ALL
 SELECT 'function', '', p.proname,
        replace(replace(pg_get_functiondef(p.oid), s.prefix, ''),
@@ -437,17 +446,36 @@ SELECT 'function', '', p.proname,
 FROM pg_proc p, s WHERE p.pronamespace = s.oid AND p.prokind = 'f'
 ORDER BY 1, 2, 3)";
 
+/// How a transaction begins.
+enum class Begin {
+    Read,          ///< one snapshot, read only
+    Write,         ///< after the writers' lock
+    UnlockedWrite, ///< on a store that enforces a roster: nobody's lock to wait for
+};
+
 /// One transaction. Reads see one snapshot (REPEATABLE READ, READ ONLY), as a
 /// SQLite read transaction does. Writers take one advisory lock first, so they
 /// run one at a time, as SQLite's do: every check a command makes stays true
 /// until it commits, and a writer waits for the lock up to the busy timeout.
+/// On a store whose server enforces a roster, any role could take that lock
+/// and keep it, so writers take none: SERIALIZABLE keeps every check true
+/// instead (a transaction that a concurrent one got in the way of fails with
+/// Retry and runs again), and ledger entries are chained after the commit.
 class PostgresqlTransaction final : public sql::SqlTransaction {
 public:
-    PostgresqlTransaction(PostgresqlConnection& connection, bool write)
+    PostgresqlTransaction(PostgresqlConnection& connection, Begin begin)
         : SqlTransaction(connection)
-        , connection_(connection) {
+        , connection_(connection)
+        , unlocked_(begin == Begin::UnlockedWrite) {
         try {
-            if (write) {
+            if (unlocked_) {
+                connection_.execute(
+                    fmt::format("BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL lock_timeout = {}; "
+                                "SELECT set_config('synchronous_commit', 'on', true) "
+                                "WHERE current_setting('synchronous_commit') = 'off'",
+                                std::max<std::int64_t>(1, connection_.busy_timeout().count())));
+                leave_ledger_entries_pending();
+            } else if (begin == Begin::Write) {
                 // lock_timeout 0 would mean no limit at all. A server set to
                 // acknowledge commits before they are on disk is overruled:
                 // an acknowledged conclusion must survive a crash.
@@ -465,6 +493,13 @@ public:
             throw;
         }
         open_ = true;
+    }
+
+    /// Leaves this transaction's ledger entries pending, to be chained after
+    /// its commit, as the writers of a store that enforces a roster do.
+    void chain_after_commit() {
+        leave_ledger_entries_pending();
+        unlocked_ = true;
     }
 
     ~PostgresqlTransaction() override {
@@ -504,12 +539,15 @@ public:
                 }
             }
         };
-        // Row level security switched on is undone; any other change to a
-        // table cannot be, and is refused below.
+        // Row level security is put back as the schema has it (on for the
+        // tables its policies guard, never forced on the owner); any other
+        // change to a table cannot be undone, and is refused below.
         run(Kind::Changed, "table", [&](const Guard& g) {
             return fmt::format("ALTER TABLE {0} NO FORCE ROW LEVEL SECURITY; ALTER TABLE {0} "
-                               "DISABLE ROW LEVEL SECURITY",
-                               quoted(g.name));
+                               "{1} ROW LEVEL SECURITY",
+                               quoted(g.name),
+                               g.definition.ends_with("; row level security") ? "ENABLE"
+                                                                              : "DISABLE");
         });
         // What was changed or added goes first, then the schema's own are made.
         run(Kind::Changed, "trigger", [&](const Guard& g) {
@@ -536,6 +574,8 @@ public:
             }
             return definition;
         });
+        // Policies call the functions, so they come after them.
+        run(Kind::Missing, "policy", [](const Guard& g) { return g.definition; });
         run(Kind::Missing, "constraint", [&](const Guard& g) {
             return fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", quoted(g.table),
                                quoted(g.name), g.definition);
@@ -557,6 +597,98 @@ public:
                                         difference.describe()),
                             "restore the store from a backup");
             }
+        }
+    }
+
+    std::optional<ServerCaller> server_caller() override {
+        // nimbus_enforced() runs with the owner's rights: a role without
+        // privileges on the roster still learns whether one is stored.
+        const auto q = connection_.prepare(
+            "SELECT session_user, nimbus_enforced()::int, pg_has_role(session_user, (SELECT "
+            "relowner FROM pg_class WHERE oid = 'nimbus_codes_store'::regclass), 'USAGE')::int");
+        q->step();
+        ServerCaller caller{q->text(0), q->integer(1) != 0, q->integer(2) != 0};
+        q->reset();
+        return caller;
+    }
+
+    std::vector<Person> people() override {
+        std::vector<Person> people;
+        const auto persons =
+            connection_.prepare("SELECT login, name, email, tenant_admin::int FROM person "
+                                "ORDER BY login");
+        while (persons->step()) {
+            people.push_back(Person{persons->text(0),
+                                    persons->text(1),
+                                    persons->text(2),
+                                    persons->integer(3) != 0,
+                                    {}});
+        }
+        const auto grants = connection_.prepare(
+            "SELECT login, role, target, target_key FROM person_grant ORDER BY login, "
+            "array_position(ARRAY['ou_admin', 'owner', 'supervisor', 'member'], role), position");
+        auto person = people.begin();
+        while (grants->step()) {
+            const std::string login = grants->text(0);
+            while (person != people.end() && person->login != login) {
+                ++person;
+            }
+            if (person == people.end()) {
+                throw Error(ErrorKind::Internal, "a stored grant names no stored person");
+            }
+            person->grants.push_back(
+                PersonGrant{grants->text(1), grants->text(2), grants->text(3)});
+        }
+        return people;
+    }
+
+    std::vector<RoleRule> role_rules() override {
+        std::vector<RoleRule> rules;
+        const auto q = connection_.prepare(
+            "SELECT action, roles, array_to_string(audited, ' ') FROM role_rule ORDER BY action");
+        while (q->step()) {
+            rules.push_back(RoleRule{q->text(0), static_cast<unsigned>(q->integer(1)), q->text(2)});
+        }
+        return rules;
+    }
+
+    void replace_people(const std::vector<Person>& people) override {
+        connection_.execute("DELETE FROM person_grant; DELETE FROM person");
+        const auto person = connection_.prepare(
+            "INSERT INTO person (login, name, email, tenant_admin) VALUES (?, ?, ?, ? = 1)");
+        const auto grant = connection_.prepare(
+            "INSERT INTO person_grant (login, role, position, target, target_key) "
+            "VALUES (?, ?, ?, ?, ?)");
+        for (const Person& p : people) {
+            person->bind(1, p.login);
+            person->bind(2, p.name);
+            person->bind(3, p.email);
+            person->bind(4, std::int64_t{p.tenant_admin ? 1 : 0});
+            person->run();
+            std::int64_t position = 0;
+            std::string_view role;
+            for (const PersonGrant& g : p.grants) {
+                position = g.role == role ? position + 1 : 1;
+                role = g.role;
+                grant->bind(1, p.login);
+                grant->bind(2, g.role);
+                grant->bind(3, position);
+                grant->bind(4, g.target);
+                grant->bind(5, g.target_key);
+                grant->run();
+            }
+        }
+    }
+
+    void replace_role_rules(const std::vector<RoleRule>& rules) override {
+        connection_.execute("DELETE FROM role_rule");
+        const auto insert = connection_.prepare("INSERT INTO role_rule (action, roles, audited) "
+                                                "VALUES (?, ?, string_to_array(?, ' '))");
+        for (const RoleRule& rule : rules) {
+            insert->bind(1, rule.action);
+            insert->bind(2, std::int64_t{rule.roles});
+            insert->bind(3, rule.audited);
+            insert->run();
         }
     }
 
@@ -602,10 +734,27 @@ public:
                         fmt::format("store {}: the transaction was rolled back, nothing was saved",
                                     connection_.location()));
         }
+        if (unlocked_) {
+            chain_pending();
+        }
     }
 
 private:
     static constexpr std::size_t copy_buffer_limit = 1 << 18;
+
+    /// Chains the committed entries that wait, this transaction's among them,
+    /// unless someone else is chaining. The write is kept either way: what
+    /// is left is chained after the next write, and verify counts it.
+    void chain_pending() noexcept {
+        try {
+            connection_.execute(
+                fmt::format("BEGIN; SET LOCAL lock_timeout = {}; "
+                            "SELECT nimbus_chain_pending(); COMMIT",
+                            std::max<std::int64_t>(1, connection_.busy_timeout().count())));
+        } catch (const Error&) {
+            rollback();
+        }
+    }
 
     void end_copy() {
         if (!copy_table_.empty()) {
@@ -628,6 +777,7 @@ private:
     }
 
     PostgresqlConnection& connection_;
+    bool unlocked_; ///< Begin::UnlockedWrite
     bool open_ = false;
     std::string copy_table_; ///< the table a COPY is streaming rows into, if any
     std::string copy_buffer_;
@@ -643,10 +793,13 @@ public:
     int schema_version() const override { return version_; }
 
     std::unique_ptr<ReadTransaction> begin_read() override {
-        return std::make_unique<PostgresqlTransaction>(*connection_, false);
+        return std::make_unique<PostgresqlTransaction>(*connection_, Begin::Read);
     }
     std::unique_ptr<WriteTransaction> begin_write() override {
-        auto tx = std::make_unique<PostgresqlTransaction>(*connection_, true);
+        const bool enforced = version_ >= roster_schema_version &&
+                              connection_->value("SELECT nimbus_enforced()::int") == "1";
+        auto tx = std::make_unique<PostgresqlTransaction>(
+            *connection_, enforced ? Begin::UnlockedWrite : Begin::Write);
         // Under the writers' lock, so that what was checked is what the write finds.
         require_guards(tx->guards(), Engine::Postgresql, location());
         return tx;
@@ -931,7 +1084,7 @@ InitReport initialise_postgresql_store(const std::string& uri, const StoreOption
     // The schema, its version and the seed in one transaction, under the
     // writers' lock: a database is either not touched at all or fully set up,
     // and two hosts running init at once do it once.
-    PostgresqlTransaction tx(db, true);
+    PostgresqlTransaction tx(db, Begin::Write);
     const Header header = read_header(db);
     check_header(header, uri);
     // Names are checked in characters, and a SQL_ASCII database counts bytes.
@@ -952,6 +1105,10 @@ InitReport initialise_postgresql_store(const std::string& uri, const StoreOption
                                "schema_version) VALUES (1, {0}, {1}) ON CONFLICT (id) DO UPDATE "
                                "SET schema_version = {1}",
                                application_id, latest_version()));
+    }
+    // Its people's writers do not take the lock: the ledger is theirs to chain.
+    if (db.value("SELECT nimbus_enforced()::int") == "1") {
+        tx.chain_after_commit();
     }
     seed(tx, report.previous_version);
     require_guards(tx.guards(), Engine::Postgresql, uri);

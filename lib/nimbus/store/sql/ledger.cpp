@@ -76,7 +76,8 @@ RecordPart whole_table(std::string_view table, std::string_view id_column, bool 
 /// reads the same then, and costs the write no subquery.
 std::string end_at_conclusion(std::string_view column) {
     return fmt::format("CASE WHEN EXISTS (SELECT 1 FROM ledger e WHERE e.kind = 'completion' AND "
-                       "e.record_id = t.id) THEN NULL ELSE t.\"{}\" END",
+                       "e.record_id = t.id) OR EXISTS (SELECT 1 FROM ledger_pending e WHERE "
+                       "e.kind = 'completion' AND e.record_id = t.id) THEN NULL ELSE t.\"{}\" END",
                        column);
 }
 
@@ -248,6 +249,14 @@ std::vector<LedgerEntry> SqlTransaction::ledger_entries(std::int64_t after, std:
     return entries;
 }
 
+std::int64_t SqlTransaction::pending_ledger_entries() {
+    Statement& q = cached_statement("SELECT count(*) FROM ledger_pending");
+    q.step();
+    const std::int64_t pending = q.integer(0);
+    q.reset();
+    return pending;
+}
+
 std::vector<std::int64_t> SqlTransaction::ledger_positions_of(std::string_view record_hash) {
     Statement& q =
         cached_statement("SELECT position FROM ledger WHERE record_hash = ? ORDER BY position");
@@ -269,9 +278,11 @@ std::optional<UnchainedRow> SqlTransaction::first_unchained_row() {
     // so records are set against it whole: one sort, not a scan per record.
     static constexpr Check checks[] = {
         {"conclusion", "SELECT min(session_id) FROM (SELECT session_id FROM conclusion EXCEPT "
-                       "SELECT record_id FROM ledger WHERE kind = 'conclusion') x"},
+                       "SELECT record_id FROM ledger WHERE kind = 'conclusion' EXCEPT SELECT "
+                       "record_id FROM ledger_pending WHERE kind = 'conclusion') x"},
         {"audit", "SELECT min(id) FROM (SELECT id FROM audit EXCEPT SELECT record_id FROM ledger "
-                  "WHERE kind = 'audit') x"},
+                  "WHERE kind = 'audit' EXCEPT SELECT record_id FROM ledger_pending WHERE kind = "
+                  "'audit') x"},
         {"conclusion_code", "SELECT min(session_id) FROM conclusion_code x WHERE NOT EXISTS "
                             "(SELECT 1 FROM conclusion c WHERE c.session_id = x.session_id)"},
         {"conclusion_tag", "SELECT min(session_id) FROM conclusion_tag x WHERE NOT EXISTS "
@@ -324,6 +335,15 @@ void SqlTransaction::chain_rows(LedgerKind kind, std::int64_t record_id,
 
 void SqlTransaction::append_entry(LedgerKind kind, std::int64_t record_id,
                                   const std::string& record_hash) {
+    if (pending_ledger_) {
+        Statement& pending = cached_statement(
+            "INSERT INTO ledger_pending (kind, record_id, record_hash) VALUES (?, ?, ?)");
+        pending.bind(1, kind_name(kind));
+        pending.bind(2, record_id);
+        pending.bind(3, record_hash);
+        pending.run();
+        return;
+    }
     if (!ledger_tail_) {
         ledger_tail_ = ledger_head();
     }

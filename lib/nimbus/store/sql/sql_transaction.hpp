@@ -52,6 +52,7 @@ public:
     LedgerHead ledger_head() override;
     std::vector<LedgerEntry> ledger_entries(std::int64_t after, std::size_t limit,
                                             bool recompute) override;
+    std::int64_t pending_ledger_entries() override;
     std::vector<std::int64_t> ledger_positions_of(std::string_view record_hash) override;
     std::optional<UnchainedRow> first_unchained_row() override;
 
@@ -81,6 +82,10 @@ protected:
     static std::string stored_columns(std::string_view table);
     /// Called before an import inserts sessions; engines may defer work.
     virtual void session_inserted() {}
+    /// From now on, ledger entries wait in ledger_pending for the engine to
+    /// chain them, instead of being chained by this transaction (writers that
+    /// do not wait for one another; see schema/postgresql/0009).
+    void leave_ledger_entries_pending() { pending_ledger_ = true; }
 
 private:
     /// A statement for `count` rows of an import batch, prepared once per
@@ -111,6 +116,7 @@ private:
     /// The ledger's last entry as this transaction left it; read at the
     /// first append, forgotten when rows are copied in.
     std::optional<LedgerHead> ledger_tail_;
+    bool pending_ledger_ = false;
     std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
     BatchStatement find_sessions_;
     BatchStatement insert_sessions_;

@@ -242,6 +242,17 @@ public:
         return guards;
     }
 
+    // A SQLite store has no database roles: the identity file and the
+    // operating system decide who may do what (schema/sqlite/0009).
+    std::optional<ServerCaller> server_caller() override { return std::nullopt; }
+    std::vector<Person> people() override { return {}; }
+    std::vector<RoleRule> role_rules() override { return {}; }
+    void replace_people(const std::vector<Person>& /*people*/) override {
+        throw Error(ErrorKind::Usage, "a SQLite store keeps no roster",
+                    "its identity file says who may do what");
+    }
+    void replace_role_rules(const std::vector<RoleRule>& /*rules*/) override {}
+
     void restore_guards(const std::vector<GuardDifference>& differences) override {
         for (const GuardDifference& difference : differences) {
             if (difference.guard.kind == "table") {
