@@ -75,6 +75,16 @@ std::optional<std::string> known_head(const VerifyArgs& args) {
 }
 
 Result verify(const ReadContext& context, const VerifyArgs& args) {
+    // On a server that enforces its roster, each person reads only the records
+    // their roles cover: the chain of all of them is for whoever reads them all.
+    if (context.identity.stored &&
+        !policy::Filter(context.actor, policy::Action::ReadAudit).everything()) {
+        throw Error(ErrorKind::PermissionDenied,
+                    fmt::format("{} may not verify store {}: its server shows each person only "
+                                "the records their roles cover, and the ledger chains all of them",
+                                context.actor.display(), context.identity.source),
+                    "a tenant admin verifies it");
+    }
     const std::optional<std::string> head = known_head(args);
     const std::vector<store::Guard> expected = store::expected_guards(context.engine);
     const std::vector<store::GuardDifference> differences =

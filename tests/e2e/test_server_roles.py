@@ -1,0 +1,361 @@
+"""A PostgreSQL store that enforces its roster (docs/postgresql.md, "A server that
+enforces the roles"): each person connects as their own database role, the caller
+is the role the server authenticated, and the server itself refuses what the role
+table refuses, to the tool and to psql alike."""
+
+import os
+import subprocess
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+
+from harness import (COMMAND, BUSY_TIMEOUT, NimbusTestCase, POSTGRESQL, ROOT, identity_toml, main,
+                     postgresql_only, sqlite_only)
+
+# The writers' lock (nimbus-codes' application id), and the ledger's chaining lock.
+WRITERS_LOCK = 0x4E434453
+CHAINING_LOCK = f"{WRITERS_LOCK}, 2"
+
+# Who is who, by the name each person's database role gets (with a suffix).
+PEOPLE = {
+    "alice": {"name": "Alice Admin", "tenant_admin": True},
+    "sam": {"name": "Sam Sales", "ou_admin": ["Contoso/Sales"]},
+    "olga": {"name": "Olga Owner", "owner": ["Hotline"]},
+    "sue": {"name": "Sue Supervisor", "supervisor": ["Hotline"]},
+    "mia": {"name": "Mia Member", "member": ["Hotline"]},
+    "bob": {"name": "Bob Member", "member": ["Support"]},
+}
+OUTSIDER = "eve"  # a database role of the team that the roster does not list
+
+
+@postgresql_only
+class ServerRolesTest(NimbusTestCase):
+
+    def setUp(self):
+        super().setUp()
+        suffix = os.urandom(4).hex()
+        self.role = {name: f"{name}_{suffix}" for name in [*PEOPLE, OUTSIDER, "owner", "team"]}
+        self.db = f"nimbus_server_{suffix}"
+        self.addCleanup(self.drop)
+        # The team's group role holds the privileges of docs/examples/postgresql-grants.sql;
+        # each person logs in as their own role, a member of it.
+        POSTGRESQL.psql(f"CREATE ROLE {self.role['team']} NOLOGIN")
+        password = os.urandom(9).hex()
+        POSTGRESQL.psql(f"CREATE ROLE {self.role['owner']} LOGIN PASSWORD '{password}'")
+        for name in [*PEOPLE, OUTSIDER]:
+            POSTGRESQL.psql(f"CREATE ROLE {self.role[name]} LOGIN PASSWORD '{password}' "
+                            f"IN ROLE {self.role['team']}")
+        POSTGRESQL.psql(f"CREATE DATABASE {self.db} OWNER {self.role['owner']}")
+        POSTGRESQL.psql("REVOKE CREATE ON SCHEMA public FROM PUBLIC", database=self.db)
+        server = urllib.parse.urlsplit(POSTGRESQL.uri)
+        passfile = os.path.join(self.sandbox.dir, "pgpass")
+        with open(passfile, "w") as f:
+            f.write(f"{server.hostname}:{server.port}:{self.db}:*:{password}\n")
+        os.chmod(passfile, 0o600)
+        self.sandbox.env["PGPASSFILE"] = passfile
+        self.base = f"postgresql://{{}}@{server.hostname}:{server.port}/{self.db}"
+
+        self.roster = os.path.join(self.sandbox.dir, "roster.toml")
+        self.write_roster(PEOPLE)
+        self.as_person("owner")
+        self.run_ok("init", "--tenant", "Contoso")
+        with open(os.path.join(ROOT, "docs", "examples", "postgresql-grants.sql"), encoding="utf-8") as f:
+            granted = self.sql("owner", f.read().replace("nimbus_app", self.role["team"]))
+        self.assertEqual(granted.returncode, 0, granted.stderr)
+        self.run_ok("identity", "push", self.roster)
+
+        self.as_person("alice")
+        for command in (("ou", "create", "Contoso/Sales"),
+                        ("code", "create", "--type", "primary", "--name", "Sale"),
+                        ("code", "create", "--type", "primary", "--name", "Secret"),
+                        ("service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center"),
+                        ("service", "create", "Support", "--ou", "Contoso", "--license", "contact-center"),
+                        ("service", "apply", "Support", "--primary", "Sale"),
+                        ("extension", "enable", "Support", "codes-and-tags")):
+            self.run_ok(*command)
+        self.import_sessions("bob", "Support", ["s-1", "s-2"])
+        self.as_person("olga")
+        self.run_ok("service", "apply", "Hotline", "--primary", "Sale")
+        self.run_ok("extension", "enable", "Hotline", "codes-and-tags")
+        self.import_sessions("mia", "Hotline", ["h-1", "h-2", "h-3"])
+
+    def drop(self):
+        POSTGRESQL.drop_database(self.db)
+        for role in self.role.values():
+            POSTGRESQL.psql(f"DROP ROLE IF EXISTS {role}", check=False)
+
+    def write_roster(self, people):
+        with open(self.roster, "w", encoding="utf-8") as f:
+            f.write(identity_toml({self.role[name]: fields for name, fields in people.items()}))
+        os.chmod(self.roster, 0o600)
+
+    def as_person(self, name):
+        """Later commands connect as this person's role."""
+        self.sandbox.use_store(self.base.format(self.role[name]))
+
+    def import_sessions(self, agent, service, ids):
+        rows = "".join(f"{i},{service},{self.role[agent]},inbound,2026-11-26T08:00:00Z,"
+                       "2026-11-26T08:05:00Z,accepted,\n" for i in ids)
+        self.run_ok("session", "import", "-", "--input-format", "csv",
+                    stdin="id,service,user,direction,started_at,ended_at,outcome,caller\n" + rows)
+
+    def sql(self, name, statement):
+        """psql as a person's role: the completed process."""
+        return subprocess.run([POSTGRESQL.psql_binary, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                               "-d", self.base.format(self.role[name]), "-c", statement],
+                              capture_output=True, text=True, timeout=COMMAND,
+                              env=dict(os.environ, **self.sandbox.env))
+
+    def value(self, name, query):
+        done = self.sql(name, query)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return done.stdout.strip()
+
+    def rows_dumped(self):
+        """The store as pg_dump writes it, but for where the id sequences stand: an
+        insert that was refused still took a number."""
+        return "\n".join(line for line in self.sandbox.dump().splitlines()
+                         if not line.startswith("SELECT pg_catalog.setval("))
+
+    def id_of(self, table, where):
+        return self.value("owner", f"SELECT id FROM {table} WHERE {where}")
+
+    def test_each_person_acts_as_the_role_the_server_authenticated(self):
+        self.as_person("mia")
+        shown = self.json_ok("whoami")
+        self.assertEqual((shown["user"], shown["member"]), (self.role["mia"], ["Hotline"]))
+        self.assertEqual(shown["identity_file"], self.sandbox.store)
+        self.assertEqual(sorted(s["id"] for s in self.json_ok("session", "list")), ["h-1", "h-2", "h-3"])
+        self.assert_fails(3, "session", "show", "s-1")
+        self.run_ok("session", "conclude", "h-1", "--primary", "Sale", "--tag", "vip")
+        # An identity file of her own, named by flag or variable, changes nothing.
+        evil = os.path.join(self.sandbox.dir, "evil.toml")
+        with open(evil, "w") as f:
+            f.write(identity_toml({self.role["mia"]: {"name": "Mia", "tenant_admin": True},
+                                   self.role["bob"]: {"name": "Bob"}}))
+        os.chmod(evil, 0o600)
+        self.assert_fails(77, "--identity", evil, "--as", self.role["bob"], "session", "conclude", "s-2",
+                          "--primary", "Sale", stderr="only tenant admins may act as another user")
+        self.assert_fails(77, "code", "create", "--type", "primary", "--name", "Mine",
+                          env={"NIMBUS_CODES_IDENTITY": evil})
+
+        self.as_person("sue")
+        rows = self.json_ok("report", "usage", "--month", "2026-11", "--by", "service,code")
+        self.assertEqual({(r["service"], r["code"], r["sessions"]) for r in rows}, {("Hotline", "Sale", 1)})
+        self.as_person("olga")
+        self.assert_fails(77, "service", "edit", "Hotline", "--license", "basic-routing")
+        self.as_person("sam")
+        self.run_ok("service", "edit", "Hotline", "--license", "enterprise-routing")
+        # An OU admin reads only part of the records: the ledger is a tenant admin's to verify.
+        self.assert_fails(77, "verify", stderr="a tenant admin verifies it")
+        self.as_person(OUTSIDER)
+        self.assert_fails(77, "whoami", stderr=f'database role "{self.role[OUTSIDER]}" is not listed in the '
+                                               "roster of store")
+        self.as_person("alice")
+        self.run_ok("--as", self.role["bob"], "session", "conclude", "s-1", "--primary", "Sale")
+        records = {(r["action"], r["user"], r["via"]) for r in self.json_ok("audit", "list")}
+        self.assertIn(("session.conclude", self.role["mia"], None), records)
+        self.assertIn(("session.conclude", self.role["bob"], self.role["alice"]), records)
+        self.assertEqual(self.json_ok("verify")["ledger"], "ok")
+
+    def test_psql_as_each_role_changes_nothing_the_role_table_refuses(self):
+        hotline, support = self.id_of("service", "name = 'Hotline'"), self.id_of("service", "name = 'Support'")
+        secret, sale = self.id_of("code", "name = 'Secret'"), self.id_of("code", "name = 'Sale'")
+        h2, s2 = (self.id_of("session", f"external_id = '{i}'") for i in ("h-2", "s-2"))
+        mia, bob, alice = self.role["mia"], self.role["bob"], self.role["alice"]
+        hash64 = "repeat('a', 64)"
+
+        def conclusion(session, user, code, via="NULL"):
+            return (f"BEGIN; INSERT INTO conclusion VALUES ({session}, 1, '{user}', {via}, 0, 1, 0); "
+                    f"INSERT INTO conclusion_code VALUES ({session}, 1, {code}, 'primary', "
+                    f"(SELECT name FROM code WHERE id = {code})); INSERT INTO ledger_pending "
+                    f"(kind, record_id, record_hash) VALUES ('conclusion', {session}, {hash64}); COMMIT")
+
+        # Each statement fails, or finds no row it may touch; the store is as it was.
+        attempts = {
+            "mia": [
+                "UPDATE service SET license = 'basic-routing'",
+                conclusion(s2, bob, sale),                      # in bob's name
+                conclusion(s2, mia, sale),                      # bob's session, her name
+                conclusion(h2, mia, secret),                    # a code her service does not offer
+                conclusion(h2, bob, sale, via=f"'{mia}'"),      # acting as another
+                f"INSERT INTO audit (at, \"user\", action, target) VALUES ('2026-11-26T09:00:00Z', '{alice}', "
+                "'code.create', 'code id:9')",
+                f"INSERT INTO audit (at, \"user\", action, target) VALUES ('2026-11-26T09:00:00Z', '{mia}', "
+                "'code.create', 'code id:9')",                  # her name, a change she may not make
+                f"INSERT INTO ou (parent_id, name, path, path_key, created_at) VALUES (1, 'X', 'Contoso/X', "
+                "'contoso/x', 't')",
+                "INSERT INTO code (type, name, name_key, ou_id, created_at) VALUES ('primary', 'X', 'x', 1, 't')",
+                "UPDATE code SET description = 'changed'",
+                "INSERT INTO service (name, name_key, ou_id, license, created_at) VALUES ('X', 'x', 1, "
+                "'contact-center', 't')",
+                f"INSERT INTO service_code VALUES ({hotline}, 'primary', 2, {secret})",
+                "DELETE FROM service_code", "DELETE FROM service_extension",
+                f"INSERT INTO service_extension VALUES ({hotline}, 'session-details')",
+                f"INSERT INTO session (external_id, service_id, \"user\", direction, started_at) VALUES "
+                f"('x-1', {hotline}, '{mia}', 'inbound', 1)",
+                "UPDATE session SET caller = 'changed'",
+                f"INSERT INTO ledger (position, kind, record_id, record_hash, chain_hash) SELECT max(position) + 1, "
+                f"'audit', 1, {hash64}, {hash64} FROM ledger",
+                f"INSERT INTO ledger_pending (kind, record_id, record_hash) VALUES ('audit', 1, {hash64})",
+                f"INSERT INTO person VALUES ('{self.role[OUTSIDER]}', 'Eve', '', true)",
+                f"UPDATE person SET tenant_admin = true WHERE login = '{mia}'",
+                "DELETE FROM person_grant", "DELETE FROM person",
+                "UPDATE role_rule SET roles = 127", "INSERT INTO role_rule VALUES ('x', 1, '{}')",
+                f"SET ROLE {self.role['owner']}",
+            ],
+            "sue": [conclusion(h2, self.role["sue"], sale), "UPDATE service SET license = 'basic-routing'",
+                    f"INSERT INTO service_code VALUES ({hotline}, 'primary', 2, {secret})"],
+            "olga": ["UPDATE service SET license = 'basic-routing'", "UPDATE service SET name = 'Mine'",
+                     f"INSERT INTO service_code VALUES ({support}, 'primary', 2, {secret})",
+                     f"DELETE FROM service_code WHERE service_id = {support}",
+                     f"INSERT INTO session (external_id, service_id, \"user\", direction, started_at) VALUES "
+                     f"('x-1', {support}, '{bob}', 'inbound', 1)",
+                     f"INSERT INTO person VALUES ('{self.role[OUTSIDER]}', 'Eve', '', true)"],
+            "sam": [f"UPDATE service SET license = 'basic-routing' WHERE id = {support}",
+                    "INSERT INTO code (type, name, name_key, ou_id, created_at) VALUES ('primary', 'X', 'x', 1, 't')"],
+            OUTSIDER: [conclusion(h2, self.role[OUTSIDER], sale),
+                       f"INSERT INTO session (external_id, service_id, \"user\", direction, started_at) VALUES "
+                       f"('x-1', {hotline}, '{self.role[OUTSIDER]}', 'inbound', 1)",
+                       "UPDATE code SET description = 'changed'"],
+        }
+        before = self.rows_dumped()
+        for name, statements in attempts.items():
+            for statement in statements:
+                done = self.sql(name, statement)
+                if done.returncode != 0:
+                    self.assertRegex(done.stderr, "row-level security|permission denied|must be",
+                                     f"{name}: {statement}")
+        self.assertEqual(self.rows_dumped(), before)
+        # The forgeries the role table is about are refused outright, not just filtered.
+        for name, statement in (("mia", conclusion(s2, bob, sale)), ("mia", attempts["mia"][5]),
+                                ("mia", "UPDATE role_rule SET roles = 127"),
+                                ("sue", attempts["sue"][0])):
+            self.assertNotEqual(self.sql(name, statement).returncode, 0, statement)
+
+        # What each role reads: its services' sessions, its own audit records.
+        self.assertEqual(self.value("mia", "SELECT string_agg(external_id, ',' ORDER BY external_id) "
+                                           "FROM session"), "h-1,h-2,h-3")
+        self.assertEqual(self.value("bob", "SELECT string_agg(external_id, ',' ORDER BY external_id) "
+                                           "FROM session"), "s-1,s-2")
+        self.assertEqual(self.value("sue", "SELECT count(*) FROM session"), "3")
+        self.assertEqual(self.value(OUTSIDER, "SELECT count(*) FROM session"), "0")
+        self.assertEqual(self.value("mia", "SELECT count(*) FROM audit"), "0")
+        self.assertEqual(self.value(OUTSIDER, "SELECT count(*) FROM audit"), "0")
+        self.assertNotEqual(self.value("alice", "SELECT count(*) FROM audit"), "0")
+        # And what the tool does for them still works.
+        self.as_person("mia")
+        self.run_ok("session", "conclude", "h-2", "--primary", "Sale")
+
+    def test_a_psql_conclusion_needs_its_ledger_entry(self):
+        h2 = self.id_of("session", "external_id = 'h-2'")
+        mia = self.role["mia"]
+        done = self.sql("mia", f"BEGIN; INSERT INTO conclusion VALUES ({h2}, 1, '{mia}', NULL, 0, 0, 1); "
+                               f"INSERT INTO conclusion_tag VALUES ({h2}, 1, 'x', 'x'); "
+                               "SET CONSTRAINTS ALL IMMEDIATE; COMMIT")
+        self.assertIn("a permanent record is written with its ledger entry", done.stderr)
+        self.assertEqual(self.value("owner", f"SELECT count(*) FROM conclusion WHERE session_id = {h2}"), "0")
+
+    def test_no_open_transaction_holds_up_the_writers(self):
+        # mia takes the writers' lock, the chaining lock and a pending entry,
+        # and keeps them.
+        hold = subprocess.Popen(
+            [POSTGRESQL.psql_binary, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+             self.base.format(self.role["mia"])],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **self.sandbox.env))
+        hold.stdin.write(f"BEGIN; SELECT pg_advisory_xact_lock({WRITERS_LOCK}); "
+                         f"SELECT pg_advisory_xact_lock({CHAINING_LOCK}); "
+                         "SELECT nimbus_chain_pending();\n")
+        hold.stdin.flush()
+        deadline = time.monotonic() + COMMAND
+        while self.value("owner", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                  "AND granted") != "2":
+            self.assertLess(time.monotonic(), deadline, "the locks were not taken")
+            time.sleep(0.05)
+        try:
+            self.as_person("bob")
+            started = time.monotonic()
+            self.run_ok("session", "conclude", "s-1", "--primary", "Sale")
+            self.assertLess(time.monotonic() - started, BUSY_TIMEOUT)
+            self.as_person("olga")
+            self.import_sessions("mia", "Hotline", ["h-4"])
+            self.as_person("alice")
+            shown = self.run_ok("verify", "--format", "json")
+            self.assertEqual(shown.json()["ledger"], "ok")
+            self.assertIn("records are not chained yet", shown.err)
+        finally:
+            hold.communicate("ROLLBACK;\n", timeout=COMMAND)
+        # The next write chains what waited.
+        self.as_person("mia")
+        self.run_ok("session", "conclude", "h-1", "--primary", "Sale")
+        self.as_person("alice")
+        shown = self.run_ok("verify", "--format", "json")
+        self.assertEqual(shown.json()["ledger"], "ok")
+        self.assertNotIn("not chained", shown.err)
+        self.assertEqual(self.value("owner", "SELECT count(*) FROM ledger_pending"), "0")
+
+    def test_racing_concluders_from_four_roles_leave_one_conclusion(self):
+        self.write_roster(PEOPLE)
+        names = ["mia", "olga", "sam", "alice"] * 4
+
+        def conclude(name):
+            env = dict(self.sandbox.env, NIMBUS_CODES_STORE=self.base.format(self.role[name]))
+            args = ["--as", self.role["mia"]] if name == "alice" else []
+            return self.sandbox.run(*args, "session", "conclude", "h-3", "--primary", "Sale", env=env,
+                                    timeout=COMMAND * 4)
+
+        with ThreadPoolExecutor(len(names)) as pool:
+            results = list(pool.map(conclude, names))
+        codes = sorted(r.code for r in results)
+        self.assertEqual(codes, [0] + [4] * (len(names) - 1), results)
+        self.as_person("alice")
+        self.assertEqual(self.json_ok("verify")["ledger"], "ok")
+
+    def test_identity_push_is_for_tenant_admins_and_audited(self):
+        self.as_person("olga")
+        self.assert_fails(77, "identity", "push", self.roster)
+        self.write_roster({**PEOPLE, OUTSIDER: {"name": "Eve New", "member": ["Support"]}})
+        self.as_person("alice")
+        pushed = self.json_ok("identity", "push", self.roster)
+        self.assertEqual((pushed["users"], pushed["added"], pushed["removed"]), (7, 1, 0))
+        self.as_person(OUTSIDER)
+        self.assertEqual(self.json_ok("whoami")["member"], ["Support"])
+        # A roster without a tenant admin is refused, and changes nothing.
+        self.write_roster({name: dict(fields, tenant_admin=False) for name, fields in PEOPLE.items()})
+        self.as_person("alice")
+        self.assert_fails(65, "identity", "push", self.roster, stderr="names no tenant admin")
+        self.assertEqual(self.value("owner", "SELECT count(*) FROM person WHERE tenant_admin"), "1")
+        last = self.json_ok("audit", "list")[-1]
+        self.assertEqual((last["action"], last["user"]), ("identity.push", self.role["alice"]))
+
+    def test_a_role_table_of_another_version_is_refused_until_init(self):
+        done = self.sql("owner", "UPDATE role_rule SET roles = 127 WHERE action = 'read-audit'")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.as_person("mia")
+        self.assert_fails(78, "session", "list", stderr="enforces another version's role table")
+        self.as_person("owner")
+        self.run_ok("init")
+        self.as_person("mia")
+        self.run_ok("session", "list")
+        self.assert_fails(77, "audit", "list")
+
+    def test_a_store_that_enforces_a_roster_is_not_copied(self):
+        self.as_person("alice")
+        copy = os.path.join(self.sandbox.dir, "copy.db")
+        # store copy names its stores: the caller's identity file (its runner a tenant admin) decides.
+        self.assert_fails(78, "store", "copy", "--from", self.sandbox.store, "--to", copy,
+                          stderr="its writers take no lock that a copy could hold")
+        self.assertFalse(os.path.exists(copy))
+
+
+@sqlite_only("a SQLite store has no database roles")
+class SqliteRosterTest(NimbusTestCase):
+
+    def test_identity_push_is_a_usage_error(self):
+        self.init_store()
+        self.assert_fails(64, "identity", "push", self.sandbox.identity, stderr="a SQLite store keeps no roster")
+
+
+if __name__ == "__main__":
+    main()
