@@ -157,20 +157,15 @@ Result run_checked(const Command& command, const Actor& actor, const Body& body)
     return result;
 }
 
-/// Who runs a command, and the roster that says what they may do.
-struct Caller {
-    identity::Identity identity;
-    std::string login;
-};
-
-/// The identity file and the OS account; or, on a PostgreSQL store whose
+/// Who runs a command, and the roster that says what they may do: the
+/// identity file and the OS account; or, on a PostgreSQL store whose
 /// server enforces the role table, the store's roster and the database role
 /// the server authenticated (the store is opened for it, and kept in `store`
 /// for the command). The store's owner pushes a roster as a tenant admin.
 /// `store copy` names its own stores, and is checked by the identity file
 /// (a copy out of a store that enforces a roster is refused anyway).
-Caller find_caller(const Command& command, const Globals& globals, const Runtime& runtime,
-                   std::unique_ptr<store::Store>& store) {
+roster::StoredCaller find_caller(const Command& command, const Globals& globals,
+                                 const Runtime& runtime, std::unique_ptr<store::Store>& store) {
     const bool uses_store = !std::holds_alternative<IdentityBody>(command.body) ||
                             command.action == policy::Action::ReadIdentity;
     if (uses_store && runtime.store_locator(globals).engine == store::Engine::Postgresql) {
@@ -188,13 +183,13 @@ Caller find_caller(const Command& command, const Globals& globals, const Runtime
         const auto tx = store->begin_read();
         const std::optional<store::ServerCaller> server = tx->server_caller();
         if (server && server->owner && command.action == policy::Action::PushIdentity) {
-            return Caller{roster::owner_identity(server->login, store->location()), server->login};
+            return {roster::owner_identity(server->login, store->location()), server->login};
         }
         if (auto stored = roster::stored_caller(*tx, store->location())) {
-            return Caller{std::move(stored->identity), std::move(stored->login)};
+            return std::move(*stored);
         }
     }
-    return Caller{runtime.load_identity(globals), runtime.os_login()};
+    return {runtime.load_identity(globals), runtime.os_login()};
 }
 
 } // namespace
@@ -247,7 +242,7 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
     }
 
     std::unique_ptr<store::Store> store;
-    const Caller caller = find_caller(command, globals, runtime, store);
+    const roster::StoredCaller caller = find_caller(command, globals, runtime, store);
     const identity::Identity& identity = caller.identity;
     const std::optional<std::string_view> act_as =
         globals.act_as.empty() ? std::nullopt : std::optional<std::string_view>(globals.act_as);

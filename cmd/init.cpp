@@ -22,6 +22,13 @@ struct InitArgs {
     bool restore_guards = false;
 };
 
+/// Whom init's audit records name: the OS account; on a store whose server
+/// enforces a roster, the database role, as every other record there does.
+std::string recorded_user(store::ReadTransaction& tx, const InitContext& context) {
+    const std::optional<store::ServerCaller> server = tx.server_caller();
+    return server && server->enforced ? server->login : context.os_login;
+}
+
 /// Puts back the guards that the store's schema defines and drops the objects
 /// it does not on its tables, with an audit record of each difference.
 /// Gives the differences it mended.
@@ -39,7 +46,7 @@ std::vector<std::string> restore_guards(store::WriteTransaction& tx, store::Engi
         mended.push_back(difference.describe());
         before.push_back(difference.describe());
     }
-    AuditTrail audit(tx, context.os_login, std::nullopt, context.now);
+    AuditTrail audit(tx, recorded_user(tx, context), std::nullopt, context.now);
     audit.record("store.guards", "guards", std::nullopt, {{"differences", before}},
                  {{"guards", "as the schema defines them"}});
     return mended;
@@ -51,7 +58,7 @@ std::vector<std::string> restore_guards(store::WriteTransaction& tx, store::Engi
 store::LedgerHead chain_existing_records(store::WriteTransaction& tx, const InitContext& context) {
     const std::int64_t chained = tx.chain_unchained_records();
     const store::LedgerHead before = tx.ledger_head();
-    AuditTrail audit(tx, context.os_login, std::nullopt, context.now);
+    AuditTrail audit(tx, recorded_user(tx, context), std::nullopt, context.now);
     audit.record("store.ledger", "ledger", std::nullopt, nullptr,
                  {{"chained_records", chained}, {"head", before.hash}});
     return tx.ledger_head();
@@ -101,7 +108,7 @@ Result initialise(const InitContext& context, const InitArgs& args) {
                 throw Error(ErrorKind::Usage, "a new store needs the name of its tenant root",
                             "run 'nimbus-codes init --tenant NAME', e.g. --tenant Contoso");
             }
-            AuditTrail audit(tx, context.os_login, std::nullopt, context.now);
+            AuditTrail audit(tx, recorded_user(tx, context), std::nullopt, context.now);
             root = ous::create_tenant(tx, audit, *tenant);
             tenant_created = true;
         });

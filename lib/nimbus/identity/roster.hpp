@@ -28,10 +28,10 @@ identity::Identity identity_of(const std::vector<store::Person>& people,
 /// this binary's: its owner upgrades it with `init`.
 void require_current_rules(store::ReadTransaction& tx, const std::string& location);
 
-/// Who runs a command on a store whose server enforces the role table.
+/// Who runs a command, and the roster that decides what they may do.
 struct StoredCaller {
-    identity::Identity identity; ///< the stored roster
-    std::string login;           ///< the database role the server knows the caller as
+    identity::Identity identity; ///< the stored roster (or an identity file)
+    std::string login; ///< the database role the server knows the caller as (or the OS account)
 };
 
 /// The roster and the caller, when the store's server enforces the role
