@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <random>
+#include <thread>
 #include <filesystem>
 #include <unistd.h>
 
@@ -287,8 +290,13 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
     }
     const auto& body = std::get<WriteBody>(command.body);
     // A server engine may fail a transaction that a concurrent one got in the
-    // way of (a serialization failure, a deadlock); it then runs again, whole.
+    // way of (a serialization failure, a deadlock); it then runs again, whole,
+    // after a short random pause, as a writer waits for a lock: at least five
+    // times, and for up to the busy timeout.
     constexpr int attempts = 5;
+    const auto give_up_at = std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(globals.busy_timeout_ms);
+    std::minstd_rand jitter(std::random_device{}());
     for (int attempt = 1;; ++attempt) {
         try {
             const auto tx = store->begin_write();
@@ -303,10 +311,14 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
             }
             return outcome;
         } catch (const Error& e) {
-            if (e.kind() != ErrorKind::Retry || attempt == attempts || !command.repeatable()) {
+            if (e.kind() != ErrorKind::Retry || !command.repeatable() ||
+                (attempt >= attempts && std::chrono::steady_clock::now() >= give_up_at)) {
                 throw;
             }
         }
+        const int longest_ms = 1 << std::min(attempt, 6); // 2, 4, ... 64 ms
+        std::this_thread::sleep_for(std::chrono::milliseconds(
+            std::uniform_int_distribution<int>(1, longest_ms)(jitter)));
     }
 }
 

@@ -246,63 +246,66 @@ BEGIN
 END
 $$;
 
--- The policies: each lets a statement through while no roster is stored,
--- and otherwise only within the scope of the action that governs it. The
+-- The policies: each lets a statement through while no roster is stored
+-- (no row in person, which every person of the store may read), and
+-- otherwise only within the scope of the action that governs it. The
 -- functions' answers are computed once per statement (the scalar subqueries).
 ALTER TABLE person ENABLE ROW LEVEL SECURITY;
 ALTER TABLE person_grant ENABLE ROW LEVEL SECURITY;
 CREATE POLICY person_read ON person FOR SELECT USING (true);
-CREATE POLICY person_push ON person FOR ALL
-    USING ((SELECT NOT nimbus_enforced()) OR (SELECT nimbus_may_anywhere('push-identity')))
+CREATE POLICY person_add ON person FOR INSERT
     WITH CHECK ((SELECT NOT nimbus_enforced()) OR (SELECT nimbus_may_anywhere('push-identity')));
+CREATE POLICY person_remove ON person FOR DELETE
+    USING ((SELECT nimbus_may_anywhere('push-identity')));
 CREATE POLICY person_grant_read ON person_grant FOR SELECT USING (true);
-CREATE POLICY person_grant_push ON person_grant FOR ALL
-    USING ((SELECT NOT nimbus_enforced()) OR (SELECT nimbus_may_anywhere('push-identity')))
-    WITH CHECK ((SELECT NOT nimbus_enforced()) OR (SELECT nimbus_may_anywhere('push-identity')));
+CREATE POLICY person_grant_add ON person_grant FOR INSERT
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person) OR (SELECT nimbus_may_anywhere('push-identity')));
+CREATE POLICY person_grant_remove ON person_grant FOR DELETE
+    USING (NOT EXISTS (SELECT 1 FROM person) OR (SELECT nimbus_may_anywhere('push-identity')));
 
 ALTER TABLE ou ENABLE ROW LEVEL SECURITY;
 CREATE POLICY ou_read ON ou FOR SELECT USING (true);
 CREATE POLICY ou_create ON ou FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced()) OR parent_id = ANY ((SELECT nimbus_ous('create-ou'))::bigint[]));
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person) OR parent_id = ANY ((SELECT nimbus_ous('create-ou'))::bigint[]));
 
 ALTER TABLE code ENABLE ROW LEVEL SECURITY;
 CREATE POLICY code_read ON code FOR SELECT USING (true);
 CREATE POLICY code_create ON code FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced()) OR ou_id = ANY ((SELECT nimbus_ous('change-codes'))::bigint[]));
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person) OR ou_id = ANY ((SELECT nimbus_ous('change-codes'))::bigint[]));
 CREATE POLICY code_change ON code FOR UPDATE
-    USING ((SELECT NOT nimbus_enforced()) OR ou_id = ANY ((SELECT nimbus_ous('change-codes'))::bigint[]));
+    USING (NOT EXISTS (SELECT 1 FROM person) OR ou_id = ANY ((SELECT nimbus_ous('change-codes'))::bigint[]));
 
 ALTER TABLE service ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_read ON service FOR SELECT USING (true);
 CREATE POLICY service_create ON service FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced()) OR ou_id = ANY ((SELECT nimbus_ous('create-service'))::bigint[]));
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person) OR ou_id = ANY ((SELECT nimbus_ous('create-service'))::bigint[]));
 CREATE POLICY service_change ON service FOR UPDATE
-    USING ((SELECT NOT nimbus_enforced()) OR id = ANY ((SELECT nimbus_services('change-service'))::bigint[]));
+    USING (NOT EXISTS (SELECT 1 FROM person) OR id = ANY ((SELECT nimbus_services('change-service'))::bigint[]));
 
 ALTER TABLE service_code ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_code_read ON service_code FOR SELECT USING (true);
 CREATE POLICY service_code_configure ON service_code FOR ALL
-    USING ((SELECT NOT nimbus_enforced())
+    USING (NOT EXISTS (SELECT 1 FROM person)
            OR service_id = ANY ((SELECT nimbus_services('configure-service'))::bigint[]));
 
 ALTER TABLE service_extension ENABLE ROW LEVEL SECURITY;
 CREATE POLICY service_extension_read ON service_extension FOR SELECT USING (true);
 CREATE POLICY service_extension_configure ON service_extension FOR ALL
-    USING ((SELECT NOT nimbus_enforced())
+    USING (NOT EXISTS (SELECT 1 FROM person)
            OR service_id = ANY ((SELECT nimbus_services('configure-service'))::bigint[]));
 
 -- Sessions: their services' (the read rule's roles there), or the agent's own.
 ALTER TABLE session ENABLE ROW LEVEL SECURITY;
 CREATE POLICY session_read ON session FOR SELECT
-    USING ((SELECT NOT nimbus_enforced())
+    USING (NOT EXISTS (SELECT 1 FROM person)
            OR service_id = ANY ((SELECT nimbus_services('read-sessions'))::bigint[])
            OR ((SELECT nimbus_by_own_agent('read-sessions')) AND "user" = session_user)
            OR service_id = ANY ((SELECT nimbus_services('import-sessions'))::bigint[]));
 CREATE POLICY session_import ON session FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced())
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person)
                 OR service_id = ANY ((SELECT nimbus_services('import-sessions'))::bigint[]));
 CREATE POLICY session_complete ON session FOR UPDATE
-    USING ((SELECT NOT nimbus_enforced())
+    USING (NOT EXISTS (SELECT 1 FROM person)
            OR service_id = ANY ((SELECT nimbus_services('import-sessions'))::bigint[]));
 
 -- A conclusion: read with its session; written once, in the caller's own
@@ -311,17 +314,17 @@ CREATE POLICY session_complete ON session FOR UPDATE
 -- as the tool cleans them.
 ALTER TABLE conclusion ENABLE ROW LEVEL SECURITY;
 CREATE POLICY conclusion_read ON conclusion FOR SELECT
-    USING ((SELECT NOT nimbus_enforced()) OR EXISTS (SELECT 1 FROM session s WHERE s.id = session_id));
+    USING (NOT EXISTS (SELECT 1 FROM person) OR EXISTS (SELECT 1 FROM session s WHERE s.id = session_id));
 CREATE POLICY conclusion_write ON conclusion FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced())
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person)
                 OR (nimbus_writes_as("user", via) AND nimbus_may_conclude(session_id, "user")
                     AND tag_count <= 20));
 
 ALTER TABLE conclusion_code ENABLE ROW LEVEL SECURITY;
 CREATE POLICY conclusion_code_read ON conclusion_code FOR SELECT
-    USING ((SELECT NOT nimbus_enforced()) OR EXISTS (SELECT 1 FROM session s WHERE s.id = session_id));
+    USING (NOT EXISTS (SELECT 1 FROM person) OR EXISTS (SELECT 1 FROM session s WHERE s.id = session_id));
 CREATE POLICY conclusion_code_write ON conclusion_code FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced())
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person)
                 OR EXISTS (SELECT 1
                            FROM conclusion c
                            JOIN session s ON s.id = c.session_id
@@ -335,9 +338,9 @@ CREATE POLICY conclusion_code_write ON conclusion_code FOR INSERT
 
 ALTER TABLE conclusion_tag ENABLE ROW LEVEL SECURITY;
 CREATE POLICY conclusion_tag_read ON conclusion_tag FOR SELECT
-    USING ((SELECT NOT nimbus_enforced()) OR EXISTS (SELECT 1 FROM session s WHERE s.id = session_id));
+    USING (NOT EXISTS (SELECT 1 FROM person) OR EXISTS (SELECT 1 FROM session s WHERE s.id = session_id));
 CREATE POLICY conclusion_tag_write ON conclusion_tag FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced())
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person)
                 OR (EXISTS (SELECT 1 FROM conclusion c
                             WHERE c.session_id = conclusion_tag.session_id
                               AND nimbus_writes_as(c."user", c.via))
@@ -349,12 +352,12 @@ CREATE POLICY conclusion_tag_write ON conclusion_tag FOR INSERT
 -- the person it names.
 ALTER TABLE audit ENABLE ROW LEVEL SECURITY;
 CREATE POLICY audit_read ON audit FOR SELECT
-    USING ((SELECT NOT nimbus_enforced())
+    USING (NOT EXISTS (SELECT 1 FROM person)
            OR ou_id = ANY ((SELECT nimbus_ous('read-audit'))::bigint[])
            OR (ou_id IS NULL AND (SELECT nimbus_tenant_wide('read-audit')))
            OR "user" = session_user OR via = session_user);
 CREATE POLICY audit_write ON audit FOR INSERT
-    WITH CHECK ((SELECT NOT nimbus_enforced())
+    WITH CHECK (NOT EXISTS (SELECT 1 FROM person)
                 OR (nimbus_writes_as("user", via)
                     AND EXISTS (SELECT 1 FROM role_rule r
                                 WHERE audit.action = ANY (r.audited)
@@ -364,7 +367,7 @@ CREATE POLICY audit_write ON audit FOR INSERT
 -- pending entry by the writer of its record, once.
 ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
 CREATE POLICY ledger_read ON ledger FOR SELECT USING (true);
-CREATE POLICY ledger_append ON ledger FOR INSERT WITH CHECK ((SELECT NOT nimbus_enforced()));
+CREATE POLICY ledger_append ON ledger FOR INSERT WITH CHECK (NOT EXISTS (SELECT 1 FROM person));
 
 ALTER TABLE ledger_pending ENABLE ROW LEVEL SECURITY;
 CREATE POLICY ledger_pending_read ON ledger_pending FOR SELECT USING (true);
