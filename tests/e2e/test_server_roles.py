@@ -50,7 +50,7 @@ class ServerRolesTest(NimbusTestCase):
         server = urllib.parse.urlsplit(POSTGRESQL.uri)
         passfile = os.path.join(self.sandbox.dir, "pgpass")
         with open(passfile, "w") as f:
-            f.write(f"{server.hostname}:{server.port}:{self.db}:*:{password}\n")
+            f.write(f"{server.hostname}:{server.port}:*:*:{password}\n")
         os.chmod(passfile, 0o600)
         self.sandbox.env["PGPASSFILE"] = passfile
         self.base = f"postgresql://{{}}@{server.hostname}:{server.port}/{self.db}"
@@ -59,9 +59,7 @@ class ServerRolesTest(NimbusTestCase):
         self.write_roster(PEOPLE)
         self.as_person("owner")
         self.run_ok("init", "--tenant", "Contoso")
-        with open(os.path.join(ROOT, "docs", "examples", "postgresql-grants.sql"), encoding="utf-8") as f:
-            granted = self.sql("owner", f.read().replace("nimbus_app", self.role["team"]))
-        self.assertEqual(granted.returncode, 0, granted.stderr)
+        self.grant(self.db)
         self.run_ok("identity", "push", self.roster)
 
         self.as_person("alice")
@@ -83,6 +81,16 @@ class ServerRolesTest(NimbusTestCase):
         POSTGRESQL.drop_database(self.db)
         for role in self.role.values():
             POSTGRESQL.psql(f"DROP ROLE IF EXISTS {role}", check=False)
+
+    def grant(self, database):
+        """docs/examples/postgresql-grants.sql for the team's group, run by the owner."""
+        with open(os.path.join(ROOT, "docs", "examples", "postgresql-grants.sql"), encoding="utf-8") as f:
+            granted = subprocess.run([POSTGRESQL.psql_binary, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                                      self.base.format(self.role["owner"]).rsplit("/", 1)[0] + "/" + database,
+                                      "-c", f.read().replace("nimbus_app", self.role["team"])],
+                                     capture_output=True, text=True, timeout=COMMAND,
+                                     env=dict(os.environ, **self.sandbox.env))
+        self.assertEqual(granted.returncode, 0, granted.stderr)
 
     def write_roster(self, people):
         with open(self.roster, "w", encoding="utf-8") as f:
@@ -339,6 +347,22 @@ class ServerRolesTest(NimbusTestCase):
         self.as_person("mia")
         self.run_ok("session", "list")
         self.assert_fails(77, "audit", "list")
+
+    def test_a_store_copied_to_the_server_takes_a_roster(self):
+        # A team moves from SQLite, then gives each person a role of their own.
+        source = os.path.join(self.sandbox.dir, "team.db")
+        self.sandbox.use_store(source)
+        self.init_hotline()
+        self.import_calls(["c-1"])
+        POSTGRESQL.psql(f"CREATE DATABASE {self.db}_moved OWNER {self.role['owner']}")
+        self.addCleanup(POSTGRESQL.drop_database, f"{self.db}_moved")
+        moved = self.base.format(self.role["owner"]) + "_moved"
+        self.run_ok("store", "copy", "--from", source, "--to", moved)
+        self.grant(f"{self.db}_moved")
+        self.sandbox.use_store(moved)
+        self.run_ok("identity", "push", self.roster)
+        self.sandbox.use_store(self.base.format(self.role["sue"]) + "_moved")
+        self.assertEqual([s["id"] for s in self.json_ok("session", "list")], ["c-1"])
 
     def test_a_store_that_enforces_a_roster_is_not_copied(self):
         self.as_person("alice")

@@ -11,6 +11,7 @@
 
 #include <nimbus/audit/trail.hpp>
 #include <nimbus/error.hpp>
+#include <nimbus/identity/roster.hpp>
 #include <nimbus/reports/usage.hpp>
 #include <nimbus/store/guards.hpp>
 #include <nimbus/store/record_hash.hpp>
@@ -268,6 +269,8 @@ CopyReport copy_store(const store::Locator& from, const store::Locator& to,
                 report.report_rows = compare_reports(*read, tx, actor, now, to.target);
                 // A PostgreSQL trigger can change the schema it fires in.
                 store::require_guards(tx.guards(), to.engine, to.target);
+                // The role table a server enforces, as init stores it.
+                tx.replace_role_rules(roster::role_rules());
                 record_copy(tx, actor, now, report);
             });
         report.to = init.store->location();

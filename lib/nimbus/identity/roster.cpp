@@ -141,6 +141,11 @@ PushSummary push(store::WriteTransaction& tx, AuditTrail& audit,
         }
     }
     summary.removed = earlier.size();
+    // The roster is enforced by this binary's role table (init stores it; a
+    // store made by an older copy may lack it).
+    if (const auto rules = role_rules(); tx.role_rules() != rules) {
+        tx.replace_role_rules(rules);
+    }
     tx.replace_people(people);
     audit.record("identity.push", identity.source, std::nullopt,
                  before.empty() ? nlohmann::ordered_json()
