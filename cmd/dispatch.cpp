@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <thread>
-#include <filesystem>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -294,8 +294,8 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
     // after a short random pause, as a writer waits for a lock: at least five
     // times, and for up to the busy timeout.
     constexpr int attempts = 5;
-    const auto give_up_at = std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(globals.busy_timeout_ms);
+    const auto give_up_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(globals.busy_timeout_ms);
     std::minstd_rand jitter(std::random_device{}());
     for (int attempt = 1;; ++attempt) {
         try {
@@ -317,8 +317,8 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
             }
         }
         const int longest_ms = 1 << std::min(attempt, 6); // 2, 4, ... 64 ms
-        std::this_thread::sleep_for(std::chrono::milliseconds(
-            std::uniform_int_distribution<int>(1, longest_ms)(jitter)));
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::uniform_int_distribution<int>(1, longest_ms)(jitter)));
     }
 }
 
