@@ -229,7 +229,10 @@ class PostgresqlStoreTest(NimbusTestCase):
     def test_deadlocks_that_persist_exit_75_with_nothing_written(self):
         self.init_store()
         with Deadlocks(self.database()) as deadlocks:
-            code, stderr = deadlocks.deadlock(self.start("code", "create", "--type", "primary", "--name", "Sale"))
+            # Attempts go on for the busy timeout: a short one (still longer
+            # than the server's one second before it looks for deadlocks).
+            code, stderr = deadlocks.deadlock(self.start("code", "create", "--type", "primary", "--name", "Sale",
+                                                         "--busy-timeout", "3000"))
         self.assertEqual(code, 75, stderr)
         self.assertIn("a concurrent transaction got in the way", stderr)
         # At least five attempts, and more while the busy timeout lasts.
