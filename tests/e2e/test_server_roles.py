@@ -179,14 +179,26 @@ class ServerRolesTest(NimbusTestCase):
                     f"(SELECT name FROM code WHERE id = {code})); INSERT INTO ledger_pending "
                     f"(kind, record_id, record_hash) VALUES ('conclusion', {session}, {hash64}); COMMIT")
 
+        def tagged(session, user, tag):
+            return (f"BEGIN; INSERT INTO conclusion VALUES ({session}, 1, '{user}', NULL, 0, 0, 1); "
+                    f"INSERT INTO conclusion_tag VALUES ({session}, 1, {tag}, {tag}); INSERT INTO ledger_pending "
+                    f"(kind, record_id, record_hash) VALUES ('conclusion', {session}, {hash64}); COMMIT")
+
+        # bob's own session, in a service whose agents may not conclude now.
+        self.as_person("alice")
+        self.run_ok("extension", "disable", "Support", "codes-and-tags")
+
         # Each statement fails, or finds no row it may touch; the store is as it was.
         attempts = {
+            "bob": [conclusion(s2, bob, sale)],
             "mia": [
                 "UPDATE service SET license = 'basic-routing'",
                 conclusion(s2, bob, sale),                      # in bob's name
                 conclusion(s2, mia, sale),                      # bob's session, her name
                 conclusion(h2, mia, secret),                    # a code her service does not offer
                 conclusion(h2, bob, sale, via=f"'{mia}'"),      # acting as another
+                tagged(h2, mia, "E'vip\\x01'"),                 # a control character
+                tagged(h2, mia, "' vip'"),                        # not trimmed
                 f"INSERT INTO audit (at, \"user\", action, target) VALUES ('2026-11-26T09:00:00Z', '{alice}', "
                 "'code.create', 'code id:9')",
                 f"INSERT INTO audit (at, \"user\", action, target) VALUES ('2026-11-26T09:00:00Z', '{mia}', "
@@ -236,7 +248,8 @@ class ServerRolesTest(NimbusTestCase):
                                      f"{name}: {statement}")
         self.assertEqual(self.rows_dumped(), before)
         # The forgeries the role table is about are refused outright, not just filtered.
-        for name, statement in (("mia", conclusion(s2, bob, sale)), ("mia", attempts["mia"][5]),
+        for name, statement in (("mia", conclusion(s2, bob, sale)), ("mia", attempts["mia"][7]),
+                                ("bob", conclusion(s2, bob, sale)), ("mia", tagged(h2, mia, "' vip'")),
                                 ("mia", "UPDATE role_rule SET roles = 127"),
                                 ("sue", attempts["sue"][0])):
             self.assertNotEqual(self.sql(name, statement).returncode, 0, statement)
@@ -251,9 +264,13 @@ class ServerRolesTest(NimbusTestCase):
         self.assertEqual(self.value("mia", "SELECT count(*) FROM audit"), "0")
         self.assertEqual(self.value(OUTSIDER, "SELECT count(*) FROM audit"), "0")
         self.assertNotEqual(self.value("alice", "SELECT count(*) FROM audit"), "0")
+        # The same conclusion with a clean tag is hers to write, even with psql: the
+        # tag's rule was what refused the two above.
+        done = self.sql("mia", tagged(h2, mia, "'vip'"))
+        self.assertEqual(done.returncode, 0, done.stderr)
         # And what the tool does for them still works.
         self.as_person("mia")
-        self.run_ok("session", "conclude", "h-2", "--primary", "Sale")
+        self.run_ok("session", "conclude", "h-3", "--primary", "Sale")
 
     def test_a_psql_conclusion_needs_its_ledger_entry(self):
         h2 = self.id_of("session", "external_id = 'h-2'")
