@@ -215,6 +215,10 @@ public:
     const std::string& location() const { return location_; }
     std::chrono::milliseconds busy_timeout() const { return busy_timeout_; }
 
+    /// Whether the store holds a roster its server enforces, as last read on
+    /// this connection (nimbus_enforced()); none before it was read.
+    std::optional<bool> roster_enforced;
+
     /// Throws the library's error for a failed result (or, without one, for
     /// the connection's last failure).
     [[noreturn]] void fail(const PGresult* result) const;
@@ -609,6 +613,7 @@ public:
         q->step();
         ServerCaller caller{q->text(0), q->integer(1) != 0, q->integer(2) != 0};
         q->reset();
+        connection_.roster_enforced = caller.enforced;
         return caller;
     }
 
@@ -796,8 +801,16 @@ public:
         return std::make_unique<PostgresqlTransaction>(*connection_, Begin::Read);
     }
     std::unique_ptr<WriteTransaction> begin_write() override {
-        const bool enforced = version_ >= roster_schema_version &&
-                              connection_->value("SELECT nimbus_enforced()::int") == "1";
+        // Read once per connection: the command has usually asked already who
+        // its caller is. Should the first push land in between, this writer
+        // takes the lock and appends to the ledger, which the server then
+        // refuses: it fails, it does not bypass.
+        if (!connection_->roster_enforced) {
+            connection_->roster_enforced =
+                version_ >= roster_schema_version &&
+                connection_->value("SELECT nimbus_enforced()::int") == "1";
+        }
+        const bool enforced = *connection_->roster_enforced;
         auto tx = std::make_unique<PostgresqlTransaction>(
             *connection_, enforced ? Begin::UnlockedWrite : Begin::Write);
         // Under the writers' lock, so that what was checked is what the write finds.
