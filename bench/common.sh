@@ -58,3 +58,26 @@ csv_of() { # csv_of ROWS: the generated file's path (made once)
   [[ -s $file ]] || python3 "$root/bench/generate_sessions.py" "$1" >"$file"
   echo "$file"
 }
+
+# A throw-away PostgreSQL server (scripts/postgresql.sh) with fsync on, as
+# durable as SQLite's synchronous=FULL, stopped at exit. Sets its
+# NIMBUS_TEST_* variables, psql on PATH, and $admin: the superuser's
+# connection to the database postgres.
+start_postgresql() {
+  "$root/scripts/deps.sh" test
+  server=$(mktemp -d /tmp/nimbus-bench-postgresql.XXXXXX)
+  trap '"$root/scripts/postgresql.sh" stop "$server"' EXIT
+  eval "$(NIMBUS_PG_FSYNC=on "$root/scripts/postgresql.sh" start "$server")"
+  PATH=$(dirname "$NIMBUS_TEST_PSQL"):$PATH
+  export PATH
+  admin="$NIMBUS_TEST_POSTGRESQL_ADMIN dbname=postgres"
+}
+
+# A connection to a database of that server as a role, over its socket, where
+# the server trusts the role as peer authentication would map a person.
+socket_uri() { # socket_uri DATABASE ROLE
+  local socket port
+  socket=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$NIMBUS_TEST_POSTGRESQL_ADMIN")
+  port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$NIMBUS_TEST_POSTGRESQL_ADMIN")
+  echo "postgresql:///$1?host=$socket&port=$port&user=$2"
+}

@@ -9,7 +9,6 @@
 source "$(dirname "$0")/common.sh"
 sessions=${1:-10000}
 workers=${2:-16}
-"$root/scripts/deps.sh" test # the PostgreSQL server
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 
 store=$(bench_store 1000000)
@@ -24,11 +23,7 @@ cp "$store" "$work/engines.db"
 rm -f "$work/engines.db-wal" "$work/engines.db-shm"
 conclude "$work/engines.db"
 
-server=$(mktemp -d /tmp/nimbus-bench-postgresql.XXXXXX)
-trap '"$root/scripts/postgresql.sh" stop "$server"' EXIT
-eval "$(NIMBUS_PG_FSYNC=on "$root/scripts/postgresql.sh" start "$server")"
-export PATH=$(dirname "$NIMBUS_TEST_PSQL"):$PATH
-admin="$NIMBUS_TEST_POSTGRESQL_ADMIN dbname=postgres"
+start_postgresql
 psql -X -q -d "$admin" -c "CREATE DATABASE bench OWNER nimbus"
 uri=$NIMBUS_TEST_POSTGRESQL/bench
 

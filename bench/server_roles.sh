@@ -4,27 +4,19 @@
 # what row-level security and lock-free writers cost a report of one service's
 # month on 1,000,000 sessions, and 16 processes concluding distinct sessions.
 #   bench/server_roles.sh [SESSIONS] [WORKERS]
-# PostgreSQL runs as a throw-away server (scripts/postgresql.sh) with fsync on.
+# PostgreSQL runs as a throw-away server with fsync on (start_postgresql).
 source "$(dirname "$0")/common.sh"
 sessions=${1:-5000}
 workers=${2:-16}
-"$root/scripts/deps.sh" test # the PostgreSQL server
 command -v hyperfine >/dev/null || apt-get install -y -qq hyperfine >/dev/null
 
 store=$(bench_store 1000000)
-server=$(mktemp -d /tmp/nimbus-bench-postgresql.XXXXXX)
-trap '"$root/scripts/postgresql.sh" stop "$server"' EXIT
-eval "$(NIMBUS_PG_FSYNC=on "$root/scripts/postgresql.sh" start "$server")"
-export PATH=$(dirname "$NIMBUS_TEST_PSQL"):$PATH
-admin="$NIMBUS_TEST_POSTGRESQL_ADMIN dbname=postgres"
+start_postgresql
 me=$(id -un)
 
 # The owner is the test server's role "nimbus"; the team's group holds the
-# privileges of the grants file; each person logs in as a member of it, over
-# the server's socket (trust, as peer authentication would map them).
-socket=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$NIMBUS_TEST_POSTGRESQL_ADMIN")
-port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$NIMBUS_TEST_POSTGRESQL_ADMIN")
-person() { echo "postgresql:///bench?host=$socket&port=$port&user=$1"; }
+# privileges of the grants file; each person logs in as a member of it.
+person() { socket_uri bench "$1"; }
 psql -X -q -d "$admin" -c "CREATE DATABASE bench OWNER nimbus" -c "CREATE ROLE bench_team NOLOGIN" \
   -c "CREATE ROLE \"$me\" LOGIN IN ROLE bench_team" -c "CREATE ROLE bench_supervisor LOGIN IN ROLE bench_team"
 owner=$NIMBUS_TEST_POSTGRESQL/bench

@@ -5,19 +5,12 @@
 #   bench/server_roles_ab.sh BEFORE AFTER [SESSIONS]
 # BEFORE and AFTER are nimbus-codes binaries (BEFORE from a release before
 # schema 9, whose grants file had no roster tables). PostgreSQL runs as a
-# throw-away server (scripts/postgresql.sh) with fsync on.
+# throw-away server with fsync on (start_postgresql).
 source "$(dirname "$0")/common.sh"
 before=$1 after=$2 sessions=${3:-3000}
-"$root/scripts/deps.sh" test # the PostgreSQL server
-server=$(mktemp -d /tmp/nimbus-bench-postgresql.XXXXXX)
-trap '"$root/scripts/postgresql.sh" stop "$server"' EXIT
-eval "$(NIMBUS_PG_FSYNC=on "$root/scripts/postgresql.sh" start "$server")"
-export PATH=$(dirname "$NIMBUS_TEST_PSQL"):$PATH
-admin="$NIMBUS_TEST_POSTGRESQL_ADMIN dbname=postgres"
+start_postgresql
 me=$(id -un)
-socket=$(sed -E 's/.*host=([^ ]+).*/\1/' <<<"$NIMBUS_TEST_POSTGRESQL_ADMIN")
-port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$NIMBUS_TEST_POSTGRESQL_ADMIN")
-person() { echo "postgresql:///$1?host=$socket&port=$port&user=$me"; }
+person() { socket_uri "$1" "$me"; }
 psql -X -q -d "$admin" -c "CREATE ROLE ab_team NOLOGIN" -c "CREATE ROLE \"$me\" LOGIN IN ROLE ab_team"
 
 setup() { # setup BINARY DATABASE: Service-1 offering Sale, the team's privileges
