@@ -15,6 +15,7 @@
 #include <nimbus/services/model.hpp>
 #include <nimbus/sessions/model.hpp>
 #include <nimbus/store/store.hpp>
+#include <nimbus/util/records.hpp>
 
 /// Call sessions: import, list, show and the once-only conclusion.
 namespace nimbus::sessions {
@@ -31,11 +32,9 @@ struct RawSession {
     std::string caller;
 };
 
-enum class InputFormat { Csv, JsonLines };
-
-std::optional<InputFormat> parse_input_format(std::string_view text); ///< "csv" or "jsonl"
-/// The format a file name says: .csv, or .jsonl / .ndjson.
-std::optional<InputFormat> format_for_path(std::string_view path);
+using nimbus::format_for_path;
+using nimbus::InputFormat;
+using nimbus::parse_input_format;
 
 struct ImportOptions {
     InputFormat format = InputFormat::Csv;
