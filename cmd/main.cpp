@@ -1,3 +1,5 @@
+#include <nimbus/directory/phone.hpp>
+
 #include "app.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -12,5 +14,6 @@ extern "C" const char* __asan_default_options() {
 #endif
 
 int main(int argc, char** argv) {
+    nimbus::phone::set_module_folder(NIMBUS_MODULE_DIR);
     return nimbus::cli::run(argc, argv);
 }

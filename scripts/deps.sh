@@ -9,7 +9,7 @@ build_packages=(
   cmake g++ make
   libcli11-dev libsqlitecpp-dev libfmt-dev libtomlplusplus-dev doctest-dev
   libsqlite3-dev nlohmann-json3-dev libutf8proc-dev libhowardhinnant-date-dev tzdata nettle-dev
-  libpq-dev libicu-dev
+  libpq-dev libicu-dev libphonenumber-dev
 )
 test_packages=(python3 clang-format bash-completion zsh fish shellcheck mandoc postgresql iproute2 sqlite3)
 fuzz_packages=(clang libclang-rt-14-dev)
