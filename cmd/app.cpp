@@ -106,6 +106,7 @@ constexpr std::array nouns{
     Noun{"code", add_code_commands},
     Noun{"service", add_service_commands},
     Noun{"extension", add_extension_commands},
+    Noun{"directory", add_directory_commands},
     Noun{"config", add_config_commands},
     Noun{"session", add_session_commands},
     Noun{"report", add_report_commands},

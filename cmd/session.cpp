@@ -16,6 +16,7 @@
 
 #include "app.hpp"
 #include "console.hpp"
+#include "directory_cells.hpp"
 #include "exit_codes.hpp"
 
 namespace nimbus::cli {
@@ -49,9 +50,22 @@ std::vector<output::Cell> call_cells(const Session& s) {
             text_cell(s.outcome)};
 }
 
-output::Rows session_rows(const std::vector<Session>& sessions) {
+/// True when any of the sessions shows who is calling: only then do the
+/// directory's columns appear.
+bool any_caller_shown(const directory::Callers& callers, const std::vector<Session>& sessions) {
+    return std::any_of(sessions.begin(), sessions.end(),
+                       [&](const Session& session) { return callers.shown(session); });
+}
+
+output::Rows session_rows(const std::vector<Session>& sessions, const directory::Callers& callers) {
     output::Rows rows;
     rows.columns = call_columns();
+    const bool directory = any_caller_shown(callers, sessions);
+    if (directory) {
+        rows.columns.insert(rows.columns.end(),
+                            {{"caller_name", "CALLER NAME", output::Audience::People},
+                             {"directory", "DIRECTORY", output::Audience::Programs}});
+    }
     rows.columns.insert(rows.columns.end(),
                         {{"caller", "CALLER", output::Audience::Programs},
                          {"concluded", "CONCLUDED"},
@@ -59,6 +73,12 @@ output::Rows session_rows(const std::vector<Session>& sessions) {
                          {"concluded_by", "CONCLUDED BY", output::Audience::Programs}});
     for (const Session& session : sessions) {
         std::vector<output::Cell> cells = call_cells(session);
+        if (directory) {
+            cells.insert(cells.end(),
+                         {callers.shown(session) ? output::Cell(caller_summary(callers, session))
+                                                 : output::Cell(),
+                          directory_cell(callers, session)});
+        }
         const auto& conclusion = session.conclusion;
         cells.insert(cells.end(), {session.caller, conclusion.has_value(),
                                    conclusion ? time_cell(conclusion->at) : output::Cell(),
@@ -76,13 +96,31 @@ output::Strings names_of(const std::vector<Code>& codes) {
     return names;
 }
 
-output::Rows detail_rows(const sessions::Detail& detail) {
+output::Rows detail_rows(const sessions::Detail& detail, const directory::Callers& callers) {
     const Session& session = detail.session;
     output::Rows rows;
     rows.columns = call_columns();
-    rows.columns.insert(rows.columns.end(), {{"outcome_group", "OUTCOME GROUP"},
-                                             {"caller", "CALLER"},
-                                             {"codes_and_tags", "CODES AND TAGS"},
+    rows.columns.insert(rows.columns.end(),
+                        {{"outcome_group", "OUTCOME GROUP"}, {"caller", "CALLER"}});
+    std::vector<output::Cell> cells = call_cells(session);
+    cells.insert(cells.end(), {detail.outcome_group.empty() ? output::Cell()
+                                                            : output::Cell(detail.outcome_group),
+                               session.caller});
+    if (callers.shown(session)) {
+        const DirectoryEntry* entry = callers.find(session);
+        const auto field = [&](std::string DirectoryEntry::*member) {
+            return entry != nullptr ? output::Cell(entry->*member) : output::Cell();
+        };
+        rows.columns.insert(rows.columns.end(),
+                            {{"caller_name", "CALLER NAME", output::Audience::People},
+                             {"caller_email", "EMAIL", output::Audience::People},
+                             {"caller_notes", "NOTES", output::Audience::People},
+                             {"directory", "DIRECTORY", output::Audience::Programs}});
+        cells.insert(cells.end(),
+                     {caller_summary(callers, session), field(&DirectoryEntry::email),
+                      field(&DirectoryEntry::notes), directory_cell(callers, session)});
+    }
+    rows.columns.insert(rows.columns.end(), {{"codes_and_tags", "CODES AND TAGS"},
                                              {"offered_primary", "PRIMARY CODES"},
                                              {"offered_secondary", "SECONDARY CODES"},
                                              {"concluded", "CONCLUDED"},
@@ -93,12 +131,8 @@ output::Rows detail_rows(const sessions::Detail& detail) {
                                              {"codes", "CODES", output::Audience::Programs},
                                              {"code_names", "CODES", output::Audience::People},
                                              {"tags", "TAGS"}});
-    std::vector<output::Cell> cells = call_cells(session);
-    cells.insert(
-        cells.end(),
-        {detail.outcome_group.empty() ? output::Cell() : output::Cell(detail.outcome_group),
-         session.caller, detail.codes_and_tags_enabled, names_of(detail.offered_primary),
-         names_of(detail.offered_secondary), session.conclusion.has_value()});
+    cells.insert(cells.end(), {detail.codes_and_tags_enabled, names_of(detail.offered_primary),
+                               names_of(detail.offered_secondary), session.conclusion.has_value()});
     if (const auto& conclusion = session.conclusion) {
         nlohmann::ordered_json codes = nlohmann::ordered_json::array();
         output::Strings code_names;
@@ -242,7 +276,8 @@ Result list(const ReadContext& context, const ListArgs& args) {
     if (args.limit > 0) {
         filter.limit = args.limit;
     }
-    return Result::list(session_rows(sessions::list(context.tx, context.actor, filter)));
+    const std::vector<Session> found = sessions::list(context.tx, context.actor, filter);
+    return Result::list(session_rows(found, directory::Callers(context.tx, found)));
 }
 
 struct ConcludeArgs {
@@ -327,17 +362,25 @@ std::optional<Result> cancelled(std::string why) {
 }
 
 /// The sessions to choose from, as a table: which call, and whether it is still on.
-std::string session_menu(const std::vector<Session>& sessions) {
+std::string session_menu(const std::vector<Session>& sessions, const directory::Callers& callers) {
     output::Rows rows;
     rows.columns = {
         {"n", "#"},         {"id", "SESSION"},   {"service", "SERVICE"}, {"started", "STARTED"},
         {"ended", "ENDED"}, {"caller", "CALLER"}};
+    const bool directory = any_caller_shown(callers, sessions);
+    if (directory) {
+        rows.columns.push_back({"who", "WHO"});
+    }
     for (std::size_t i = 0; i < sessions.size(); ++i) {
         const Session& s = sessions[i];
         rows.add({static_cast<std::int64_t>(i + 1), s.external_id, s.service_name,
                   timefmt::to_utc_string(s.started_at),
                   s.ended_at ? timefmt::to_utc_string(*s.ended_at) : std::string("active"),
                   s.caller});
+        if (directory) {
+            rows.rows.back().push_back(callers.shown(s) ? output::Cell(caller_summary(callers, s))
+                                                        : output::Cell());
+        }
     }
     std::ostringstream table;
     output::render_table(table, rows, output::Shape::List, output::Style{});
@@ -363,7 +406,7 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
                         "see them all with 'nimbus-codes session list --mine'");
         }
         console.heading("Your open sessions, newest first:");
-        std::istringstream table(session_menu(open));
+        std::istringstream table(session_menu(open, directory::Callers(context.tx, open)));
         for (std::string line; std::getline(table, line);) {
             console.say("  " + line);
         }
@@ -385,6 +428,11 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
                     fmt::format("session \"{}\" of service \"{}\" cannot be named: \"{}\" is "
                                 "the id of another session",
                                 picked->external_id, picked->service_name, request.session));
+    }
+    if (const directory::Callers callers(context.tx, {detail.session});
+        callers.shown(detail.session)) {
+        console.say(fmt::format("Caller: {} {}", detail.session.caller,
+                                caller_summary(callers, detail.session)));
     }
     const auto choose = [&](const std::vector<Code>& offered, const char* kind,
                             std::vector<Code>& chosen) -> bool {
@@ -521,7 +569,9 @@ void add_session_commands(CLI::App& app, Registry& registry) {
         add, Command{policy::Action::ImportSessions, WriteBody([add_args](const WriteContext& c) {
                          const sessions::Added added = sessions::add_session(
                              c.tx, c.audit, c.actor, c.identity, add_args->raw);
-                         Result result = Result::record(session_rows({added.session}));
+                         // What was stored; who is calling is for session list and show.
+                         Result result =
+                             Result::record(session_rows({added.session}, directory::Callers()));
                          const std::string id = added.session.external_id;
                          switch (added.outcome) {
                          case sessions::Stored::Inserted:
@@ -562,11 +612,12 @@ void add_session_commands(CLI::App& app, Registry& registry) {
                      "Session id, or SERVICE/ID where the id is in several services")
         ->required()
         ->type_name("ID");
-    registry.add(show,
-                 Command{policy::Action::ReadSessions, ReadBody([show_id](const ReadContext& c) {
-                             return Result::record(
-                                 detail_rows(sessions::show(c.tx, c.actor, *show_id)));
-                         })});
+    registry.add(
+        show, Command{policy::Action::ReadSessions, ReadBody([show_id](const ReadContext& c) {
+                          const sessions::Detail detail = sessions::show(c.tx, c.actor, *show_id);
+                          return Result::record(
+                              detail_rows(detail, directory::Callers(c.tx, {detail.session})));
+                      })});
 
     auto conclude_args = std::make_shared<ConcludeArgs>();
     sessions::ConcludeRequest& request = conclude_args->request;
@@ -593,7 +644,8 @@ void add_session_commands(CLI::App& app, Registry& registry) {
             split.primary = split_lists(split.primary);
             split.secondary = split_lists(split.secondary);
             const sessions::Detail detail = sessions::conclude(c.tx, c.audit, c.actor, split);
-            Result result = Result::record(detail_rows(detail));
+            // What was stored; who is calling is for session show.
+            Result result = Result::record(detail_rows(detail, directory::Callers()));
             result.notes.push_back(fmt::format("concluded session {}; a conclusion is final",
                                                detail.session.external_id));
             return result;

@@ -37,6 +37,8 @@ constexpr Rule table[] = {
     {Action::CopyStore, "copy-store",    "store copy",                         "copy stores",              TenantAdmin,                   ScopeKind::Anywhere, "— (and whoever may read the source and write the destination)", "store.copy"},
     {Action::Verify, "verify",       "verify",                             "verify the store",         TenantAdmin | OuAdmin,         ScopeKind::Anywhere, "—", ""},
     {Action::PushIdentity, "push-identity", "identity push",                "store the identity file in a PostgreSQL store", TenantAdmin, ScopeKind::Anywhere, "— (and the store's owner; see postgresql.md)", "identity.push"},
+    {Action::ReadDirectory, "read-directory", "directory list, directory show",   "read the caller directory", TenantAdmin | OuAdmin,       ScopeKind::Ou,       "the directory's OU", ""},
+    {Action::ManageDirectory, "manage-directory", "directory import, directory remove", "change the caller directory", TenantAdmin | OuAdmin, ScopeKind::Ou,     "the directory's OU", "directory.import directory.remove"},
 };
 // clang-format on
 

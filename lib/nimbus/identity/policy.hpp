@@ -49,6 +49,8 @@ enum class Action {
     CopyStore,        ///< store copy
     Verify,           ///< verify (and the hidden __guards)
     PushIdentity,     ///< identity push
+    ReadDirectory,    ///< directory list, directory show
+    ManageDirectory,  ///< directory import, directory remove
     Count,            ///< not an action: how many there are
 };
 

@@ -11,6 +11,7 @@
 
 #include <nimbus/audit/model.hpp>
 #include <nimbus/catalogue/model.hpp>
+#include <nimbus/directory/model.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/sessions/model.hpp>
 #include <nimbus/util/time.hpp>
@@ -333,6 +334,14 @@ public:
     /// session that has no conclusion.
     virtual std::optional<UnchainedRow> first_unchained_row() = 0;
 
+    /// Every OU's directory, by OU path, with its number of entries.
+    virtual std::vector<Directory> directories() = 0;
+    /// The entries of one OU's directory, by number.
+    virtual std::vector<DirectoryEntry> directory_entries(std::int64_t ou_id) = 0;
+    /// The entries of any directory whose number is one of `numbers` (E.164).
+    virtual std::vector<DirectoryEntry>
+    directory_entries_with_numbers(const std::vector<std::string>& numbers) = 0;
+
     /// Who the server says the caller is; none on an engine without database
     /// roles (SQLite), where the operating system and the identity file decide.
     virtual std::optional<ServerCaller> server_caller() = 0;
@@ -404,6 +413,16 @@ public:
     /// missing, re-creates what was changed, drops what was added to the
     /// store's tables. A table itself cannot be put back (Config).
     virtual void restore_guards(const std::vector<GuardDifference>& differences) = 0;
+
+    /// Creates an OU's directory, or sets its country and time of import.
+    virtual void put_directory(std::int64_t ou_id, std::string_view country,
+                               Timestamp imported_at) = 0;
+    /// Removes an OU's directory and all its entries.
+    virtual void delete_directory(std::int64_t ou_id) = 0;
+    virtual void insert_directory_entry(const DirectoryEntry& entry) = 0;
+    /// Replaces the entry with the same OU and number.
+    virtual void update_directory_entry(const DirectoryEntry& entry) = 0;
+    virtual void delete_directory_entry(std::int64_t ou_id, std::string_view number) = 0;
 
     /// Replaces the stored roster, whole. Only for an engine with
     /// server_caller(); the server refuses it to all but tenant admins (and

@@ -1,8 +1,10 @@
 #include <nimbus/store/sql/sql_transaction.hpp>
 
+#include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <nimbus/error.hpp>
 #include <nimbus/store/sql/tables.hpp>
@@ -1001,6 +1003,132 @@ void SqlTransaction::stored_rows_inserted() {
     ledger_tail_.reset();
     stored_insert_.reset();
     stored_insert_table_ = {};
+}
+
+} // namespace nimbus::store::sql
+
+namespace nimbus::store::sql {
+namespace {
+
+constexpr std::string_view entry_select =
+    "SELECT ou_id, number, name, company, email, notes, attributes FROM directory_entry ";
+
+/// Attributes are kept as a JSON object, in the file's order.
+std::string attributes_json(const DirectoryEntry& entry) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : entry.attributes) {
+        object[name] = value;
+    }
+    return object.dump();
+}
+
+DirectoryEntry read_entry(const Statement& q) {
+    DirectoryEntry entry;
+    entry.ou_id = q.integer(0);
+    entry.number = q.text(1);
+    entry.name = q.text(2);
+    entry.company = q.text(3);
+    entry.email = q.text(4);
+    entry.notes = q.text(5);
+    const auto attributes = nlohmann::ordered_json::parse(q.text(6), nullptr, false);
+    if (!attributes.is_object()) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("the attributes of caller {} are not a JSON object", entry.number));
+    }
+    for (const auto& [name, value] : attributes.items()) {
+        entry.attributes.emplace_back(name,
+                                      value.is_string() ? value.get<std::string>() : value.dump());
+    }
+    return entry;
+}
+
+void bind_entry(Statement& q, const DirectoryEntry& entry) {
+    q.bind(1, entry.name);
+    q.bind(2, entry.company);
+    q.bind(3, entry.email);
+    q.bind(4, entry.notes);
+    q.bind(5, attributes_json(entry));
+    q.bind(6, entry.ou_id);
+    q.bind(7, entry.number);
+}
+
+} // namespace
+
+std::vector<Directory> SqlTransaction::directories() {
+    const auto q = db_.prepare("SELECT d.ou_id, o.path, d.country, d.imported_at, "
+                               "(SELECT count(*) FROM directory_entry e WHERE e.ou_id = d.ou_id) "
+                               "FROM directory d JOIN ou o ON o.id = d.ou_id ORDER BY o.path_key");
+    return all_rows(*q, [](const Statement& row) {
+        return Directory{row.integer(0), row.text(1), row.text(2), read_time(row, 3),
+                         row.integer(4)};
+    });
+}
+
+std::vector<DirectoryEntry> SqlTransaction::directory_entries(std::int64_t ou_id) {
+    const auto q = db_.prepare(std::string(entry_select) + "WHERE ou_id = ? ORDER BY number");
+    q->bind(1, ou_id);
+    return all_rows(*q, read_entry);
+}
+
+std::vector<DirectoryEntry>
+SqlTransaction::directory_entries_with_numbers(const std::vector<std::string>& numbers) {
+    std::vector<DirectoryEntry> found;
+    // In slices, so that a statement never has more parameters than an engine takes.
+    constexpr std::size_t slice = 500;
+    for (std::size_t first = 0; first < numbers.size(); first += slice) {
+        const std::size_t count = std::min(slice, numbers.size() - first);
+        const auto q = db_.prepare(std::string(entry_select) + "WHERE number IN " +
+                                   placeholders(1, count) + " ORDER BY ou_id, number");
+        for (std::size_t i = 0; i < count; ++i) {
+            q->bind(static_cast<int>(i + 1), numbers[first + i]);
+        }
+        for (DirectoryEntry& entry : all_rows(*q, read_entry)) {
+            found.push_back(std::move(entry));
+        }
+    }
+    return found;
+}
+
+void SqlTransaction::put_directory(std::int64_t ou_id, std::string_view country,
+                                   Timestamp imported_at) {
+    const auto q =
+        db_.prepare("INSERT INTO directory (ou_id, country, imported_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (ou_id) DO UPDATE SET country = excluded.country, "
+                    "imported_at = excluded.imported_at");
+    q->bind(1, ou_id);
+    q->bind(2, country);
+    q->bind(3, timefmt::to_utc_string(imported_at));
+    q->run();
+}
+
+void SqlTransaction::delete_directory(std::int64_t ou_id) {
+    for (const char* sql :
+         {"DELETE FROM directory_entry WHERE ou_id = ?", "DELETE FROM directory WHERE ou_id = ?"}) {
+        const auto q = db_.prepare(sql);
+        q->bind(1, ou_id);
+        q->run();
+    }
+}
+
+void SqlTransaction::insert_directory_entry(const DirectoryEntry& entry) {
+    Statement& q = cached_statement("INSERT INTO directory_entry (name, company, email, notes, "
+                                    "attributes, ou_id, number) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    bind_entry(q, entry);
+    q.run();
+}
+
+void SqlTransaction::update_directory_entry(const DirectoryEntry& entry) {
+    Statement& q = cached_statement("UPDATE directory_entry SET name = ?, company = ?, email = ?, "
+                                    "notes = ?, attributes = ? WHERE ou_id = ? AND number = ?");
+    bind_entry(q, entry);
+    q.run();
+}
+
+void SqlTransaction::delete_directory_entry(std::int64_t ou_id, std::string_view number) {
+    Statement& q = cached_statement("DELETE FROM directory_entry WHERE ou_id = ? AND number = ?");
+    q.bind(1, ou_id);
+    q.bind(2, number);
+    q.run();
 }
 
 } // namespace nimbus::store::sql

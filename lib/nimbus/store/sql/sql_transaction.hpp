@@ -55,6 +55,10 @@ public:
     std::int64_t pending_ledger_entries() override;
     std::vector<std::int64_t> ledger_positions_of(std::string_view record_hash) override;
     std::optional<UnchainedRow> first_unchained_row() override;
+    std::vector<Directory> directories() override;
+    std::vector<DirectoryEntry> directory_entries(std::int64_t ou_id) override;
+    std::vector<DirectoryEntry>
+    directory_entries_with_numbers(const std::vector<std::string>& numbers) override;
 
     std::int64_t insert_ou(const NewOu& ou) override;
     std::int64_t insert_code(const NewCode& code) override;
@@ -75,6 +79,12 @@ public:
     std::int64_t chain_unchained_records() override;
     void insert_stored_row(const StoredRow& row) override;
     void stored_rows_inserted() override;
+    void put_directory(std::int64_t ou_id, std::string_view country,
+                       Timestamp imported_at) override;
+    void delete_directory(std::int64_t ou_id) override;
+    void insert_directory_entry(const DirectoryEntry& entry) override;
+    void update_directory_entry(const DirectoryEntry& entry) override;
+    void delete_directory_entry(std::int64_t ou_id, std::string_view number) override;
 
 protected:
     Connection& connection() { return db_; }

@@ -1,0 +1,65 @@
+-- nimbus-codes schema 10 for PostgreSQL: the caller directory, as in
+-- schema/sqlite/0010_directory.sql, and who may read and write it on a server
+-- that enforces the role table (schema 9).
+
+CREATE TABLE directory (
+    ou_id       BIGINT PRIMARY KEY REFERENCES ou (id),
+    country     TEXT COLLATE "C" NOT NULL CHECK (country ~ '^[A-Z][A-Z]$'),
+    imported_at TEXT COLLATE "C" NOT NULL
+);
+
+CREATE TABLE directory_entry (
+    ou_id      BIGINT NOT NULL REFERENCES directory (ou_id),
+    number     TEXT COLLATE "C" NOT NULL CHECK (number ~ '^\+[1-9][0-9]{1,14}$'),
+    name       TEXT COLLATE "C" NOT NULL CHECK (length(name) <= 200),
+    company    TEXT COLLATE "C" NOT NULL CHECK (length(company) <= 200),
+    email      TEXT COLLATE "C" NOT NULL CHECK (length(email) <= 254),
+    notes      TEXT COLLATE "C" NOT NULL CHECK (length(notes) <= 2000),
+    attributes TEXT COLLATE "C" NOT NULL CHECK (jsonb_typeof(attributes::jsonb) = 'object'),
+    PRIMARY KEY (ou_id, number)
+);
+
+CREATE INDEX directory_entry_by_number ON directory_entry (number);
+
+-- The OUs whose directories the caller's sessions can show: each OU that
+-- holds, or lies above, a service with caller-information on in which the
+-- caller works (as an owner, supervisor or member) or reads sessions.
+CREATE FUNCTION nimbus_caller_ous() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
+AS $$
+    SELECT coalesce(array_agg(DISTINCT a.id), '{}')
+    FROM service s JOIN ou o ON o.id = s.ou_id
+         JOIN ou a ON (o.path_key = a.path_key OR starts_with(o.path_key, a.path_key || '/'))
+    WHERE EXISTS (SELECT 1 FROM service_extension e
+                  WHERE e.service_id = s.id AND e.feature = 'caller-information')
+      AND (s.id = ANY (nimbus_services('read-sessions'))
+           OR EXISTS (SELECT 1 FROM person_grant g
+                      WHERE g.login = session_user AND g.target_key = s.name_key
+                        AND g.role IN ('owner', 'supervisor', 'member')))
+$$;
+
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION nimbus_caller_ous() SET search_path = %I, pg_temp',
+                   current_schema());
+END
+$$;
+
+-- Read by those who may read the directory in its OU and by those whose
+-- sessions can show it; written by those who may manage it there.
+ALTER TABLE directory ENABLE ROW LEVEL SECURITY;
+CREATE POLICY directory_read ON directory FOR SELECT
+    USING (NOT EXISTS (SELECT 1 FROM person)
+           OR ou_id = ANY ((SELECT nimbus_ous('read-directory'))::bigint[])
+           OR ou_id = ANY ((SELECT nimbus_caller_ous())::bigint[]));
+CREATE POLICY directory_manage ON directory FOR ALL
+    USING (NOT EXISTS (SELECT 1 FROM person)
+           OR ou_id = ANY ((SELECT nimbus_ous('manage-directory'))::bigint[]));
+
+ALTER TABLE directory_entry ENABLE ROW LEVEL SECURITY;
+CREATE POLICY directory_entry_read ON directory_entry FOR SELECT
+    USING (NOT EXISTS (SELECT 1 FROM person)
+           OR ou_id = ANY ((SELECT nimbus_ous('read-directory'))::bigint[])
+           OR ou_id = ANY ((SELECT nimbus_caller_ous())::bigint[]));
+CREATE POLICY directory_entry_manage ON directory_entry FOR ALL
+    USING (NOT EXISTS (SELECT 1 FROM person)
+           OR ou_id = ANY ((SELECT nimbus_ous('manage-directory'))::bigint[]));
