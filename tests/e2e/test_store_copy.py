@@ -21,7 +21,7 @@ TABLES = {
     "ou": "id", "code": "id", "service": "id", "service_code": "service_id, list, position",
     "service_extension": "service_id, feature", "session": "id", "conclusion": "session_id",
     "conclusion_code": "session_id, position", "conclusion_tag": "session_id, position", "audit": "id",
-    "ledger": "position",
+    "directory": "ou_id", "directory_entry": "ou_id, number", "ledger": "position",
 }
 # Commands whose output must not depend on the engine.
 READS = [
