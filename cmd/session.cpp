@@ -373,14 +373,18 @@ std::string session_menu(const std::vector<Session>& sessions, const directory::
     }
     for (std::size_t i = 0; i < sessions.size(); ++i) {
         const Session& s = sessions[i];
-        rows.add({static_cast<std::int64_t>(i + 1), s.external_id, s.service_name,
-                  timefmt::to_utc_string(s.started_at),
-                  s.ended_at ? timefmt::to_utc_string(*s.ended_at) : std::string("active"),
-                  s.caller});
+        std::vector<output::Cell> cells = {static_cast<std::int64_t>(i + 1),
+                                           s.external_id,
+                                           s.service_name,
+                                           timefmt::to_utc_string(s.started_at),
+                                           s.ended_at ? timefmt::to_utc_string(*s.ended_at)
+                                                      : std::string("active"),
+                                           s.caller};
         if (directory) {
-            rows.rows.back().push_back(callers.shown(s) ? output::Cell(caller_summary(callers, s))
-                                                        : output::Cell());
+            cells.push_back(callers.shown(s) ? output::Cell(caller_summary(callers, s))
+                                             : output::Cell());
         }
+        rows.add(std::move(cells));
     }
     std::ostringstream table;
     output::render_table(table, rows, output::Shape::List, output::Style{});

@@ -146,7 +146,7 @@ public:
 private:
     /// A value kept as text: a string as it is, a number or true/false as
     /// written; nullopt for anything else.
-    static std::optional<std::string> scalar_text(const nlohmann::json& value) {
+    static std::optional<std::string> scalar_text(const nlohmann::ordered_json& value) {
         if (value.is_string()) {
             return value.get<std::string>();
         }
@@ -157,7 +157,8 @@ private:
     }
 
     /// Keeps a key that is not a field; returns the error, if any.
-    std::string keep(const std::string& key, const nlohmann::json& value, Record& record) const {
+    std::string keep(const std::string& key, const nlohmann::ordered_json& value,
+                     Record& record) const {
         if (value.is_null()) {
             return {};
         }
@@ -199,16 +200,19 @@ private:
         // A key given twice would leave the value to chance (nlohmann keeps the last).
         std::vector<std::set<std::string>> keys; // the keys seen, per open object
         std::optional<std::string> repeated;
-        const nlohmann::json::parser_callback_t watch =
-            [&](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        const nlohmann::ordered_json::parser_callback_t watch =
+            [&](int /*depth*/, nlohmann::ordered_json::parse_event_t event,
+                nlohmann::ordered_json& parsed) {
                 switch (event) {
-                case nlohmann::json::parse_event_t::object_start: keys.emplace_back(); break;
-                case nlohmann::json::parse_event_t::object_end:
+                case nlohmann::ordered_json::parse_event_t::object_start:
+                    keys.emplace_back();
+                    break;
+                case nlohmann::ordered_json::parse_event_t::object_end:
                     if (!keys.empty()) {
                         keys.pop_back();
                     }
                     break;
-                case nlohmann::json::parse_event_t::key:
+                case nlohmann::ordered_json::parse_event_t::key:
                     if (!keys.empty()) {
                         std::string key = parsed.get<std::string>();
                         if (!keys.back().insert(key).second && !repeated) {
@@ -220,7 +224,7 @@ private:
                 }
                 return true;
             };
-        const nlohmann::json object = nlohmann::json::parse(text, watch, false);
+        const nlohmann::ordered_json object = nlohmann::ordered_json::parse(text, watch, false);
         if (object.is_discarded() || !object.is_object()) {
             record.error = "not a JSON object";
             return;
