@@ -52,8 +52,9 @@ Result import_directory(const WriteContext& context, const ImportArgs& args) {
         }
         result.exit_status = 65;
         result.rollback = true;
-        result.error = fmt::format("{} rows are invalid; the directory of {} is unchanged",
-                                   summary.invalid, summary.ou_path);
+        result.error =
+            fmt::format("{} {} invalid; the directory of {} is unchanged", summary.invalid,
+                        summary.invalid == 1 ? "row is" : "rows are", summary.ou_path);
         return result;
     }
     output::Rows rows;

@@ -435,7 +435,8 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
     }
     if (const directory::Callers callers(context.tx, {detail.session});
         callers.shown(detail.session)) {
-        console.say(fmt::format("Caller: {} {}", detail.session.caller,
+        const std::string_view number = text::trim(detail.session.caller);
+        console.say(fmt::format("Caller: {}{}{}", number, number.empty() ? "" : " ",
                                 caller_summary(callers, detail.session)));
     }
     const auto choose = [&](const std::vector<Code>& offered, const char* kind,

@@ -2,7 +2,8 @@
 # The product's use case end to end on a fresh embedded store in a scratch
 # folder: an admin defines the pool of primary and secondary codes, applies
 # them to a service and enables codes and tags for its team; sessions arrive
-# from the call system, an agent concludes them, once, and the service owner
+# from the call system, an agent sees who is calling and concludes them, once,
+# and the service owner
 # reads the monthly code usage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,7 +64,17 @@ s-1002,Hotline,mia,inbound,2026-11-02T09:15:00+01:00,2026-11-02T09:22:00+01:00,a
 s-1003,Hotline,mia,inbound,2026-11-02T10:00:00Z,,,+41 44 555 01 03
 CSV
 step session import "$scratch/sessions.csv"
+# Who is calling: the CRM's export in the caller directory, shown where the
+# service has caller information on. Numbers match however they are written.
+cat >"$scratch/crm-callers.csv" <<CSV
+number,name,company,email,notes,crm_id
+044 555 01 01,Anna Muster,Muster AG,anna@muster.example,Prefers German,C-1042
++41 44 555 01 03,Beat Beispiel,Beispiel & Co,,,C-2077
+CSV
+step directory import "$scratch/crm-callers.csv" --country CH
+step extension enable Hotline caller-information
 step session list --as mia
+step session show s-1003 --as mia
 step session conclude s-1001 --primary Sale --secondary Upsell --tag "VIP customer" --as mia
 step session conclude s-1002 --primary "No sale" --tag callback --as mia
 step session show s-1001 --as mia

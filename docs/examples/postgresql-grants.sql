@@ -18,3 +18,6 @@ GRANT DELETE ON service_code, service_extension TO nimbus_app;
 -- The roster is replaced whole by 'nimbus-codes identity push'; once one is
 -- stored, the server lets only tenant admins change it (docs/postgresql.md).
 GRANT INSERT, DELETE ON person, person_grant TO nimbus_app;
+-- The caller directory is replaced by 'nimbus-codes directory import'; once a
+-- roster is stored, the server lets only those who may manage it write it.
+GRANT INSERT, UPDATE, DELETE ON directory, directory_entry TO nimbus_app;

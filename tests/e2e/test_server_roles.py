@@ -272,6 +272,41 @@ class ServerRolesTest(NimbusTestCase):
         self.as_person("mia")
         self.run_ok("session", "conclude", "h-3", "--primary", "Sale")
 
+    def test_the_directory_is_read_through_sessions_and_written_by_its_admins(self):
+        self.as_person("alice")
+        callers = os.path.join(self.sandbox.dir, "callers.csv")
+        with open(callers, "w") as f:
+            f.write("number,name,company\n044 668 18 00,Anna Muster,Muster AG\n")
+        self.run_ok("directory", "import", callers, "--country", "CH")
+        sales = os.path.join(self.sandbox.dir, "sales.csv")
+        with open(sales, "w") as f:
+            f.write("number,name\n044 668 18 01,Sales' Beat\n")
+        self.as_person("sam")  # an OU admin: Contoso/Sales, not the tenant's directory
+        self.assert_fails(77, "directory", "import", callers)
+        self.run_ok("directory", "import", sales, "--ou", "Contoso/Sales", "--country", "CH")
+        count = "SELECT count(*) FROM directory_entry"
+        self.assertEqual(self.value("sam", count), "1")
+        # Agents read no directory until a service of theirs shows callers, and
+        # then only the directories above it.
+        for person in ("mia", "olga", "bob"):
+            self.assertEqual(self.value(person, count), "0", person)
+        self.as_person("olga")
+        self.run_ok("extension", "enable", "Hotline", "caller-information")
+        self.assertEqual(self.value("mia", count), "2")
+        self.assertEqual(self.value("bob", count), "0")
+        # Nobody but its admins writes it, whatever psql sends.
+        before = self.rows_dumped()
+        for person, statement in (
+                ("mia", "DELETE FROM directory_entry"),
+                ("mia", "UPDATE directory_entry SET name = 'Mallory'"),
+                ("mia", "INSERT INTO directory_entry SELECT ou_id, '+41799999999', 'x', '', '', '', '{}' "
+                        "FROM directory LIMIT 1"),
+                ("sam", "UPDATE directory_entry SET name = 'Mallory' WHERE name = 'Anna Muster'"),
+                ("olga", "DELETE FROM directory")):
+            done = self.sql(person, statement)
+            self.assertTrue(done.returncode != 0 or done.stdout.strip() == "", (person, statement))
+        self.assertEqual(self.rows_dumped(), before)
+
     def test_a_psql_conclusion_needs_its_ledger_entry(self):
         h2 = self.id_of("session", "external_id = 'h-2'")
         mia = self.role["mia"]

@@ -188,11 +188,6 @@ nlohmann::ordered_json directory_snapshot(std::size_t entries, std::string_view 
     return {{"entries", entries}, {"country", country}};
 }
 
-/// The OUs whose directories the actor may read.
-bool may_read(const policy::Filter& readable, const store::ReadTransaction&, const Ou& ou) {
-    return readable.permits(scope_of(ou));
-}
-
 } // namespace
 
 ImportSummary import(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
@@ -311,7 +306,7 @@ std::vector<Directory> directories(store::ReadTransaction& tx, const Actor& acto
     std::vector<Directory> shown;
     for (Directory& directory : tx.directories()) {
         const Ou& holder = by_id.at(directory.ou_id);
-        if ((only && only->id != holder.id) || !may_read(readable, tx, holder)) {
+        if ((only && only->id != holder.id) || !readable.permits(scope_of(holder))) {
             continue;
         }
         shown.push_back(std::move(directory));
