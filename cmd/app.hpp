@@ -91,6 +91,7 @@ struct ReadContext {
     int schema_version; ///< of the open store
     store::Engine engine;
     output::Format format;
+    Timestamp now;
 };
 
 /// Mutating commands get a write transaction and the audit trail that goes

@@ -20,6 +20,7 @@
 #include <nimbus/services/model.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/sessions.hpp>
+#include <nimbus/sessions/suggestions.hpp>
 #include <nimbus/store/open.hpp>
 #include <nimbus/util/text.hpp>
 
@@ -115,14 +116,36 @@ public:
     /// The codes a session's service offers on one list, in the service's
     /// order: exactly what concluding it would offer the caller, and nothing
     /// for a session the caller may not conclude.
+    /// The suggested ones first (docs/sessions.md, "Suggestions"), then the
+    /// rest in the list's order.
     Candidates session_codes(const std::string& session, CodeType type) {
         const sessions::Detail detail = sessions::concludable(read(), actor(), session);
+        const suggestions::Suggestions suggested =
+            suggestions::suggest(read(), actor(), detail, environment::now());
         Candidates names;
+        for (const suggestions::CodeSuggestion& code :
+             type == CodeType::Primary ? suggested.primary : suggested.secondary) {
+            names.push_back(code.code.name);
+        }
         for (const Code& code :
              type == CodeType::Primary ? detail.offered_primary : detail.offered_secondary) {
-            names.push_back(code.name);
+            if (std::find(names.begin(), names.end(), code.name) == names.end()) {
+                names.push_back(code.name);
+            }
         }
         return names;
+    }
+
+    /// The tags in use in a session's service, most used first, for a
+    /// session the caller may conclude.
+    Candidates session_tags(const std::string& session) {
+        const sessions::Detail detail = sessions::concludable(read(), actor(), session);
+        Candidates tags;
+        for (const suggestions::TagSuggestion& tag :
+             suggestions::suggest(read(), actor(), detail, environment::now()).tags) {
+            tags.push_back(tag.tag);
+        }
+        return tags;
     }
 
     /// The caller's own sessions (open ones only, or all they may see), newest
@@ -389,6 +412,9 @@ Candidates option_values(const std::string& path, const Command* command, const 
     }
     if (option == "--code") {
         return lookup.codes(std::nullopt);
+    }
+    if (option == "--tag" && path == "session conclude") {
+        return lookup.session_tags(first);
     }
     const bool primary = option.ends_with("-primary") || option == "--primary";
     const bool secondary = option.ends_with("-secondary") || option == "--secondary";

@@ -275,7 +275,7 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
         services::locate_grants(actor.grants, *tx);
         outcome.result = run_checked(command, actor, [&](const Actor& checked) {
             return (*body)(ReadContext{checked, identity, *tx, console, store->schema_version(),
-                                       engine, format});
+                                       engine, format, now});
         });
         return outcome;
     }
@@ -283,7 +283,7 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
         const auto read = store->begin_read();
         services::locate_grants(actor.grants, *read);
         if (auto stop = command.prompt(ReadContext{actor, identity, *read, console,
-                                                   store->schema_version(), engine, format})) {
+                                                   store->schema_version(), engine, format, now})) {
             outcome.result = std::move(*stop);
             return outcome;
         }

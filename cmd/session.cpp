@@ -10,6 +10,7 @@
 
 #include <nimbus/error.hpp>
 #include <nimbus/sessions/sessions.hpp>
+#include <nimbus/sessions/suggestions.hpp>
 #include <nimbus/sessions/tags.hpp>
 #include <nimbus/util/files.hpp>
 #include <nimbus/util/text.hpp>
@@ -282,7 +283,32 @@ Result list(const ReadContext& context, const ListArgs& args) {
 
 struct ConcludeArgs {
     sessions::ConcludeRequest request;
+    bool explain = false; ///< the guided menus say why each suggestion is made
 };
+
+/// The suggestions for a session as rows: each suggested code of each list,
+/// then the tags in use, with why.
+output::Rows suggestion_rows(const suggestions::Suggestions& found, const std::string& service) {
+    output::Rows rows;
+    rows.columns = {
+        {"kind", "KIND"}, {"name", "NAME"}, {"sessions", "SESSIONS"}, {"reason", "WHY"}};
+    for (const auto& [kind, list] :
+         {std::pair{"primary", &found.primary}, std::pair{"secondary", &found.secondary}}) {
+        for (const suggestions::CodeSuggestion& code : *list) {
+            rows.add({std::string(kind), code.code.name,
+                      code.by_caller > 0 ? code.by_caller : code.this_month, code.reason});
+        }
+    }
+    for (const suggestions::TagSuggestion& tag : found.tags) {
+        rows.add(
+            {std::string("tag"), tag.tag, tag.sessions,
+             fmt::format("used in {}{} concluded session{} {} in the last {} days",
+                         found.whole_service ? "" : "your ", tag.sessions,
+                         tag.sessions == 1 ? "" : "s",
+                         (found.whole_service ? "of " : "in ") + service, suggestions::tag_days)});
+    }
+    return rows;
+}
 
 /// Numbers picked from a menu of `count` items ("1 3", "1,3"); nullopt when
 /// the answer holds anything else.
@@ -397,7 +423,8 @@ constexpr std::int64_t menu_size = 30;
 /// The guided conclusion: which session, which codes, which tags, and a last
 /// confirmation of exactly what will be stored. Fills `request`; returns a
 /// result to stop without writing (exit 130 when the person cancels).
-std::optional<Result> guide(const ReadContext& context, sessions::ConcludeRequest& request) {
+std::optional<Result> guide(const ReadContext& context, sessions::ConcludeRequest& request,
+                            bool explain) {
     Console& console = context.console;
     // Until the person confirms, Ctrl-C cancels; from then on it interrupts the write.
     const Console::Questions questions;
@@ -439,16 +466,29 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
         console.say(fmt::format("Caller: {}{}{}", number, number.empty() ? "" : " ",
                                 caller_summary(callers, detail.session)));
     }
+    const suggestions::Suggestions suggested =
+        suggestions::suggest(context.tx, context.actor, detail, context.now);
     const auto choose = [&](const std::vector<Code>& offered, const char* kind,
+                            const std::vector<suggestions::CodeSuggestion>& marked,
                             std::vector<Code>& chosen) -> bool {
         if (offered.empty()) {
             return true;
         }
-        console.heading(fmt::format("{} codes of {}:", kind, detail.session.service_name));
+        console.heading(fmt::format("{} codes of {}{}:", kind, detail.session.service_name,
+                                    marked.empty() ? "" : " (* suggested)"));
         for (std::size_t i = 0; i < offered.size(); ++i) {
-            console.say(fmt::format(
-                "  {:>2}  {}{}", i + 1, offered[i].name,
-                offered[i].description.empty() ? std::string{} : " - " + offered[i].description));
+            const auto suggestion =
+                std::find_if(marked.begin(), marked.end(), [&](const auto& candidate) {
+                    return candidate.code.id == offered[i].id;
+                });
+            std::string why;
+            if (suggestion != marked.end()) {
+                why = explain ? "  * " + suggestion->reason : "  *";
+            }
+            console.say(fmt::format("  {:>2}  {}{}{}", i + 1, offered[i].name,
+                                    offered[i].description.empty() ? std::string{}
+                                                                   : " - " + offered[i].description,
+                                    why));
         }
         const auto picks =
             ask_picks(console, fmt::format("{} codes (numbers, e.g. 1 3; Enter to skip): ", kind),
@@ -463,12 +503,19 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
     };
     std::vector<Code> primary;
     std::vector<Code> secondary;
-    if (!choose(detail.offered_primary, "Primary", primary) ||
-        !choose(detail.offered_secondary, "Secondary", secondary)) {
+    if (!choose(detail.offered_primary, "Primary", suggested.primary, primary) ||
+        !choose(detail.offered_secondary, "Secondary", suggested.secondary, secondary)) {
         return cancelled("cancelled; nothing was written");
     }
     // Tags as they will be stored: trimmed, spaces collapsed, the first
     // spelling of each kept; a tag that breaks a rule is asked for again.
+    if (!suggested.tags.empty()) {
+        std::string used;
+        for (std::size_t i = 0; i < suggested.tags.size() && i < 8; ++i) {
+            used += (i == 0 ? "" : ", ") + suggested.tags[i].tag;
+        }
+        console.say(fmt::format("Tags used in {} lately: {}", detail.session.service_name, used));
+    }
     std::vector<std::string> tags;
     while (true) {
         const auto answer = console.ask("Tags (comma-separated; Enter for none): ");
@@ -479,6 +526,33 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
             std::vector<std::string> given_tags = split_list(*answer);
             std::erase_if(given_tags, [](const std::string& t) { return text::trim(t).empty(); });
             tags = tags::clean_tags(given_tags);
+        } catch (const Error& e) {
+            console.say(fmt::format("{}; please give the tags again.", e.what()));
+            continue;
+        }
+        // A new spelling of a tag in use splits what reports count together.
+        bool cancelled_here = false;
+        for (std::string& tag : tags) {
+            const auto used = suggestions::near_miss(suggested.tags, tag);
+            if (!used) {
+                continue;
+            }
+            const auto reply =
+                console.ask(fmt::format("Tag \"{}\": did you mean \"{}\"? [Y/n] ", tag, *used));
+            if (!reply) {
+                cancelled_here = true;
+                break;
+            }
+            const std::string_view choice = text::trim(*reply);
+            if (choice.empty() || choice == "y" || choice == "Y" || choice == "yes") {
+                tag = *used;
+            }
+        }
+        if (cancelled_here) {
+            return cancelled("cancelled; nothing was written");
+        }
+        try {
+            tags = tags::clean_tags(tags); // a corrected tag may now repeat another
             break;
         } catch (const Error& e) {
             console.say(fmt::format("{}; please give the tags again.", e.what()));
@@ -643,6 +717,8 @@ void add_session_commands(CLI::App& app, Registry& registry) {
                      "Secondary codes: repeatable, or CODE,CODE...")
         ->type_name("CODE");
     conclude->add_option("--tag", request.tags, "A free tag (repeatable)")->type_name("TAG");
+    conclude->add_flag("--explain", conclude_args->explain,
+                       "Guided: say why each suggested code is suggested");
     Command conclude_command{
         policy::Action::ConcludeSession, WriteBody([conclude_args](const WriteContext& c) {
             sessions::ConcludeRequest split = conclude_args->request;
@@ -668,9 +744,26 @@ void add_session_commands(CLI::App& app, Registry& registry) {
                                           : "missing: at least one --primary, --secondary or --tag",
                         "give them on the command line, or run on a terminal to be guided");
         }
-        return guide(c, r);
+        return guide(c, r, conclude_args->explain);
     };
     registry.add(conclude, std::move(conclude_command));
+
+    auto suggest_id = std::make_shared<std::string>();
+    CLI::App* suggest = session->add_subcommand(
+        "suggest", "Show the codes and tags suggested for concluding a session, and why");
+    suggest
+        ->add_option("id", *suggest_id,
+                     "Session id, or SERVICE/ID where the id is in several services")
+        ->required()
+        ->type_name("ID");
+    registry.add(
+        suggest,
+        Command{policy::Action::ConcludeSession, ReadBody([suggest_id](const ReadContext& c) {
+                    const sessions::Detail detail =
+                        sessions::concludable(c.tx, c.actor, *suggest_id);
+                    return Result::list(suggestion_rows(
+                        suggestions::suggest(c.tx, c.actor, detail, c.now), detail.service.name));
+                })});
 }
 
 } // namespace nimbus::cli

@@ -63,3 +63,7 @@ CREATE POLICY directory_entry_read ON directory_entry FOR SELECT
 CREATE POLICY directory_entry_manage ON directory_entry FOR ALL
     USING (NOT EXISTS (SELECT 1 FROM person)
            OR ou_id = ANY ((SELECT nimbus_ous('manage-directory'))::bigint[]));
+
+-- A caller's earlier sessions in a service: the codes they were concluded
+-- with are suggested for the next one (docs/sessions.md, "Suggestions").
+CREATE INDEX session_by_caller ON session (caller, service_id);

@@ -31,7 +31,7 @@ constexpr Rule table[] = {
     {Action::ApplyConfig, "apply-config",  "config plan, config apply",          "apply configuration files", TenantAdmin | OuAdmin | Owner, ScopeKind::Anywhere, "— (each change, by the rule of its command)", ""},
     {Action::ImportSessions, "import-sessions", "session import, session add",      "import sessions",          TenantAdmin | OuAdmin | Owner, ScopeKind::Service,  "each row's service", "session.import session.add session.complete"},
     {Action::ReadSessions, "read-sessions", "session list, session show",         "see session",              catalogue_readers | SessionUser, ScopeKind::Session, "the session's service, or its agent", ""},
-    {Action::ConcludeSession, "conclude-session", "session conclude",                "conclude session",         TenantAdmin | OuAdmin | Owner | SessionUser, ScopeKind::Session, "the session's service, or its agent", "session.conclude"},
+    {Action::ConcludeSession, "conclude-session", "session conclude, session suggest", "conclude session",         TenantAdmin | OuAdmin | Owner | SessionUser, ScopeKind::Session, "the session's service, or its agent", "session.conclude"},
     {Action::ReadReports, "read-reports",  "report usage, report export",        "read reports",             catalogue_readers,             ScopeKind::Service,  "each service covered", ""},
     {Action::ReadAudit, "read-audit",    "audit list",                         "read the audit trail",     TenantAdmin | OuAdmin,         ScopeKind::Ou,       "each record's OU", ""},
     {Action::CopyStore, "copy-store",    "store copy",                         "copy stores",              TenantAdmin,                   ScopeKind::Anywhere, "— (and whoever may read the source and write the destination)", "store.copy"},

@@ -149,6 +149,24 @@ struct SessionCount {
     std::int64_t retroactive = 0;
 };
 
+/// The concluded sessions of one service that a suggestion counts.
+struct UsageSample {
+    std::int64_t service_id = 0;
+    std::optional<std::string> user;   ///< only this agent's sessions
+    std::optional<std::string> caller; ///< only sessions with this caller, as stored
+    std::optional<Timestamp> since;    ///< started at or after
+    std::int64_t except_session = 0;   ///< leaves this session out (0: none)
+};
+
+/// How many sessions of a sample carry a code (code_id) or a spelling of a
+/// tag (tag_key and tag).
+struct ItemCount {
+    std::int64_t code_id = 0;
+    std::string tag_key;
+    std::string tag;
+    std::int64_t sessions = 0;
+};
+
 /// Which sessions an export covers.
 struct ExportQuery {
     std::vector<std::int64_t> service_ids;
@@ -302,6 +320,12 @@ public:
     /// query's day, service and user (item filters do not apply).
     virtual void each_session_count(const UsageQuery& query,
                                     const std::function<void(const SessionCount&)>& visit) = 0;
+
+    /// The concluded sessions of a sample, and how many of them carry each code.
+    virtual std::int64_t concluded_sessions(const UsageSample& sample) = 0;
+    virtual std::vector<ItemCount> code_counts(const UsageSample& sample) = 0;
+    /// How many sessions of a sample carry each spelling of each tag.
+    virtual std::vector<ItemCount> tag_counts(const UsageSample& sample) = 0;
 
     /// Streams the sessions of an export (conclusions without codes or tags), by id.
     virtual void each_session(const ExportQuery& query,

@@ -1132,3 +1132,71 @@ void SqlTransaction::delete_directory_entry(std::int64_t ou_id, std::string_view
 }
 
 } // namespace nimbus::store::sql
+
+namespace nimbus::store::sql {
+namespace {
+
+/// The conditions on session s (joined with its conclusion c) of a sample.
+std::string sample_where(const UsageSample& sample, std::vector<Value>& params) {
+    std::string where = "WHERE s.service_id = ? ";
+    params.emplace_back(sample.service_id);
+    if (sample.user) {
+        where += "AND s.user = ? ";
+        params.emplace_back(*sample.user);
+    }
+    if (sample.caller) {
+        where += "AND s.caller = ? ";
+        params.emplace_back(*sample.caller);
+    }
+    if (sample.since) {
+        where += "AND s.started_at >= ? ";
+        params.emplace_back(to_seconds(*sample.since));
+    }
+    if (sample.except_session != 0) {
+        where += "AND s.id <> ? ";
+        params.emplace_back(sample.except_session);
+    }
+    return where;
+}
+
+} // namespace
+
+std::int64_t SqlTransaction::concluded_sessions(const UsageSample& sample) {
+    std::vector<Value> params;
+    const auto q = db_.prepare("SELECT count(*) FROM session s JOIN conclusion c "
+                               "ON c.session_id = s.id " +
+                               sample_where(sample, params));
+    bind_all(*q, params);
+    return q->step() ? q->integer(0) : 0;
+}
+
+std::vector<ItemCount> SqlTransaction::code_counts(const UsageSample& sample) {
+    std::vector<Value> params;
+    const auto q = db_.prepare("SELECT cc.code_id, count(*) FROM session s JOIN conclusion_code cc "
+                               "ON cc.session_id = s.id " +
+                               sample_where(sample, params) + "GROUP BY cc.code_id");
+    bind_all(*q, params);
+    return all_rows(*q, [](const Statement& row) {
+        ItemCount count;
+        count.code_id = row.integer(0);
+        count.sessions = row.integer(1);
+        return count;
+    });
+}
+
+std::vector<ItemCount> SqlTransaction::tag_counts(const UsageSample& sample) {
+    std::vector<Value> params;
+    const auto q = db_.prepare("SELECT ct.tag_key, ct.tag, count(*) FROM session s JOIN "
+                               "conclusion_tag ct ON ct.session_id = s.id " +
+                               sample_where(sample, params) + "GROUP BY ct.tag_key, ct.tag");
+    bind_all(*q, params);
+    return all_rows(*q, [](const Statement& row) {
+        ItemCount count;
+        count.tag_key = row.text(0);
+        count.tag = row.text(1);
+        count.sessions = row.integer(2);
+        return count;
+    });
+}
+
+} // namespace nimbus::store::sql

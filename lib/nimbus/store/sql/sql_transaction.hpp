@@ -55,6 +55,9 @@ public:
     std::int64_t pending_ledger_entries() override;
     std::vector<std::int64_t> ledger_positions_of(std::string_view record_hash) override;
     std::optional<UnchainedRow> first_unchained_row() override;
+    std::int64_t concluded_sessions(const UsageSample& sample) override;
+    std::vector<ItemCount> code_counts(const UsageSample& sample) override;
+    std::vector<ItemCount> tag_counts(const UsageSample& sample) override;
     std::vector<Directory> directories() override;
     std::vector<DirectoryEntry> directory_entries(std::int64_t ou_id) override;
     std::vector<DirectoryEntry>
