@@ -40,9 +40,12 @@ ledger_version=$(sqlite3 "$store" "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite
 if [[ -n $ledger_version ]]; then
   # Back to schema 6, the one before the ledger, for init to chain the rows
   # added below. Schema 8 rebuilds the session table in its own shape again,
-  # and 9's table is made anew; a later schema needs its own way back.
-  ((ledger_version <= 9)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
-  sqlite3 "$store" "DROP TABLE IF EXISTS ledger_pending; DROP TABLE ledger; PRAGMA user_version = 6"
+  # and 9's and 10's tables and index are made anew; a later schema needs its
+  # own way back.
+  ((ledger_version <= 10)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
+  sqlite3 "$store" "DROP TABLE IF EXISTS ledger_pending; DROP TABLE IF EXISTS directory_entry;
+                    DROP TABLE IF EXISTS directory; DROP INDEX IF EXISTS session_by_caller;
+                    DROP TABLE ledger; PRAGMA user_version = 6"
 fi
 sqlite3 "$store" <<SQL
 PRAGMA cache_size = -262144;

@@ -97,7 +97,72 @@ output::Strings names_of(const std::vector<Code>& codes) {
     return names;
 }
 
-output::Rows detail_rows(const sessions::Detail& detail, const directory::Callers& callers) {
+/// "7 min 5 s" for people.
+std::string duration_text(std::chrono::seconds length) {
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(length);
+    const auto seconds = length - minutes;
+    return minutes.count() > 0 ? fmt::format("{} min {} s", minutes.count(), seconds.count())
+                               : fmt::format("{} s", seconds.count());
+}
+
+/// A conclusion in a few words: "Sale, Upsell; tags: vip".
+std::string conclusion_text(const Conclusion& conclusion) {
+    std::string text;
+    for (const ConcludedCode& code : conclusion.codes) {
+        text += (text.empty() ? "" : ", ") + code.name;
+    }
+    if (!conclusion.tags.empty()) {
+        std::string tags;
+        for (const std::string& tag : conclusion.tags) {
+            tags += (tags.empty() ? "" : ", ") + tag;
+        }
+        text += (text.empty() ? "tags: " : "; tags: ") + tags;
+    }
+    return text;
+}
+
+/// The session-details columns: how long the call took, and its caller's
+/// history in the service.
+void add_history(output::Rows& rows, std::vector<output::Cell>& cells, const Session& session,
+                 const sessions::CallHistory& history) {
+    rows.columns.insert(rows.columns.end(),
+                        {{"duration", "DURATION", output::Audience::People},
+                         {"duration_seconds", "DURATION", output::Audience::Programs},
+                         {"earlier_sessions", "EARLIER SESSIONS"},
+                         {"previous_conclusion", "PREVIOUS CONCLUSION", output::Audience::People},
+                         {"previous", "PREVIOUS", output::Audience::Programs}});
+    if (session.ended_at) {
+        const auto length = *session.ended_at - session.started_at;
+        cells.insert(cells.end(),
+                     {duration_text(length), static_cast<std::int64_t>(length.count())});
+    } else {
+        cells.insert(cells.end(), {std::string("active"), output::Cell()});
+    }
+    cells.emplace_back(history.earlier_sessions);
+    if (!history.previous) {
+        cells.insert(cells.end(), {output::Cell(), output::Cell()});
+        return;
+    }
+    const Session& previous = *history.previous;
+    const Conclusion& conclusion = *previous.conclusion;
+    nlohmann::ordered_json codes = nlohmann::ordered_json::array();
+    for (const ConcludedCode& code : conclusion.codes) {
+        codes.push_back({{"type", to_string(code.type)}, {"name", code.name}});
+    }
+    const nlohmann::ordered_json whole = {
+        {"id", previous.external_id},
+        {"started_at", timefmt::to_utc_string(previous.started_at)},
+        {"concluded_at", timefmt::to_utc_string(conclusion.at)},
+        {"codes", codes},
+        {"tags", conclusion.tags}};
+    cells.insert(cells.end(),
+                 {fmt::format("{} (session {}, {})", conclusion_text(conclusion),
+                              previous.external_id, timefmt::to_utc_string(previous.started_at)),
+                  output::RawJson{whole.dump()}});
+}
+
+output::Rows detail_rows(const sessions::Detail& detail, const directory::Callers& callers,
+                         const std::optional<sessions::CallHistory>& history = std::nullopt) {
     const Session& session = detail.session;
     output::Rows rows;
     rows.columns = call_columns();
@@ -107,6 +172,9 @@ output::Rows detail_rows(const sessions::Detail& detail, const directory::Caller
     cells.insert(cells.end(), {detail.outcome_group.empty() ? output::Cell()
                                                             : output::Cell(detail.outcome_group),
                                session.caller});
+    if (history) {
+        add_history(rows, cells, session, *history);
+    }
     if (callers.shown(session)) {
         const DirectoryEntry* entry = callers.find(session);
         const auto field = [&](std::string DirectoryEntry::*member) {
@@ -466,6 +534,22 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
         console.say(fmt::format("Caller: {}{}{}", number, number.empty() ? "" : " ",
                                 caller_summary(callers, detail.session)));
     }
+    if (const auto history = sessions::history(context.tx, context.actor, detail.session)) {
+        const Session& call = detail.session;
+        console.say(fmt::format("Call: {}, started {}, {}", to_string(call.direction),
+                                timefmt::to_utc_string(call.started_at),
+                                call.ended_at ? duration_text(*call.ended_at - call.started_at) +
+                                                    ", " + detail.outcome_group
+                                              : std::string("still active")));
+        if (history->earlier_sessions > 0) {
+            console.say(fmt::format(
+                "Earlier: {} session{} with this caller{}", history->earlier_sessions,
+                history->earlier_sessions == 1 ? "" : "s",
+                history->previous
+                    ? "; the last concluded: " + conclusion_text(*history->previous->conclusion)
+                    : std::string()));
+        }
+    }
     const suggestions::Suggestions suggested =
         suggestions::suggest(context.tx, context.actor, detail, context.now);
     const auto choose = [&](const std::vector<Code>& offered, const char* kind,
@@ -695,7 +779,8 @@ void add_session_commands(CLI::App& app, Registry& registry) {
         show, Command{policy::Action::ReadSessions, ReadBody([show_id](const ReadContext& c) {
                           const sessions::Detail detail = sessions::show(c.tx, c.actor, *show_id);
                           return Result::record(
-                              detail_rows(detail, directory::Callers(c.tx, {detail.session})));
+                              detail_rows(detail, directory::Callers(c.tx, {detail.session}),
+                                          sessions::history(c.tx, c.actor, detail.session)));
                       })});
 
     auto conclude_args = std::make_shared<ConcludeArgs>();

@@ -169,12 +169,13 @@ class LedgerTest(NimbusTestCase):
         # put back as it was, for its migration to run again): it verifies...
         # (and schema 9's and 10's objects dropped, for their migrations to run again too)
         self.tamper("DROP TABLE ledger; DROP TABLE ledger_pending; "
-                    "DROP TABLE directory_entry; DROP TABLE directory; PRAGMA user_version = 6; "
+                    "DROP TABLE directory_entry; DROP TABLE directory; DROP INDEX session_by_caller; "
+                    "PRAGMA user_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'",
                     "DROP TABLE ledger CASCADE; DROP FUNCTION ledger_appends_only(); "
                     "DROP TABLE ledger_pending, person_grant, person, role_rule CASCADE; "
                     "DROP TABLE directory_entry, directory CASCADE; "
-                    "DROP FUNCTION nimbus_caller_ous(); "
+                    "DROP FUNCTION nimbus_caller_ous(); DROP INDEX session_by_caller; "
                     "DO $$ DECLARE p record; BEGIN FOR p IN SELECT policyname, tablename "
                     "FROM pg_policies WHERE schemaname = current_schema() LOOP "
                     "EXECUTE format('DROP POLICY %I ON %I', p.policyname, p.tablename); "

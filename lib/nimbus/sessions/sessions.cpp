@@ -125,8 +125,10 @@ std::vector<ConcludedCode> pick(const std::vector<std::string>& named,
 
 } // namespace
 
-std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
-                          const ListFilter& filter) {
+namespace {
+
+/// The sessions the actor may see, as a query to narrow down.
+store::SessionQuery visible(store::ReadTransaction& tx, const Actor& actor) {
     store::SessionQuery query;
     query.own_user = actor.user->login;
     const policy::Filter readable(actor, policy::Action::ReadSessions);
@@ -140,6 +142,14 @@ std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
             }
         }
     }
+    return query;
+}
+
+} // namespace
+
+std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
+                          const ListFilter& filter) {
+    store::SessionQuery query = visible(tx, actor);
     query.only_own = filter.mine;
     query.concluded = filter.concluded;
     if (filter.service) {
@@ -315,6 +325,39 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
                   {"retroactive", conclusion.retroactive}});
     detail.session.conclusion = std::move(conclusion);
     return detail;
+}
+
+} // namespace nimbus::sessions
+
+namespace nimbus::sessions {
+
+std::optional<CallHistory> history(store::ReadTransaction& tx, const Actor& actor,
+                                   const Session& session) {
+    const std::vector<std::string> features = tx.enabled_features(session.service_id);
+    if (std::find(features.begin(), features.end(), "session-details") == features.end()) {
+        return std::nullopt;
+    }
+    CallHistory history;
+    if (text::trim(session.caller).empty()) {
+        return history;
+    }
+    store::SessionQuery query = visible(tx, actor);
+    query.service_id = session.service_id;
+    query.caller = session.caller;
+    query.before = session.started_at;
+    const std::vector<Session> earlier = tx.sessions(query);
+    history.earlier_sessions = static_cast<std::int64_t>(earlier.size());
+    const auto concluded = std::find_if(earlier.begin(), earlier.end(),
+                                        [](const Session& s) { return s.conclusion.has_value(); });
+    if (concluded != earlier.end()) {
+        // Again, with its codes and tags.
+        for (Session& whole : tx.sessions_with_external_ids({concluded->external_id})) {
+            if (whole.id == concluded->id) {
+                history.previous = std::move(whole);
+            }
+        }
+    }
+    return history;
 }
 
 } // namespace nimbus::sessions

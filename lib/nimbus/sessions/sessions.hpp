@@ -147,6 +147,20 @@ Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_v
 std::vector<Session> concludable_sessions(store::ReadTransaction& tx, const Actor& actor,
                                           std::int64_t limit);
 
+/// What session-details adds to a session: its caller's history in its service.
+struct CallHistory {
+    /// Sessions with the same caller in the service, started before this one,
+    /// among those the actor sees.
+    std::int64_t earlier_sessions = 0;
+    /// The latest of them that has a conclusion, with its codes and tags.
+    std::optional<Session> previous;
+};
+
+/// The history of a session's caller (the caller as the call system gives
+/// it), where its service has session-details on; nullopt where it does not.
+std::optional<CallHistory> history(store::ReadTransaction& tx, const Actor& actor,
+                                   const Session& session);
+
 struct ConcludeRequest {
     std::string session; ///< a reference: ID or SERVICE/ID (see resolve())
     std::vector<std::string> primary;

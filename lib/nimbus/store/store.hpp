@@ -102,7 +102,9 @@ struct SessionQuery {
     bool only_own = false;         ///< only sessions whose user is `own_user`
     std::optional<bool> concluded; ///< only concluded (true) or open (false) ones
     std::optional<std::int64_t> service_id;
-    std::optional<Timestamp> since; ///< started at or after
+    std::optional<Timestamp> since;    ///< started at or after
+    std::optional<Timestamp> before;   ///< started before
+    std::optional<std::string> caller; ///< only sessions with this caller, as stored
     std::optional<std::int64_t> limit;
 };
 

@@ -521,6 +521,14 @@ std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
         sql += "AND s.started_at >= ? ";
         params.emplace_back(to_seconds(*query.since));
     }
+    if (query.before) {
+        sql += "AND s.started_at < ? ";
+        params.emplace_back(to_seconds(*query.before));
+    }
+    if (query.caller) {
+        sql += "AND s.caller = ? ";
+        params.emplace_back(*query.caller);
+    }
     sql += "ORDER BY s.started_at DESC, s.id DESC";
     if (query.limit) {
         sql += " LIMIT ?";

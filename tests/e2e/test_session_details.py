@@ -1,0 +1,74 @@
+"""Session details: how long the call took and what the caller's earlier sessions were,
+where a service has session-details on, and nothing of it where it is off."""
+
+from harness import BINARY, CAST, NimbusTestCase, main
+from test_guided import Terminal
+
+HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
+CALLS = (
+    "e-1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:04:30Z,accepted,+41 44 1\n"
+    "e-2,Hotline,leo,inbound,2026-11-21T08:00:00Z,2026-11-21T08:01:00Z,accepted,+41 44 1\n"
+    "e-3,Hotline,mia,inbound,2026-11-22T08:00:00Z,2026-11-22T08:00:40Z,abandoned,+41 44 1\n"
+    "now,Hotline,mia,inbound,2026-11-26T09:00:00Z,2026-11-26T09:07:05Z,accepted,+41 44 1\n"
+    "live,Hotline,mia,inbound,2026-11-26T09:20:00Z,,,+41 44 2\n"
+)
+DETAILS = ("duration", "duration_seconds", "earlier_sessions", "previous", "previous_conclusion")
+
+
+class SessionDetailsTest(NimbusTestCase):
+    def setUp(self):
+        super().setUp()
+        self.sandbox.write_identity(dict(CAST, leo={"name": "Leo Agent", "member": ["Hotline"]}))
+        self.init_hotline()
+        self.run_ok("session", "import", "-", "--input-format", "csv", stdin=HEADER + CALLS)
+        self.run_ok("session", "conclude", "e-1", "--primary", "Sale", "--tag", "vip", "--as", "mia")
+        self.run_ok("session", "conclude", "e-2", "--primary", "Sale", "--tag", "late", "--as", "leo")
+
+    def test_nothing_of_it_where_session_details_is_off(self):
+        shown = self.json_ok("session", "show", "now")
+        for key in DETAILS:
+            self.assertNotIn(key, shown)
+        table = self.run_ok("session", "show", "now").out
+        self.assertNotIn("EARLIER SESSIONS", table)
+        self.assertNotIn("DURATION", table)
+
+    def test_the_call_and_its_callers_history_where_it_is_on(self):
+        self.run_ok("extension", "enable", "Hotline", "session-details")
+        shown = self.json_ok("session", "show", "now")
+        self.assertEqual(shown["duration_seconds"], 425)
+        self.assertEqual(shown["earlier_sessions"], 3)
+        self.assertEqual(shown["previous"], {"id": "e-2", "started_at": "2026-11-21T08:00:00Z",
+                                             "concluded_at": "2026-11-26T09:30:00Z",
+                                             "codes": [{"type": "primary", "name": "Sale"}], "tags": ["late"]})
+        table = self.run_ok("session", "show", "now").out
+        self.assertIn("DURATION             7 min 5 s", table)
+        self.assertIn("PREVIOUS CONCLUSION  Sale; tags: late (session e-2, 2026-11-21T08:00:00Z)", table)
+        live = self.json_ok("session", "show", "live")
+        self.assertEqual((live["duration_seconds"], live["earlier_sessions"], live["previous"]), (None, 0, None))
+        self.assertIn("DURATION             active", self.run_ok("session", "show", "live").out)
+
+    def test_an_agent_sees_the_history_of_their_own_sessions(self):
+        self.run_ok("extension", "enable", "Hotline", "session-details")
+        shown = self.json_ok("session", "show", "now", "--as", "mia")
+        self.assertEqual(shown["earlier_sessions"], 2)  # e-2 is leo's
+        self.assertEqual(shown["previous"]["id"], "e-1")
+
+    def test_the_guided_conclusion_shows_the_details(self):
+        self.run_ok("extension", "enable", "Hotline", "session-details")
+        term = Terminal([BINARY, "--as", "mia", "session", "conclude", "now"], self.sandbox.environment())
+        screen = term.expect("Primary codes (numbers, e.g. 1 3; Enter to skip): ")
+        self.assertIn("Call: inbound, started 2026-11-26T09:00:00Z, 7 min 5 s, handled by user", screen)
+        self.assertIn("Earlier: 2 sessions with this caller; the last concluded: Sale; tags: vip", screen)
+        term.type("\x04")
+        self.assertEqual(term.wait(), 130, term.screen)
+        self.run_ok("extension", "disable", "Hotline", "session-details")
+        term = Terminal([BINARY, "--as", "mia", "session", "conclude", "now"], self.sandbox.environment())
+        screen = term.expect("Primary codes (numbers, e.g. 1 3; Enter to skip): ")
+        self.assertNotIn("Call:", screen)
+        self.assertNotIn("Earlier:", screen)
+        term.type("\x04")
+        self.assertEqual(term.wait(), 130, term.screen)
+
+
+if __name__ == "__main__":
+    main()
