@@ -41,14 +41,16 @@ std::vector<output::Column> call_columns() {
             {"outcome", "OUTCOME"}};
 }
 
-std::vector<output::Cell> call_cells(const Session& s) {
+/// The call's cells; its direction and outcome only where `fields` shows them.
+std::vector<output::Cell> call_cells(const Session& s, sessions::CallFields& fields) {
+    const bool shown = fields.shown(s);
     return {s.external_id,
             s.service_name,
             s.user,
-            std::string(to_string(s.direction)),
+            shown ? output::Cell(std::string(to_string(s.direction))) : output::Cell(),
             time_cell(s.started_at),
             time_cell(s.ended_at),
-            text_cell(s.outcome)};
+            shown ? text_cell(s.outcome) : output::Cell()};
 }
 
 /// True when any of the sessions shows who is calling: only then do the
@@ -58,7 +60,8 @@ bool any_caller_shown(const directory::Callers& callers, const std::vector<Sessi
                        [&](const Session& session) { return callers.shown(session); });
 }
 
-output::Rows session_rows(const std::vector<Session>& sessions, const directory::Callers& callers) {
+output::Rows session_rows(const std::vector<Session>& sessions, const directory::Callers& callers,
+                          sessions::CallFields& fields) {
     output::Rows rows;
     rows.columns = call_columns();
     const bool directory = any_caller_shown(callers, sessions);
@@ -73,7 +76,7 @@ output::Rows session_rows(const std::vector<Session>& sessions, const directory:
                          {"concluded_at", "CONCLUDED AT", output::Audience::Programs},
                          {"concluded_by", "CONCLUDED BY", output::Audience::Programs}});
     for (const Session& session : sessions) {
-        std::vector<output::Cell> cells = call_cells(session);
+        std::vector<output::Cell> cells = call_cells(session, fields);
         if (directory) {
             cells.insert(cells.end(),
                          {callers.shown(session) ? output::Cell(caller_summary(callers, session))
@@ -162,15 +165,17 @@ void add_history(output::Rows& rows, std::vector<output::Cell>& cells, const Ses
 }
 
 output::Rows detail_rows(const sessions::Detail& detail, const directory::Callers& callers,
+                         sessions::CallFields& fields,
                          const std::optional<sessions::CallHistory>& history = std::nullopt) {
     const Session& session = detail.session;
     output::Rows rows;
     rows.columns = call_columns();
     rows.columns.insert(rows.columns.end(),
                         {{"outcome_group", "OUTCOME GROUP"}, {"caller", "CALLER"}});
-    std::vector<output::Cell> cells = call_cells(session);
-    cells.insert(cells.end(), {detail.outcome_group.empty() ? output::Cell()
-                                                            : output::Cell(detail.outcome_group),
+    std::vector<output::Cell> cells = call_cells(session, fields);
+    cells.insert(cells.end(), {detail.outcome_group.empty() || !fields.shown(session)
+                                   ? output::Cell()
+                                   : output::Cell(detail.outcome_group),
                                session.caller});
     if (history) {
         add_history(rows, cells, session, *history);
@@ -346,7 +351,8 @@ Result list(const ReadContext& context, const ListArgs& args) {
         filter.limit = args.limit;
     }
     const std::vector<Session> found = sessions::list(context.tx, context.actor, filter);
-    return Result::list(session_rows(found, directory::Callers(context.tx, found)));
+    sessions::CallFields fields(context.tx, context.actor);
+    return Result::list(session_rows(found, directory::Callers(context.tx, found), fields));
 }
 
 struct ConcludeArgs {
@@ -729,26 +735,28 @@ void add_session_commands(CLI::App& app, Registry& registry) {
         ->type_name("OUTCOME");
     add->add_option("--caller", raw.caller, "Caller")->type_name("TEXT");
     registry.add(
-        add, Command{policy::Action::ImportSessions, WriteBody([add_args](const WriteContext& c) {
-                         const sessions::Added added = sessions::add_session(
-                             c.tx, c.audit, c.actor, c.identity, add_args->raw);
-                         // What was stored; who is calling is for session list and show.
-                         Result result =
-                             Result::record(session_rows({added.session}, directory::Callers()));
-                         const std::string id = added.session.external_id;
-                         switch (added.outcome) {
-                         case sessions::Stored::Inserted:
-                             result.notes.push_back("added session " + id);
-                             break;
-                         case sessions::Stored::Completed:
-                             result.notes.push_back("completed session " + id);
-                             break;
-                         case sessions::Stored::Unchanged:
-                             result.notes.push_back("unchanged: session " + id);
-                             break;
-                         }
-                         return result;
-                     })});
+        add,
+        Command{policy::Action::ImportSessions, WriteBody([add_args](const WriteContext& c) {
+                    const sessions::Added added =
+                        sessions::add_session(c.tx, c.audit, c.actor, c.identity, add_args->raw);
+                    sessions::CallFields fields(c.tx, c.actor);
+                    // What was stored; who is calling is for session list and show.
+                    Result result =
+                        Result::record(session_rows({added.session}, directory::Callers(), fields));
+                    const std::string id = added.session.external_id;
+                    switch (added.outcome) {
+                    case sessions::Stored::Inserted:
+                        result.notes.push_back("added session " + id);
+                        break;
+                    case sessions::Stored::Completed:
+                        result.notes.push_back("completed session " + id);
+                        break;
+                    case sessions::Stored::Unchanged:
+                        result.notes.push_back("unchanged: session " + id);
+                        break;
+                    }
+                    return result;
+                })});
 
     auto list_args = std::make_shared<ListArgs>();
     CLI::App* list_command = session->add_subcommand("list", "List sessions, newest first");
@@ -778,9 +786,10 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     registry.add(
         show, Command{policy::Action::ReadSessions, ReadBody([show_id](const ReadContext& c) {
                           const sessions::Detail detail = sessions::show(c.tx, c.actor, *show_id);
-                          return Result::record(
-                              detail_rows(detail, directory::Callers(c.tx, {detail.session}),
-                                          sessions::history(c.tx, c.actor, detail.session)));
+                          sessions::CallFields fields(c.tx, c.actor);
+                          return Result::record(detail_rows(
+                              detail, directory::Callers(c.tx, {detail.session}), fields,
+                              sessions::history(c.tx, c.actor, detail.session)));
                       })});
 
     auto conclude_args = std::make_shared<ConcludeArgs>();
@@ -811,7 +820,8 @@ void add_session_commands(CLI::App& app, Registry& registry) {
             split.secondary = split_lists(split.secondary);
             const sessions::Detail detail = sessions::conclude(c.tx, c.audit, c.actor, split);
             // What was stored; who is calling is for session show.
-            Result result = Result::record(detail_rows(detail, directory::Callers()));
+            sessions::CallFields fields(c.tx, c.actor);
+            Result result = Result::record(detail_rows(detail, directory::Callers(), fields));
             result.notes.push_back(fmt::format("concluded session {}; a conclusion is final",
                                                detail.session.external_id));
             return result;

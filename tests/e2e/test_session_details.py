@@ -53,6 +53,21 @@ class SessionDetailsTest(NimbusTestCase):
         self.assertEqual(shown["earlier_sessions"], 2)  # e-2 is leo's
         self.assertEqual(shown["previous"]["id"], "e-1")
 
+    def test_without_it_an_agent_sees_what_picks_the_session(self):
+        def fields(*args):
+            shown = self.json_ok("session", "show", "e-1", *args)
+            listed = next(s for s in self.json_ok("session", "list", *args) if s["id"] == "e-1")
+            return ((shown["direction"], shown["outcome"], shown["outcome_group"]),
+                    (listed["direction"], listed["outcome"]), (shown["started_at"], shown["ended_at"]))
+
+        system = (("inbound", "accepted", "handled by user"), ("inbound", "accepted"))
+        times = ("2026-11-20T08:00:00Z", "2026-11-20T08:04:30Z")
+        self.assertEqual(fields("--as", "mia"), ((None, None, None), (None, None), times))
+        for reader in ("olga", "sue", "sam"):  # who may read the service's sessions sees them
+            self.assertEqual(fields("--as", reader), (*system, times), reader)
+        self.run_ok("extension", "enable", "Hotline", "session-details")
+        self.assertEqual(fields("--as", "mia"), (*system, times))
+
     def test_the_guided_conclusion_shows_the_details(self):
         self.run_ok("extension", "enable", "Hotline", "session-details")
         term = Terminal([BINARY, "--as", "mia", "session", "conclude", "now"], self.sandbox.environment())

@@ -331,10 +331,35 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
 
 namespace nimbus::sessions {
 
+namespace {
+
+bool details_enabled(store::ReadTransaction& tx, std::int64_t service_id) {
+    const std::vector<std::string> features = tx.enabled_features(service_id);
+    return std::find(features.begin(), features.end(), "session-details") != features.end();
+}
+
+} // namespace
+
+bool CallFields::shown(const Session& session) {
+    const auto known = shown_.find(session.service_id);
+    if (known != shown_.end()) {
+        return known->second;
+    }
+    // The service's sessions as a whole, not this one as its agent's.
+    const policy::Scope service_wide = policy::Scope::session(
+        {},
+        policy::Scope::service(session.service_name, names::name_key(session.service_name),
+                               names::name_key(session.service_ou)),
+        std::string{});
+    const bool shown = policy::permits(actor_, policy::Action::ReadSessions, service_wide) ||
+                       details_enabled(tx_, session.service_id);
+    shown_.emplace(session.service_id, shown);
+    return shown;
+}
+
 std::optional<CallHistory> history(store::ReadTransaction& tx, const Actor& actor,
                                    const Session& session) {
-    const std::vector<std::string> features = tx.enabled_features(session.service_id);
-    if (std::find(features.begin(), features.end(), "session-details") == features.end()) {
+    if (!details_enabled(tx, session.service_id)) {
         return std::nullopt;
     }
     CallHistory history;

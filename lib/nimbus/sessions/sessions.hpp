@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <functional>
 #include <istream>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -146,6 +147,25 @@ Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_v
 /// codes and tags enabled for their service), newest first, at most `limit`.
 std::vector<Session> concludable_sessions(store::ReadTransaction& tx, const Actor& actor,
                                           std::int64_t limit);
+
+/// Whether the actor sees a session's system fields (its direction, outcome
+/// and outcome group): where its service has session-details on, and always
+/// to those who may read the service's sessions (owners, supervisors,
+/// admins). Otherwise its own agent sees what picks the session: its id,
+/// service, start, end (or that it is active) and caller.
+class CallFields {
+public:
+    CallFields(store::ReadTransaction& tx, const Actor& actor)
+        : tx_(tx)
+        , actor_(actor) {}
+
+    bool shown(const Session& session);
+
+private:
+    store::ReadTransaction& tx_;
+    const Actor& actor_;
+    std::map<std::int64_t, bool> shown_; ///< by service id
+};
 
 /// What session-details adds to a session: its caller's history in its service.
 struct CallHistory {
