@@ -18,3 +18,5 @@ echo "== 6. report memory (SQLite; bench/report_memory.sh alone adds PostgreSQL)
 "$root/bench/report_memory.sh" 1000000 sqlite
 echo "== 7. the ledger: verify"
 "$root/bench/ledger.sh"
+echo "== 8. suggestions in completion (on a store of 1,000,000 sessions)"
+"$root/bench/suggest.sh" 1000000

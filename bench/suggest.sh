@@ -13,17 +13,17 @@ store=$work/suggest.db
 cp "$(bench_store "$count")" "$store"
 rm -f "$store-wal" "$store-shm"
 export NIMBUS_CODES_STORE=$store
-# Mid-2026, inside the generated calls' two years.
-export NIMBUS_CODES_NOW=2026-06-15T12:00:00Z
+# The end of the generated calls' two years: every call is in the past, and December 2026 is this month.
+export NIMBUS_CODES_NOW=2026-12-31T20:00:00Z
 # A caller of Service-1 with concluded sessions, and their next call, open.
 caller=$(sqlite3 "$store" "SELECT s.caller FROM session s JOIN conclusion c ON c.session_id = s.id
                            WHERE s.service_id = 1 LIMIT 1")
 "$nimbus" session add --id bench-open --service Service-1 --user agent-1 \
-  --started-at 2026-06-15T11:58:00Z --caller "$caller" -q >/dev/null
+  --started-at 2026-12-31T19:58:00Z --caller "$caller" -q >/dev/null
 printf '%s sessions, %s of them Service-1'"'"'s this month\n' \
   "$(sqlite3 "$store" 'SELECT count(*) FROM session')" \
   "$(sqlite3 "$store" "SELECT count(*) FROM session WHERE service_id = 1
-                       AND started_at >= strftime('%s', '2026-06-01')")"
+                       AND started_at >= strftime('%s', '2026-12-01')")"
 hyperfine -N --warmup 10 --runs 100 --export-json "$work/suggest.json" \
   "$nimbus --version" \
   "$nimbus __complete -- session con" \

@@ -121,7 +121,7 @@ public:
     Candidates session_codes(const std::string& session, CodeType type) {
         const sessions::Detail detail = sessions::concludable(read(), actor(), session);
         const suggestions::Suggestions suggested =
-            suggestions::suggest(read(), actor(), detail, environment::now());
+            suggestions::suggest(read(), actor(), detail, environment::now(), {true, false});
         Candidates names;
         for (const suggestions::CodeSuggestion& code :
              type == CodeType::Primary ? suggested.primary : suggested.secondary) {
@@ -142,7 +142,8 @@ public:
         const sessions::Detail detail = sessions::concludable(read(), actor(), session);
         Candidates tags;
         for (const suggestions::TagSuggestion& tag :
-             suggestions::suggest(read(), actor(), detail, environment::now()).tags) {
+             suggestions::suggest(read(), actor(), detail, environment::now(), {false, true})
+                 .tags) {
             tags.push_back(tag.tag);
         }
         return tags;

@@ -66,4 +66,4 @@ CREATE POLICY directory_entry_manage ON directory_entry FOR ALL
 
 -- A caller's earlier sessions in a service: the codes they were concluded
 -- with are suggested for the next one (docs/sessions.md, "Suggestions").
-CREATE INDEX session_by_caller ON session (caller, service_id);
+CREATE INDEX session_by_caller ON session (caller, service_id, started_at);

@@ -26,4 +26,4 @@ CREATE INDEX directory_entry_by_number ON directory_entry (number);
 
 -- A caller's earlier sessions in a service: the codes they were concluded
 -- with are suggested for the next one (docs/sessions.md, "Suggestions").
-CREATE INDEX session_by_caller ON session (caller, service_id);
+CREATE INDEX session_by_caller ON session (caller, service_id, started_at);

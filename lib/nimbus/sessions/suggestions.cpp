@@ -97,12 +97,13 @@ std::string squashed(std::string_view tag) {
 } // namespace
 
 Suggestions suggest(store::ReadTransaction& tx, const Actor& actor, const sessions::Detail& detail,
-                    Timestamp now) {
+                    Timestamp now, Wanted wanted) {
     const Session& session = detail.session;
     Suggestions suggestions;
     store::UsageSample sample;
     sample.service_id = session.service_id;
     sample.except_session = session.id;
+    sample.before = now;
     // The service's sessions where the actor may read them all; else their own.
     suggestions.whole_service = policy::permits(
         actor, policy::Action::ReadSessions,
@@ -112,28 +113,32 @@ Suggestions suggest(store::ReadTransaction& tx, const Actor& actor, const sessio
     }
     const Sample sample_name{suggestions.whole_service, detail.service.name};
 
-    std::map<std::int64_t, std::int64_t> by_caller;
-    std::int64_t caller_sessions = 0;
-    if (const std::string_view caller = text::trim(session.caller); !caller.empty()) {
-        store::UsageSample same_caller = sample;
-        same_caller.caller = session.caller;
-        caller_sessions = tx.concluded_sessions(same_caller);
-        if (caller_sessions > 0) {
-            by_caller = by_code(tx.code_counts(same_caller));
+    if (wanted.codes) {
+        std::map<std::int64_t, std::int64_t> by_caller;
+        std::int64_t caller_sessions = 0;
+        if (const std::string_view caller = text::trim(session.caller); !caller.empty()) {
+            store::UsageSample same_caller = sample;
+            same_caller.caller = session.caller;
+            caller_sessions = tx.concluded_sessions(same_caller);
+            if (caller_sessions > 0) {
+                by_caller = by_code(tx.code_counts(same_caller));
+            }
         }
+        store::UsageSample month = sample;
+        month.since = month_start(now);
+        const std::int64_t month_sessions = tx.concluded_sessions(month);
+        std::map<std::int64_t, std::int64_t> this_month;
+        if (month_sessions > 0) {
+            this_month = by_code(tx.code_counts(month));
+        }
+        suggestions.primary = rank(detail.offered_primary, by_caller, caller_sessions, this_month,
+                                   month_sessions, sample_name);
+        suggestions.secondary = rank(detail.offered_secondary, by_caller, caller_sessions,
+                                     this_month, month_sessions, sample_name);
     }
-    store::UsageSample month = sample;
-    month.since = month_start(now);
-    const std::int64_t month_sessions = tx.concluded_sessions(month);
-    std::map<std::int64_t, std::int64_t> this_month;
-    if (month_sessions > 0) {
-        this_month = by_code(tx.code_counts(month));
+    if (!wanted.tags) {
+        return suggestions;
     }
-    suggestions.primary = rank(detail.offered_primary, by_caller, caller_sessions, this_month,
-                               month_sessions, sample_name);
-    suggestions.secondary = rank(detail.offered_secondary, by_caller, caller_sessions, this_month,
-                                 month_sessions, sample_name);
-
     store::UsageSample recent = sample;
     recent.since = now - std::chrono::days{tag_days};
     // Per tag (by key): its sessions, and its most common spelling.

@@ -47,10 +47,16 @@ struct Suggestions {
     bool whole_service = false;
 };
 
-/// The suggestions for concluding `detail`'s session at `now` (this month is
-/// the calendar month in UTC).
+/// Which suggestions to work out: completion asks for one kind at a time.
+struct Wanted {
+    bool codes = true;
+    bool tags = true;
+};
+
+/// The suggestions for concluding `detail`'s session at `now`, counting the
+/// sessions that started before it (this month is the calendar month in UTC).
 Suggestions suggest(store::ReadTransaction& tx, const Actor& actor, const sessions::Detail& detail,
-                    Timestamp now);
+                    Timestamp now, Wanted wanted = {});
 
 /// The used tag that `tag` differs from only by case, spacing or punctuation,
 /// if any ("V.I.P." for "vip"); none for a tag used as it is.

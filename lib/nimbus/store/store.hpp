@@ -157,6 +157,7 @@ struct UsageSample {
     std::optional<std::string> user;   ///< only this agent's sessions
     std::optional<std::string> caller; ///< only sessions with this caller, as stored
     std::optional<Timestamp> since;    ///< started at or after
+    std::optional<Timestamp> before;   ///< started before
     std::int64_t except_session = 0;   ///< leaves this session out (0: none)
 };
 

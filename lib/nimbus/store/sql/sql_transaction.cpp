@@ -1160,6 +1160,10 @@ std::string sample_where(const UsageSample& sample, std::vector<Value>& params) 
         where += "AND s.started_at >= ? ";
         params.emplace_back(to_seconds(*sample.since));
     }
+    if (sample.before) {
+        where += "AND s.started_at < ? ";
+        params.emplace_back(to_seconds(*sample.before));
+    }
     if (sample.except_session != 0) {
         where += "AND s.id <> ? ";
         params.emplace_back(sample.except_session);
