@@ -40,6 +40,7 @@ owner = ["Hotline"]
 TOML
 chmod 600 "$NIMBUS_CODES_IDENTITY"
 
+export NIMBUS_CODES_NOW=2026-11-02T12:00:00Z # the day the calls come in
 step init --tenant Contoso
 step ou create Contoso/Sales
 step ou create Contoso/Support
@@ -77,6 +78,11 @@ step session list --as mia
 step session show s-1003 --as mia
 step session conclude s-1001 --primary Sale --secondary Upsell --tag "VIP customer" --as mia
 step session conclude s-1002 --primary "No sale" --tag callback --as mia
+# Anna calls again: her last call was concluded with Sale, so Sale is suggested first.
+step session add --id s-1004 --service Hotline --user mia --started-at 2026-11-02T11:50:00Z \
+  --caller "+41 44 555 01 01"
+step session suggest s-1004 --as mia
+step session conclude s-1004 --primary Sale --as mia
 step session show s-1001 --as mia
 printf '\n%s$ nimbus-codes session conclude s-1001 --primary "No sale" --as mia%s   (a conclusion is final)\n' "$bold" "$plain"
 if "$nimbus" session conclude s-1001 --primary "No sale" --as mia; then
