@@ -21,36 +21,16 @@ CREATE TABLE directory_entry (
 
 CREATE INDEX directory_entry_by_number ON directory_entry (number);
 
--- The OUs whose directories the caller's sessions can show: each OU that
--- holds, or lies above, a service with caller-information on in which the
--- caller works (as an owner, supervisor or member) or reads sessions.
-CREATE FUNCTION nimbus_caller_ous() RETURNS bigint[] LANGUAGE sql STABLE SECURITY DEFINER
-AS $$
-    SELECT coalesce(array_agg(DISTINCT a.id), '{}')
-    FROM service s JOIN ou o ON o.id = s.ou_id
-         JOIN ou a ON (o.path_key = a.path_key OR starts_with(o.path_key, a.path_key || '/'))
-    WHERE EXISTS (SELECT 1 FROM service_extension e
-                  WHERE e.service_id = s.id AND e.feature = 'caller-information')
-      AND (s.id = ANY (nimbus_services('read-sessions'))
-           OR EXISTS (SELECT 1 FROM person_grant g
-                      WHERE g.login = session_user AND g.target_key = s.name_key
-                        AND g.role IN ('owner', 'supervisor', 'member')))
-$$;
-
-DO $$
-BEGIN
-    EXECUTE format('ALTER FUNCTION nimbus_caller_ous() SET search_path = %I, pg_temp',
-                   current_schema());
-END
-$$;
-
--- Read by those who may read the directory in its OU and by those whose
--- sessions can show it; written by those who may manage it there.
+-- Read by those who may read the directory in its OU, and written by those
+-- who may manage it there. Agents read no directory on such a server: a
+-- policy cannot tell which entries their own sessions' callers are (a
+-- session keeps its caller as the call system wrote it, and the numbers are
+-- compared by libphonenumber in the client), and letting them read whole
+-- directories would hand them the CRM's export.
 ALTER TABLE directory ENABLE ROW LEVEL SECURITY;
 CREATE POLICY directory_read ON directory FOR SELECT
     USING (NOT EXISTS (SELECT 1 FROM person)
-           OR ou_id = ANY ((SELECT nimbus_ous('read-directory'))::bigint[])
-           OR ou_id = ANY ((SELECT nimbus_caller_ous())::bigint[]));
+           OR ou_id = ANY ((SELECT nimbus_ous('read-directory'))::bigint[]));
 CREATE POLICY directory_manage ON directory FOR ALL
     USING (NOT EXISTS (SELECT 1 FROM person)
            OR ou_id = ANY ((SELECT nimbus_ous('manage-directory'))::bigint[]));
@@ -58,8 +38,7 @@ CREATE POLICY directory_manage ON directory FOR ALL
 ALTER TABLE directory_entry ENABLE ROW LEVEL SECURITY;
 CREATE POLICY directory_entry_read ON directory_entry FOR SELECT
     USING (NOT EXISTS (SELECT 1 FROM person)
-           OR ou_id = ANY ((SELECT nimbus_ous('read-directory'))::bigint[])
-           OR ou_id = ANY ((SELECT nimbus_caller_ous())::bigint[]));
+           OR ou_id = ANY ((SELECT nimbus_ous('read-directory'))::bigint[]));
 CREATE POLICY directory_entry_manage ON directory_entry FOR ALL
     USING (NOT EXISTS (SELECT 1 FROM person)
            OR ou_id = ANY ((SELECT nimbus_ous('manage-directory'))::bigint[]));

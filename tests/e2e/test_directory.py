@@ -61,6 +61,10 @@ class DirectoryTest(NimbusTestCase):
                          ("", "Kiosk GmbH", "Two\nlines", {}))
         self.assert_fails(3, "directory", "show", "+41 44 000 00 00", stderr="no caller with number")
         self.assert_fails(65, "directory", "show", "not a number", stderr="is not a phone number")
+        # A number one directory reads and another does not: not found, not invalid.
+        self.run_ok("directory", "import", self.write("us.csv", "number,name\n+1 650 253 0000,Grace\n"),
+                    "--ou", "Contoso/Sales", "--country", "US")
+        self.assert_fails(3, "directory", "show", "044 668 18 99", stderr="no caller with number")
 
     def test_json_lines_keep_further_fields_as_attributes(self):
         lines = ('{"number": "+1 650 253 0000", "name": "Grace", "tier": 2, "vip": true, '
@@ -109,6 +113,10 @@ class DirectoryTest(NimbusTestCase):
             self.assertIn(f"{path}:{line}: {reason}", result.err)
         self.assertIn("6 rows are invalid; the directory of Contoso is unchanged", result.err)
         self.assertEqual(result.out, "")
+        twice = '{"number": "+41 44 668 18 00", "name": "Anna", "crm": "1", " crm": "2"}\n'
+        result = self.import_directory(twice, name="twice.jsonl")
+        self.assertEqual(result.code, 65, repr(result))
+        self.assertIn('twice.jsonl:1: attribute "crm" is given twice', result.err)
         result = self.import_directory(b"number,name\n+41 44 668 18 00,Ann\xe9\n", name="latin1.csv")
         self.assertEqual(result.code, 65, repr(result))
         self.assertIn("latin1.csv:2: a field", result.err)

@@ -175,7 +175,7 @@ class LedgerTest(NimbusTestCase):
                     "DROP TABLE ledger CASCADE; DROP FUNCTION ledger_appends_only(); "
                     "DROP TABLE ledger_pending, person_grant, person, role_rule CASCADE; "
                     "DROP TABLE directory_entry, directory CASCADE; "
-                    "DROP FUNCTION nimbus_caller_ous(); DROP INDEX session_by_caller; "
+                    "DROP INDEX session_by_caller; "
                     "DO $$ DECLARE p record; BEGIN FOR p IN SELECT policyname, tablename "
                     "FROM pg_policies WHERE schemaname = current_schema() LOOP "
                     "EXECUTE format('DROP POLICY %I ON %I', p.policyname, p.tablename); "

@@ -286,14 +286,21 @@ class ServerRolesTest(NimbusTestCase):
         self.run_ok("directory", "import", sales, "--ou", "Contoso/Sales", "--country", "CH")
         count = "SELECT count(*) FROM directory_entry"
         self.assertEqual(self.value("sam", count), "1")
-        # Agents read no directory until a service of theirs shows callers, and
-        # then only the directories above it.
-        for person in ("mia", "olga", "bob"):
-            self.assertEqual(self.value(person, count), "0", person)
+        # Agents, owners and supervisors read no directory on such a server,
+        # whatever their services show: psql would hand them the whole export.
         self.as_person("olga")
         self.run_ok("extension", "enable", "Hotline", "caller-information")
-        self.assertEqual(self.value("mia", count), "2")
-        self.assertEqual(self.value("bob", count), "0")
+        for person in ("mia", "olga", "sue", "bob"):
+            self.assertEqual(self.value(person, count), "0", person)
+            self.assertEqual(self.value(person, "SELECT count(*) FROM directory"), "0", person)
+        self.run_ok("session", "add", "--id", "h-9", "--service", "Hotline", "--user", self.role["mia"],
+                    "--started-at", "2026-11-26T09:00:00Z", "--caller", "044 668 18 00")
+        self.as_person("mia")
+        row = next(line for line in self.run_ok("session", "list").out.splitlines() if line.startswith("h-9"))
+        self.assertIn("(no directory)", row)
+        self.assertNotIn("Muster", row)
+        self.as_person("alice")  # who may read the directory sees the caller
+        self.assertEqual(self.json_ok("session", "show", "h-9")["directory"]["name"], "Anna Muster")
         # Nobody but its admins writes it, whatever psql sends.
         before = self.rows_dumped()
         for person, statement in (

@@ -41,6 +41,10 @@ TEST_CASE("what is no number, and a national form without a country") {
     CHECK(problem("", "CH") == Problem::NotANumber);
     CHECK(problem("+41 12", "") == Problem::TooShort);
     CHECK(problem("+41 44 668 18 00 12 34 56 78 9", "") == Problem::TooLong);
+    // Longer than E.164's 15 digits, though Germany's metadata allows it.
+    CHECK(problem("+49 30 1234567890123", "") == Problem::TooLong);
+    // Dialable only within its area: not one caller wherever it is written.
+    CHECK(problem("555 1234", "US") == Problem::TooShort);
     CHECK(problem(std::string(300, '1'), "CH") == Problem::NotANumber);
     CHECK(problem(std::string("+41\0 44", 7), "CH") == Problem::NotANumber);
 }

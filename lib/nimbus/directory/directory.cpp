@@ -177,6 +177,11 @@ std::variant<DirectoryEntry, std::string> check_row(Record& row, std::int64_t ou
         if (std::string why = unfit(clean_name, clean_value, max_attribute_value); !why.empty()) {
             return why;
         }
+        for (const auto& [earlier, value_ignored] : entry.attributes) {
+            if (earlier == clean_name) {
+                return fmt::format("attribute \"{}\" is given twice", clean_name);
+            }
+        }
         if (!clean_value.empty()) {
             entry.attributes.emplace_back(std::move(clean_name), std::move(clean_value));
         }
@@ -333,12 +338,14 @@ std::vector<DirectoryEntry> find(store::ReadTransaction& tx, const Actor& actor,
     }
     std::vector<DirectoryEntry> found;
     std::optional<phone::Problem> problem;
+    bool read = false; // a directory could read the number
     for (const Directory& directory : directories(tx, actor, ou)) {
         auto normalised = phone::normalise(text::trim(number), directory.country);
         if (auto* why = std::get_if<phone::Problem>(&normalised)) {
             problem = *why;
             continue;
         }
+        read = true;
         for (DirectoryEntry& entry :
              tx.directory_entries_with_numbers({std::get<std::string>(normalised)})) {
             if (entry.ou_id == directory.ou_id) {
@@ -346,7 +353,7 @@ std::vector<DirectoryEntry> find(store::ReadTransaction& tx, const Actor& actor,
             }
         }
     }
-    if (found.empty() && problem) {
+    if (found.empty() && !read && problem) {
         throw Error(ErrorKind::InvalidData, fmt::format("\"{}\" {}", text::escape_controls(number),
                                                         phone::describe(*problem)));
     }
@@ -444,6 +451,7 @@ Callers::Callers(store::ReadTransaction& tx, const std::vector<Session>& session
     if (country.empty()) {
         return;
     }
+    any_directory_ = true;
     std::map<std::int64_t, std::optional<std::int64_t>> parent;
     for (const Ou& ou : tx.ous()) {
         parent.emplace(ou.id, ou.parent_id);

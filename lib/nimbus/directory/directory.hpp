@@ -105,8 +105,12 @@ public:
     bool shown(const Session& session) const;
     /// The session's caller in the nearest directory; none when unknown or not shown.
     const DirectoryEntry* find(const Session& session) const;
+    /// Whether any directory could be read: none is stored, or (on a server
+    /// that enforces the roles) none is the actor's to read.
+    bool any_directory() const { return any_directory_; }
 
 private:
+    bool any_directory_ = false;
     std::map<std::int64_t, bool> shown_; ///< by service id
     /// Per session id, the entry found.
     std::map<std::int64_t, DirectoryEntry> found_;

@@ -8,6 +8,7 @@
 
 #include <nimbus/directory/phone_module.h>
 #include <nimbus/error.hpp>
+#include <nimbus/util/privilege.hpp>
 
 namespace nimbus::phone {
 namespace {
@@ -40,7 +41,12 @@ Module load() {
     if (module_folder().empty() || module_folder().front() != '/') {
         throw Error(ErrorKind::Internal, "the folder of the program's modules is not known");
     }
-    const std::string path = module_folder() + "/" + module_name;
+    std::string path = module_folder() + "/" + module_name;
+    if (privilege::elevated()) {
+        // With the rights of the binary's group, code that its caller could
+        // change must never run: only a module root alone can change is loaded.
+        path = privilege::require_root_owned_file(path, "the phone-number module");
+    }
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
         throw Error(ErrorKind::Config,

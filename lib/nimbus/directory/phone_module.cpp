@@ -27,8 +27,9 @@ int nimbus_phone_normalise(const char* text, const char* country, char* out, siz
     default: return NIMBUS_PHONE_NOT_A_NUMBER;
     }
     switch (util.IsPossibleNumberWithReason(number)) {
-    case PhoneNumberUtil::IS_POSSIBLE:
-    case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY: break;
+    case PhoneNumberUtil::IS_POSSIBLE: break;
+    // Dialable only within its area: not one caller wherever it is written.
+    case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY: return NIMBUS_PHONE_TOO_SHORT;
     case PhoneNumberUtil::INVALID_COUNTRY_CODE: return NIMBUS_PHONE_NEEDS_COUNTRY;
     case PhoneNumberUtil::TOO_SHORT: return NIMBUS_PHONE_TOO_SHORT;
     case PhoneNumberUtil::TOO_LONG: return NIMBUS_PHONE_TOO_LONG;
@@ -36,7 +37,8 @@ int nimbus_phone_normalise(const char* text, const char* country, char* out, siz
     }
     std::string e164;
     util.Format(number, PhoneNumberUtil::E164, &e164);
-    if (e164.size() + 1 > size) {
+    // E.164 allows 15 digits; some countries' metadata accepts longer ones.
+    if (e164.size() > 16 || e164.size() + 1 > size) {
         return NIMBUS_PHONE_TOO_LONG;
     }
     std::memcpy(out, e164.c_str(), e164.size() + 1);

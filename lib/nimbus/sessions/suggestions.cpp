@@ -65,7 +65,8 @@ std::vector<CodeSuggestion> rank(const std::vector<Code>& offered,
         if ((a.by_caller > 0) != (b.by_caller > 0)) {
             return a.by_caller > 0;
         }
-        return a.by_caller != b.by_caller ? a.by_caller > b.by_caller : a.this_month > b.this_month;
+        // Ranked by the caller's counts, or else by this month's; never both.
+        return a.by_caller > 0 ? a.by_caller > b.by_caller : a.this_month > b.this_month;
     });
     if (ranked.size() > codes_per_list) {
         ranked.resize(codes_per_list);
