@@ -294,6 +294,27 @@ std::vector<std::string> split_list(const std::string& value) {
     }
 }
 
+InputFormat input_format(const std::string& file, const std::string& format) {
+    const auto known = format.empty() ? format_for_path(file) : parse_input_format(format);
+    if (!known) {
+        throw Error(ErrorKind::Usage,
+                    fmt::format("cannot tell the format of {}", file == "-" ? "<stdin>" : file),
+                    "name files .csv or .jsonl, or give --input-format csv|jsonl");
+    }
+    return *known;
+}
+
+void add_row_problems(Result& result, const std::string& source,
+                      const std::vector<RecordProblem>& problems, std::size_t invalid) {
+    for (const RecordProblem& problem : problems) {
+        result.problems.push_back(fmt::format("{}:{}: {}", source, problem.line, problem.reason));
+    }
+    if (invalid > problems.size()) {
+        result.problems.push_back(
+            fmt::format("{}: ... and {} more invalid rows", source, invalid - problems.size()));
+    }
+}
+
 std::optional<std::string> given(const std::string& value) {
     return value.empty() ? std::nullopt : std::optional<std::string>(value);
 }

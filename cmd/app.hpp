@@ -17,6 +17,7 @@
 #include <nimbus/output/rows.hpp>
 #include <nimbus/store/open.hpp>
 #include <nimbus/store/store.hpp>
+#include <nimbus/util/records.hpp>
 #include <nimbus/util/time.hpp>
 
 namespace nimbus::cli {
@@ -228,6 +229,15 @@ CLI::Validator whole_number(std::int64_t min, std::int64_t max);
 /// "A,B,C" as its items, as written; a blank value has none. Lists of codes
 /// take this form everywhere (a code whose name holds a comma is named id:N).
 std::vector<std::string> split_list(const std::string& value);
+
+/// The format of an input file: `format` when given ("csv" or "jsonl"), else
+/// what the file's name says. Usage when neither tells.
+InputFormat input_format(const std::string& file, const std::string& format);
+
+/// The rejected rows of an import as "FILE:LINE: reason" lines of `result`,
+/// and a count of those not named.
+void add_row_problems(Result& result, const std::string& source,
+                      const std::vector<RecordProblem>& problems, std::size_t invalid);
 
 /// An option's value as an optional: empty when the option was not given.
 std::optional<std::string> given(const std::string& value);

@@ -113,11 +113,10 @@ public:
         return names;
     }
 
-    /// The codes a session's service offers on one list, in the service's
-    /// order: exactly what concluding it would offer the caller, and nothing
-    /// for a session the caller may not conclude.
-    /// The suggested ones first (docs/sessions.md, "Suggestions"), then the
-    /// rest in the list's order.
+    /// The codes a session's service offers on one list: exactly what
+    /// concluding it would offer the caller, and nothing for a session the
+    /// caller may not conclude; the suggested ones first (docs/sessions.md,
+    /// "Suggestions"), then the rest in the list's order.
     Candidates session_codes(const std::string& session, CodeType type) {
         const sessions::Detail detail = sessions::concludable(read(), actor(), session);
         const suggestions::Suggestions suggested =

@@ -27,13 +27,7 @@ struct ImportArgs {
 Result import_directory(const WriteContext& context, const ImportArgs& args) {
     directory::ImportOptions options;
     options.source = args.file == "-" ? "<stdin>" : args.file;
-    const auto format = args.input_format.empty() ? format_for_path(args.file)
-                                                  : parse_input_format(args.input_format);
-    if (!format) {
-        throw Error(ErrorKind::Usage, fmt::format("cannot tell the format of {}", options.source),
-                    "name files .csv or .jsonl, or give --input-format csv|jsonl");
-    }
-    options.format = *format;
+    options.format = input_format(args.file, args.input_format);
     options.ou = given(args.ou);
     options.country = given(args.country);
     std::istringstream in(args.content);
@@ -41,15 +35,7 @@ Result import_directory(const WriteContext& context, const ImportArgs& args) {
         directory::import(context.tx, context.audit, context.actor, in, options);
     Result result;
     if (summary.invalid > 0) {
-        for (const directory::Problem& problem : summary.problems) {
-            result.problems.push_back(
-                fmt::format("{}:{}: {}", options.source, problem.line, problem.reason));
-        }
-        if (summary.invalid > summary.problems.size()) {
-            result.problems.push_back(fmt::format("{}: ... and {} more invalid rows",
-                                                  options.source,
-                                                  summary.invalid - summary.problems.size()));
-        }
+        add_row_problems(result, options.source, summary.problems, summary.invalid);
         result.exit_status = 65;
         result.rollback = true;
         result.error =

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <nimbus/error.hpp>
+#include <nimbus/services/services.hpp>
 #include <nimbus/sessions/sessions.hpp>
 #include <nimbus/sessions/suggestions.hpp>
 #include <nimbus/sessions/tags.hpp>
@@ -241,13 +242,7 @@ Result import(const WriteContext& context, const ImportArgs& args) {
     sessions::ImportOptions options;
     options.source = args.file == "-" ? "<stdin>" : args.file;
     options.skip_invalid = args.skip_invalid;
-    const auto format = args.input_format.empty() ? sessions::format_for_path(args.file)
-                                                  : sessions::parse_input_format(args.input_format);
-    if (!format) {
-        throw Error(ErrorKind::Usage, fmt::format("cannot tell the format of {}", options.source),
-                    "name files .csv or .jsonl, or give --input-format csv|jsonl");
-    }
-    options.format = *format;
+    options.format = input_format(args.file, args.input_format);
     std::ifstream file;
     if (args.file != "-") {
         file = open_input_file(args.file);
@@ -291,14 +286,7 @@ Result import(const WriteContext& context, const ImportArgs& args) {
     for (const std::string& column : report.ignored_columns) {
         result.notes.push_back(fmt::format("ignored column \"{}\"", column));
     }
-    for (const sessions::RowProblem& problem : report.problems) {
-        result.problems.push_back(
-            fmt::format("{}:{}: {}", options.source, problem.line, problem.reason));
-    }
-    if (report.invalid > report.problems.size()) {
-        result.problems.push_back(fmt::format("{}: ... and {} more invalid rows", options.source,
-                                              report.invalid - report.problems.size()));
-    }
+    add_row_problems(result, options.source, report.problems, report.invalid);
     if (report.invalid == 0) {
         result.notes.push_back("imported " + summary(report));
     } else if (args.skip_invalid) {
@@ -351,8 +339,10 @@ Result list(const ReadContext& context, const ListArgs& args) {
         filter.limit = args.limit;
     }
     const std::vector<Session> found = sessions::list(context.tx, context.actor, filter);
-    sessions::CallFields fields(context.tx, context.actor);
-    return Result::list(session_rows(found, directory::Callers(context.tx, found), fields));
+    services::Features features(context.tx);
+    sessions::CallFields fields(context.actor, features);
+    return Result::list(
+        session_rows(found, directory::Callers(context.tx, features, found), fields));
 }
 
 struct ConcludeArgs {
@@ -503,6 +493,7 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
     // Until the person confirms, Ctrl-C cancels; from then on it interrupts the write.
     const Console::Questions questions;
     std::optional<Session> picked; // from the menu
+    services::Features features(context.tx);
     if (request.session.empty()) {
         const std::vector<Session> open =
             sessions::concludable_sessions(context.tx, context.actor, menu_size);
@@ -511,7 +502,8 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
                         "see them all with 'nimbus-codes session list --mine'");
         }
         console.heading("Your open sessions, newest first:");
-        std::istringstream table(session_menu(open, directory::Callers(context.tx, open)));
+        std::istringstream table(
+            session_menu(open, directory::Callers(context.tx, features, open)));
         for (std::string line; std::getline(table, line);) {
             console.say("  " + line);
         }
@@ -534,13 +526,14 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
                                 "the id of another session",
                                 picked->external_id, picked->service_name, request.session));
     }
-    if (const directory::Callers callers(context.tx, {detail.session});
+    if (const directory::Callers callers(context.tx, features, {detail.session});
         callers.shown(detail.session)) {
         const std::string_view number = text::trim(detail.session.caller);
         console.say(fmt::format("Caller: {}{}{}", number, number.empty() ? "" : " ",
                                 caller_summary(callers, detail.session)));
     }
-    if (const auto history = sessions::history(context.tx, context.actor, detail.session)) {
+    if (const auto history =
+            sessions::history(context.tx, context.actor, features, detail.session)) {
         const Session& call = detail.session;
         console.say(fmt::format("Call: {}, started {}, {}", to_string(call.direction),
                                 timefmt::to_utc_string(call.started_at),
@@ -739,7 +732,8 @@ void add_session_commands(CLI::App& app, Registry& registry) {
         Command{policy::Action::ImportSessions, WriteBody([add_args](const WriteContext& c) {
                     const sessions::Added added =
                         sessions::add_session(c.tx, c.audit, c.actor, c.identity, add_args->raw);
-                    sessions::CallFields fields(c.tx, c.actor);
+                    services::Features features(c.tx);
+                    sessions::CallFields fields(c.actor, features);
                     // What was stored; who is calling is for session list and show.
                     Result result =
                         Result::record(session_rows({added.session}, directory::Callers(), fields));
@@ -786,10 +780,11 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     registry.add(
         show, Command{policy::Action::ReadSessions, ReadBody([show_id](const ReadContext& c) {
                           const sessions::Detail detail = sessions::show(c.tx, c.actor, *show_id);
-                          sessions::CallFields fields(c.tx, c.actor);
+                          services::Features features(c.tx);
+                          sessions::CallFields fields(c.actor, features);
                           return Result::record(detail_rows(
-                              detail, directory::Callers(c.tx, {detail.session}), fields,
-                              sessions::history(c.tx, c.actor, detail.session)));
+                              detail, directory::Callers(c.tx, features, {detail.session}), fields,
+                              sessions::history(c.tx, c.actor, features, detail.session)));
                       })});
 
     auto conclude_args = std::make_shared<ConcludeArgs>();
@@ -820,7 +815,8 @@ void add_session_commands(CLI::App& app, Registry& registry) {
             split.secondary = split_lists(split.secondary);
             const sessions::Detail detail = sessions::conclude(c.tx, c.audit, c.actor, split);
             // What was stored; who is calling is for session show.
-            sessions::CallFields fields(c.tx, c.actor);
+            services::Features features(c.tx);
+            sessions::CallFields fields(c.actor, features);
             Result result = Result::record(detail_rows(detail, directory::Callers(), fields));
             result.notes.push_back(fmt::format("concluded session {}; a conclusion is final",
                                                detail.session.external_id));

@@ -189,6 +189,16 @@ std::variant<DirectoryEntry, std::string> check_row(Record& row, std::int64_t ou
     return entry;
 }
 
+/// The OU's directory as stored, if it has one.
+std::optional<Directory> stored_directory(store::ReadTransaction& tx, std::int64_t ou_id) {
+    for (Directory& directory : tx.directories()) {
+        if (directory.ou_id == ou_id) {
+            return std::move(directory);
+        }
+    }
+    return std::nullopt;
+}
+
 nlohmann::ordered_json directory_snapshot(std::size_t entries, std::string_view country) {
     return {{"entries", entries}, {"country", country}};
 }
@@ -199,12 +209,7 @@ ImportSummary import(store::WriteTransaction& tx, AuditTrail& audit, const Actor
                      std::istream& in, const ImportOptions& options) {
     const Ou ou = directory_ou(tx, options.ou);
     policy::require(actor, policy::Action::ManageDirectory, scope_of(ou));
-    std::optional<Directory> existing;
-    for (Directory& directory : tx.directories()) {
-        if (directory.ou_id == ou.id) {
-            existing = std::move(directory);
-        }
-    }
+    const std::optional<Directory> existing = stored_directory(tx, ou.id);
     ImportSummary summary;
     summary.ou_path = ou.path;
     summary.country = options.country ? checked_country(*options.country)
@@ -218,7 +223,7 @@ ImportSummary import(store::WriteTransaction& tx, AuditTrail& audit, const Actor
     std::vector<DirectoryEntry> wanted;
     Record row;
     const auto reject = [&](std::size_t line, std::string reason) {
-        if (summary.problems.size() < max_problems) {
+        if (summary.problems.size() < max_reported_problems) {
             summary.problems.push_back(Problem{line, std::move(reason)});
         }
         ++summary.invalid;
@@ -374,12 +379,7 @@ RemoveSummary remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor
     if (all == !numbers.empty()) {
         throw Error(ErrorKind::Usage, "name the numbers to remove, or --all (not both)");
     }
-    std::optional<Directory> existing;
-    for (Directory& directory : tx.directories()) {
-        if (directory.ou_id == holder.id) {
-            existing = std::move(directory);
-        }
-    }
+    const std::optional<Directory> existing = stored_directory(tx, holder.id);
     if (!existing) {
         throw Error(ErrorKind::NotFound, fmt::format("{} has no directory", holder.path),
                     "see: nimbus-codes directory list");
@@ -430,13 +430,12 @@ RemoveSummary remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor
     return summary;
 }
 
-Callers::Callers(store::ReadTransaction& tx, const std::vector<Session>& sessions) {
+Callers::Callers(store::ReadTransaction& tx, services::Features& features,
+                 const std::vector<Session>& sessions) {
     bool any = false;
     for (const Session& session : sessions) {
         if (!shown_.contains(session.service_id)) {
-            const std::vector<std::string> features = tx.enabled_features(session.service_id);
-            const bool on =
-                std::find(features.begin(), features.end(), "caller-information") != features.end();
+            const bool on = features.enabled(session.service_id, "caller-information");
             shown_.emplace(session.service_id, on);
             any = any || on;
         }

@@ -11,6 +11,7 @@
 #include <nimbus/audit/trail.hpp>
 #include <nimbus/directory/model.hpp>
 #include <nimbus/identity/actor.hpp>
+#include <nimbus/services/services.hpp>
 #include <nimbus/sessions/model.hpp>
 #include <nimbus/store/store.hpp>
 #include <nimbus/util/records.hpp>
@@ -30,11 +31,7 @@ struct ImportOptions {
     std::optional<std::string> country; ///< of national forms; else the directory's own
 };
 
-/// A rejected row: where, and why.
-struct Problem {
-    std::size_t line = 0;
-    std::string reason;
-};
+using Problem = RecordProblem;
 
 /// What an import did, or would have done had no row been rejected.
 struct ImportSummary {
@@ -45,13 +42,11 @@ struct ImportSummary {
     std::size_t changed = 0;
     std::size_t removed = 0;
     std::size_t unchanged = 0;
-    /// Rejected rows (the first max_problems); when there are any, the caller
+    /// Rejected rows (the first max_reported_problems); when there are any, the caller
     /// must not commit.
     std::vector<Problem> problems;
     std::size_t invalid = 0;
 };
-
-inline constexpr std::size_t max_problems = 100;
 
 /// Replaces an OU's directory with the callers in `in`, whole: entries not in
 /// the file are removed. Numbers are read as E.164, national forms in the
@@ -98,7 +93,8 @@ public:
     /// Shows no caller.
     Callers() = default;
     /// Looks up the callers of `sessions` in one query.
-    Callers(store::ReadTransaction& tx, const std::vector<Session>& sessions);
+    Callers(store::ReadTransaction& tx, services::Features& features,
+            const std::vector<Session>& sessions);
 
     /// Whether caller-information is enabled for the session's service: when
     /// not, nothing from the directory may be shown for it.

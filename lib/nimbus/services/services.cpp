@@ -191,4 +191,12 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
     return change;
 }
 
+bool Features::enabled(std::int64_t service_id, std::string_view feature) {
+    auto known = enabled_.find(service_id);
+    if (known == enabled_.end()) {
+        known = enabled_.emplace(service_id, tx_.enabled_features(service_id)).first;
+    }
+    return std::find(known->second.begin(), known->second.end(), feature) != known->second.end();
+}
+
 } // namespace nimbus::services

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,20 @@ policy::Scope scope_of(const Service& service);
 /// Fills in the OU of every service named in `grants`, so that owners may
 /// change codes at their services' OUs. Services not in the store stay unlocated.
 void locate_grants(Grants& grants, store::ReadTransaction& tx);
+
+/// Which My Sessions features services have on, each service read once: the
+/// commands that show sessions ask for several features of the same services.
+class Features {
+public:
+    explicit Features(store::ReadTransaction& tx)
+        : tx_(tx) {}
+
+    bool enabled(std::int64_t service_id, std::string_view feature);
+
+private:
+    store::ReadTransaction& tx_;
+    std::map<std::int64_t, std::vector<std::string>> enabled_; ///< by service id
+};
 
 /// The audit record's view of a service's settings.
 nlohmann::ordered_json snapshot(const ServiceSettings& settings);

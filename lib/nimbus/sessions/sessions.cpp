@@ -331,15 +331,6 @@ Detail conclude(store::WriteTransaction& tx, AuditTrail& audit, const Actor& act
 
 namespace nimbus::sessions {
 
-namespace {
-
-bool details_enabled(store::ReadTransaction& tx, std::int64_t service_id) {
-    const std::vector<std::string> features = tx.enabled_features(service_id);
-    return std::find(features.begin(), features.end(), "session-details") != features.end();
-}
-
-} // namespace
-
 bool CallFields::shown(const Session& session) {
     const auto known = shown_.find(session.service_id);
     if (known != shown_.end()) {
@@ -352,14 +343,14 @@ bool CallFields::shown(const Session& session) {
                                names::name_key(session.service_ou)),
         std::string{});
     const bool shown = policy::permits(actor_, policy::Action::ReadSessions, service_wide) ||
-                       details_enabled(tx_, session.service_id);
+                       features_.enabled(session.service_id, "session-details");
     shown_.emplace(session.service_id, shown);
     return shown;
 }
 
 std::optional<CallHistory> history(store::ReadTransaction& tx, const Actor& actor,
-                                   const Session& session) {
-    if (!details_enabled(tx, session.service_id)) {
+                                   services::Features& features, const Session& session) {
+    if (!features.enabled(session.service_id, "session-details")) {
         return std::nullopt;
     }
     CallHistory history;

@@ -14,6 +14,7 @@
 #include <nimbus/identity/identity.hpp>
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/services/model.hpp>
+#include <nimbus/services/services.hpp>
 #include <nimbus/sessions/model.hpp>
 #include <nimbus/store/store.hpp>
 #include <nimbus/util/records.hpp>
@@ -44,13 +45,8 @@ struct ImportOptions {
     std::size_t expected_rows = 0; ///< an estimate, 0 when unknown (stdin)
 };
 
-/// A rejected row: where, and why.
-struct RowProblem {
-    std::size_t line = 0;
-    std::string reason;
-};
-
-inline constexpr std::size_t max_reported_problems = 100;
+using RowProblem = RecordProblem;
+using nimbus::max_reported_problems;
 
 struct ImportReport {
     std::size_t rows = 0;             ///< data rows read
@@ -155,15 +151,15 @@ std::vector<Session> concludable_sessions(store::ReadTransaction& tx, const Acto
 /// service, start, end (or that it is active) and caller.
 class CallFields {
 public:
-    CallFields(store::ReadTransaction& tx, const Actor& actor)
-        : tx_(tx)
-        , actor_(actor) {}
+    CallFields(const Actor& actor, services::Features& features)
+        : actor_(actor)
+        , features_(features) {}
 
     bool shown(const Session& session);
 
 private:
-    store::ReadTransaction& tx_;
     const Actor& actor_;
+    services::Features& features_;
     std::map<std::int64_t, bool> shown_; ///< by service id
 };
 
@@ -179,7 +175,7 @@ struct CallHistory {
 /// The history of a session's caller (the caller as the call system gives
 /// it), where its service has session-details on; nullopt where it does not.
 std::optional<CallHistory> history(store::ReadTransaction& tx, const Actor& actor,
-                                   const Session& session);
+                                   services::Features& features, const Session& session);
 
 struct ConcludeRequest {
     std::string session; ///< a reference: ID or SERVICE/ID (see resolve())

@@ -1,6 +1,7 @@
 #include <nimbus/sessions/suggestions.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <map>
 

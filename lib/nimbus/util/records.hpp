@@ -42,6 +42,15 @@ struct Record {
     std::string error; ///< empty when the record was read well
 };
 
+/// A rejected record: where, and why.
+struct RecordProblem {
+    std::size_t line = 0;
+    std::string reason;
+};
+
+/// How many rejected records an import names; it counts the rest.
+inline constexpr std::size_t max_reported_problems = 100;
+
 /// Reads records one at a time. CSV needs a header row naming the columns;
 /// JSON Lines needs one object per line, whose fields are strings (or null).
 /// Never throws on a bad record: the record carries the error. A CSV header
