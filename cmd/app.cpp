@@ -107,6 +107,7 @@ constexpr std::array nouns{
     Noun{"service", add_service_commands},
     Noun{"extension", add_extension_commands},
     Noun{"directory", add_directory_commands},
+    Noun{"context", add_context_commands},
     Noun{"config", add_config_commands},
     Noun{"session", add_session_commands},
     Noun{"report", add_report_commands},

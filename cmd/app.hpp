@@ -191,6 +191,7 @@ std::string command_path(const CLI::App* subcommand);
 void add_init_command(CLI::App& app, Registry& registry);
 void add_whoami_command(CLI::App& app, Registry& registry);
 void add_identity_commands(CLI::App& app, Registry& registry);
+void add_context_commands(CLI::App& app, Registry& registry);
 void add_directory_commands(CLI::App& app, Registry& registry);
 void add_ou_commands(CLI::App& app, Registry& registry);
 void add_code_commands(CLI::App& app, Registry& registry);

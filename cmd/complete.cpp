@@ -55,6 +55,21 @@ public:
         return names;
     }
 
+    /// "context.NAME" for each choice field, to those who may read reports:
+    /// what `report usage --by` groups by.
+    Candidates context_dimensions() {
+        Candidates names;
+        if (may(policy::Action::ReadReports)) {
+            for (const ContextField& field : read().context_fields()) {
+                if (field.type == ContextType::Choice &&
+                    std::find(names.begin(), names.end(), "context." + field.name) == names.end()) {
+                    names.push_back("context." + field.name);
+                }
+            }
+        }
+        return names;
+    }
+
     Candidates ous() {
         Candidates paths;
         if (may(policy::Action::ReadOus)) {
@@ -387,7 +402,11 @@ Candidates option_values(const std::string& path, const Command* command, const 
                 "error"};
     }
     if (option == "--by") {
-        return comma_list(current, {"month", "day", "service", "user", "type", "code", "tag"});
+        Candidates dimensions = {"month", "day", "service", "user", "type", "code", "tag"};
+        for (std::string& field : lookup.context_dimensions()) {
+            dimensions.push_back(std::move(field));
+        }
+        return comma_list(current, dimensions);
     }
     if (option == "--month") {
         return {"last"};

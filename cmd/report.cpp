@@ -23,6 +23,7 @@ struct UsageArgs {
     std::string type;
     std::vector<std::string> codes;
     std::vector<std::string> tags;
+    std::vector<std::string> context; ///< --context NAME=VALUE
     std::string user;
     std::string names = "at-time";
     std::string zone = "UTC";
@@ -58,6 +59,9 @@ std::vector<std::pair<std::string, std::string>> filters_of(const UsageArgs& arg
     if (!args.tags.empty()) {
         filters.emplace_back("Tags", join(args.tags, ""));
     }
+    if (!args.context.empty()) {
+        filters.emplace_back("Context", join(args.context, ""));
+    }
     if (!args.user.empty()) {
         filters.emplace_back("User", args.user);
     }
@@ -69,10 +73,18 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
     request.services = args.services;
     request.ou = given(args.ou);
     request.period = reports::PeriodSpec{given(args.month), given(args.from), given(args.to)};
-    request.by = reports::parse_dimensions(args.by);
+    request.by = reports::parse_dimensions(args.by, &request.context_field);
     request.type = parse_code_type(args.type);
     request.codes = args.codes;
     request.tags = args.tags;
+    for (const std::string& pair : args.context) {
+        const std::size_t equals = pair.find('=');
+        if (equals == std::string::npos) {
+            throw Error(ErrorKind::Usage, fmt::format("--context \"{}\" is not NAME=VALUE", pair),
+                        "e.g. --context Reason=Billing");
+        }
+        request.context.emplace_back(pair.substr(0, equals), pair.substr(equals + 1));
+    }
     request.user = given(args.user);
     request.current_names = args.names == "current";
     request.zone = args.zone;
@@ -157,7 +169,8 @@ void add_report_commands(CLI::App& app, Registry& registry) {
     to->excludes(month);
     usage_command
         ->add_option("--by", args->by,
-                     "Group by a comma list of month, day, service, user, type, code, tag")
+                     "Group by a comma list of month, day, service, user, type, code, tag, "
+                     "context.NAME")
         ->capture_default_str()
         ->type_name("DIMS");
     usage_command->add_option("--type", args->type, "Only codes of this type")
@@ -167,6 +180,10 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         ->type_name("CODE");
     usage_command->add_option("--tag", args->tags, "Only sessions with this tag (repeatable)")
         ->type_name("TAG");
+    usage_command
+        ->add_option("--context", args->context,
+                     "Only sessions with this context value (repeatable), as NAME=VALUE")
+        ->type_name("NAME=VALUE");
     usage_command->add_option("--user", args->user, "Only this agent's sessions")
         ->type_name("USER");
     usage_command

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <nimbus/context/context.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/sessions.hpp>
@@ -54,6 +55,57 @@ std::vector<output::Cell> call_cells(const Session& s, sessions::CallFields& fie
             shown ? text_cell(s.outcome) : output::Cell()};
 }
 
+/// A session's context in a few words: "Reason=Billing, Account=42".
+std::string context_summary(const std::vector<std::pair<std::string, std::string>>& values) {
+    std::string text;
+    for (const auto& [name, value] : values) {
+        text += fmt::format("{}{}={}", text.empty() ? "" : ", ", name, value);
+    }
+    return text;
+}
+
+/// A session's context for programs: an object by field name, or null where
+/// its service does not show context.
+output::Cell context_cell(const context::Shown& shown, const Session& session) {
+    if (!shown.shown(session)) {
+        return output::RawJson{"null"};
+    }
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : shown.values(session)) {
+        object[name] = value;
+    }
+    return output::RawJson{object.dump()};
+}
+
+/// The context columns of sessions, where any of them shows context: a
+/// summary for people, the object for programs, and one column per field
+/// that `--columns` asks for ("context.Reason").
+void add_context(output::Rows& rows, std::vector<std::vector<output::Cell>>& cells,
+                 const std::vector<Session>& sessions, const context::Shown& shown,
+                 const std::vector<std::string>& fields) {
+    if (!shown.any_shown(sessions) && fields.empty()) {
+        return;
+    }
+    rows.columns.insert(rows.columns.end(),
+                        {{"context_summary", "CONTEXT", output::Audience::People},
+                         {"context", "CONTEXT", output::Audience::Programs}});
+    for (const std::string& field : fields) {
+        rows.columns.push_back({"context." + field, field, output::Audience::Programs});
+    }
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        const auto values = shown.values(sessions[i]);
+        cells[i].insert(cells[i].end(),
+                        {context_summary(values), context_cell(shown, sessions[i])});
+        for (const std::string& field : fields) {
+            const auto found = std::find_if(values.begin(), values.end(), [&](const auto& v) {
+                return text::fold_case(v.first) == text::fold_case(field);
+            });
+            cells[i].push_back(found != values.end() ? output::Cell(found->second)
+                                                     : output::Cell());
+        }
+    }
+}
+
 /// True when any of the sessions shows who is calling: only then do the
 /// directory's columns appear.
 bool any_caller_shown(const directory::Callers& callers, const std::vector<Session>& sessions) {
@@ -62,7 +114,8 @@ bool any_caller_shown(const directory::Callers& callers, const std::vector<Sessi
 }
 
 output::Rows session_rows(const std::vector<Session>& sessions, const directory::Callers& callers,
-                          sessions::CallFields& fields) {
+                          sessions::CallFields& fields, const context::Shown& context = {},
+                          const std::vector<std::string>& context_fields = {}) {
     output::Rows rows;
     rows.columns = call_columns();
     const bool directory = any_caller_shown(callers, sessions);
@@ -76,19 +129,23 @@ output::Rows session_rows(const std::vector<Session>& sessions, const directory:
                          {"concluded", "CONCLUDED"},
                          {"concluded_at", "CONCLUDED AT", output::Audience::Programs},
                          {"concluded_by", "CONCLUDED BY", output::Audience::Programs}});
+    std::vector<std::vector<output::Cell>> cells;
     for (const Session& session : sessions) {
-        std::vector<output::Cell> cells = call_cells(session, fields);
+        std::vector<output::Cell>& row = cells.emplace_back(call_cells(session, fields));
         if (directory) {
-            cells.insert(cells.end(),
-                         {callers.shown(session) ? output::Cell(caller_summary(callers, session))
-                                                 : output::Cell(),
-                          directory_cell(callers, session)});
+            row.insert(row.end(),
+                       {callers.shown(session) ? output::Cell(caller_summary(callers, session))
+                                               : output::Cell(),
+                        directory_cell(callers, session)});
         }
         const auto& conclusion = session.conclusion;
-        cells.insert(cells.end(), {session.caller, conclusion.has_value(),
-                                   conclusion ? time_cell(conclusion->at) : output::Cell(),
-                                   conclusion ? output::Cell(conclusion->user) : output::Cell()});
-        rows.add(std::move(cells));
+        row.insert(row.end(), {session.caller, conclusion.has_value(),
+                               conclusion ? time_cell(conclusion->at) : output::Cell(),
+                               conclusion ? output::Cell(conclusion->user) : output::Cell()});
+    }
+    add_context(rows, cells, sessions, context, context_fields);
+    for (std::vector<output::Cell>& row : cells) {
+        rows.add(std::move(row));
     }
     return rows;
 }
@@ -166,7 +223,7 @@ void add_history(output::Rows& rows, std::vector<output::Cell>& cells, const Ses
 }
 
 output::Rows detail_rows(const sessions::Detail& detail, const directory::Callers& callers,
-                         sessions::CallFields& fields,
+                         sessions::CallFields& fields, const context::Shown& context = {},
                          const std::optional<sessions::CallHistory>& history = std::nullopt) {
     const Session& session = detail.session;
     output::Rows rows;
@@ -194,6 +251,15 @@ output::Rows detail_rows(const sessions::Detail& detail, const directory::Caller
         cells.insert(cells.end(),
                      {caller_summary(callers, session), field(&DirectoryEntry::email),
                       field(&DirectoryEntry::notes), directory_cell(callers, session)});
+    }
+    if (context.shown(session)) {
+        // One line per field for people; the object for programs.
+        for (const auto& [name, value] : context.values(session)) {
+            rows.columns.push_back({"context." + name, name, output::Audience::People});
+            cells.emplace_back(value);
+        }
+        rows.columns.push_back({"context", "CONTEXT", output::Audience::Programs});
+        cells.push_back(context_cell(context, session));
     }
     rows.columns.insert(rows.columns.end(), {{"codes_and_tags", "CODES AND TAGS"},
                                              {"offered_primary", "PRIMARY CODES"},
@@ -309,6 +375,7 @@ Result import(const WriteContext& context, const ImportArgs& args) {
 
 struct AddArgs {
     sessions::RawSession raw;
+    std::vector<std::string> context; ///< --context NAME=VALUE
 };
 
 struct ListArgs {
@@ -318,6 +385,7 @@ struct ListArgs {
     std::string service;
     std::string since;
     std::int64_t limit = 0;
+    std::vector<std::string> columns; ///< --columns: the columns to show, by key
 };
 
 Result list(const ReadContext& context, const ListArgs& args) {
@@ -341,8 +409,18 @@ Result list(const ReadContext& context, const ListArgs& args) {
     const std::vector<Session> found = sessions::list(context.tx, context.actor, filter);
     services::Features features(context.tx);
     sessions::CallFields fields(context.actor, features);
-    return Result::list(
-        session_rows(found, directory::Callers(context.tx, features, found), fields));
+    std::vector<std::string> context_fields;
+    for (const std::string& column : args.columns) {
+        if (column.starts_with("context.")) {
+            context_fields.push_back(column.substr(std::string_view("context.").size()));
+        }
+    }
+    output::Rows rows = session_rows(found, directory::Callers(context.tx, features, found), fields,
+                                     context::Shown(context.tx, features, found), context_fields);
+    if (!args.columns.empty()) {
+        rows.select(args.columns);
+    }
+    return Result::list(std::move(rows));
 }
 
 struct ConcludeArgs {
@@ -531,6 +609,12 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
         const std::string_view number = text::trim(detail.session.caller);
         console.say(fmt::format("Caller: {}{}{}", number, number.empty() ? "" : " ",
                                 caller_summary(callers, detail.session)));
+    }
+    if (const context::Shown shown(context.tx, features, {detail.session});
+        shown.shown(detail.session)) {
+        const auto values = shown.values(detail.session);
+        console.say("Context: " +
+                    (values.empty() ? std::string("(none)") : context_summary(values)));
     }
     if (const auto history =
             sessions::history(context.tx, context.actor, features, detail.session)) {
@@ -727,11 +811,24 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     add->add_option("--outcome", raw.outcome, "Outcome, once the call has ended")
         ->type_name("OUTCOME");
     add->add_option("--caller", raw.caller, "Caller")->type_name("TEXT");
+    add->add_option("--context", add_args->context,
+                    "A context value of the call (repeatable), as NAME=VALUE")
+        ->type_name("NAME=VALUE");
     registry.add(
         add,
         Command{policy::Action::ImportSessions, WriteBody([add_args](const WriteContext& c) {
+                    sessions::RawSession session_row = add_args->raw;
+                    for (const std::string& pair : add_args->context) {
+                        const std::size_t equals = pair.find('=');
+                        if (equals == std::string::npos) {
+                            throw Error(ErrorKind::Usage,
+                                        fmt::format("--context \"{}\" is not NAME=VALUE", pair));
+                        }
+                        session_row.context.emplace_back(pair.substr(0, equals),
+                                                         pair.substr(equals + 1));
+                    }
                     const sessions::Added added =
-                        sessions::add_session(c.tx, c.audit, c.actor, c.identity, add_args->raw);
+                        sessions::add_session(c.tx, c.audit, c.actor, c.identity, session_row);
                     services::Features features(c.tx);
                     sessions::CallFields fields(c.actor, features);
                     // What was stored; who is calling is for session list and show.
@@ -765,6 +862,11 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     list_command->add_option("--limit", list_args->limit, "At most N sessions")
         ->check(whole_number(1, 1'000'000'000))
         ->type_name("N");
+    list_command
+        ->add_option("--columns", list_args->columns,
+                     "Only these columns, in this order (id,started_at,context.Reason)")
+        ->delimiter(',')
+        ->type_name("KEYS");
     registry.add(list_command,
                  Command{policy::Action::ReadSessions, ReadBody([list_args](const ReadContext& c) {
                              return list(c, *list_args);
@@ -784,6 +886,7 @@ void add_session_commands(CLI::App& app, Registry& registry) {
                           sessions::CallFields fields(c.actor, features);
                           return Result::record(detail_rows(
                               detail, directory::Callers(c.tx, features, {detail.session}), fields,
+                              context::Shown(c.tx, features, {detail.session}),
                               sessions::history(c.tx, c.actor, features, detail.session)));
                       })});
 

@@ -55,14 +55,18 @@ step code list --ou Contoso/Sales --format json
 step service create Hotline --ou Contoso/Sales --license contact-center
 step service apply Hotline --primary "Sale,No sale" --secondary "Upsell,Rückruf"
 step extension enable Hotline codes-and-tags
+# What the call flow asks before an agent answers: the reason, for the services below Contoso.
+step context define Reason --type choice --values "Order,Billing,Other" \
+  --description "Why the customer called, as the IVR asked"
+step extension enable Hotline conversation-context
 step service show Hotline
 step config export
 
 cat >"$scratch/sessions.csv" <<CSV
-id,service,user,direction,started_at,ended_at,outcome,caller
-s-1001,Hotline,mia,inbound,2026-10-31T23:30:00Z,2026-10-31T23:41:00Z,accepted,+41 44 555 01 01
-s-1002,Hotline,mia,inbound,2026-11-02T09:15:00+01:00,2026-11-02T09:22:00+01:00,accepted,"Müller, Hans"
-s-1003,Hotline,mia,inbound,2026-11-02T10:00:00Z,,,+41 44 555 01 03
+id,service,user,direction,started_at,ended_at,outcome,caller,context.Reason
+s-1001,Hotline,mia,inbound,2026-10-31T23:30:00Z,2026-10-31T23:41:00Z,accepted,+41 44 555 01 01,order
+s-1002,Hotline,mia,inbound,2026-11-02T09:15:00+01:00,2026-11-02T09:22:00+01:00,accepted,"Müller, Hans",Billing
+s-1003,Hotline,mia,inbound,2026-11-02T10:00:00Z,,,+41 44 555 01 03,Order
 CSV
 step session import "$scratch/sessions.csv"
 # Who is calling: the CRM's export in the caller directory, shown where the
@@ -92,6 +96,7 @@ fi
 step audit list
 export NIMBUS_CODES_NOW=2026-12-01T06:00:00Z # the cron job runs on the 1st
 step report usage --service Hotline --month last --by month,code --tz Europe/Zurich --as olga
+step report usage --service Hotline --month last --by context.Reason,code --tz Europe/Zurich --as olga
 step report usage --service Hotline --month last --tz Europe/Zurich --format csv \
   --output "$scratch/hotline-2026-11.csv" --summary "$scratch/hotline-2026-11-summary.csv" --as olga
 cat "$scratch/hotline-2026-11.csv" "$scratch/hotline-2026-11-summary.csv"

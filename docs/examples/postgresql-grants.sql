@@ -21,3 +21,7 @@ GRANT INSERT, DELETE ON person, person_grant TO nimbus_app;
 -- The caller directory is replaced by 'nimbus-codes directory import'; once a
 -- roster is stored, the server lets only those who may manage it write it.
 GRANT INSERT, UPDATE, DELETE ON directory, directory_entry TO nimbus_app;
+-- Context fields are defined by 'nimbus-codes config apply'; sessions' context
+-- values are written with them by the import (and never changed once concluded).
+GRANT INSERT, UPDATE, DELETE ON context_field TO nimbus_app;
+GRANT INSERT ON session_context TO nimbus_app;

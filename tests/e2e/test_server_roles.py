@@ -314,6 +314,35 @@ class ServerRolesTest(NimbusTestCase):
             self.assertTrue(done.returncode != 0 or done.stdout.strip() == "", (person, statement))
         self.assertEqual(self.rows_dumped(), before)
 
+    def test_context_is_defined_by_admins_and_read_with_its_sessions(self):
+        self.as_person("olga")  # an owner: not an admin of any OU
+        self.assert_fails(77, "context", "define", "Reason", "--type", "choice", "--values", "A,B",
+                          "--ou", "Contoso/Sales")
+        self.as_person("sam")
+        self.run_ok("context", "define", "Reason", "--type", "choice", "--values", "A,B", "--ou", "Contoso/Sales")
+        self.as_person("olga")
+        self.run_ok("extension", "enable", "Hotline", "conversation-context")
+        self.run_ok("session", "add", "--id", "h-8", "--service", "Hotline", "--user", self.role["mia"],
+                    "--started-at", "2026-11-26T09:00:00Z", "--context", "Reason=a")
+        self.as_person("mia")
+        self.assertEqual(self.json_ok("session", "show", "h-8")["context"], {"Reason": "A"})
+        # bob reads no context of sessions he may not see.
+        self.assertEqual(self.value("bob", "SELECT count(*) FROM session_context"), "0")
+        self.assertEqual(self.value("mia", "SELECT count(*) FROM session_context"), "1")
+        before = self.rows_dumped()
+        for person, statement in (
+                ("mia", "UPDATE session_context SET value = 'B'"),
+                ("mia", "DELETE FROM session_context"),
+                ("mia", "INSERT INTO session_context SELECT s.id, f.id, 'B' FROM session s, context_field f "
+                        "WHERE s.external_id = 'h-1'"),
+                ("mia", "UPDATE context_field SET choices = '[\"A\"]'"),
+                ("olga", "DELETE FROM context_field"),
+                ("olga", "INSERT INTO context_field (ou_id, name, name_key, type, choices, description) "
+                         "SELECT id, 'X', 'x', 'text', '[]', '' FROM ou LIMIT 1")):
+            done = self.sql(person, statement)
+            self.assertTrue(done.returncode != 0 or done.stdout.strip() == "", (person, statement))
+        self.assertEqual(self.rows_dumped(), before)
+
     def test_a_psql_conclusion_needs_its_ledger_entry(self):
         h2 = self.id_of("session", "external_id = 'h-2'")
         mia = self.role["mia"]

@@ -21,7 +21,8 @@ TABLES = {
     "ou": "id", "code": "id", "service": "id", "service_code": "service_id, list, position",
     "service_extension": "service_id, feature", "session": "id", "conclusion": "session_id",
     "conclusion_code": "session_id, position", "conclusion_tag": "session_id, position", "audit": "id",
-    "directory": "ou_id", "directory_entry": "ou_id, number", "ledger": "position",
+    "directory": "ou_id", "directory_entry": "ou_id, number", "context_field": "id",
+    "session_context": "session_id, field_id", "ledger": "position",
 }
 # Commands whose output must not depend on the engine.
 READS = [

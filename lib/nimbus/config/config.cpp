@@ -9,6 +9,7 @@
 #include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/catalogue/ous.hpp>
+#include <nimbus/context/context.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/services/code_lists.hpp>
@@ -67,6 +68,11 @@ struct FileCode {
     unsigned line = 0;
 };
 
+struct FileContext {
+    context::Draft draft; ///< ou_path empty: the file's scope
+    unsigned line = 0;
+};
+
 struct FileService {
     std::string name;
     std::string ou;
@@ -82,6 +88,7 @@ struct File {
     std::optional<std::string> scope;
     std::vector<std::pair<std::string, unsigned>> ous;
     std::vector<FileCode> codes;
+    std::vector<FileContext> context;
     std::vector<FileService> services;
 };
 
@@ -129,9 +136,13 @@ public:
                 for (const toml::node& element : array(value, k)) {
                     file.services.push_back(service(element));
                 }
+            } else if (k == "context") {
+                for (const toml::node& element : array(value, k)) {
+                    file.context.push_back(context_field(element));
+                }
             } else {
                 fail(key.source(), fmt::format("unknown key \"{}\" (known: tenant, scope, ous, "
-                                               "codes, services)",
+                                               "codes, context, services)",
                                                k));
             }
         }
@@ -214,6 +225,43 @@ private:
             fail(node.source(), "a code needs a \"type\" and a \"name\"");
         }
         return code;
+    }
+
+    FileContext context_field(const toml::node& node) const {
+        const toml::table& fields = table(node, "context");
+        FileContext entry;
+        entry.line = line(node);
+        bool has_type = false;
+        bool has_name = false;
+        for (const auto& [key, value] : fields) {
+            const std::string_view k = key.str();
+            if (k == "name") {
+                entry.draft.name = string(value, k);
+                has_name = true;
+            } else if (k == "ou") {
+                entry.draft.ou_path = string(value, k);
+            } else if (k == "type") {
+                const auto type = parse_context_type(string(value, k));
+                if (!type) {
+                    fail(value.source(), "\"type\" must be text, number, date or choice");
+                }
+                entry.draft.type = *type;
+                has_type = true;
+            } else if (k == "values") {
+                entry.draft.choices = strings(value, k);
+            } else if (k == "description") {
+                entry.draft.description = string(value, k);
+            } else {
+                fail(key.source(),
+                     fmt::format("unknown key \"{}\" in a context field (known: name, ou, type, "
+                                 "values, description)",
+                                 k));
+            }
+        }
+        if (!has_type || !has_name) {
+            fail(node.source(), "a context field needs a \"name\" and a \"type\"");
+        }
+        return entry;
     }
 
     FileService service(const toml::node& node) const {
@@ -348,6 +396,9 @@ public:
         for (const auto& [path, line] : file.ous) {
             apply_ou(path, line);
         }
+        for (const FileContext& entry : file.context) {
+            apply_context(entry);
+        }
         for (const FileCode& code : file.codes) {
             apply_code(code);
         }
@@ -355,6 +406,7 @@ public:
             apply_service(service);
         }
         if (options_.prune) {
+            prune_context(scope);
             prune_codes(scope);
         }
         return std::move(steps_);
@@ -379,6 +431,10 @@ private:
         for (const FileCode& code : file.codes) {
             check(code.ou.empty() ? scope.path : code.ou, code.line, "the code's");
         }
+        for (const FileContext& entry : file.context) {
+            check(entry.draft.ou_path.empty() ? scope.path : entry.draft.ou_path, entry.line,
+                  "the context field's");
+        }
         for (const FileService& service : file.services) {
             check(service.ou, service.line, "the service's");
         }
@@ -399,6 +455,18 @@ private:
                             fmt::format("{}:{}: {} code \"{}\" is defined again (first at line {})",
                                         source_, code.line, to_string(code.type), code.name,
                                         it->second));
+            }
+        }
+        std::map<std::string, unsigned> fields;
+        for (const FileContext& entry : file.context) {
+            const std::string key = at_line(source_, entry.line, [&] {
+                return names::name_key(names::clean_name(entry.draft.name, "context field name"));
+            });
+            if (const auto [it, added] = fields.emplace(key, entry.line); !added) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("{}:{}: context field \"{}\" is defined again (first at "
+                                        "line {})",
+                                        source_, entry.line, entry.draft.name, it->second));
             }
         }
         std::map<std::string, unsigned> services;
@@ -422,6 +490,44 @@ private:
             at_line(source_, line, [&] { return ous::create(tx_, audit_, actor_, path, true); });
         for (const Ou& ou : creation.created) {
             steps_.push_back(Step{'+', "ou", ou.path, {}});
+        }
+    }
+
+    void apply_context(const FileContext& entry) {
+        at_line(source_, entry.line, [&] {
+            context::Draft draft = entry.draft;
+            if (draft.ou_path.empty()) {
+                draft.ou_path = scope_path_;
+            }
+            const context::Change change = context::define(tx_, audit_, actor_, draft);
+            named_fields_.insert(change.field.id);
+            if (change.sign != ' ') {
+                steps_.push_back(
+                    Step{change.sign, "context",
+                         fmt::format("\"{}\" in {} ({})", change.field.name, change.field.ou_path,
+                                     to_string(change.field.type)),
+                         change.detail});
+            }
+            return 0;
+        });
+    }
+
+    /// Fields are removed only while no session carries them: a used field
+    /// the file leaves out is an error, for the file to keep it.
+    void prune_context(const Ou& scope) {
+        for (const ContextField& field : tx_.context_fields()) {
+            if (!within(field.ou_path, scope) || named_fields_.contains(field.id)) {
+                continue;
+            }
+            at_line(source_, 1, [&] {
+                context::remove(tx_, audit_, actor_, field);
+                return 0;
+            });
+            steps_.push_back(Step{
+                '-',
+                "context",
+                fmt::format("\"{}\" in {} ({})", field.name, field.ou_path, to_string(field.type)),
+                {}});
         }
     }
 
@@ -598,6 +704,7 @@ private:
     Options options_;
     std::string scope_path_;
     std::set<std::int64_t> named_codes_;
+    std::set<std::int64_t> named_fields_;
     std::vector<Step> steps_;
 };
 
@@ -651,6 +758,25 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
                            toml_quoted(code.ou_path));
         if (!code.description.empty()) {
             out += fmt::format("description = {}\n", toml_quoted(code.description));
+        }
+    }
+    for (const ContextField& field : tx.context_fields()) {
+        if (!within(field.ou_path, scope) ||
+            !may_change_at(policy::Action::DefineContext, field.ou_path)) {
+            continue;
+        }
+        out +=
+            fmt::format("\n[[context]]\nname = {}\nou = {}\ntype = {}\n", toml_quoted(field.name),
+                        toml_quoted(field.ou_path), toml_quoted(to_string(field.type)));
+        if (!field.choices.empty()) {
+            std::string values;
+            for (const std::string& choice : field.choices) {
+                values += (values.empty() ? "" : ", ") + toml_quoted(choice);
+            }
+            out += fmt::format("values = [{}]\n", values);
+        }
+        if (!field.description.empty()) {
+            out += fmt::format("description = {}\n", toml_quoted(field.description));
         }
     }
     for (const Service& service : tx.services()) {

@@ -218,7 +218,7 @@ ImportSummary import(store::WriteTransaction& tx, AuditTrail& audit, const Actor
 
     const auto reader = RecordReader::open(
         in, options.format, options.source,
-        RecordLayout{{"number", "name", "company", "email", "notes"}, 1, "callers", true});
+        RecordLayout{{"number", "name", "company", "email", "notes"}, 1, "callers", true, {}});
     std::map<std::string, std::size_t> lines; // number -> the line that gave it
     std::vector<DirectoryEntry> wanted;
     Record row;

@@ -33,7 +33,7 @@ enum class Action {
     ActAs,            ///< --as USER, with any command but init
     ReadOus,          ///< ou list
     CreateOu,         ///< ou create
-    ReadCodes,        ///< code list, code show
+    ReadCodes,        ///< code list, code show, context list
     ChangeCodes,      ///< code create, code edit, code delete
     ReadServices,     ///< service list, service show, extension list
     CreateService,    ///< service create
@@ -51,6 +51,7 @@ enum class Action {
     PushIdentity,     ///< identity push
     ReadDirectory,    ///< directory list, directory show
     ManageDirectory,  ///< directory import, directory remove
+    DefineContext,    ///< context define, context remove (and config apply's [[context]])
     Count,            ///< not an action: how many there are
 };
 

@@ -100,6 +100,41 @@ void Rows::add(std::vector<Cell> cells) {
     rows.push_back(std::move(cells));
 }
 
+void Rows::select(const std::vector<std::string>& keys) {
+    std::vector<std::size_t> picked;
+    for (const std::string& key : keys) {
+        const auto found = std::find_if(columns.begin(), columns.end(),
+                                        [&](const Column& column) { return column.key == key; });
+        if (found == columns.end()) {
+            std::string known;
+            for (auto column = columns.begin(); column != columns.end(); ++column) {
+                const auto same_key = [&](const Column& c) {
+                    return c.key == column->key;
+                };
+                if (std::find_if(columns.begin(), column, same_key) == column) {
+                    known += (known.empty() ? "" : ", ") + column->key;
+                }
+            }
+            throw Error(ErrorKind::Usage, fmt::format("no column \"{}\" here", key),
+                        "the columns are: " + known);
+        }
+        picked.push_back(static_cast<std::size_t>(found - columns.begin()));
+    }
+    std::vector<Column> chosen;
+    for (const std::size_t index : picked) {
+        chosen.push_back(columns[index]);
+        chosen.back().audience = Audience::All;
+    }
+    for (std::vector<Cell>& row : rows) {
+        std::vector<Cell> cells;
+        for (const std::size_t index : picked) {
+            cells.push_back(row[index]);
+        }
+        row = std::move(cells);
+    }
+    columns = std::move(chosen);
+}
+
 std::string_view format_name(Format format) {
     switch (format) {
     case Format::Table: return "table";

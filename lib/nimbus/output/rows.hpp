@@ -42,6 +42,9 @@ struct Rows {
 
     /// Appends a row; its cells must match the columns one to one.
     void add(std::vector<Cell> cells);
+    /// Keeps only the columns with these keys, in this order, for every
+    /// format. A key no column has is a Usage error that lists the keys.
+    void select(const std::vector<std::string>& keys);
 };
 
 enum class Format { Table, Json, Csv, Html };

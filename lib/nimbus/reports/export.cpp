@@ -25,8 +25,9 @@ using output::Column;
 
 /// The shape of the files: raised whenever a file or column is added, removed
 /// or changes meaning. 2: session_tags.csv has tag_key, tags.csv is new, and
-/// retroactive follows the times.
-constexpr int model_version = 2;
+/// retroactive follows the times. 3: session_context.csv and
+/// context_fields.csv are new.
+constexpr int model_version = 3;
 
 Cell time_cell(const std::optional<Timestamp>& t) {
     return t ? Cell(timefmt::to_utc_string(*t)) : Cell();
@@ -203,7 +204,31 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         result.files.push_back(tags.finish());
     }
 
+    {
+        Table context(dir, "session_context.csv",
+                      {{"session_key", ""}, {"field_key", ""}, {"value", ""}});
+        tx.each_session_context(query, [&](const store::SessionContextValue& row) {
+            context.row({row.session_id, row.value.field_id, row.value.value});
+            tick();
+        });
+        result.files.push_back(context.finish());
+    }
+
     // The dimensions.
+    {
+        Table table(dir, "context_fields.csv",
+                    {{"field_key", ""},
+                     {"name", ""},
+                     {"type", ""},
+                     {"values", ""},
+                     {"description", ""},
+                     {"ou_key", ""}});
+        for (const ContextField& field : tx.context_fields()) {
+            table.row({field.id, field.name, std::string(to_string(field.type)),
+                       output::Strings(field.choices), field.description, field.ou_id});
+        }
+        result.files.push_back(table.finish());
+    }
     std::map<std::string, std::int64_t> ou_ids;
     for (const Ou& ou : tx.ous()) {
         ou_ids[ou.path_key] = ou.id;

@@ -11,6 +11,7 @@
 #include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/catalogue/ous.hpp>
+#include <nimbus/context/context.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/services/services.hpp>
@@ -53,18 +54,49 @@ struct Key {
     std::int64_t period = 0; ///< the day number of the month's or day's start
     std::int64_t service_id = 0;
     std::string user;
+    std::string context; ///< the context field's value ("" for none)
     CodeType type = CodeType::Primary;
     std::int64_t code_id = 0;
     std::string code_name;
     std::string tag;
 
     /// The part of the key that names a group of sessions (not of items).
-    std::tuple<std::int64_t, std::int64_t, std::string> sessions() const {
-        return {period, service_id, user};
+    std::tuple<std::int64_t, std::int64_t, std::string, std::string> sessions() const {
+        return {period, service_id, user, context};
     }
-    auto tied() const { return std::tie(period, service_id, user, type, code_id, code_name, tag); }
+    auto tied() const {
+        return std::tie(period, service_id, user, context, type, code_id, code_name, tag);
+    }
     bool operator<(const Key& other) const { return tied() < other.tied(); }
 };
+
+/// The context field named `name` that the report's services carry. One name
+/// may be defined on two branches of the tree: a report covering both is
+/// asked to choose.
+ContextField report_field(const std::vector<ContextField>& all,
+                          const std::vector<Service>& services, std::string_view name) {
+    std::optional<ContextField> found;
+    for (const Service& service : services) {
+        const std::vector<ContextField> fields = context::fields_for(all, service.ou_path);
+        const ContextField* field = context::find_field(fields, name);
+        if (field == nullptr || (found && found->id == field->id)) {
+            continue;
+        }
+        if (found) {
+            throw Error(ErrorKind::Usage,
+                        fmt::format("context field \"{}\" is defined in {} and in {}", field->name,
+                                    found->ou_path, field->ou_path),
+                        "report on one of them with --ou or --service");
+        }
+        found = *field;
+    }
+    if (!found) {
+        throw Error(ErrorKind::NotFound,
+                    fmt::format("no context field \"{}\" for the services of this report", name),
+                    "the fields are in the configuration: 'nimbus-codes config export'");
+    }
+    return *found;
+}
 
 /// The codes a report lists even when unused: those on the services' lists.
 std::vector<Code> listed_codes(store::ReadTransaction& tx, const Service& service,
@@ -240,17 +272,29 @@ Error too_many_rows(const std::string& what, std::size_t max_rows) {
 
 } // namespace
 
-std::vector<Dimension> parse_dimensions(std::string_view text) {
+std::vector<Dimension> parse_dimensions(std::string_view text, std::string* context_field) {
     std::vector<Dimension> dims;
     std::size_t start = 0;
     while (start <= text.size()) {
         const std::size_t comma = std::min(text.find(',', start), text.size());
         const std::string_view name = text::trim(text.substr(start, comma - start));
+        if (name.starts_with("context.") && name.size() > std::string_view("context.").size()) {
+            if (has(dims, Dimension::Context)) {
+                throw Error(ErrorKind::Usage, "--by takes one context field");
+            }
+            dims.push_back(Dimension::Context);
+            if (context_field != nullptr) {
+                *context_field = std::string(name.substr(std::string_view("context.").size()));
+            }
+            start = comma + 1;
+            continue;
+        }
         const auto known = std::find_if(std::begin(dimension_names), std::end(dimension_names),
                                         [&](const auto& entry) { return entry.first == name; });
         if (known == std::end(dimension_names)) {
             throw Error(ErrorKind::Usage, fmt::format("unknown dimension \"{}\" in --by", name),
-                        "dimensions are: month, day, service, user, type, code, tag");
+                        "dimensions are: month, day, service, user, type, code, tag, "
+                        "context.NAME");
         }
         if (has(dims, known->second)) {
             throw Error(ErrorKind::Usage, fmt::format("dimension \"{}\" is given twice", name));
@@ -428,6 +472,33 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     query.current_names = request.current_names;
     query.user = request.user;
     query.type = request.type;
+    std::optional<ContextField> context_field;
+    if (has(dims, Dimension::Context) || !request.context.empty()) {
+        const std::vector<ContextField> all_fields = tx.context_fields();
+        for (const auto& [name, value] : request.context) {
+            const ContextField field = report_field(all_fields, services, name);
+            context::CheckedValue checked = context::check_value(field, value);
+            if (!checked.problem.empty()) {
+                throw Error(ErrorKind::Usage, "--context: " + checked.problem);
+            }
+            query.context.push_back(store::ContextMatch{field.id, std::move(checked.value)});
+        }
+        if (has(dims, Dimension::Context)) {
+            context_field = report_field(all_fields, services, request.context_field);
+            if (context_field->type != ContextType::Choice) {
+                throw Error(ErrorKind::Usage,
+                            fmt::format("context field \"{}\" is of type {}; reports group by a "
+                                        "field with a fixed set of values (a choice)",
+                                        context_field->name, to_string(context_field->type)));
+            }
+            query.by_context = context_field->id;
+        }
+    }
+    // Every value of the context field is a row, as every code is.
+    std::vector<std::string> context_keys{std::string{}};
+    if (context_field) {
+        context_keys = context_field->choices;
+    }
     const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request, services);
     query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());
     for (const std::string& tag : tags::clean_tags(request.tags)) {
@@ -488,7 +559,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             service_items.emplace_back(0, items_of(all));
         }
         for (const auto& [service_id, items] : service_items) {
-            item_count += items.size();
+            item_count += items.size() * context_keys.size();
         }
         const CivilDate& first = report.period.first;
         const CivilDate& last = report.period.last;
@@ -510,10 +581,12 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     }
 
     // The denominators (concluded sessions per group) and the summary.
-    std::map<std::tuple<std::int64_t, std::int64_t, std::string>, std::int64_t> concluded;
+    std::map<std::tuple<std::int64_t, std::int64_t, std::string, std::string>, std::int64_t>
+        concluded;
     std::set<std::string> users;
     tx.each_session_count(query, [&](const store::SessionCount& count) {
-        concluded[{period_of(count.day), count.service_id, count.user}] += count.concluded;
+        concluded[{period_of(count.day), count.service_id, count.user, count.context}] +=
+            count.concluded;
         if (concluded.size() > request.max_rows) {
             throw too_many_rows(fmt::format("more than {} groups of sessions", request.max_rows),
                                 request.max_rows);
@@ -535,8 +608,8 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     std::map<Key, std::int64_t> groups;
     std::map<std::string, std::string> tag_spelling; // tag key -> its first spelling
     tx.each_usage_count(query, [&](const store::UsageCount& count) {
-        Key key{period_of(count.day), count.service_id, count.user,   count.type,
-                count.code_id,        count.code_name,  count.tag_key};
+        Key key{period_of(count.day), count.service_id, count.user,      count.context,
+                count.type,           count.code_id,    count.code_name, count.tag_key};
         groups[std::move(key)] += count.sessions;
         if (groups.size() > request.max_rows) {
             throw too_many_rows(fmt::format("more than {} rows", request.max_rows),
@@ -571,23 +644,27 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             user_keys.assign(users.begin(), users.end());
         }
         const auto has_rows = [&](const Key& key) {
-            const auto found = groups.lower_bound(
-                Key{key.period, key.service_id, key.user, key.type, key.code_id, {}, {}});
+            const auto found = groups.lower_bound(Key{
+                key.period, key.service_id, key.user, key.context, key.type, key.code_id, {}, {}});
             return found != groups.end() && found->first.period == key.period &&
                    found->first.service_id == key.service_id && found->first.user == key.user &&
-                   found->first.type == key.type && found->first.code_id == key.code_id;
+                   found->first.context == key.context && found->first.type == key.type &&
+                   found->first.code_id == key.code_id;
         };
         for (const std::int64_t period : periods) {
             for (const auto& [service_id, items] : service_items) {
                 for (const std::string& user : user_keys) {
-                    for (const Item& item : items) {
-                        Key key{period, service_id, user, item.type, item.code_id, item.name, {}};
-                        if (!has_rows(key)) {
-                            groups.try_emplace(std::move(key), 0);
-                            if (groups.size() > request.max_rows) {
-                                throw too_many_rows(
-                                    fmt::format("more than {} rows", request.max_rows),
-                                    request.max_rows);
+                    for (const std::string& value : context_keys) {
+                        for (const Item& item : items) {
+                            Key key{period,    service_id,   user,      value,
+                                    item.type, item.code_id, item.name, {}};
+                            if (!has_rows(key)) {
+                                groups.try_emplace(std::move(key), 0);
+                                if (groups.size() > request.max_rows) {
+                                    throw too_many_rows(
+                                        fmt::format("more than {} rows", request.max_rows),
+                                        request.max_rows);
+                                }
                             }
                         }
                     }
@@ -623,6 +700,17 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             return std::make_tuple(std::string(to_string(key.type)), names::name_key(key.code_name),
                                    key.code_id);
         case Dimension::Tag: return std::make_tuple(std::string{}, key.tag, std::int64_t{0});
+        case Dimension::Context: {
+            // The field's values in their order, then none, then values it no longer has.
+            const std::vector<std::string>& choices = context_field->choices;
+            const auto at = std::find(choices.begin(), choices.end(), key.context);
+            if (at != choices.end()) {
+                return std::make_tuple(std::string{}, std::string{},
+                                       static_cast<std::int64_t>(at - choices.begin()));
+            }
+            return std::make_tuple(std::string{}, key.context,
+                                   static_cast<std::int64_t>(choices.size()));
+        }
         }
         return std::make_tuple(std::string{}, std::string{}, std::int64_t{0});
     };
@@ -653,6 +741,9 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             out.columns.push_back({"code_id", "CODE ID", output::Audience::Programs});
             break;
         case Dimension::Tag: out.columns.push_back({"tag", "TAG"}); break;
+        case Dimension::Context:
+            out.columns.push_back({"context." + context_field->name, context_field->name});
+            break;
         }
     }
     out.columns.push_back({"sessions", "SESSIONS"});
@@ -681,6 +772,9 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
                 cells.emplace_back(key.code_id);
                 break;
             case Dimension::Tag: cells.emplace_back(tag_spelling[key.tag]); break;
+            case Dimension::Context:
+                cells.push_back(key.context.empty() ? output::Cell() : output::Cell(key.context));
+                break;
             }
         }
         const auto denominator = concluded.find(key.sessions());

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nimbus/catalogue/model.hpp>
@@ -17,11 +18,15 @@
 /// Reports: monthly code usage, and the reporting model for Power BI.
 namespace nimbus::reports {
 
-enum class Dimension { Month, Day, Service, User, Type, Code, Tag };
+/// Context: the value of one conversation-context field with a fixed set of
+/// values ("context.Reason"; UsageRequest::context_field names it).
+enum class Dimension { Month, Day, Service, User, Type, Code, Tag, Context };
 
 /// "month,code" -> {Month, Code}. Throws Usage for unknown or repeated names,
-/// or for month and day together.
-std::vector<Dimension> parse_dimensions(std::string_view text);
+/// or for month and day together. A "context.NAME" gives Context, and NAME
+/// in `context_field` when given.
+std::vector<Dimension> parse_dimensions(std::string_view text,
+                                        std::string* context_field = nullptr);
 
 /// Which time a report covers: one of --month YYYY-MM, --month last, or
 /// --from DATE --to DATE (both dates included). Nothing: the current month.
@@ -71,6 +76,9 @@ struct UsageRequest {
     std::optional<CodeType> type;
     std::vector<std::string> codes; ///< names (any OU) or id:N
     std::vector<std::string> tags;
+    /// Only sessions with these context values: (field name, value).
+    std::vector<std::pair<std::string, std::string>> context;
+    std::string context_field; ///< the field of Dimension::Context
     std::optional<std::string> user;
     bool current_names = false; ///< --names current
     std::string zone = "UTC";

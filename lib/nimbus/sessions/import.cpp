@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <nimbus/catalogue/names.hpp>
+#include <nimbus/context/context.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/rows.hpp>
@@ -59,7 +60,8 @@ public:
         : tx_(tx)
         , actor_(actor)
         , importable_(actor, policy::Action::ImportSessions)
-        , identity_(identity) {
+        , identity_(identity)
+        , fields_(tx.context_fields()) {
         for (OutcomeInfo& outcome : tx.outcomes()) {
             std::string name = outcome.name;
             outcomes_.emplace(std::move(name), std::move(outcome));
@@ -143,12 +145,58 @@ public:
         if (auto why = unfit_text("caller", call.caller, max_caller_length)) {
             return std::move(*why);
         }
+        if (auto why = check_context(raw, *service, call)) {
+            return std::move(*why);
+        }
         return call;
     }
 
     const Service& service(std::int64_t id) const { return *by_id_.at(id); }
 
 private:
+    /// Reads the row's context values into `call`, checked against the fields
+    /// its service carries; or says why they cannot be stored.
+    std::optional<std::string> check_context(const RawSession& raw, const Service& service,
+                                             CallData& call) {
+        if (raw.context.empty()) {
+            return std::nullopt;
+        }
+        auto fields = service_fields_.find(service.id);
+        if (fields == service_fields_.end()) {
+            fields =
+                service_fields_.emplace(service.id, context::fields_for(fields_, service.ou_path))
+                    .first;
+        }
+        for (const auto& [name, raw_value] : raw.context) {
+            if (name.empty()) {
+                return std::string("\"context\" must be an object of field names and values");
+            }
+            const ContextField* field = context::find_field(fields->second, name);
+            if (field == nullptr) {
+                return fmt::format("context field \"{}\" is not defined for service \"{}\"",
+                                   text::is_valid_utf8(name) ? name : "(not UTF-8)", service.name);
+            }
+            if (text::trim(raw_value).empty()) {
+                continue; // the workflow gathered nothing for it
+            }
+            context::CheckedValue checked = context::check_value(*field, raw_value);
+            if (!checked.problem.empty()) {
+                return std::move(checked.problem);
+            }
+            const auto same_field = [&](const ContextValue& v) {
+                return v.field_id == field->id;
+            };
+            if (std::any_of(call.context.begin(), call.context.end(), same_field)) {
+                return fmt::format("context \"{}\" is given twice", field->name);
+            }
+            call.context.push_back(ContextValue{field->id, std::move(checked.value)});
+        }
+        std::sort(
+            call.context.begin(), call.context.end(),
+            [](const ContextValue& a, const ContextValue& b) { return a.field_id < b.field_id; });
+        return std::nullopt;
+    }
+
     const Service* find_service(std::string_view raw) {
         // Rows repeat the same few service names: look them up as written first.
         if (const auto seen = by_text_.find(raw); seen != by_text_.end()) {
@@ -204,6 +252,8 @@ private:
     std::map<std::string, const Service*, std::less<>> by_text_;
     std::map<std::int64_t, const Service*> by_id_;
     std::set<std::int64_t> denied_;
+    std::vector<ContextField> fields_;
+    std::map<std::int64_t, std::vector<ContextField>> service_fields_; ///< by service id
 };
 
 /// What differs between a stored session (or a row met earlier) and a row
@@ -235,6 +285,9 @@ std::string differences(const Stored& stored, const CallData& call) {
     if (stored.caller != call.caller) {
         fields.emplace_back("caller");
     }
+    if (stored.context != call.context) {
+        fields.emplace_back("context");
+    }
     std::string text;
     for (const std::string& f : fields) {
         text += (text.empty() ? "" : ", ") + f;
@@ -250,7 +303,8 @@ std::string differences(const Stored& stored, const CallData& call) {
 template <class Record>
 std::variant<Stored, std::string> judge(const Record& stored, const CallData& call) {
     const bool same_call = stored.user == call.user && stored.direction == call.direction &&
-                           stored.started_at == call.started_at && stored.caller == call.caller;
+                           stored.started_at == call.started_at && stored.caller == call.caller &&
+                           stored.context == call.context;
     if (same_call && stored.ended_at == call.ended_at && stored.outcome == call.outcome) {
         return Stored::Unchanged;
     }
@@ -302,7 +356,9 @@ public:
         ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
         // Sessions of other services with these ids come too, and are left alone.
         std::map<Key, Session> stored;
-        for (Session& session : tx_.find_sessions(ids)) {
+        std::vector<Session> found = tx_.find_sessions(ids);
+        attach_context(found);
+        for (Session& session : found) {
             Key key{session.service_id, session.external_id};
             stored.emplace(std::move(key), std::move(session));
         }
@@ -350,6 +406,19 @@ public:
     }
 
 private:
+    /// Reads the stored sessions' context values, to compare rows with.
+    void attach_context(std::vector<Session>& sessions) {
+        std::vector<std::int64_t> ids;
+        std::map<std::int64_t, Session*> by_id;
+        for (Session& session : sessions) {
+            ids.push_back(session.id);
+            by_id[session.id] = &session;
+        }
+        for (store::SessionContextValue& value : tx_.context_values(ids)) {
+            by_id.at(value.session_id)->context.push_back(std::move(value.value));
+        }
+    }
+
     /// A session's key: its service and its id.
     using Key = std::pair<std::int64_t, std::string>;
 

@@ -24,6 +24,14 @@ struct OutcomeInfo {
     std::optional<Direction> direction; ///< the only direction it occurs in, if any
 };
 
+/// A context value of a session: what its call's workflow gathered for one field.
+struct ContextValue {
+    std::int64_t field_id = 0;
+    std::string value; ///< checked against the field's type when imported
+
+    bool operator==(const ContextValue&) const = default;
+};
+
 /// What the call system says about a session.
 struct CallData {
     std::string external_id; ///< the call system's session id
@@ -34,6 +42,7 @@ struct CallData {
     std::optional<Timestamp> ended_at;  ///< empty while the call is active
     std::optional<std::string> outcome; ///< empty while the call is active
     std::string caller;
+    std::vector<ContextValue> context; ///< by field id; read only where asked for
 };
 
 /// A code as it was when a conclusion was submitted.

@@ -9,6 +9,7 @@ namespace {
 constexpr std::array<std::string_view, 8> field_names = {
     "id", "service", "user", "direction", "started_at", "ended_at", "outcome", "caller"};
 constexpr std::size_t required_fields = 5; // id .. started_at
+constexpr std::string_view context_group = "context";
 
 class SessionRows final : public RowReader {
 public:
@@ -16,7 +17,9 @@ public:
         : records_(RecordReader::open(in, format, source,
                                       RecordLayout{{field_names.begin(), field_names.end()},
                                                    required_fields,
-                                                   "sessions"})) {}
+                                                   "sessions",
+                                                   true,
+                                                   context_group})) {}
 
     bool next(RawRow& row) override {
         if (!records_->next(record_)) {
@@ -31,6 +34,12 @@ public:
                                               &row.fields.outcome,    &row.fields.caller};
         for (std::size_t index = 0; index < fields.size(); ++index) {
             *fields[index] = std::move(record_.fields[index]);
+        }
+        for (auto& [name, value] : record_.others) {
+            std::string field = name.size() > context_group.size()
+                                    ? name.substr(context_group.size() + 1) // after "context."
+                                    : std::string();
+            row.fields.context.emplace_back(std::move(field), std::move(value));
         }
         return true;
     }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nimbus/audit/trail.hpp>
@@ -32,6 +33,9 @@ struct RawSession {
     std::string ended_at;
     std::string outcome;
     std::string caller;
+    /// The context columns ("context.NAME") as (NAME, value), in the file's
+    /// order; NAME is empty for a "context" that is not an object.
+    std::vector<std::pair<std::string, std::string>> context;
 };
 
 using nimbus::format_for_path;

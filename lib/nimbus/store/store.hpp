@@ -11,6 +11,7 @@
 
 #include <nimbus/audit/model.hpp>
 #include <nimbus/catalogue/model.hpp>
+#include <nimbus/context/model.hpp>
 #include <nimbus/directory/model.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/sessions/model.hpp>
@@ -108,6 +109,12 @@ struct SessionQuery {
     std::optional<std::int64_t> limit;
 };
 
+/// Only sessions whose context has this value for this field.
+struct ContextMatch {
+    std::int64_t field_id = 0;
+    std::string value;
+};
+
 /// A usage report's question, in store terms: which sessions, how to group.
 struct UsageQuery {
     std::vector<std::int64_t> service_ids; ///< sessions of these services only
@@ -121,11 +128,14 @@ struct UsageQuery {
     bool by_type = false;
     bool by_code = false;
     bool by_tag = false;
+    /// Group by the value of this context field ("" for sessions without one).
+    std::optional<std::int64_t> by_context;
     bool current_names = false; ///< today's code names instead of those at the time
     std::optional<std::string> user;
     std::optional<CodeType> type;       ///< count only codes of this type
     std::vector<std::int64_t> code_ids; ///< count only these codes (empty: all)
     std::vector<std::string> tag_keys;  ///< count only sessions with one of these tags
+    std::vector<ContextMatch> context;  ///< only sessions with all of these values
 };
 
 /// One group of a usage report: concluded sessions that carry the item.
@@ -133,6 +143,7 @@ struct UsageCount {
     std::int64_t day = 0; ///< local days since 1970-01-01 (by_day)
     std::int64_t service_id = 0;
     std::string user;
+    std::string context; ///< the by_context field's value
     CodeType type = CodeType::Primary;
     std::int64_t code_id = 0;
     std::string code_name;
@@ -146,6 +157,7 @@ struct SessionCount {
     std::int64_t day = 0;
     std::int64_t service_id = 0;
     std::string user;
+    std::string context; ///< the by_context field's value
     std::int64_t total = 0;
     std::int64_t concluded = 0;
     std::int64_t retroactive = 0;
@@ -168,6 +180,12 @@ struct ItemCount {
     std::string tag_key;
     std::string tag;
     std::int64_t sessions = 0;
+};
+
+/// One context value of one session.
+struct SessionContextValue {
+    std::int64_t session_id = 0;
+    ContextValue value;
 };
 
 /// Which sessions an export covers.
@@ -337,6 +355,10 @@ public:
                                      const std::function<void(const ConcludedCodeRow&)>& visit) = 0;
     virtual void each_concluded_tag(const ExportQuery& query,
                                     const std::function<void(const ConcludedTagRow&)>& visit) = 0;
+    /// Streams the context values of an export's sessions, by session and field.
+    virtual void
+    each_session_context(const ExportQuery& query,
+                         const std::function<void(const SessionContextValue&)>& visit) = 0;
 
     virtual std::vector<AuditEntry> audit_entries(const AuditFilter& filter) = 0;
 
@@ -368,6 +390,14 @@ public:
     /// The entries of any directory whose number is one of `numbers` (E.164).
     virtual std::vector<DirectoryEntry>
     directory_entries_with_numbers(const std::vector<std::string>& numbers) = 0;
+
+    /// Every context field, by its OU's path key and its name key.
+    virtual std::vector<ContextField> context_fields() = 0;
+    /// The context values of these sessions, by session id and field id.
+    virtual std::vector<SessionContextValue>
+    context_values(const std::vector<std::int64_t>& session_ids) = 0;
+    /// True when some session carries a value of the field.
+    virtual bool context_field_used(std::int64_t field_id) = 0;
 
     /// Who the server says the caller is; none on an engine without database
     /// roles (SQLite), where the operating system and the identity file decide.
@@ -403,8 +433,9 @@ public:
     /// rows up a batch at a time, so that a server costs one round trip per
     /// batch, not one per row.
     virtual std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) = 0;
-    /// Inserts new sessions, in one statement per batch; none of them may be
-    /// stored with its service and external id (find_sessions says which are).
+    /// Inserts new sessions, in one statement per batch, with their context
+    /// values; none of them may be stored with its service and external id
+    /// (find_sessions says which are).
     virtual void insert_sessions(const std::vector<CallData>& calls) = 0;
     /// A hint that about `expected_rows` sessions follow (an import; 0 when
     /// unknown): the backend may use more memory, bounded, or defer index work
@@ -450,6 +481,12 @@ public:
     /// Replaces the entry with the same OU and number.
     virtual void update_directory_entry(const DirectoryEntry& entry) = 0;
     virtual void delete_directory_entry(std::int64_t ou_id, std::string_view number) = 0;
+
+    /// Stores a new context field (its id is ignored) and gives its id.
+    virtual std::int64_t insert_context_field(const ContextField& field) = 0;
+    /// Sets a field's name, type, choices and description, by id.
+    virtual void update_context_field(const ContextField& field) = 0;
+    virtual void delete_context_field(std::int64_t id) = 0;
 
     /// Replaces the stored roster, whole. Only for an engine with
     /// server_caller(); the server refuses it to all but tenant admins (and

@@ -54,7 +54,7 @@ public:
             std::string name(text::trim(header[column]));
             const auto known = std::find(layout_.fields.begin(), layout_.fields.end(), name);
             // Ignored columns may repeat: they are someone else's.
-            if ((known != layout_.fields.end() || layout_.keep_others) &&
+            if ((known != layout_.fields.end() || layout_.keeps(name)) &&
                 !seen.insert(name).second) {
                 throw Error(ErrorKind::InvalidData,
                             fmt::format("{}:{}: the header names column \"{}\" twice", source,
@@ -62,7 +62,7 @@ public:
             }
             if (known != layout_.fields.end()) {
                 map_[column] = static_cast<std::size_t>(known - layout_.fields.begin());
-            } else if (!layout_.keep_others) {
+            } else if (!layout_.keeps(name)) {
                 ignored_.push_back(name);
             }
             names_.push_back(std::move(name));
@@ -91,7 +91,7 @@ public:
         for (std::size_t column = 0; column < cells_.size() && column < map_.size(); ++column) {
             if (map_[column] < layout_.fields.size()) {
                 record.fields[map_[column]] = std::move(cells_[column]);
-            } else if (layout_.keep_others) {
+            } else if (layout_.keeps(names_[column])) {
                 record.others.emplace_back(names_[column], std::move(cells_[column]));
             }
         }
@@ -236,7 +236,7 @@ private:
         for (const auto& [key, value] : object.items()) {
             const auto known = std::find(layout_.fields.begin(), layout_.fields.end(), key);
             if (known == layout_.fields.end()) {
-                if (layout_.keep_others) {
+                if (layout_.keeps(key)) {
                     if (std::string error = keep(key, value, record); !error.empty()) {
                         record.error = std::move(error);
                         return;

@@ -27,6 +27,17 @@ struct RecordLayout {
     /// Keep the other columns (CSV) or keys (JSON Lines) as Record::others;
     /// otherwise they are ignored.
     bool keep_others = false;
+    /// With keep_others, keep only this group: the CSV columns "GROUP.NAME"
+    /// and the JSON Lines key GROUP (an object, read as "GROUP.NAME"); empty:
+    /// keep every other column or key.
+    std::string_view kept_group;
+
+    /// True when a column or key that is not a field is kept.
+    bool keeps(std::string_view name) const {
+        return keep_others &&
+               (kept_group.empty() || name == kept_group ||
+                (name.starts_with(kept_group) && name.substr(kept_group.size()).starts_with('.')));
+    }
 };
 
 /// A record as read: its line, its fields as text, or what made it unreadable.
@@ -64,7 +75,7 @@ public:
 
     virtual bool next(Record& record) = 0;
     virtual std::size_t bytes() const = 0; ///< consumed so far, for progress
-    /// The CSV columns that were ignored (without keep_others).
+    /// The CSV columns that were ignored (neither fields nor kept).
     virtual std::vector<std::string> ignored_columns() const { return {}; }
 };
 

@@ -722,7 +722,7 @@ public:
         end_copy();
         SqlTransaction::stored_rows_inserted();
         // Rows copied with their ids leave the identity sequences behind.
-        for (const char* table : {"ou", "code", "service", "session", "audit"}) {
+        for (const char* table : {"ou", "code", "service", "session", "audit", "context_field"}) {
             connection_.execute(fmt::format(
                 "SELECT setval(pg_get_serial_sequence('{0}', 'id'), coalesce(max(id), 0) + 1, "
                 "false) FROM {0}",

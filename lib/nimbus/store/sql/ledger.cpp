@@ -91,6 +91,9 @@ const std::vector<RecordPart>& record_parts(LedgerKind kind) {
         whole_table("conclusion", "session_id", true),
         whole_table("conclusion_code", "session_id", false, ", t.\"position\""),
         whole_table("conclusion_tag", "session_id", false, ", t.\"position\""),
+        // A session without context has no rows here: records chained before
+        // schema 11 hash as they did.
+        whole_table("session_context", "session_id", false, ", t.\"field_id\""),
     };
     static const std::vector<RecordPart> completion = {
         RecordPart{"completion",

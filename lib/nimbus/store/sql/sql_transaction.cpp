@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <type_traits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -265,8 +266,23 @@ std::string session_filter(const UsageQuery& query, std::vector<Value>& params) 
         where += " AND s.user = ?";
         params.emplace_back(*query.user);
     }
+    for (const ContextMatch& match : query.context) {
+        where += " AND EXISTS (SELECT 1 FROM session_context m WHERE m.session_id = s.id AND "
+                 "m.field_id = ? AND m.value = ?)";
+        params.emplace_back(match.field_id);
+        params.emplace_back(match.value);
+    }
     return where;
 }
+
+/// The join and the column of a report grouped by a context field's value.
+std::string context_join(const UsageQuery& query) {
+    return query.by_context ? fmt::format(" LEFT JOIN session_context sx ON sx.session_id = s.id "
+                                          "AND sx.field_id = {}",
+                                          *query.by_context)
+                            : std::string();
+}
+constexpr const char* context_value = "coalesce(sx.value, '')";
 
 std::string export_filter(const ExportQuery& query) {
     std::string where = fmt::format("s.service_id IN ({})", id_list(query.service_ids));
@@ -547,6 +563,7 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
     // neither is joined.
     std::string from =
         codes || query.by_tag ? "session s" : "session s JOIN conclusion c ON c.session_id = s.id";
+    from += context_join(query);
     std::string where = session_filter(query, params);
     std::string code_filter;
     if (query.type) {
@@ -590,6 +607,7 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
     const std::string day = column(query.by_day, local_day_expression(query.offsets), "0");
     const std::string service = column(query.by_service, "s.service_id", "0");
     const std::string user = column(query.by_user, "s.user", "''");
+    const std::string context = column(query.by_context.has_value(), context_value, "''");
     const std::string type = column(query.by_type || query.by_code, "cc.type", "'primary'");
     const std::string code_id = column(query.by_code, "cc.code_id", "0");
     const std::string name =
@@ -600,8 +618,8 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
     // but several codes of one type are not.
     const std::string count = query.by_type && !query.by_code ? "count(DISTINCT s.id)" : "count(*)";
     const auto q = db_.prepare(fmt::format(
-        "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day, service, user, type,
-        code_id, name, tag, tag_text, count, from, where, group_by(groups)));
+        "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day, service, user,
+        type, code_id, name, tag, tag_text, count, context, from, where, group_by(groups)));
     bind_all(*q, params);
     while (q->step()) {
         UsageCount row;
@@ -614,6 +632,7 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
         row.tag_key = q->text(6);
         row.tag = q->text(7);
         row.sessions = q->integer(8);
+        row.context = q->text(9);
         if (row.sessions > 0) {
             visit(row);
         }
@@ -632,18 +651,22 @@ void SqlTransaction::each_session_count(const UsageQuery& query,
     if (query.by_user) {
         groups.emplace_back("s.user");
     }
+    if (query.by_context) {
+        groups.emplace_back(context_value);
+    }
     std::vector<Value> params;
     const std::string where = session_filter(query, params);
     const auto q = db_.prepare(
-        fmt::format("SELECT {}, {}, {}, count(*), count(c.session_id), coalesce(sum({}), 0) "
-                    "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id WHERE {}{}",
+        fmt::format("SELECT {}, {}, {}, {}, count(*), count(c.session_id), coalesce(sum({}), 0) "
+                    "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id{} WHERE {}{}",
                     query.by_day ? local_day_expression(query.offsets) : "0",
                     query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''",
-                    retroactive_sql, where, group_by(groups)));
+                    query.by_context ? context_value : "''", retroactive_sql, context_join(query),
+                    where, group_by(groups)));
     bind_all(*q, params);
     while (q->step()) {
-        visit(SessionCount{q->integer(0), q->integer(1), q->text(2), q->integer(3), q->integer(4),
-                           q->integer(5)});
+        visit(SessionCount{q->integer(0), q->integer(1), q->text(2), q->text(3), q->integer(4),
+                           q->integer(5), q->integer(6)});
     }
 }
 
@@ -675,6 +698,17 @@ void SqlTransaction::each_concluded_tag(const ExportQuery& query,
                                export_filter(query) + " ORDER BY ct.session_id, ct.position");
     while (q->step()) {
         visit(ConcludedTagRow{q->integer(0), q->integer(1), q->text(2), q->text(3)});
+    }
+}
+
+void SqlTransaction::each_session_context(
+    const ExportQuery& query, const std::function<void(const SessionContextValue&)>& visit) {
+    const auto q = db_.prepare("SELECT sx.session_id, sx.field_id, sx.value "
+                               "FROM session_context sx "
+                               "JOIN session s ON s.id = sx.session_id WHERE " +
+                               export_filter(query) + " ORDER BY sx.session_id, sx.field_id");
+    while (q->step()) {
+        visit(SessionContextValue{q->integer(0), ContextValue{q->integer(1), q->text(2)}});
     }
 }
 
@@ -819,6 +853,28 @@ std::string placeholders(std::size_t rows, std::size_t columns) {
     return all;
 }
 
+/// The rows whose key is one of `keys`: `before` + "IN (?, ...)" + `after`,
+/// run in slices, so that a statement never has more parameters than an
+/// engine takes.
+template <class Key, class Read>
+auto rows_with_keys(Connection& db, const std::vector<Key>& keys, std::string_view before,
+                    std::string_view after, Read read) {
+    std::vector<std::invoke_result_t<Read, const Statement&>> found;
+    constexpr std::size_t slice = 500;
+    for (std::size_t first = 0; first < keys.size(); first += slice) {
+        const std::size_t count = std::min(slice, keys.size() - first);
+        const auto q = db.prepare(std::string(before) + " IN " + placeholders(1, count) + " " +
+                                  std::string(after));
+        for (std::size_t i = 0; i < count; ++i) {
+            q->bind(static_cast<int>(i + 1), keys[first + i]);
+        }
+        for (auto& row : all_rows(*q, read)) {
+            found.push_back(std::move(row));
+        }
+    }
+    return found;
+}
+
 } // namespace
 
 Statement& SqlTransaction::batch_statement(BatchStatement& cached, std::size_t count,
@@ -867,6 +923,20 @@ void SqlTransaction::insert_sessions(const std::vector<CallData>& calls) {
         }
     }
     q.run();
+    // Few sessions carry context, and those few values each: a statement per
+    // value, by the session's key, costs the others nothing.
+    for (const CallData& call : calls) {
+        for (const ContextValue& value : call.context) {
+            Statement& insert = cached_statement(
+                "INSERT INTO session_context (session_id, field_id, value) SELECT id, ?, ? "
+                "FROM session WHERE service_id = ? AND external_id = ?");
+            insert.bind(1, value.field_id);
+            insert.bind(2, value.value);
+            insert.bind(3, call.service_id);
+            insert.bind(4, call.external_id);
+            insert.run();
+        }
+    }
 }
 
 void SqlTransaction::complete_session(std::int64_t id, Timestamp ended_at,
@@ -919,11 +989,15 @@ void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
                                                     {"tag_key", entry.tag_keys.at(i)}}));
     }
     // What is chained is what was written: the session's call data as stored,
-    // then exactly these rows.
+    // then exactly these rows, then the session's context as stored.
     std::vector<StoredRow> record{without(session_row(entry.session_id), "id")};
     for (const StoredRow& row : rows) {
         insert_row(row);
         record.push_back(without(row, "session_id"));
+    }
+    for (SessionContextValue& stored : context_values({entry.session_id})) {
+        record.push_back(
+            StoredRow{"session_context", {stored.value.field_id, std::move(stored.value.value)}});
     }
     chain_rows(LedgerKind::Conclusion, entry.session_id, record);
 }
@@ -1080,21 +1154,8 @@ std::vector<DirectoryEntry> SqlTransaction::directory_entries(std::int64_t ou_id
 
 std::vector<DirectoryEntry>
 SqlTransaction::directory_entries_with_numbers(const std::vector<std::string>& numbers) {
-    std::vector<DirectoryEntry> found;
-    // In slices, so that a statement never has more parameters than an engine takes.
-    constexpr std::size_t slice = 500;
-    for (std::size_t first = 0; first < numbers.size(); first += slice) {
-        const std::size_t count = std::min(slice, numbers.size() - first);
-        const auto q = db_.prepare(std::string(entry_select) + "WHERE number IN " +
-                                   placeholders(1, count) + " ORDER BY ou_id, number");
-        for (std::size_t i = 0; i < count; ++i) {
-            q->bind(static_cast<int>(i + 1), numbers[first + i]);
-        }
-        for (DirectoryEntry& entry : all_rows(*q, read_entry)) {
-            found.push_back(std::move(entry));
-        }
-    }
-    return found;
+    return rows_with_keys(db_, numbers, std::string(entry_select) + "WHERE number",
+                          "ORDER BY ou_id, number", read_entry);
 }
 
 void SqlTransaction::put_directory(std::int64_t ou_id, std::string_view country,
@@ -1209,6 +1270,95 @@ std::vector<ItemCount> SqlTransaction::tag_counts(const UsageSample& sample) {
         count.sessions = row.integer(2);
         return count;
     });
+}
+
+} // namespace nimbus::store::sql
+
+namespace nimbus::store::sql {
+namespace {
+
+/// A choice field's values are kept as a JSON array of strings.
+std::string choices_json(const ContextField& field) {
+    return nlohmann::json(field.choices).dump();
+}
+
+ContextField read_context_field(const Statement& q) {
+    ContextField field;
+    field.id = q.integer(0);
+    field.ou_id = q.integer(1);
+    field.ou_path = q.text(2);
+    field.name = q.text(3);
+    field.name_key = q.text(4);
+    const auto type = parse_context_type(q.text(5));
+    const auto choices = nlohmann::json::parse(q.text(6), nullptr, false);
+    if (!type || !choices.is_array()) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("context field \"{}\" is stored malformed", field.name));
+    }
+    field.type = *type;
+    for (const auto& choice : choices) {
+        field.choices.push_back(choice.is_string() ? choice.get<std::string>() : choice.dump());
+    }
+    field.description = q.text(7);
+    return field;
+}
+
+void bind_context_field(Statement& q, const ContextField& field) {
+    q.bind(1, field.name);
+    q.bind(2, field.name_key);
+    q.bind(3, to_string(field.type));
+    q.bind(4, choices_json(field));
+    q.bind(5, field.description);
+}
+
+} // namespace
+
+std::vector<ContextField> SqlTransaction::context_fields() {
+    const auto q = db_.prepare("SELECT f.id, f.ou_id, o.path, f.name, f.name_key, f.type, "
+                               "f.choices, f.description FROM context_field f "
+                               "JOIN ou o ON o.id = f.ou_id ORDER BY o.path_key, f.name_key");
+    return all_rows(*q, read_context_field);
+}
+
+std::vector<SessionContextValue>
+SqlTransaction::context_values(const std::vector<std::int64_t>& session_ids) {
+    return rows_with_keys(
+        db_, session_ids,
+        "SELECT session_id, field_id, value FROM session_context "
+        "WHERE session_id",
+        "ORDER BY session_id, field_id", [](const Statement& row) {
+            return SessionContextValue{row.integer(0), ContextValue{row.integer(1), row.text(2)}};
+        });
+}
+
+bool SqlTransaction::context_field_used(std::int64_t field_id) {
+    Statement& q = cached_statement("SELECT 1 FROM session_context WHERE field_id = ? LIMIT 1");
+    q.bind(1, field_id);
+    const bool used = q.step();
+    q.reset();
+    return used;
+}
+
+std::int64_t SqlTransaction::insert_context_field(const ContextField& field) {
+    const auto q = db_.prepare("INSERT INTO context_field (name, name_key, type, choices, "
+                               "description, ou_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+    bind_context_field(*q, field);
+    q->bind(6, field.ou_id);
+    return returned_id(*q);
+}
+
+void SqlTransaction::update_context_field(const ContextField& field) {
+    const auto q = db_.prepare("UPDATE context_field SET name = ?, name_key = ?, type = ?, "
+                               "choices = ?, description = ? WHERE id = ?");
+    bind_context_field(*q, field);
+    q->bind(6, field.id);
+    q->run();
+}
+
+void SqlTransaction::delete_context_field(std::int64_t id) {
+    const auto q = db_.prepare("DELETE FROM context_field WHERE id = ?");
+    q->bind(1, id);
+    q->run();
 }
 
 } // namespace nimbus::store::sql

@@ -47,6 +47,9 @@ public:
                              const std::function<void(const ConcludedCodeRow&)>& visit) override;
     void each_concluded_tag(const ExportQuery& query,
                             const std::function<void(const ConcludedTagRow&)>& visit) override;
+    void
+    each_session_context(const ExportQuery& query,
+                         const std::function<void(const SessionContextValue&)>& visit) override;
     std::vector<AuditEntry> audit_entries(const AuditFilter& filter) override;
     void each_stored_row(const std::function<void(const StoredRow&)>& visit) override;
     LedgerHead ledger_head() override;
@@ -62,6 +65,10 @@ public:
     std::vector<DirectoryEntry> directory_entries(std::int64_t ou_id) override;
     std::vector<DirectoryEntry>
     directory_entries_with_numbers(const std::vector<std::string>& numbers) override;
+    std::vector<ContextField> context_fields() override;
+    std::vector<SessionContextValue>
+    context_values(const std::vector<std::int64_t>& session_ids) override;
+    bool context_field_used(std::int64_t field_id) override;
 
     std::int64_t insert_ou(const NewOu& ou) override;
     std::int64_t insert_code(const NewCode& code) override;
@@ -88,6 +95,9 @@ public:
     void insert_directory_entry(const DirectoryEntry& entry) override;
     void update_directory_entry(const DirectoryEntry& entry) override;
     void delete_directory_entry(std::int64_t ou_id, std::string_view number) override;
+    std::int64_t insert_context_field(const ContextField& field) override;
+    void update_context_field(const ContextField& field) override;
+    void delete_context_field(std::int64_t id) override;
 
 protected:
     Connection& connection() { return db_; }
