@@ -12,7 +12,7 @@ import sqlite3
 import subprocess
 from urllib.parse import urlsplit
 
-from harness import (BINARY, COMMAND, ENGINE, LOGIN, NimbusTestCase, POSTGRESQL, main, postgresql_only,
+from harness import (BINARY, CAST, COMMAND, ENGINE, LOGIN, NimbusTestCase, POSTGRESQL, main, postgresql_only,
                      sqlite_only)
 from test_reports import CASES, GOLDEN, GOLDEN_USERS, golden_sandbox
 
@@ -146,6 +146,34 @@ class StoreCopyTest(NimbusTestCase):
         self.assertTrue(self.sandbox.refuses("DELETE FROM conclusion_tag"))
         # The source did not change.
         self.assertEqual(self.on(self.source.store, "session", "show", "h-6", "--format", "json").count('"concluded_at": null'), 1)
+
+    def test_context_is_copied_with_its_sessions_and_chain(self):
+        source = os.path.join(self.sandbox.dir, "context.db")
+        self.sandbox.use_store(source)
+        self.sandbox.write_identity(CAST)
+        self.init_hotline()
+        self.run_ok("context", "define", "Reason", "--type", "choice", "--values", "Billing,Other")
+        self.run_ok("context", "define", "Note", "--type", "text", "--ou", "Contoso/Sales")
+        self.run_ok("session", "add", "--id", "c-1", "--service", "Hotline", "--user", "mia",
+                    "--started-at", "2026-11-20T08:00:00Z", "--context", "Reason=billing",
+                    "--context", "Note=Grüezi \\ 'x'")
+        self.run_ok("session", "conclude", "c-1", "--primary", "Sale", "--as", "mia")
+        there = self.sandbox.new_store("there.db")
+        self.copy(source, there)
+        back = os.path.join(self.sandbox.dir, "back.db")
+        self.copy(there, back)
+        original, first, second = self.dump(source), self.dump(there), self.dump(back)
+        for table in ("context_field", "session_context"):
+            self.assertEqual(len(original[table]), 2, table)
+            self.assertEqual(first[table], original[table], table)
+            self.assertEqual(second[table], original[table], table)
+        for store in (there, back):
+            self.assertEqual(json.loads(self.on(store, "verify", "--format", "json"))["ledger"], "ok")
+            self.sandbox.use_store(store)
+            self.assertTrue(self.sandbox.refuses("UPDATE session_context SET value = 'Other'"))
+        # Ids go on where the copy left off.
+        self.sandbox.use_store(there)
+        self.run_ok("context", "define", "Channel", "--type", "text")
 
     def test_text_is_copied_byte_for_byte(self):
         # Backslashes and quotes, in names and in the audit trail's JSON.

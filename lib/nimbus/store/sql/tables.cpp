@@ -12,6 +12,8 @@ constexpr Kind T = Kind::Text;
 
 } // namespace
 
+// In an order in which rows can be inserted: referenced rows first, and a
+// session's context before its conclusion, which makes it final.
 const std::vector<Table>& stored_tables() {
     static const std::vector<Table> tables = {
         {"ou",
@@ -39,6 +41,15 @@ const std::vector<Table>& stored_tables() {
          {{"service_id", I}, {"list", T}, {"position", I}, {"code_id", I}},
          "service_id, list, position"},
         {"service_extension", {{"service_id", I}, {"feature", T}}, "service_id, feature"},
+        {"context_field",
+         {{"id", I},
+          {"ou_id", I},
+          {"name", T},
+          {"name_key", T},
+          {"type", T},
+          {"choices", T},
+          {"description", T}},
+         "id"},
         {"session",
          {{"id", I},
           {"external_id", T},
@@ -50,6 +61,9 @@ const std::vector<Table>& stored_tables() {
           {"outcome", T},
           {"caller", T}},
          "id"},
+        {"session_context",
+         {{"session_id", I}, {"field_id", I}, {"value", T}},
+         "session_id, field_id"},
         {"conclusion",
          {{"session_id", I},
           {"concluded_at", I},
@@ -86,18 +100,6 @@ const std::vector<Table>& stored_tables() {
           {"notes", T},
           {"attributes", T}},
          "ou_id, number"},
-        {"context_field",
-         {{"id", I},
-          {"ou_id", I},
-          {"name", T},
-          {"name_key", T},
-          {"type", T},
-          {"choices", T},
-          {"description", T}},
-         "id"},
-        {"session_context",
-         {{"session_id", I}, {"field_id", I}, {"value", T}},
-         "session_id, field_id"},
         {"ledger",
          {{"position", I}, {"kind", T}, {"record_id", I}, {"record_hash", T}, {"chain_hash", T}},
          "position"},
