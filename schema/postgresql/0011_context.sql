@@ -43,7 +43,8 @@ CREATE TRIGGER session_context_concluded_is_final BEFORE INSERT OR UPDATE OR DEL
 CREATE TRIGGER session_context_no_truncate BEFORE TRUNCATE ON session_context
     FOR EACH STATEMENT EXECUTE FUNCTION nimbus_refuse('a concluded session is final');
 
--- A field that sessions carry values of stays, at its OU, with its type.
+-- A field is its OU and name: it keeps its id, OU and name key, and its
+-- type once sessions carry values of it; a field they carry is never deleted.
 CREATE FUNCTION context_field_is_kept() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -54,9 +55,10 @@ BEGIN
         RETURN OLD;
     END IF;
     IF NEW.id IS DISTINCT FROM OLD.id OR NEW.ou_id IS DISTINCT FROM OLD.ou_id
+       OR NEW.name_key IS DISTINCT FROM OLD.name_key
        OR (NEW.type IS DISTINCT FROM OLD.type
            AND EXISTS (SELECT 1 FROM session_context WHERE field_id = OLD.id)) THEN
-        RAISE EXCEPTION 'a context field keeps its id and OU, and its type once used'
+        RAISE EXCEPTION 'a context field keeps its id, OU and name, and its type once used'
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;

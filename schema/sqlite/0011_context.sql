@@ -43,14 +43,16 @@ BEGIN
     SELECT RAISE(ABORT, 'a concluded session is final');
 END;
 
--- A field that sessions carry values of stays, at its OU, with its type;
+-- A field is its OU and name: it keeps its id, OU and name key (its name
+-- changes case at most, and never takes another field's place, which UPDATE
+-- OR REPLACE would erase), and its type once sessions carry values of it;
 -- whether foreign keys are on or not.
 CREATE TRIGGER context_field_keys_are_fixed BEFORE UPDATE ON context_field
-WHEN NEW.id IS NOT OLD.id OR NEW.ou_id IS NOT OLD.ou_id
+WHEN NEW.id IS NOT OLD.id OR NEW.ou_id IS NOT OLD.ou_id OR NEW.name_key IS NOT OLD.name_key
   OR (NEW.type IS NOT OLD.type
       AND EXISTS (SELECT 1 FROM session_context WHERE field_id = OLD.id))
 BEGIN
-    SELECT RAISE(ABORT, 'a context field keeps its id and OU, and its type once used');
+    SELECT RAISE(ABORT, 'a context field keeps its id, OU and name, and its type once used');
 END;
 CREATE TRIGGER context_field_no_delete BEFORE DELETE ON context_field
 WHEN EXISTS (SELECT 1 FROM session_context WHERE field_id = OLD.id)

@@ -460,7 +460,11 @@ private:
         std::map<std::string, unsigned> fields;
         for (const FileContext& entry : file.context) {
             const std::string key = at_line(source_, entry.line, [&] {
-                return names::name_key(names::clean_name(entry.draft.name, "context field name"));
+                const std::string& ou =
+                    entry.draft.ou_path.empty() ? scope_path_ : entry.draft.ou_path;
+                return fmt::format(
+                    "{}|{}", names::name_key(names::clean_ou_path(ou)),
+                    names::name_key(names::clean_name(entry.draft.name, "context field name")));
             });
             if (const auto [it, added] = fields.emplace(key, entry.line); !added) {
                 throw Error(ErrorKind::InvalidData,

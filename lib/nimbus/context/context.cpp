@@ -41,8 +41,14 @@ bool is_number(std::string_view text) {
 
 /// "2026-11-30": a calendar date.
 bool is_date(std::string_view text) {
-    if (text.size() != 10 || text[4] != '-' || text[7] != '-') {
+    if (text.size() != 10) {
         return false;
+    }
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool dash = i == 4 || i == 7;
+        if (dash ? text[i] != '-' : (text[i] < '0' || text[i] > '9')) {
+            return false;
+        }
     }
     const auto part = [&](std::size_t at, std::size_t length, int& value) {
         const char* first = text.data() + at;
@@ -244,10 +250,10 @@ bool Shown::any_shown(const std::vector<Session>& sessions) const {
 Change define(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft) {
     const std::string name = names::clean_new_name(draft.name, "context field name");
-    if (name.find('=') != std::string::npos) {
+    if (name.find_first_of("=,") != std::string::npos) {
         throw Error(ErrorKind::InvalidData,
-                    fmt::format("context field name \"{}\" contains \"=\"", name),
-                    "reports filter by NAME=VALUE");
+                    fmt::format("context field name \"{}\" contains \"=\" or \",\"", name),
+                    "reports filter by NAME=VALUE and take fields in comma lists");
     }
     const std::string description = names::clean_description(draft.description);
     Draft cleaned = draft;
@@ -293,12 +299,29 @@ Change define(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
     if (field == *existing) {
         return Change{field, ' ', {}};
     }
-    if (field.type != existing->type && tx.context_field_used(field.id)) {
-        throw Error(ErrorKind::Conflict,
-                    fmt::format("context field \"{}\" is of type {} and sessions carry values of "
-                                "it; its type stays",
-                                existing->name, to_string(existing->type)),
-                    "define a field with another name for the new type");
+    if (field.type != existing->type || field.choices != existing->choices) {
+        if (tx.context_field_used(field.id)) {
+            if (field.type != existing->type) {
+                throw Error(ErrorKind::Conflict,
+                            fmt::format("context field \"{}\" is of type {} and sessions carry "
+                                        "values of it; its type stays",
+                                        existing->name, to_string(existing->type)),
+                            "define a field with another name for the new type");
+            }
+            // Sessions keep a choice as it was spelt: it stays, so that reports
+            // and filters still find them. New values may be added, and the
+            // order changed.
+            for (const std::string& kept : existing->choices) {
+                if (std::find(field.choices.begin(), field.choices.end(), kept) ==
+                    field.choices.end()) {
+                    throw Error(ErrorKind::Conflict,
+                                fmt::format("context field \"{}\" keeps its value \"{}\": "
+                                            "sessions carry its values",
+                                            existing->name, kept),
+                                "add values, or reorder them; the ones in use stay as written");
+                }
+            }
+        }
     }
     std::vector<std::string> changes;
     if (field.name != existing->name) {

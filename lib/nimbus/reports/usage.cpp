@@ -495,9 +495,15 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
         }
     }
     // Every value of the context field is a row, as every code is.
+    // (Only the filtered value, where the report filters the same field.)
     std::vector<std::string> context_keys{std::string{}};
     if (context_field) {
         context_keys = context_field->choices;
+        for (const store::ContextMatch& match : query.context) {
+            if (match.field_id == context_field->id) {
+                context_keys = {match.value};
+            }
+        }
     }
     const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request, services);
     query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());

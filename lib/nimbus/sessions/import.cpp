@@ -168,6 +168,9 @@ private:
                     .first;
         }
         for (const auto& [name, raw_value] : raw.context) {
+            if (text::trim(raw_value).empty()) {
+                continue; // the workflow gathered nothing for it (or for no field of this service)
+            }
             if (name.empty()) {
                 return std::string("\"context\" must be an object of field names and values");
             }
@@ -175,9 +178,6 @@ private:
             if (field == nullptr) {
                 return fmt::format("context field \"{}\" is not defined for service \"{}\"",
                                    text::is_valid_utf8(name) ? name : "(not UTF-8)", service.name);
-            }
-            if (text::trim(raw_value).empty()) {
-                continue; // the workflow gathered nothing for it
             }
             context::CheckedValue checked = context::check_value(*field, raw_value);
             if (!checked.problem.empty()) {
