@@ -523,10 +523,16 @@ private:
             if (!within(field.ou_path, scope) || named_fields_.contains(field.id)) {
                 continue;
             }
-            at_line(source_, 1, [&] {
+            try {
                 context::remove(tx_, audit_, actor_, field);
-                return 0;
-            });
+            } catch (const Error& e) {
+                if (e.kind() != ErrorKind::Conflict) {
+                    throw;
+                }
+                // No line of the file names the field: the file as a whole leaves it out.
+                throw Error(ErrorKind::InvalidData, fmt::format("{}: {}", source_, e.what()),
+                            e.hint());
+            }
             steps_.push_back(Step{
                 '-',
                 "context",

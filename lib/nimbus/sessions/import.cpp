@@ -60,8 +60,7 @@ public:
         : tx_(tx)
         , actor_(actor)
         , importable_(actor, policy::Action::ImportSessions)
-        , identity_(identity)
-        , fields_(tx.context_fields()) {
+        , identity_(identity) {
         for (OutcomeInfo& outcome : tx.outcomes()) {
             std::string name = outcome.name;
             outcomes_.emplace(std::move(name), std::move(outcome));
@@ -161,10 +160,13 @@ private:
         if (raw.context.empty()) {
             return std::nullopt;
         }
+        if (!fields_) {
+            fields_ = tx_.context_fields(); // read once, and only for rows with context
+        }
         auto fields = service_fields_.find(service.id);
         if (fields == service_fields_.end()) {
             fields =
-                service_fields_.emplace(service.id, context::fields_for(fields_, service.ou_path))
+                service_fields_.emplace(service.id, context::fields_for(*fields_, service.ou_path))
                     .first;
         }
         for (const auto& [name, raw_value] : raw.context) {
@@ -252,7 +254,7 @@ private:
     std::map<std::string, const Service*, std::less<>> by_text_;
     std::map<std::int64_t, const Service*> by_id_;
     std::set<std::int64_t> denied_;
-    std::vector<ContextField> fields_;
+    std::optional<std::vector<ContextField>> fields_;
     std::map<std::int64_t, std::vector<ContextField>> service_fields_; ///< by service id
 };
 
