@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNIMBUS_WERROR=ON \
+# Optimised as a release is: the suite runs several times faster than at -O0,
+# and the sanitizers check the code that ships.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNIMBUS_WERROR=ON \
   -DNIMBUS_SANITIZE=address,undefined >/dev/null
 cmake --build build-asan -j "$(nproc)"
 export ASAN_OPTIONS=abort_on_error=0:detect_leaks=1

@@ -51,7 +51,8 @@ TEST_CASE("policy: every command is governed by exactly one rule, and every rule
     cli::Registry registry;
     cli::add_all_commands(app, registry);
     std::set<std::string, std::less<>> governed;
-    for (const auto& [subcommand, command] : registry.commands()) {
+    for (const auto& entry : registry.commands()) {
+        const auto& command = entry.second; // a plain reference: INFO captures it
         INFO(command.name);
         if (command.name == "init") {
             CHECK_FALSE(command.action);
@@ -259,7 +260,9 @@ TEST_CASE("policy: every action permits exactly the roles its rule names, where 
         };
         for (const policy::Rule& rule : policy::rules()) {
             for (const std::string& target : targets_of(rule.scope)) {
-                const auto& [what, scope] = targets.at(target);
+                const auto& target_entry = targets.at(target); // INFO captures no bindings
+                const auto& what = target_entry.first;
+                const auto& scope = target_entry.second;
                 INFO(std::string(caller.login), " may ", rule.verb, " (", rule.commands, "), ",
                      std::string(what));
                 CHECK(policy::permits(actor, rule.action, scope) ==
