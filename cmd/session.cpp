@@ -182,13 +182,17 @@ std::string conclusion_text(const Conclusion& conclusion) {
     return text;
 }
 
-/// The session-details columns: how long the call took, and its caller's
-/// history in the service.
+/// The session-details columns: how long the call took (and waited and was
+/// talked, where the call system said), and its caller's history in the service.
 void add_history(output::Rows& rows, std::vector<output::Cell>& cells, const Session& session,
                  const sessions::CallHistory& history) {
     rows.columns.insert(rows.columns.end(),
                         {{"duration", "DURATION", output::Audience::People},
                          {"duration_seconds", "DURATION", output::Audience::Programs},
+                         {"waiting", "WAITING", output::Audience::People},
+                         {"waiting_seconds", "WAITING", output::Audience::Programs},
+                         {"talk", "TALK", output::Audience::People},
+                         {"talk_seconds", "TALK", output::Audience::Programs},
                          {"earlier_sessions", "EARLIER SESSIONS"},
                          {"previous_conclusion", "PREVIOUS CONCLUSION", output::Audience::People},
                          {"previous", "PREVIOUS", output::Audience::Programs}});
@@ -198,6 +202,14 @@ void add_history(output::Rows& rows, std::vector<output::Cell>& cells, const Ses
                      {duration_text(length), static_cast<std::int64_t>(length.count())});
     } else {
         cells.insert(cells.end(), {std::string("active"), output::Cell()});
+    }
+    for (const std::optional<std::int64_t>& seconds :
+         {session.times.waiting_seconds, session.times.talk_seconds}) {
+        if (seconds) {
+            cells.insert(cells.end(), {duration_text(std::chrono::seconds(*seconds)), *seconds});
+        } else {
+            cells.insert(cells.end(), {output::Cell(), output::Cell()});
+        }
     }
     cells.emplace_back(history.earlier_sessions);
     if (!history.previous) {
@@ -619,10 +631,20 @@ std::optional<Result> guide(const ReadContext& context, sessions::ConcludeReques
     if (const auto history =
             sessions::history(context.tx, context.actor, features, detail.session)) {
         const Session& call = detail.session;
+        std::string times;
+        if (call.times.waiting_seconds) {
+            times += fmt::format(" (waited {}",
+                                 duration_text(std::chrono::seconds(*call.times.waiting_seconds)));
+        }
+        if (call.times.talk_seconds) {
+            times += fmt::format("{}talked {}", times.empty() ? " (" : ", ",
+                                 duration_text(std::chrono::seconds(*call.times.talk_seconds)));
+        }
+        times += times.empty() ? "" : ")";
         console.say(fmt::format("Call: {}, started {}, {}", to_string(call.direction),
                                 timefmt::to_utc_string(call.started_at),
                                 call.ended_at ? duration_text(*call.ended_at - call.started_at) +
-                                                    ", " + detail.outcome_group
+                                                    times + ", " + detail.outcome_group
                                               : std::string("still active")));
         if (history->earlier_sessions > 0) {
             console.say(fmt::format(
@@ -811,6 +833,11 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     add->add_option("--outcome", raw.outcome, "Outcome, once the call has ended")
         ->type_name("OUTCOME");
     add->add_option("--caller", raw.caller, "Caller")->type_name("TEXT");
+    add->add_option("--waiting-seconds", raw.waiting_seconds,
+                    "How long the call waited to be answered, once it has ended")
+        ->type_name("SECONDS");
+    add->add_option("--talk-seconds", raw.talk_seconds, "How long it was talked, once it has ended")
+        ->type_name("SECONDS");
     add->add_option("--context", add_args->context,
                     "A context value of the call (repeatable), as NAME=VALUE")
         ->type_name("NAME=VALUE");

@@ -25,3 +25,5 @@ GRANT INSERT, UPDATE, DELETE ON directory, directory_entry TO nimbus_app;
 -- values are written with them by the import (and never changed once concluded).
 GRANT INSERT, UPDATE, DELETE ON context_field TO nimbus_app;
 GRANT INSERT ON session_context TO nimbus_app;
+-- A call's waiting and talk time arrive with its end, written by the import.
+GRANT INSERT ON session_times TO nimbus_app;

@@ -19,7 +19,7 @@ import uuid
 BINARY = os.environ.get("NIMBUS_CODES_BIN", "nimbus-codes")
 LOGIN = pwd.getpwuid(os.geteuid()).pw_name
 FIXED_NOW = "2026-11-26T09:30:00Z"
-SCHEMA_VERSION = 11  # the newest migration in schema/sqlite/ and schema/postgresql/
+SCHEMA_VERSION = 12  # the newest migration in schema/sqlite/ and schema/postgresql/
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.environ.get("NIMBUS_TEST_ENGINE", "sqlite")
 
@@ -176,6 +176,10 @@ class Sandbox:
         }
         if POSTGRESQL:
             self.env["PGPASSFILE"] = POSTGRESQL.passfile
+        # What scripts/sanitize.sh asks of a sanitized binary.
+        for name in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"):
+            if name in os.environ:
+                self.env[name] = os.environ[name]
         os.makedirs(self.env["HOME"])
         self.use_store(self.new_store("store.db"))
 

@@ -171,18 +171,18 @@ class LedgerTest(NimbusTestCase):
         # Someone with the whole store in hand changes a conclusion and builds
         # the ledger afresh, as an upgrade from schema 6 would (schema 8's key
         # put back as it was, for its migration to run again): it verifies...
-        # (and schema 9's to 11's objects dropped, for their migrations to run again too)
+        # (and schema 9's to 12's objects dropped, for their migrations to run again too)
         self.tamper("DROP TABLE ledger; DROP TABLE ledger_pending; "
                     "DROP TABLE directory_entry; DROP TABLE directory; DROP INDEX session_by_caller; "
-                    "DROP TABLE session_context; DROP TABLE context_field; "
+                    "DROP TABLE session_context; DROP TABLE context_field; DROP TABLE session_times; "
                     "PRAGMA user_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'",
                     "DROP TABLE ledger CASCADE; DROP FUNCTION ledger_appends_only(); "
                     "DROP TABLE ledger_pending, person_grant, person, role_rule CASCADE; "
                     "DROP TABLE directory_entry, directory CASCADE; "
-                    "DROP TABLE session_context, context_field CASCADE; "
+                    "DROP TABLE session_context, context_field, session_times CASCADE; "
                     "DROP FUNCTION session_context_concluded_is_final(), context_field_is_kept(), "
-                    "ou_with_context_no_delete() CASCADE; "
+                    "ou_with_context_no_delete(), session_times_concluded_is_final() CASCADE; "
                     "DROP INDEX session_by_caller; "
                     "DO $$ DECLARE p record; BEGIN FOR p IN SELECT policyname, tablename "
                     "FROM pg_policies WHERE schemaname = current_schema() LOOP "
@@ -252,6 +252,19 @@ class LedgerTest(NimbusTestCase):
         code, shown, err = self.verify()
         self.assertEqual((code, shown["guards"], shown["ledger"]), (65, "broken", "broken"))
         self.assertIn(f"guards: {trigger}", err)
+        self.assertIn('ledger: the conclusion of session "s-1": edited', err)
+
+    def test_times_added_to_a_concluded_session_behind_the_tools_back_are_caught(self):
+        added = "INSERT INTO session_times (session_id, talk_seconds) SELECT id, 60 FROM session WHERE external_id = 's-1'"
+        if POSTGRESQL:
+            POSTGRESQL.psql("DROP TRIGGER session_times_concluded_is_final ON session_times; " + added,
+                            self.sandbox.database())
+        else:
+            db = sqlite3.connect(self.sandbox.store, isolation_level=None)
+            db.executescript("DROP TRIGGER session_times_concluded_no_addition; " + added)
+            db.close()
+        code, shown, err = self.verify()
+        self.assertEqual((code, shown["ledger"]), (65, "broken"))
         self.assertIn('ledger: the conclusion of session "s-1": edited', err)
 
 

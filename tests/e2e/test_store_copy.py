@@ -22,7 +22,7 @@ TABLES = {
     "service_extension": "service_id, feature", "session": "id", "conclusion": "session_id",
     "conclusion_code": "session_id, position", "conclusion_tag": "session_id, position", "audit": "id",
     "directory": "ou_id", "directory_entry": "ou_id, number", "context_field": "id",
-    "session_context": "session_id, field_id", "ledger": "position",
+    "session_context": "session_id, field_id", "session_times": "session_id", "ledger": "position",
 }
 # Commands whose output must not depend on the engine.
 READS = [
@@ -158,19 +158,24 @@ class StoreCopyTest(NimbusTestCase):
                     "--started-at", "2026-11-20T08:00:00Z", "--context", "Reason=billing",
                     "--context", "Note=Grüezi \\ 'x'")
         self.run_ok("session", "conclude", "c-1", "--primary", "Sale", "--as", "mia")
+        self.run_ok("session", "add", "--id", "c-2", "--service", "Hotline", "--user", "mia",
+                    "--started-at", "2026-11-20T09:00:00Z", "--ended-at", "2026-11-20T09:01:00Z",
+                    "--outcome", "accepted", "--waiting-seconds", "5", "--talk-seconds", "50")
+        self.run_ok("session", "conclude", "c-2", "--primary", "Sale", "--as", "mia")
         there = self.sandbox.new_store("there.db")
         self.copy(source, there)
         back = os.path.join(self.sandbox.dir, "back.db")
         self.copy(there, back)
         original, first, second = self.dump(source), self.dump(there), self.dump(back)
-        for table in ("context_field", "session_context"):
-            self.assertEqual(len(original[table]), 2, table)
+        for table, rows in (("context_field", 2), ("session_context", 2), ("session_times", 1)):
+            self.assertEqual(len(original[table]), rows, table)
             self.assertEqual(first[table], original[table], table)
             self.assertEqual(second[table], original[table], table)
         for store in (there, back):
             self.assertEqual(json.loads(self.on(store, "verify", "--format", "json"))["ledger"], "ok")
             self.sandbox.use_store(store)
             self.assertTrue(self.sandbox.refuses("UPDATE session_context SET value = 'Other'"))
+            self.assertTrue(self.sandbox.refuses("UPDATE session_times SET talk_seconds = 1"))
         # Ids go on where the copy left off.
         self.sandbox.use_store(there)
         self.run_ok("context", "define", "Channel", "--type", "text")

@@ -1,7 +1,10 @@
 // session import and session add: reading rows, checking them, storing them.
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
+#include <string>
+#include <tuple>
 #include <variant>
 
 #include <fmt/format.h>
@@ -80,7 +83,9 @@ public:
               {"started_at", raw.started_at},
               {"ended_at", raw.ended_at},
               {"outcome", raw.outcome},
-              {"caller", raw.caller}}) {
+              {"caller", raw.caller},
+              {"waiting_seconds", raw.waiting_seconds},
+              {"talk_seconds", raw.talk_seconds}}) {
             if (!text::is_valid_utf8(value)) {
                 return fmt::format("\"{}\" {}", field, text::describe_invalid_utf8(value));
             }
@@ -144,6 +149,9 @@ public:
         if (auto why = unfit_text("caller", call.caller, max_caller_length)) {
             return std::move(*why);
         }
+        if (auto why = check_times(raw, call)) {
+            return std::move(*why);
+        }
         if (auto why = check_context(raw, *service, call)) {
             return std::move(*why);
         }
@@ -153,6 +161,43 @@ public:
     const Service& service(std::int64_t id) const { return *by_id_.at(id); }
 
 private:
+    /// Reads the row's waiting and talk time into `call`: whole seconds,
+    /// known once the call has ended, and together no longer than the call.
+    static std::optional<std::string> check_times(const RawSession& raw, CallData& call) {
+        for (const auto& [field, text, seconds] :
+             {std::tuple<std::string_view, const std::string&, std::optional<std::int64_t>&>{
+                  "waiting_seconds", raw.waiting_seconds, call.times.waiting_seconds},
+              {"talk_seconds", raw.talk_seconds, call.times.talk_seconds}}) {
+            const std::string_view value = text::trim(text);
+            if (value.empty()) {
+                continue;
+            }
+            if (value.size() > 9 ||
+                value.find_first_not_of("0123456789") != std::string_view::npos) {
+                return fmt::format("{} \"{}\" is not a whole number of seconds", field, value);
+            }
+            seconds = std::stoll(std::string(value));
+        }
+        if (call.times.empty()) {
+            return std::nullopt;
+        }
+        if (!call.ended_at) {
+            return std::string(
+                "an active session (no ended_at) has no waiting_seconds or talk_seconds yet");
+        }
+        const auto length =
+            std::chrono::duration_cast<std::chrono::seconds>(*call.ended_at - call.started_at)
+                .count();
+        const std::int64_t timed =
+            call.times.waiting_seconds.value_or(0) + call.times.talk_seconds.value_or(0);
+        if (timed > length) {
+            return fmt::format("waiting_seconds and talk_seconds ({} s) are longer than the call "
+                               "from started_at to ended_at ({} s)",
+                               timed, length);
+        }
+        return std::nullopt;
+    }
+
     /// Reads the row's context values into `call`, checked against the fields
     /// its service carries; or says why they cannot be stored.
     std::optional<std::string> check_context(const RawSession& raw, const Service& service,
@@ -287,6 +332,18 @@ std::string differences(const Stored& stored, const CallData& call) {
     if (stored.caller != call.caller) {
         fields.emplace_back("caller");
     }
+    const auto seconds = [](const std::optional<std::int64_t>& value) {
+        return value ? std::to_string(*value) : std::string("(empty)");
+    };
+    if (!call.times.empty() && stored.times.waiting_seconds != call.times.waiting_seconds) {
+        fields.push_back(fmt::format("waiting_seconds {} -> {}",
+                                     seconds(stored.times.waiting_seconds),
+                                     seconds(call.times.waiting_seconds)));
+    }
+    if (!call.times.empty() && stored.times.talk_seconds != call.times.talk_seconds) {
+        fields.push_back(fmt::format("talk_seconds {} -> {}", seconds(stored.times.talk_seconds),
+                                     seconds(call.times.talk_seconds)));
+    }
     if (stored.context != call.context) {
         fields.emplace_back("context");
     }
@@ -299,15 +356,18 @@ std::string differences(const Stored& stored, const CallData& call) {
 
 /// What a row does to the session with its service and id, already stored or
 /// met earlier in the file: it must hold the same call data, except that an
-/// active call's end (ended_at and outcome) may now be known, or still be
-/// unknown in an older export. Anything else is the conflict it returns.
-/// Completing is left to the caller, who knows where `stored` lives.
+/// active call's end (ended_at and outcome, with the times) may now be known,
+/// or still be unknown in an older export; a row without times (an export
+/// that has no such columns) says nothing about them. Anything else is the
+/// conflict it returns. Completing is left to the caller, who knows where
+/// `stored` lives.
 template <class Record>
 std::variant<Stored, std::string> judge(const Record& stored, const CallData& call) {
     const bool same_call = stored.user == call.user && stored.direction == call.direction &&
                            stored.started_at == call.started_at && stored.caller == call.caller &&
                            stored.context == call.context;
-    if (same_call && stored.ended_at == call.ended_at && stored.outcome == call.outcome) {
+    if (same_call && stored.ended_at == call.ended_at && stored.outcome == call.outcome &&
+        (call.times.empty() || stored.times == call.times)) {
         return Stored::Unchanged;
     }
     if (same_call && !call.ended_at) {
@@ -380,14 +440,16 @@ public:
                 if (outcome == std::variant<Stored, std::string>(Stored::Completed)) {
                     pending.ended_at = call.ended_at;
                     pending.outcome = call.outcome;
+                    pending.times = call.times;
                 }
             } else if (const auto known = stored.find(key); known != stored.end()) {
                 Session& session = known->second;
                 outcome = judge(session, call);
                 if (outcome == std::variant<Stored, std::string>(Stored::Completed)) {
-                    tx_.complete_session(session.id, *call.ended_at, *call.outcome);
+                    tx_.complete_session(session.id, *call.ended_at, *call.outcome, call.times);
                     session.ended_at = call.ended_at;
                     session.outcome = call.outcome;
+                    session.times = call.times;
                 }
             } else {
                 inserted.emplace(std::move(key), inserts.size());
@@ -428,18 +490,27 @@ private:
     std::vector<Row> rows_;
 };
 
+/// The call data of an added or completed session, for its audit record; the
+/// times only where it has them (records before them have no such fields).
 nlohmann::ordered_json call_snapshot(const CallData& call, std::string_view service) {
-    return {{"id", call.external_id},
-            {"service", service},
-            {"user", call.user},
-            {"direction", to_string(call.direction)},
-            {"started_at", timefmt::to_utc_string(call.started_at)},
-            {"ended_at", call.ended_at
-                             ? nlohmann::ordered_json(timefmt::to_utc_string(*call.ended_at))
-                             : nlohmann::ordered_json(nullptr)},
-            {"outcome", call.outcome ? nlohmann::ordered_json(*call.outcome)
-                                     : nlohmann::ordered_json(nullptr)},
-            {"caller", call.caller}};
+    nlohmann::ordered_json snapshot = {
+        {"id", call.external_id},
+        {"service", service},
+        {"user", call.user},
+        {"direction", to_string(call.direction)},
+        {"started_at", timefmt::to_utc_string(call.started_at)},
+        {"ended_at", call.ended_at ? nlohmann::ordered_json(timefmt::to_utc_string(*call.ended_at))
+                                   : nlohmann::ordered_json(nullptr)},
+        {"outcome",
+         call.outcome ? nlohmann::ordered_json(*call.outcome) : nlohmann::ordered_json(nullptr)},
+        {"caller", call.caller}};
+    if (call.times.waiting_seconds) {
+        snapshot["waiting_seconds"] = *call.times.waiting_seconds;
+    }
+    if (call.times.talk_seconds) {
+        snapshot["talk_seconds"] = *call.times.talk_seconds;
+    }
+    return snapshot;
 }
 
 } // namespace

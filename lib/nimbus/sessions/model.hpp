@@ -32,6 +32,16 @@ struct ContextValue {
     bool operator==(const ContextValue&) const = default;
 };
 
+/// How long a call waited before it was answered and how long it was talked,
+/// where the call system's export says: they arrive with the call's end.
+struct CallTimes {
+    std::optional<std::int64_t> waiting_seconds;
+    std::optional<std::int64_t> talk_seconds;
+
+    bool empty() const { return !waiting_seconds && !talk_seconds; }
+    bool operator==(const CallTimes&) const = default;
+};
+
 /// What the call system says about a session.
 struct CallData {
     std::string external_id; ///< the call system's session id
@@ -43,6 +53,7 @@ struct CallData {
     std::optional<std::string> outcome; ///< empty while the call is active
     std::string caller;
     std::vector<ContextValue> context; ///< by field id; read only where asked for
+    CallTimes times;                   ///< empty while the call is active
 };
 
 /// A code as it was when a conclusion was submitted.

@@ -6,8 +6,9 @@ namespace nimbus::sessions {
 namespace {
 
 // The fields of a row, in the order of RawSession.
-constexpr std::array<std::string_view, 8> field_names = {
-    "id", "service", "user", "direction", "started_at", "ended_at", "outcome", "caller"};
+constexpr std::array<std::string_view, 10> field_names = {
+    "id",       "service", "user",   "direction",       "started_at",
+    "ended_at", "outcome", "caller", "waiting_seconds", "talk_seconds"};
 constexpr std::size_t required_fields = 5; // id .. started_at
 constexpr std::string_view context_group = "context";
 
@@ -28,10 +29,11 @@ public:
         row = RawRow{};
         row.line = record_.line;
         row.error = std::move(record_.error);
-        std::array<std::string*, 8> fields = {&row.fields.id,         &row.fields.service,
-                                              &row.fields.user,       &row.fields.direction,
-                                              &row.fields.started_at, &row.fields.ended_at,
-                                              &row.fields.outcome,    &row.fields.caller};
+        std::array<std::string*, field_names.size()> fields = {
+            &row.fields.id,          &row.fields.service,    &row.fields.user,
+            &row.fields.direction,   &row.fields.started_at, &row.fields.ended_at,
+            &row.fields.outcome,     &row.fields.caller,     &row.fields.waiting_seconds,
+            &row.fields.talk_seconds};
         for (std::size_t index = 0; index < fields.size(); ++index) {
             *fields[index] = std::move(record_.fields[index]);
         }

@@ -20,10 +20,10 @@ struct RawRow {
 
 /// Reads rows one at a time, streaming. CSV needs a header row naming the
 /// columns (id, service, user, direction, started_at, ended_at, outcome,
-/// caller; other columns are ignored); JSON Lines needs one object per line
-/// (other fields are ignored, null is empty). Never throws on a bad row: the
-/// row carries the error. A CSV header without a required column, and a file
-/// that holds only blank lines (and no header), throw InvalidData.
+/// caller, waiting_seconds, talk_seconds, context.NAME; others are ignored); JSON Lines needs one
+/// object per line (other fields are ignored, null is empty). Never throws on a bad row: the row
+/// carries the error. A CSV header without a required column, and a file that holds only blank
+/// lines (and no header), throw InvalidData.
 class RowReader {
 public:
     static std::unique_ptr<RowReader> open(std::istream& in, InputFormat format,

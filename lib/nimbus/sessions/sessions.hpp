@@ -33,6 +33,8 @@ struct RawSession {
     std::string ended_at;
     std::string outcome;
     std::string caller;
+    std::string waiting_seconds;
+    std::string talk_seconds;
     /// The context columns ("context.NAME") as (NAME, value), in the file's
     /// order; NAME is empty for a "context" that is not an object.
     std::vector<std::pair<std::string, std::string>> context;

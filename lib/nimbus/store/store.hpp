@@ -428,23 +428,23 @@ public:
     virtual void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) = 0;
 
     /// The stored sessions, of any service, among these external ids, with
-    /// their id and call data (not their service's name, nor their
-    /// conclusion), in no order. One query for them all: an import looks its
+    /// their id and call data and times (not their context, their service's
+    /// name, nor their conclusion), in no order. One query for them all: an import looks its
     /// rows up a batch at a time, so that a server costs one round trip per
     /// batch, not one per row.
     virtual std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) = 0;
     /// Inserts new sessions, in one statement per batch, with their context
-    /// values; none of them may be stored with its service and external id
+    /// values and times; none of them may be stored with its service and external id
     /// (find_sessions says which are).
     virtual void insert_sessions(const std::vector<CallData>& calls) = 0;
     /// A hint that about `expected_rows` sessions follow (an import; 0 when
     /// unknown): the backend may use more memory, bounded, or defer index work
     /// to commit, to write them faster.
     virtual void expect_bulk_writes(std::size_t expected_rows) = 0;
-    /// Fills in the end of an active call; for a concluded session, the end
-    /// is chained into the ledger.
-    virtual void complete_session(std::int64_t id, Timestamp ended_at,
-                                  std::string_view outcome) = 0;
+    /// Fills in the end of an active call, with its times if the export gives
+    /// them; for a concluded session, the end is chained into the ledger.
+    virtual void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome,
+                                  const CallTimes& times) = 0;
     /// Stores a conclusion and chains it into the ledger.
     virtual void insert_conclusion(const NewConclusion& conclusion) = 0;
 

@@ -48,6 +48,7 @@ struct RecordPart {
     std::vector<Kind> kinds;
     std::string_view order; ///< ", t.\"position\"" when a record has several rows here
     bool anchor = false;    ///< without this row, the record is gone
+    std::string only_if;    ///< SQL over t: the rows of the table that belong to the record
 };
 
 /// Every column of a stored table but the record's id, in the table's order
@@ -55,7 +56,7 @@ struct RecordPart {
 RecordPart whole_table(std::string_view table, std::string_view id_column, bool anchor,
                        std::string_view order = "",
                        const std::map<std::string_view, std::string>& instead = {}) {
-    RecordPart part{table, table, id_column, {}, {}, {}, order, anchor};
+    RecordPart part{table, table, id_column, {}, {}, {}, order, anchor, {}};
     for (const Column& column : stored_table(table).columns) {
         if (column.name == id_column) {
             continue; // the entry names the record: the same content under another id is moved
@@ -69,16 +70,27 @@ RecordPart whole_table(std::string_view table, std::string_view id_column, bool 
     return part;
 }
 
+/// Whether the session `t.{id_column}` has a completion entry: its end
+/// arrived after it was concluded.
+std::string completed_later(std::string_view id_column) {
+    return fmt::format("(EXISTS (SELECT 1 FROM ledger e WHERE e.kind = 'completion' AND "
+                       "e.record_id = t.\"{0}\") OR EXISTS (SELECT 1 FROM ledger_pending e WHERE "
+                       "e.kind = 'completion' AND e.record_id = t.\"{0}\"))",
+                       id_column);
+}
+
+RecordPart with_only_if(RecordPart part, std::string condition) {
+    part.only_if = std::move(condition);
+    return part;
+}
+
 /// A session's end as it stood when it was concluded: unknown (NULL) when
 /// the end arrived later, as a completion entry of its own. While the
 /// conclusion itself is being chained there is no such entry yet (a
 /// completion is only chained for a concluded session), so the plain column
 /// reads the same then, and costs the write no subquery.
 std::string end_at_conclusion(std::string_view column) {
-    return fmt::format("CASE WHEN EXISTS (SELECT 1 FROM ledger e WHERE e.kind = 'completion' AND "
-                       "e.record_id = t.id) OR EXISTS (SELECT 1 FROM ledger_pending e WHERE "
-                       "e.kind = 'completion' AND e.record_id = t.id) THEN NULL ELSE t.\"{}\" END",
-                       column);
+    return fmt::format("CASE WHEN {} THEN NULL ELSE t.\"{}\" END", completed_later("id"), column);
 }
 
 /// What each kind of record is made of. A column added to one of these
@@ -94,6 +106,12 @@ const std::vector<RecordPart>& record_parts(LedgerKind kind) {
         // A session without context has no rows here: records chained before
         // schema 11 hash as they did.
         whole_table("session_context", "session_id", false, ", t.\"field_id\""),
+        // The call's times come with its end: part of the conclusion when the
+        // end was known then, of the completion when it came later. Sessions
+        // without times have no row, so records chained before schema 12 hash
+        // as they did.
+        with_only_if(whole_table("session_times", "session_id", false),
+                     "NOT " + completed_later("session_id")),
     };
     static const std::vector<RecordPart> completion = {
         RecordPart{"completion",
@@ -103,7 +121,9 @@ const std::vector<RecordPart>& record_parts(LedgerKind kind) {
                    {"t.ended_at", "t.outcome"},
                    {Kind::Integer, Kind::Text},
                    "",
-                   true},
+                   true,
+                   {}},
+        whole_table("session_times", "session_id", false),
     };
     static const std::vector<RecordPart> audit = {whole_table("audit", "id", true)};
     switch (kind) {
@@ -162,10 +182,11 @@ std::string record_sql(LedgerKind kind, const char* from_where, bool when_chaine
                                          : std::string(", CAST(NULL AS TEXT)");
         }
         sql += fmt::format(
-            "{}SELECT {} AS part, t.\"{}\" AS record, {} AS row_order{} {}",
+            "{}SELECT {} AS part, t.\"{}\" AS record, {} AS row_order{} {}{}",
             i == 0 ? "" : " UNION ALL ", i, part.id_column,
             part.order.empty() ? std::string("0") : std::string(part.order.substr(2)), values,
-            fmt::format(fmt::runtime(from_where), part.table, part.id_column, kind_name(kind)));
+            fmt::format(fmt::runtime(from_where), part.table, part.id_column, kind_name(kind)),
+            part.only_if.empty() ? std::string() : " AND " + part.only_if);
     }
     return sql + " ORDER BY 2, 1, 3";
 }

@@ -183,9 +183,10 @@ std::vector<Value> session_values(const CallData& call) {
 const std::string& session_select() {
     static const std::string sql =
         "SELECT " + column_list(stored_table("session"), "s.") +
-        ", v.name, o.path, c.concluded_at, c.user, c.via "
+        ", st.waiting_seconds, st.talk_seconds, v.name, o.path, c.concluded_at, c.user, c.via "
         "FROM session s JOIN service v ON v.id = s.service_id "
-        "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id ";
+        "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id "
+        "LEFT JOIN session_times st ON st.session_id = s.id ";
     return sql;
 }
 
@@ -193,10 +194,17 @@ const std::string& session_select() {
 /// or 0. The stored conclusion.retroactive is never read (see insert_conclusion).
 constexpr const char* retroactive_sql = "CASE WHEN c.concluded_at > s.ended_at THEN 1 ELSE 0 END";
 
+/// A session's times, read from `first` on (NULLs where it has none).
+CallTimes read_times(const Statement& q, int first) {
+    return CallTimes{optional_integer(q, first), optional_integer(q, first + 1)};
+}
+
 Session read_session(const Statement& q) {
     Session session;
     read_session_columns(q, 0, session);
-    const int next = static_cast<int>(stored_table("session").columns.size());
+    int next = static_cast<int>(stored_table("session").columns.size());
+    session.times = read_times(q, next);
+    next += 2;
     session.service_name = q.text(next);
     session.service_ou = q.text(next + 1);
     if (!q.is_null(next + 2)) {
@@ -892,15 +900,20 @@ std::vector<Session> SqlTransaction::find_sessions(const std::vector<std::string
         return found;
     }
     Statement& q = batch_statement(find_sessions_, external_ids.size(), [&] {
-        return "SELECT " + column_list(stored_table("session")) +
-               " FROM session WHERE external_id IN " + placeholders(1, external_ids.size());
+        return "SELECT " + column_list(stored_table("session"), "s.") +
+               ", st.waiting_seconds, st.talk_seconds FROM session s LEFT JOIN session_times st "
+               "ON st.session_id = s.id WHERE s.external_id IN " +
+               placeholders(1, external_ids.size());
     });
     int index = 1;
     for (const std::string& id : external_ids) {
         q.bind(index++, id);
     }
+    const int times = static_cast<int>(stored_table("session").columns.size());
     while (q.step()) {
-        read_session_columns(q, 0, found.emplace_back());
+        Session& session = found.emplace_back();
+        read_session_columns(q, 0, session);
+        session.times = read_times(q, times);
     }
     q.reset();
     return found;
@@ -937,10 +950,50 @@ void SqlTransaction::insert_sessions(const std::vector<CallData>& calls) {
             insert.run();
         }
     }
+    // Most ended calls of an export that gives times carry them: one
+    // statement for the batch, by the sessions' keys.
+    std::vector<const CallData*> timed;
+    for (const CallData& call : calls) {
+        if (!call.times.empty()) {
+            timed.push_back(&call);
+        }
+    }
+    if (timed.empty()) {
+        return;
+    }
+    Statement& times = batch_statement(insert_times_, timed.size(), [&] {
+        std::string rows;
+        for (std::size_t i = 0; i < timed.size(); ++i) {
+            rows += i == 0 ? "" : ", ";
+            rows += "(CAST(? AS BIGINT), ?, CAST(? AS BIGINT), CAST(? AS BIGINT))";
+        }
+        return "INSERT INTO session_times (session_id, waiting_seconds, talk_seconds) "
+               "SELECT s.id, k.column3, k.column4 FROM (VALUES " +
+               rows +
+               ") k JOIN session s ON s.service_id = k.column1 AND s.external_id = k.column2";
+    });
+    index = 1;
+    for (const CallData* call : timed) {
+        times.bind(index++, call->service_id);
+        times.bind(index++, call->external_id);
+        bind_optional(times, index++, call->times.waiting_seconds);
+        bind_optional(times, index++, call->times.talk_seconds);
+    }
+    times.run();
 }
 
-void SqlTransaction::complete_session(std::int64_t id, Timestamp ended_at,
-                                      std::string_view outcome) {
+void SqlTransaction::complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome,
+                                      const CallTimes& times) {
+    // Before the end: a concluded session's times can be added only while its
+    // end is unknown (schema/sqlite/0012_call_times.sql).
+    if (!times.empty()) {
+        Statement& insert = cached_statement("INSERT INTO session_times (session_id, "
+                                             "waiting_seconds, talk_seconds) VALUES (?, ?, ?)");
+        insert.bind(1, id);
+        bind_optional(insert, 2, times.waiting_seconds);
+        bind_optional(insert, 3, times.talk_seconds);
+        insert.run();
+    }
     const auto q = db_.prepare("UPDATE session SET ended_at = ?, outcome = ? WHERE id = ?");
     q->bind(1, to_seconds(ended_at));
     q->bind(2, outcome);
@@ -990,7 +1043,12 @@ void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
     }
     // What is chained is what was written: the session's call data as stored,
     // then exactly these rows, then the session's context as stored.
-    std::vector<StoredRow> record{without(session_row(entry.session_id), "id")};
+    std::optional<StoredRow> session = row_by_key("session", "id", entry.session_id);
+    if (!session) {
+        throw Error(ErrorKind::Internal,
+                    fmt::format("session {} is not in the store", entry.session_id));
+    }
+    std::vector<StoredRow> record{without(*session, "id")};
     for (const StoredRow& row : rows) {
         insert_row(row);
         record.push_back(without(row, "session_id"));
@@ -998,6 +1056,10 @@ void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
     for (SessionContextValue& stored : context_values({entry.session_id})) {
         record.push_back(
             StoredRow{"session_context", {stored.value.field_id, std::move(stored.value.value)}});
+    }
+    if (std::optional<StoredRow> times =
+            row_by_key("session_times", "session_id", entry.session_id)) {
+        record.push_back(without(*times, "session_id"));
     }
     chain_rows(LedgerKind::Conclusion, entry.session_id, record);
 }
@@ -1017,18 +1079,18 @@ void SqlTransaction::append_audit(const NewAuditEntry& entry) {
     chain_rows(LedgerKind::Audit, insert_row(row, "id"), {row});
 }
 
-StoredRow SqlTransaction::session_row(std::int64_t id) {
-    const Table& session = stored_table("session");
-    Statement& q =
-        cached_statement(fmt::format("SELECT {} FROM session WHERE id = ?", column_list(session)));
+std::optional<StoredRow> SqlTransaction::row_by_key(std::string_view table_name,
+                                                    std::string_view key, std::int64_t id) {
+    const Table& table = stored_table(table_name);
+    Statement& q = cached_statement(
+        fmt::format("SELECT {} FROM {} WHERE \"{}\" = ?", column_list(table), table.name, key));
     q.bind(1, id);
-    if (!q.step()) {
-        q.reset();
-        throw Error(ErrorKind::Internal, fmt::format("session {} is not in the store", id));
-    }
-    StoredRow row{session.name, {}};
-    for (std::size_t i = 0; i < session.columns.size(); ++i) {
-        row.values.push_back(read_value(q, static_cast<int>(i), session.columns[i].kind));
+    std::optional<StoredRow> row;
+    if (q.step()) {
+        row = StoredRow{table.name, {}};
+        for (std::size_t i = 0; i < table.columns.size(); ++i) {
+            row->values.push_back(read_value(q, static_cast<int>(i), table.columns[i].kind));
+        }
     }
     q.reset();
     return row;

@@ -83,7 +83,8 @@ public:
     void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) override;
     std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) override;
     void insert_sessions(const std::vector<CallData>& calls) override;
-    void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome) override;
+    void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome,
+                          const CallTimes& times) override;
     void insert_conclusion(const NewConclusion& conclusion) override;
     void append_audit(const NewAuditEntry& entry) override;
     std::int64_t chain_unchained_records() override;
@@ -127,8 +128,9 @@ private:
     void chain_rows(LedgerKind kind, std::int64_t record_id, const std::vector<StoredRow>& rows);
     /// Appends an entry for a record whose hash is known.
     void append_entry(LedgerKind kind, std::int64_t record_id, const std::string& record_hash);
-    /// Every column of a session as stored.
-    StoredRow session_row(std::int64_t id);
+    /// The row of `table` whose `key` column holds `id`, every column as stored.
+    std::optional<StoredRow> row_by_key(std::string_view table, std::string_view key,
+                                        std::int64_t id);
     /// Inserts a row of a stored table; with `generated`, that column is left
     /// to the store and its value given.
     std::int64_t insert_row(const StoredRow& row, std::string_view generated = "");
@@ -143,6 +145,7 @@ private:
     std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements_;
     BatchStatement find_sessions_;
     BatchStatement insert_sessions_;
+    BatchStatement insert_times_;
     std::unique_ptr<Statement> stored_insert_; ///< for the rows of `stored_insert_table_`
     std::string_view stored_insert_table_;
 };

@@ -13,7 +13,7 @@ constexpr Kind T = Kind::Text;
 } // namespace
 
 // In an order in which rows can be inserted: referenced rows first, and a
-// session's context before its conclusion, which makes it final.
+// session's context and times before its conclusion, which makes them final.
 const std::vector<Table>& stored_tables() {
     static const std::vector<Table> tables = {
         {"ou",
@@ -64,6 +64,9 @@ const std::vector<Table>& stored_tables() {
         {"session_context",
          {{"session_id", I}, {"field_id", I}, {"value", T}},
          "session_id, field_id"},
+        {"session_times",
+         {{"session_id", I}, {"waiting_seconds", I}, {"talk_seconds", I}},
+         "session_id"},
         {"conclusion",
          {{"session_id", I},
           {"concluded_at", I},
