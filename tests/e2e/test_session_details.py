@@ -131,6 +131,7 @@ class SessionDetailsTest(NimbusTestCase):
             "x-2,Hotline,mia,inbound,2026-11-26T10:00:00Z,2026-11-26T10:01:00Z,accepted,+41 44 3,1.5,\n",
             "x-3,Hotline,mia,inbound,2026-11-26T10:00:00Z,2026-11-26T10:01:00Z,accepted,+41 44 3,-1,\n",
             "x-4,Hotline,mia,inbound,2026-11-26T10:00:00Z,2026-11-26T10:01:00Z,accepted,+41 44 3,30,31\n",
+            "x-6,Hotline,mia,inbound,2024-01-01T00:00:00Z,2026-01-01T00:00:00Z,accepted,+41 44 3,,40000000\n",
         )
         result = self.assert_fails(65, "session", "import", "-", "--input-format", "csv",
                                    stdin=HEADER + "".join(rows))
@@ -138,7 +139,8 @@ class SessionDetailsTest(NimbusTestCase):
                      '<stdin>:3: waiting_seconds "1.5" is not a whole number of seconds',
                      '<stdin>:4: waiting_seconds "-1" is not a whole number of seconds',
                      "<stdin>:5: waiting_seconds and talk_seconds (61 s) are longer than the call from "
-                     "started_at to ended_at (60 s)"):
+                     "started_at to ended_at (60 s)",
+                     '<stdin>:6: talk_seconds "40000000" is longer than 366 days'):
             self.assertIn(line, result.err)
         self.assertEqual(self.sandbox.dump(), before)
         added = self.json_ok("session", "add", "--id", "x-5", "--service", "Hotline", "--user", "mia",

@@ -23,6 +23,8 @@ namespace {
 
 constexpr std::size_t max_id_length = 128;
 constexpr std::size_t max_caller_length = 256;
+/// The longest waiting or talk time the store takes: 366 days (schema 12).
+constexpr std::int64_t max_timed_seconds = 31'622'400;
 
 /// Why a free-text field cannot be stored, or nullopt when it can.
 std::optional<std::string> unfit_text(std::string_view field, std::string_view value,
@@ -177,6 +179,9 @@ private:
                 return fmt::format("{} \"{}\" is not a whole number of seconds", field, value);
             }
             seconds = std::stoll(std::string(value));
+            if (*seconds > max_timed_seconds) {
+                return fmt::format("{} \"{}\" is longer than 366 days", field, value);
+            }
         }
         if (call.times.empty()) {
             return std::nullopt;
@@ -332,17 +337,18 @@ std::string differences(const Stored& stored, const CallData& call) {
     if (stored.caller != call.caller) {
         fields.emplace_back("caller");
     }
-    const auto seconds = [](const std::optional<std::int64_t>& value) {
-        return value ? std::to_string(*value) : std::string("(empty)");
-    };
-    if (!call.times.empty() && stored.times.waiting_seconds != call.times.waiting_seconds) {
-        fields.push_back(fmt::format("waiting_seconds {} -> {}",
-                                     seconds(stored.times.waiting_seconds),
-                                     seconds(call.times.waiting_seconds)));
-    }
-    if (!call.times.empty() && stored.times.talk_seconds != call.times.talk_seconds) {
-        fields.push_back(fmt::format("talk_seconds {} -> {}", seconds(stored.times.talk_seconds),
-                                     seconds(call.times.talk_seconds)));
+    if (!call.times.empty()) { // a row without times says nothing about them
+        const auto seconds = [](const std::optional<std::int64_t>& value) {
+            return value ? std::to_string(*value) : std::string("(empty)");
+        };
+        for (const auto member : {&CallTimes::waiting_seconds, &CallTimes::talk_seconds}) {
+            if (stored.times.*member != call.times.*member) {
+                fields.push_back(fmt::format(
+                    "{} {} -> {}",
+                    member == &CallTimes::waiting_seconds ? "waiting_seconds" : "talk_seconds",
+                    seconds(stored.times.*member), seconds(call.times.*member)));
+            }
+        }
     }
     if (stored.context != call.context) {
         fields.emplace_back("context");
