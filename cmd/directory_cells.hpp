@@ -36,7 +36,7 @@ inline std::string caller_summary(const directory::Callers& callers, const Sessi
     }
     const DirectoryEntry* entry = callers.find(session);
     if (entry == nullptr) {
-        return callers.any_directory() ? "(not in the directory)" : "(no directory)";
+        return callers.served(session) ? "(not in the directory)" : "(no directory)";
     }
     if (entry->name.empty() || entry->company.empty()) {
         return entry->name + entry->company;

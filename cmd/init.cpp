@@ -5,6 +5,7 @@
 #include <nimbus/audit/trail.hpp>
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/catalogue/ous.hpp>
+#include <nimbus/directory/directory.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/identity/roster.hpp>
 #include <nimbus/store/guards.hpp>
@@ -93,6 +94,11 @@ Result initialise(const InitContext& context, const InitArgs& args) {
             }
             if (previous_version > 0 && previous_version < store::ledger_schema_version) {
                 chained = chain_existing_records(tx, context);
+            }
+            if (previous_version > 0 && previous_version < store::caller_number_schema_version) {
+                for (const std::string& country : tx.directory_countries()) {
+                    directory::store_missing_caller_numbers(tx, country);
+                }
             }
             root = tx.root_ou();
             if (root) {

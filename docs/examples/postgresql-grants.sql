@@ -27,3 +27,6 @@ GRANT INSERT, UPDATE, DELETE ON context_field TO nimbus_app;
 GRANT INSERT ON session_context TO nimbus_app;
 -- A call's waiting and talk time arrive with its end, written by the import.
 GRANT INSERT ON session_times TO nimbus_app;
+-- How sessions' callers read as phone numbers, written with sessions and
+-- directories, never changed (schema 13).
+GRANT INSERT ON caller_number TO nimbus_app;

@@ -2,8 +2,9 @@
 
 import json
 import os
+import sqlite3
 
-from harness import BINARY, CAST, NimbusTestCase, main
+from harness import BINARY, CAST, POSTGRESQL, NimbusTestCase, main
 from test_guided import Terminal
 
 DIRECTORY = (
@@ -216,6 +217,58 @@ class DirectoryTest(NimbusTestCase):
         self.assertEqual(listed["d-1"]["name"], "Anna Muster")  # Desk is in Contoso
         self.run_ok("directory", "remove", "--all", "--ou", "Contoso/Sales")
         self.assertEqual(self.json_ok("session", "show", "h-1")["directory"]["name"], "Anna Muster")
+
+    def test_sessions_imported_after_the_directory_show_their_callers(self):
+        self.import_directory(DIRECTORY, "--country", "CH")
+        self.run_ok("extension", "enable", "Hotline", "caller-information")
+        self.run_ok("session", "import", "-", "--input-format", "csv",
+                    stdin=SESSIONS.splitlines()[0] + "\nh-4,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,"
+                          "044 668 18 01\n")
+        self.run_ok("session", "add", "--id", "h-5", "--service", "Hotline", "--user", "mia",
+                    "--started-at", "2026-11-26T09:00:00Z", "--caller", "0041 79 123 45 67")
+        listed = {s["id"]: s["directory"] for s in self.json_ok("session", "list", "--as", "mia")}
+        self.assertEqual(listed["h-4"]["name"], "Beat Beispiel")
+        self.assertEqual(listed["h-5"]["company"], "Kiosk GmbH")
+
+    def test_each_directory_reads_national_numbers_in_its_country(self):
+        self.import_directory(DIRECTORY, "--country", "CH")
+        # Sales' directory is German: there, 0446681800 is +49446681800.
+        self.run_ok("directory", "import", self.write("de.csv", "number,name\n0446681800,Berlin Anna\n"),
+                    "--ou", "Contoso/Sales", "--country", "DE")
+        self.assertEqual(self.numbers("--ou", "Contoso/Sales"), ["+49446681800"])
+        self.run_ok("extension", "enable", "Hotline", "caller-information")
+        self.run_ok("extension", "enable", "Desk", "caller-information")
+        self.run_ok("session", "add", "--id", "h-5", "--service", "Hotline", "--user", "mia",
+                    "--started-at", "2026-11-26T09:00:00Z", "--caller", "+41 44 668 18 00")
+        listed = {s["id"]: s["directory"] for s in self.json_ok("session", "list")}
+        self.assertEqual(listed["h-1"]["name"], "Berlin Anna")  # 0446681800, read in Germany first
+        self.assertEqual(listed["h-5"]["name"], "Anna Muster")  # not in Sales': the tenant's
+        self.assertEqual(listed["d-1"]["name"], "Anna Muster")  # Desk is in Contoso
+        # The tenant's directory moves to Germany: its national forms are read there.
+        self.run_ok("session", "add", "--id", "d-2", "--service", "Desk", "--user", "mia",
+                    "--started-at", "2026-11-26T10:00:00Z", "--caller", "0446681800")
+        self.assertEqual(self.json_ok("session", "show", "d-2")["directory"]["name"], "Anna Muster")
+        self.import_directory("number,name\n0446681800,Anna Berlin\n+41 44 668 18 00,Anna Muster\n",
+                              "--country", "DE")
+        listed = {s["id"]: s["directory"] for s in self.json_ok("session", "list")}
+        self.assertEqual(listed["d-2"]["name"], "Anna Berlin")
+        self.assertEqual(listed["d-1"]["name"], "Anna Muster")
+
+    def test_a_store_from_before_schema_13_reads_its_callers_at_init(self):
+        self.import_directory(DIRECTORY, "--country", "CH")
+        self.run_ok("extension", "enable", "Hotline", "caller-information")
+        # As a store of schema 12 was: its sessions' callers as written only.
+        downgrade = "DROP VIEW session_caller; DROP VIEW directory_country; DROP TABLE caller_number; "
+        if self.sandbox.database():
+            POSTGRESQL.psql(downgrade + "UPDATE nimbus_codes_store SET schema_version = 12",
+                            self.sandbox.database())
+        else:
+            with sqlite3.connect(self.sandbox.store, isolation_level=None) as db:
+                db.executescript(downgrade + "PRAGMA user_version = 12")
+        self.assert_fails(78, "session", "list", stderr="has schema version 12")
+        self.assertIn("from schema 12 to 13", self.run_ok("init").err)
+        self.assertEqual(self.json_ok("session", "show", "h-1", "--as", "mia")["directory"]["name"],
+                         "Anna Muster")
 
     def test_the_guided_conclusion_says_who_is_calling(self):
         self.import_directory(DIRECTORY, "--country", "CH")

@@ -295,10 +295,37 @@ class ServerRolesTest(NimbusTestCase):
             self.assertEqual(self.value(person, "SELECT count(*) FROM directory"), "0", person)
         self.run_ok("session", "add", "--id", "h-9", "--service", "Hotline", "--user", self.role["mia"],
                     "--started-at", "2026-11-26T09:00:00Z", "--caller", "044 668 18 00")
+        # They see the callers of the sessions they may read, and only those: the
+        # nearest directory that knows the caller (the tenant's; Sales' does not).
         self.as_person("mia")
         row = next(line for line in self.run_ok("session", "list").out.splitlines() if line.startswith("h-9"))
-        self.assertIn("(no directory)", row)
-        self.assertNotIn("Muster", row)
+        self.assertIn("Anna Muster, Muster AG", row)
+        self.assertEqual(self.json_ok("session", "show", "h-9")["directory"]["number"], "+41446681800")
+        callers = "SELECT string_agg(name, ',') FROM session_caller"
+        self.assertEqual(self.value("mia", callers), "Anna Muster")
+        self.assertEqual(self.value("sue", callers), "Anna Muster")
+        self.assertEqual(self.value("bob", callers), "")
+        self.assertEqual(self.value("mia", "SELECT count(*) FROM caller_number"), "1")
+        self.assertEqual(self.value("bob", "SELECT count(*) FROM caller_number"), "0")
+        # Neither the session's agent nor its owner can point a caller at another entry.
+        before = self.rows_dumped()
+        for person, statement in (
+                ("mia", "INSERT INTO caller_number VALUES ('044 668 18 00', 'DE', '+41446681801')"),
+                ("mia", "UPDATE caller_number SET number = '+41446681801'"),
+                ("olga", "UPDATE caller_number SET number = '+41446681801'"),
+                ("olga", "DELETE FROM caller_number"),
+                ("olga", "INSERT INTO caller_number VALUES ('044 668 18 01', 'CH', '+41446681801')")):
+            done = self.sql(person, statement)
+            self.assertTrue(done.returncode != 0 or done.stdout.strip() == "", (person, statement))
+        self.assertEqual(self.rows_dumped(), before)
+        # Where the service does not show callers, the store does not either.
+        self.as_person("olga")
+        self.run_ok("extension", "disable", "Hotline", "caller-information")
+        self.assertEqual(self.value("mia", callers), "")
+        self.as_person("mia")
+        self.assertNotIn("Muster", self.run_ok("session", "list").out)
+        self.as_person("olga")
+        self.run_ok("extension", "enable", "Hotline", "caller-information")
         self.as_person("alice")  # who may read the directory sees the caller
         self.assertEqual(self.json_ok("session", "show", "h-9")["directory"]["name"], "Anna Muster")
         # Nobody but its admins writes it, whatever psql sends.

@@ -23,6 +23,7 @@ TABLES = {
     "conclusion_code": "session_id, position", "conclusion_tag": "session_id, position", "audit": "id",
     "directory": "ou_id", "directory_entry": "ou_id, number", "context_field": "id",
     "session_context": "session_id, field_id", "session_times": "session_id", "ledger": "position",
+    "caller_number": "caller, country",
 }
 # Commands whose output must not depend on the engine.
 READS = [
@@ -147,7 +148,7 @@ class StoreCopyTest(NimbusTestCase):
         # The source did not change.
         self.assertEqual(self.on(self.source.store, "session", "show", "h-6", "--format", "json").count('"concluded_at": null'), 1)
 
-    def test_context_is_copied_with_its_sessions_and_chain(self):
+    def test_context_times_and_callers_are_copied_with_their_sessions(self):
         source = os.path.join(self.sandbox.dir, "context.db")
         self.sandbox.use_store(source)
         self.sandbox.write_identity(CAST)
@@ -160,14 +161,22 @@ class StoreCopyTest(NimbusTestCase):
         self.run_ok("session", "conclude", "c-1", "--primary", "Sale", "--as", "mia")
         self.run_ok("session", "add", "--id", "c-2", "--service", "Hotline", "--user", "mia",
                     "--started-at", "2026-11-20T09:00:00Z", "--ended-at", "2026-11-20T09:01:00Z",
-                    "--outcome", "accepted", "--waiting-seconds", "5", "--talk-seconds", "50")
+                    "--outcome", "accepted", "--waiting-seconds", "5", "--talk-seconds", "50",
+                    "--caller", "044 668 18 00")
         self.run_ok("session", "conclude", "c-2", "--primary", "Sale", "--as", "mia")
+        # The directory comes after the session: its import reads the session's caller.
+        callers = os.path.join(self.sandbox.dir, "callers.csv")
+        with open(callers, "w", encoding="utf-8") as f:
+            f.write("number,name\n+41 44 668 18 00,Anna Muster\n")
+        self.run_ok("directory", "import", callers, "--country", "CH")
+        self.run_ok("extension", "enable", "Hotline", "caller-information")
         there = self.sandbox.new_store("there.db")
         self.copy(source, there)
         back = os.path.join(self.sandbox.dir, "back.db")
         self.copy(there, back)
         original, first, second = self.dump(source), self.dump(there), self.dump(back)
-        for table, rows in (("context_field", 2), ("session_context", 2), ("session_times", 1)):
+        for table, rows in (("context_field", 2), ("session_context", 2), ("session_times", 1),
+                            ("caller_number", 1)):
             self.assertEqual(len(original[table]), rows, table)
             self.assertEqual(first[table], original[table], table)
             self.assertEqual(second[table], original[table], table)
@@ -176,6 +185,7 @@ class StoreCopyTest(NimbusTestCase):
             self.sandbox.use_store(store)
             self.assertTrue(self.sandbox.refuses("UPDATE session_context SET value = 'Other'"))
             self.assertTrue(self.sandbox.refuses("UPDATE session_times SET talk_seconds = 1"))
+            self.assertEqual(self.json_ok("session", "show", "c-2")["directory"]["name"], "Anna Muster")
         # Ids go on where the copy left off.
         self.sandbox.use_store(there)
         self.run_ok("context", "define", "Channel", "--type", "text")

@@ -287,6 +287,7 @@ ImportSummary import(store::WriteTransaction& tx, AuditTrail& audit, const Actor
         tx.delete_directory_entry(ou.id, number);
         ++summary.removed;
     }
+    store_missing_caller_numbers(tx, summary.country);
     nlohmann::ordered_json after = directory_snapshot(summary.entries, summary.country);
     after["source"] = options.source;
     after["added"] = summary.added;
@@ -430,78 +431,53 @@ RemoveSummary remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor
     return summary;
 }
 
-Callers::Callers(store::ReadTransaction& tx, services::Features& features,
-                 const std::vector<Session>& sessions) {
-    bool any = false;
-    for (const Session& session : sessions) {
-        if (!shown_.contains(session.service_id)) {
-            const bool on = features.enabled(session.service_id, "caller-information");
-            shown_.emplace(session.service_id, on);
-            any = any || on;
-        }
-    }
-    if (!any) {
-        return;
-    }
-    std::map<std::int64_t, std::string> country; // by OU id, for the OUs with a directory
-    for (const Directory& directory : tx.directories()) {
-        country.emplace(directory.ou_id, directory.country);
-    }
-    if (country.empty()) {
-        return;
-    }
-    any_directory_ = true;
-    std::map<std::int64_t, std::optional<std::int64_t>> parent;
-    for (const Ou& ou : tx.ous()) {
-        parent.emplace(ou.id, ou.parent_id);
-    }
-    std::map<std::int64_t, std::int64_t> service_ou;
-    for (const Service& service : tx.services()) {
-        service_ou.emplace(service.id, service.ou_id);
-    }
-    // Each session's candidates, nearest directory first: (OU, number).
-    std::map<std::int64_t, std::vector<std::pair<std::int64_t, std::string>>> candidates;
-    std::map<std::pair<std::string, std::string>, std::optional<std::string>> normalised;
-    std::set<std::string> numbers;
-    for (const Session& session : sessions) {
-        if (!shown(session) || text::trim(session.caller).empty()) {
+void store_caller_numbers(store::WriteTransaction& tx, std::vector<std::string> callers,
+                          const std::vector<std::string>& countries) {
+    std::sort(callers.begin(), callers.end());
+    callers.erase(std::unique(callers.begin(), callers.end()), callers.end());
+    std::vector<CallerNumber> readings;
+    for (const std::string& caller : callers) {
+        const std::string_view number = text::trim(caller);
+        if (number.empty()) {
             continue;
         }
-        for (std::optional<std::int64_t> ou = service_ou.at(session.service_id); ou;
-             ou = parent.at(*ou)) {
-            const auto holds = country.find(*ou);
-            if (holds == country.end()) {
-                continue;
-            }
-            auto key = std::make_pair(session.caller, holds->second);
-            auto known = normalised.find(key);
-            if (known == normalised.end()) {
-                auto e164 = phone::normalise(text::trim(session.caller), holds->second);
-                known = normalised
-                            .emplace(std::move(key),
-                                     std::holds_alternative<std::string>(e164)
-                                         ? std::optional(std::get<std::string>(std::move(e164)))
-                                         : std::nullopt)
-                            .first;
-            }
-            if (known->second) {
-                candidates[session.id].emplace_back(*ou, *known->second);
-                numbers.insert(*known->second);
-            }
+        for (const std::string& country : countries) {
+            auto e164 = phone::normalise(number, country);
+            readings.push_back(
+                CallerNumber{caller, country,
+                             std::holds_alternative<std::string>(e164)
+                                 ? std::optional(std::get<std::string>(std::move(e164)))
+                                 : std::nullopt});
         }
     }
-    std::map<std::pair<std::int64_t, std::string>, DirectoryEntry> entries;
-    for (DirectoryEntry& entry :
-         tx.directory_entries_with_numbers({numbers.begin(), numbers.end()})) {
-        auto key = std::make_pair(entry.ou_id, entry.number);
-        entries.emplace(std::move(key), std::move(entry));
+    tx.insert_caller_numbers(readings);
+}
+
+void store_missing_caller_numbers(store::WriteTransaction& tx, const std::string& country) {
+    store_caller_numbers(tx, tx.callers_without_number(country), {country});
+}
+
+Callers::Callers(store::ReadTransaction& tx, services::Features& features,
+                 const std::vector<Session>& sessions) {
+    std::vector<std::int64_t> ids;
+    for (const Session& session : sessions) {
+        if (!shown_.contains(session.service_id)) {
+            shown_.emplace(session.service_id,
+                           features.enabled(session.service_id, "caller-information"));
+        }
+        if (shown(session) && !text::trim(session.caller).empty()) {
+            ids.push_back(session.id);
+        }
     }
-    for (const auto& [session_id, options] : candidates) {
-        for (const auto& candidate : options) {
-            if (const auto entry = entries.find(candidate); entry != entries.end()) {
-                found_.emplace(session_id, entry->second);
-                break;
-            }
+    if (ids.empty()) {
+        return;
+    }
+    // The store matches callers to entries, nearest directory first: on a
+    // server, also for those who may not read the directories themselves.
+    for (SessionCaller& caller : tx.session_callers(ids)) {
+        served_.insert(caller.session_id);
+        if (caller.entry) {
+            found_.emplace(caller.session_id, std::move(*caller.entry));
         }
     }
 }

@@ -4,6 +4,7 @@
 #include <istream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,16 @@ RemoveSummary remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor
                      const std::optional<std::string>& ou, const std::vector<std::string>& numbers,
                      bool all);
 
+/// Reads each of `callers` (as sessions keep them) as a phone number in each
+/// of `countries`, and stores the readings the store lacks: the store matches
+/// sessions to directory entries by them.
+void store_caller_numbers(store::WriteTransaction& tx, std::vector<std::string> callers,
+                          const std::vector<std::string>& countries);
+
+/// Stores the readings in `country` of the callers of every session one may
+/// read that has none there yet: for a directory imported after its sessions.
+void store_missing_caller_numbers(store::WriteTransaction& tx, const std::string& country);
+
 /// Who is calling, for sessions being shown: only where the session's
 /// service has caller-information enabled.
 class Callers {
@@ -99,15 +110,16 @@ public:
     /// Whether caller-information is enabled for the session's service: when
     /// not, nothing from the directory may be shown for it.
     bool shown(const Session& session) const;
-    /// The session's caller in the nearest directory; none when unknown or not shown.
+    /// The session's caller in the nearest directory that knows them; none
+    /// when unknown or not shown.
     const DirectoryEntry* find(const Session& session) const;
-    /// Whether any directory could be read: none is stored, or (on a server
-    /// that enforces the roles) none is the actor's to read.
-    bool any_directory() const { return any_directory_; }
+    /// Whether a directory serves the session's service (its OU's, or one
+    /// above it): when none does, an unknown caller is no news.
+    bool served(const Session& session) const { return served_.contains(session.id); }
 
 private:
-    bool any_directory_ = false;
     std::map<std::int64_t, bool> shown_; ///< by service id
+    std::set<std::int64_t> served_;      ///< session ids
     /// Per session id, the entry found.
     std::map<std::int64_t, DirectoryEntry> found_;
 };

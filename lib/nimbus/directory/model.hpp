@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,21 @@ struct DirectoryEntry {
     std::vector<std::pair<std::string, std::string>> attributes;
 
     bool operator==(const DirectoryEntry&) const = default;
+};
+
+/// How a session's caller, as the call system wrote it, reads as a phone
+/// number in a directory's country: kept in the store, so that the store
+/// itself can match sessions to directory entries.
+struct CallerNumber {
+    std::string caller;
+    std::string country;               ///< ISO 3166 alpha-2
+    std::optional<std::string> number; ///< E.164; none when it is no phone number there
+};
+
+/// A session's caller as the directories that serve its service know it.
+struct SessionCaller {
+    std::int64_t session_id = 0;
+    std::optional<DirectoryEntry> entry; ///< none when no directory knows the caller
 };
 
 } // namespace nimbus

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -12,6 +13,7 @@
 
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/context/context.hpp>
+#include <nimbus/directory/directory.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/rows.hpp>
@@ -472,6 +474,7 @@ public:
             }
         }
         tx_.insert_sessions(inserts);
+        store_caller_numbers(inserts);
         rows_.clear();
     }
 
@@ -489,11 +492,29 @@ private:
         }
     }
 
+    /// Stores how the new sessions' callers read as phone numbers in the
+    /// directories' countries, for the store to match them to the directories.
+    void store_caller_numbers(const std::vector<CallData>& inserts) {
+        if (!countries_) {
+            countries_ = tx_.directory_countries();
+        }
+        if (countries_->empty()) {
+            return;
+        }
+        std::vector<std::string> callers;
+        for (const CallData& call : inserts) {
+            callers.push_back(call.caller);
+        }
+        directory::store_caller_numbers(tx_, std::move(callers), *countries_);
+    }
+
     /// A session's key: its service and its id.
     using Key = std::pair<std::int64_t, std::string>;
 
     store::WriteTransaction& tx_;
     std::vector<Row> rows_;
+    /// The directories' countries, read at the first insert.
+    std::optional<std::vector<std::string>> countries_;
 };
 
 /// The call data of an added or completed session, for its audit record; the

@@ -21,6 +21,10 @@ constexpr int ledger_schema_version = 7;
 /// its server enforces (0009_server_roles.sql).
 constexpr int roster_schema_version = 9;
 
+/// The schema that keeps how sessions' callers read as phone numbers
+/// (0013_caller_numbers.sql): `init` reads those of an older store's sessions.
+constexpr int caller_number_schema_version = 13;
+
 /// Each engine's migrations in order, version 1 first. Both engines have the
 /// same versions, so a version number means the same schema on either.
 std::span<const Migration> sqlite_migrations();

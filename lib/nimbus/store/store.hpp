@@ -390,6 +390,19 @@ public:
     /// The entries of any directory whose number is one of `numbers` (E.164).
     virtual std::vector<DirectoryEntry>
     directory_entries_with_numbers(const std::vector<std::string>& numbers) = 0;
+    /// The countries of the directories: those in which callers are read.
+    virtual std::vector<std::string> directory_countries() = 0;
+    /// The callers of the sessions one may read that have no reading in
+    /// `country` yet.
+    virtual std::vector<std::string> callers_without_number(std::string_view country) = 0;
+    /// Of these sessions, those one may read of a service with
+    /// caller-information on that a directory serves (its OU's, or one above
+    /// it), by session id; for each, its caller's entry in the nearest
+    /// directory that knows them first. On a server that enforces the roles,
+    /// for anyone who may read the sessions, whether or not they may read
+    /// the directories.
+    virtual std::vector<SessionCaller>
+    session_callers(const std::vector<std::int64_t>& session_ids) = 0;
 
     /// Every context field, by its OU's path key and its name key.
     virtual std::vector<ContextField> context_fields() = 0;
@@ -481,6 +494,9 @@ public:
     /// Replaces the entry with the same OU and number.
     virtual void update_directory_entry(const DirectoryEntry& entry) = 0;
     virtual void delete_directory_entry(std::int64_t ou_id, std::string_view number) = 0;
+    /// Stores readings of callers; a caller already read in a country keeps
+    /// its reading.
+    virtual void insert_caller_numbers(const std::vector<CallerNumber>& readings) = 0;
 
     /// Stores a new context field (its id is ignored) and gives its id.
     virtual std::int64_t insert_context_field(const ContextField& field) = 0;

@@ -1166,15 +1166,17 @@ std::string attributes_json(const DirectoryEntry& entry) {
     return object.dump();
 }
 
-DirectoryEntry read_entry(const Statement& q) {
+/// An entry from columns `first` on: OU id, number, name, company, e-mail,
+/// notes and attributes.
+DirectoryEntry read_entry_at(const Statement& q, int first) {
     DirectoryEntry entry;
-    entry.ou_id = q.integer(0);
-    entry.number = q.text(1);
-    entry.name = q.text(2);
-    entry.company = q.text(3);
-    entry.email = q.text(4);
-    entry.notes = q.text(5);
-    const auto attributes = nlohmann::ordered_json::parse(q.text(6), nullptr, false);
+    entry.ou_id = q.integer(first);
+    entry.number = q.text(first + 1);
+    entry.name = q.text(first + 2);
+    entry.company = q.text(first + 3);
+    entry.email = q.text(first + 4);
+    entry.notes = q.text(first + 5);
+    const auto attributes = nlohmann::ordered_json::parse(q.text(first + 6), nullptr, false);
     if (!attributes.is_object()) {
         throw Error(ErrorKind::Internal,
                     fmt::format("the attributes of caller {} are not a JSON object", entry.number));
@@ -1184,6 +1186,10 @@ DirectoryEntry read_entry(const Statement& q) {
                                       value.is_string() ? value.get<std::string>() : value.dump());
     }
     return entry;
+}
+
+DirectoryEntry read_entry(const Statement& q) {
+    return read_entry_at(q, 0);
 }
 
 void bind_entry(Statement& q, const DirectoryEntry& entry) {
@@ -1260,6 +1266,59 @@ void SqlTransaction::delete_directory_entry(std::int64_t ou_id, std::string_view
     q.bind(1, ou_id);
     q.bind(2, number);
     q.run();
+}
+
+std::vector<std::string> SqlTransaction::directory_countries() {
+    const auto q = db_.prepare("SELECT country FROM directory_country ORDER BY country");
+    return all_rows(*q, [](const Statement& row) { return row.text(0); });
+}
+
+std::vector<std::string> SqlTransaction::callers_without_number(std::string_view country) {
+    const auto q =
+        db_.prepare("SELECT DISTINCT s.caller FROM session s WHERE s.caller <> '' AND NOT EXISTS "
+                    "(SELECT 1 FROM caller_number c WHERE c.caller = s.caller AND c.country = ?) "
+                    "ORDER BY s.caller");
+    q->bind(1, country);
+    return all_rows(*q, [](const Statement& row) { return row.text(0); });
+}
+
+std::vector<SessionCaller>
+SqlTransaction::session_callers(const std::vector<std::int64_t>& session_ids) {
+    // The view gives every directory that serves a session (on a server, the
+    // nearest that knows its caller only); the best comes first.
+    return rows_with_keys(
+        db_, session_ids,
+        "SELECT session_id, ou_id, number, name, company, email, notes, attributes "
+        "FROM session_caller WHERE session_id",
+        "ORDER BY session_id, number IS NULL, nearness DESC", [](const Statement& row) {
+            SessionCaller caller{row.integer(0), std::nullopt};
+            if (!row.is_null(2)) {
+                caller.entry = read_entry_at(row, 1);
+            }
+            return caller;
+        });
+}
+
+void SqlTransaction::insert_caller_numbers(const std::vector<CallerNumber>& readings) {
+    constexpr std::size_t slice = 500;
+    for (std::size_t first = 0; first < readings.size(); first += slice) {
+        const std::size_t count = std::min(slice, readings.size() - first);
+        Statement& q = batch_statement(insert_caller_numbers_, count, [&] {
+            return "INSERT INTO caller_number (caller, country, number) VALUES " +
+                   placeholders(count, 3) + " ON CONFLICT (caller, country) DO NOTHING";
+        });
+        int index = 1;
+        for (std::size_t i = first; i < first + count; ++i) {
+            q.bind(index++, readings[i].caller);
+            q.bind(index++, readings[i].country);
+            if (readings[i].number) {
+                q.bind(index++, *readings[i].number);
+            } else {
+                q.bind_null(index++);
+            }
+        }
+        q.run();
+    }
 }
 
 } // namespace nimbus::store::sql

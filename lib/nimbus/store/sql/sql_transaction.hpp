@@ -65,6 +65,10 @@ public:
     std::vector<DirectoryEntry> directory_entries(std::int64_t ou_id) override;
     std::vector<DirectoryEntry>
     directory_entries_with_numbers(const std::vector<std::string>& numbers) override;
+    std::vector<std::string> directory_countries() override;
+    std::vector<std::string> callers_without_number(std::string_view country) override;
+    std::vector<SessionCaller>
+    session_callers(const std::vector<std::int64_t>& session_ids) override;
     std::vector<ContextField> context_fields() override;
     std::vector<SessionContextValue>
     context_values(const std::vector<std::int64_t>& session_ids) override;
@@ -96,6 +100,7 @@ public:
     void insert_directory_entry(const DirectoryEntry& entry) override;
     void update_directory_entry(const DirectoryEntry& entry) override;
     void delete_directory_entry(std::int64_t ou_id, std::string_view number) override;
+    void insert_caller_numbers(const std::vector<CallerNumber>& readings) override;
     std::int64_t insert_context_field(const ContextField& field) override;
     void update_context_field(const ContextField& field) override;
     void delete_context_field(std::int64_t id) override;
@@ -146,6 +151,7 @@ private:
     BatchStatement find_sessions_;
     BatchStatement insert_sessions_;
     BatchStatement insert_times_;
+    BatchStatement insert_caller_numbers_;
     std::unique_ptr<Statement> stored_insert_; ///< for the rows of `stored_insert_table_`
     std::string_view stored_insert_table_;
 };

@@ -103,6 +103,7 @@ const std::vector<Table>& stored_tables() {
           {"notes", T},
           {"attributes", T}},
          "ou_id, number"},
+        {"caller_number", {{"caller", T}, {"country", T}, {"number", T}}, "caller, country"},
         {"ledger",
          {{"position", I}, {"kind", T}, {"record_id", I}, {"record_hash", T}, {"chain_hash", T}},
          "position"},
