@@ -361,7 +361,7 @@ class ContextTest(NimbusTestCase):
                                       ("r-3", "Reason"): "Technical", ("r-5", "Reason"): "Billing"})
         with open(os.path.join(out, "manifest.json")) as f:
             manifest = json.load(f)
-        self.assertEqual(manifest["model_version"], 3)
+        self.assertEqual(manifest["model_version"], 4)
 
     # Permanence.
 

@@ -338,7 +338,7 @@ class ReportsTest(NimbusTestCase):
         self.assertEqual(totals["VIP"], 3)
         with open(os.path.join(out, "manifest.json")) as f:
             manifest = json.load(f)
-        self.assertEqual(manifest["model_version"], 3)
+        self.assertEqual(manifest["model_version"], 4)
         self.assertEqual({e["name"]: e["rows"] for e in manifest["files"]}["tags.csv"], len(tags))
 
 

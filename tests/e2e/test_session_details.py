@@ -1,6 +1,9 @@
 """Session details: how long the call took and what the caller's earlier sessions were,
 where a service has session-details on, and nothing of it where it is off."""
 
+import csv
+import os
+
 from harness import BINARY, CAST, NimbusTestCase, main
 from test_guided import Terminal
 
@@ -55,6 +58,16 @@ class SessionDetailsTest(NimbusTestCase):
         self.assertEqual((abandoned["waiting_seconds"], abandoned["talk_seconds"]), (40, None))
         self.assertIn("TALK                 \n", self.run_ok("session", "show", "e-3").out)
         self.assertIn("DURATION             active", self.run_ok("session", "show", "live").out)
+
+    def test_the_export_carries_the_times(self):
+        out = os.path.join(self.sandbox.dir, "model")
+        self.run_ok("report", "export", "--dir", out, "--from", "2026-11-01", "--to", "2026-11-30")
+        with open(os.path.join(out, "sessions.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(list(rows[0])[-2:], ["waiting_seconds", "talk_seconds"])
+        times = {r["session_id"]: (r["waiting_seconds"], r["talk_seconds"]) for r in rows}
+        self.assertEqual(times, {"e-1": ("", ""), "e-2": ("", ""), "e-3": ("40", ""),
+                                 "now": ("25", "400"), "live": ("", "")})
 
     def test_an_agent_sees_the_history_of_their_own_sessions(self):
         self.run_ok("extension", "enable", "Hotline", "session-details")

@@ -26,11 +26,16 @@ using output::Column;
 /// The shape of the files: raised whenever a file or column is added, removed
 /// or changes meaning. 2: session_tags.csv has tag_key, tags.csv is new, and
 /// retroactive follows the times. 3: session_context.csv and
-/// context_fields.csv are new.
-constexpr int model_version = 3;
+/// context_fields.csv are new. 4: sessions.csv has waiting_seconds and
+/// talk_seconds.
+constexpr int model_version = 4;
 
 Cell time_cell(const std::optional<Timestamp>& t) {
     return t ? Cell(timefmt::to_utc_string(*t)) : Cell();
+}
+
+Cell seconds_cell(const std::optional<std::int64_t>& seconds) {
+    return seconds ? Cell(*seconds) : Cell();
 }
 
 /// One CSV table of the export, written atomically into the export folder.
@@ -150,7 +155,9 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                         {"concluded_at", ""},
                         {"concluded_by", ""},
                         {"concluded_via", ""},
-                        {"retroactive", ""}});
+                        {"retroactive", ""},
+                        {"waiting_seconds", ""},
+                        {"talk_seconds", ""}});
         tx.each_session(query, [&](const Session& s) {
             const CivilDate date = zone.date_at(s.started_at);
             const std::int64_t day = date.day_number();
@@ -162,12 +169,13 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
             }
             users.insert(s.user);
             const auto& c = s.conclusion;
-            sessions.row({s.id, s.external_id, s.service_id, s.user,
-                          std::string(to_string(s.direction)),
-                          s.outcome ? Cell(*s.outcome) : Cell(), time_cell(s.started_at),
-                          time_cell(s.ended_at), date.text(), c.has_value(),
-                          c ? time_cell(c->at) : Cell(), c ? Cell(c->user) : Cell(),
-                          c && c->via ? Cell(*c->via) : Cell(), c ? Cell(c->retroactive) : Cell()});
+            sessions.row(
+                {s.id, s.external_id, s.service_id, s.user, std::string(to_string(s.direction)),
+                 s.outcome ? Cell(*s.outcome) : Cell(), time_cell(s.started_at),
+                 time_cell(s.ended_at), date.text(), c.has_value(), c ? time_cell(c->at) : Cell(),
+                 c ? Cell(c->user) : Cell(), c && c->via ? Cell(*c->via) : Cell(),
+                 c ? Cell(c->retroactive) : Cell(), seconds_cell(s.times.waiting_seconds),
+                 seconds_cell(s.times.talk_seconds)});
             tick();
         });
         result.files.push_back(sessions.finish());
