@@ -435,6 +435,12 @@ void store_caller_numbers(store::WriteTransaction& tx, std::vector<std::string> 
                           const std::vector<std::string>& countries) {
     std::sort(callers.begin(), callers.end());
     callers.erase(std::unique(callers.begin(), callers.end()), callers.end());
+    // Reading a number takes libphonenumber some microseconds; most callers
+    // have called before.
+    std::set<std::pair<std::string, std::string>> stored;
+    for (CallerNumber& known : tx.caller_numbers(callers)) {
+        stored.emplace(std::move(known.caller), std::move(known.country));
+    }
     std::vector<CallerNumber> readings;
     for (const std::string& caller : callers) {
         const std::string_view number = text::trim(caller);
@@ -442,6 +448,9 @@ void store_caller_numbers(store::WriteTransaction& tx, std::vector<std::string> 
             continue;
         }
         for (const std::string& country : countries) {
+            if (stored.contains(std::make_pair(caller, country))) {
+                continue;
+            }
             auto e164 = phone::normalise(number, country);
             readings.push_back(
                 CallerNumber{caller, country,

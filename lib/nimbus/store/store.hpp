@@ -392,6 +392,8 @@ public:
     directory_entries_with_numbers(const std::vector<std::string>& numbers) = 0;
     /// The countries of the directories: those in which callers are read.
     virtual std::vector<std::string> directory_countries() = 0;
+    /// The readings stored of these callers, in any country.
+    virtual std::vector<CallerNumber> caller_numbers(const std::vector<std::string>& callers) = 0;
     /// The callers of the sessions one may read that have no reading in
     /// `country` yet.
     virtual std::vector<std::string> callers_without_number(std::string_view country) = 0;

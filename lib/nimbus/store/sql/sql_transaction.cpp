@@ -1273,6 +1273,15 @@ std::vector<std::string> SqlTransaction::directory_countries() {
     return all_rows(*q, [](const Statement& row) { return row.text(0); });
 }
 
+std::vector<CallerNumber> SqlTransaction::caller_numbers(const std::vector<std::string>& callers) {
+    return rows_with_keys(
+        db_, callers, "SELECT caller, country, number FROM caller_number WHERE caller",
+        "ORDER BY caller, country", [](const Statement& row) {
+            return CallerNumber{row.text(0), row.text(1),
+                                row.is_null(2) ? std::nullopt : std::optional(row.text(2))};
+        });
+}
+
 std::vector<std::string> SqlTransaction::callers_without_number(std::string_view country) {
     const auto q =
         db_.prepare("SELECT DISTINCT s.caller FROM session s WHERE s.caller <> '' AND NOT EXISTS "

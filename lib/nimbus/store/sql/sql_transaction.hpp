@@ -66,6 +66,7 @@ public:
     std::vector<DirectoryEntry>
     directory_entries_with_numbers(const std::vector<std::string>& numbers) override;
     std::vector<std::string> directory_countries() override;
+    std::vector<CallerNumber> caller_numbers(const std::vector<std::string>& callers) override;
     std::vector<std::string> callers_without_number(std::string_view country) override;
     std::vector<SessionCaller>
     session_callers(const std::vector<std::int64_t>& session_ids) override;
