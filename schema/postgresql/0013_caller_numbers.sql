@@ -52,3 +52,20 @@ WHERE NOT EXISTS (SELECT 1 FROM person)
    OR ((SELECT nimbus_by_own_agent('read-sessions')) AND s."user" = session_user)
    OR s.service_id = ANY ((SELECT nimbus_services('import-sessions'))::bigint[])
 ORDER BY s.id, e.number IS NULL, length(dou.path_key) DESC;
+
+-- The trigger functions of schemas 11 and 12 get what schema 6 gave the
+-- earlier ones: the store's schema first and pg_temp last on their search
+-- path, so that a temporary table named like a permanent one (pg_temp comes
+-- first unless named) cannot stand in for it and let a concluded session's
+-- context or times be changed.
+DO $$
+DECLARE
+    name TEXT;
+BEGIN
+    FOREACH name IN ARRAY ARRAY['context_field_is_kept()', 'ou_with_context_no_delete()',
+                                'session_context_concluded_is_final()',
+                                'session_times_concluded_is_final()'] LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', name, current_schema());
+    END LOOP;
+END
+$$;

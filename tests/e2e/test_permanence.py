@@ -67,6 +67,9 @@ SEARCH_PATH = [
     "CREATE TEMP TABLE conclusion (session_id bigint, code_count bigint, tag_count bigint); "
     "INSERT INTO conclusion VALUES ({concluded}, 99, 99); "
     "INSERT INTO public.conclusion_tag VALUES ({concluded}, 2, 'extra', 'extra')",
+    # Times added to a concluded call (schema 12's trigger reads conclusion and session).
+    "CREATE TEMP TABLE conclusion (session_id bigint); "
+    "INSERT INTO public.session_times VALUES ({concluded}, 5, 5)",
 ]
 
 
@@ -191,6 +194,7 @@ class PsqlTest(PermanenceCases, NimbusTestCase):
         shown = self.json_ok("session", "show", "Hotline/s-m1")
         self.assertEqual((shown["user"], shown["started_at"], shown["tags"]),
                          ("mia", "2026-11-20T08:00:00Z", ["vip"]))
+        self.assertEqual(self.sandbox.count(f"SELECT count(*) FROM session_times WHERE session_id = {concluded}"), 0)
 
 
 if __name__ == "__main__":
