@@ -45,6 +45,10 @@ struct Result {
     std::optional<std::string> text;
     /// Roll the write transaction back instead of committing (plans, dry runs).
     bool rollback = false;
+    /// Once this transaction has committed, run the command's body again in a
+    /// new one: long work done a batch at a time (session sweep). The result
+    /// printed is the last one's.
+    bool again = false;
     /// Lines for stderr that --quiet does not silence (e.g. "FILE:LINE: reason").
     std::vector<std::string> problems;
     /// "nimbus-codes: warning: ..." lines for stderr; --quiet silences them.
@@ -103,6 +107,10 @@ struct WriteContext {
     store::WriteTransaction& tx;
     AuditTrail& audit;
     Console& console;
+    /// How many of the command's transactions have committed before this one
+    /// (see Result::again): a body run again with the same number is a retry
+    /// of a transaction that did not commit.
+    int committed_batches = 0;
 };
 
 using InitBody = std::function<Result(const InitContext&)>;

@@ -442,7 +442,8 @@ Candidates option_values(const std::string& path, const Command* command, const 
         if (path == "session conclude") {
             return comma_list(current, lookup.session_codes(first, type));
         }
-        if (path == "service apply" && option.starts_with("--remove-")) {
+        if ((path == "service apply" && option.starts_with("--remove-")) ||
+            path == "service wrap-up") {
             return lookup.service_codes(first, type);
         }
         if (path == "service apply" && (option == "--primary" || option == "--secondary")) {
@@ -464,7 +465,7 @@ Candidates positional_values(const std::string& path, const std::vector<std::str
         return index == 0 ? lookup.sessions(false) : Candidates{};
     }
     if (path == "service show" || path == "service edit" || path == "service apply" ||
-        path == "extension list") {
+        path == "service wrap-up" || path == "extension list") {
         return index == 0 ? lookup.services() : Candidates{};
     }
     if (path == "extension enable" || path == "extension disable") {

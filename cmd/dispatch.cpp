@@ -294,20 +294,27 @@ Outcome dispatch(const Command& command, const Globals& globals, Console& consol
     // after a short random pause, as a writer waits for a lock: at least five
     // times, and for up to the busy timeout.
     constexpr int attempts = 5;
-    const auto give_up_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(globals.busy_timeout_ms);
+    const auto retry_window = std::chrono::milliseconds(globals.busy_timeout_ms);
+    auto give_up_at = std::chrono::steady_clock::now() + retry_window;
     std::minstd_rand jitter(std::random_device{}());
+    int batches = 0;
     for (int attempt = 1;; ++attempt) {
         try {
             const auto tx = store->begin_write();
             services::locate_grants(actor.grants, *tx);
             AuditTrail audit(*tx, actor, now);
             outcome.result = run_checked(command, actor, [&](const Actor& checked) {
-                return body(WriteContext{checked, identity, *tx, audit, console});
+                return body(WriteContext{checked, identity, *tx, audit, console, batches});
             });
             if (!outcome.result.rollback) {
                 tx->commit();
                 outcome.committed = true;
+            }
+            if (outcome.result.again && !outcome.result.rollback) {
+                ++batches;
+                attempt = 0; // each batch has its own retries
+                give_up_at = std::chrono::steady_clock::now() + retry_window;
+                continue;
             }
             return outcome;
         } catch (const Error& e) {

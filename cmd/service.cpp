@@ -1,10 +1,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <nimbus/error.hpp>
 #include <nimbus/services/code_lists.hpp>
 #include <nimbus/services/extensions.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/util/text.hpp>
+#include <nimbus/util/time.hpp>
 
 #include "app.hpp"
 
@@ -28,6 +30,37 @@ output::RawJson extensions_json(const ServiceSettings& settings) {
     return output::RawJson{object.dump()};
 }
 
+/// The after-call work policy in a few words: "2h, else Not concluded + Follow-up".
+output::Cell wrap_up_text(const ServiceSettings& settings) {
+    if (!settings.wrap_up) {
+        return output::Cell();
+    }
+    const WrapUp& policy = *settings.wrap_up;
+    std::string text =
+        timefmt::duration_text(policy.deadline) + ", else " + policy.default_primary.name;
+    if (policy.default_secondary) {
+        text += " + " + policy.default_secondary->name;
+    }
+    return text;
+}
+
+/// The policy for programs: null without one.
+output::RawJson wrap_up_json(const ServiceSettings& settings) {
+    if (!settings.wrap_up) {
+        return output::RawJson{"null"};
+    }
+    const WrapUp& policy = *settings.wrap_up;
+    return output::RawJson{nlohmann::ordered_json{
+        {"deadline", timefmt::duration_text(policy.deadline)},
+        {"deadline_seconds", policy.deadline.count()},
+        {"default_primary", policy.default_primary.name},
+        {"default_secondary", policy.default_secondary
+                                  ? nlohmann::ordered_json(policy.default_secondary->name)
+                                  : nlohmann::ordered_json(nullptr)},
+        {"effective_from", timefmt::to_utc_string(policy.effective_from)}}
+                               .dump()};
+}
+
 output::Rows service_rows(const std::vector<ServiceSettings>& list) {
     output::Rows rows;
     rows.columns = {{"id", "ID"},
@@ -38,12 +71,15 @@ output::Rows service_rows(const std::vector<ServiceSettings>& list) {
                     {"secondary", "SECONDARY"},
                     {"extensions", "EXTENSIONS", output::Audience::Programs},
                     {"enabled", "ENABLED", output::Audience::People},
+                    {"wrap_up_summary", "WRAP-UP", output::Audience::People},
+                    {"wrap_up", "WRAP-UP", output::Audience::Programs},
                     {"created_at", "CREATED", output::Audience::Programs}};
     for (const ServiceSettings& settings : list) {
         const Service& service = settings.service;
         rows.add({service.id, service.name, service.ou_path,
                   std::string(to_string(service.license)), names_of(settings.primary),
                   names_of(settings.secondary), extensions_json(settings), settings.enabled,
+                  wrap_up_text(settings), wrap_up_json(settings),
                   timefmt::to_utc_string(service.created_at)});
     }
     return rows;
@@ -65,6 +101,34 @@ struct CreateArgs {
     std::string name;
     std::string ou;
     std::string license;
+};
+
+struct WrapUpArgs {
+    std::string service;
+    std::string deadline;
+    std::optional<std::string> default_primary;
+    std::optional<std::string> default_secondary;
+    bool no_default_secondary = false;
+    bool off = false;
+
+    services::WrapUpEdit edit() const {
+        services::WrapUpEdit edit;
+        if (!deadline.empty()) {
+            edit.deadline = timefmt::parse_duration(deadline);
+            if (!edit.deadline) {
+                throw Error(ErrorKind::Usage,
+                            fmt::format("--deadline \"{}\" is not a length of time",
+                                        text::escape_controls(deadline)),
+                            "give days, hours, minutes and seconds, largest first: 2h, 90m, "
+                            "1h30m, 1d");
+            }
+        }
+        edit.default_primary = default_primary;
+        edit.default_secondary =
+            no_default_secondary ? std::optional<std::string>("") : default_secondary;
+        edit.remove = off;
+        return edit;
+    }
 };
 
 struct EditArgs {
@@ -219,6 +283,49 @@ void add_service_commands(CLI::App& app, Registry& registry) {
                               services::Edit{edit_args->name, parse_license(edit_args->license),
                                              edit_args->disable_unlicensed}));
                       })});
+
+    auto wrap_up_args = std::make_shared<WrapUpArgs>();
+    CLI::App* wrap_up = service->add_subcommand(
+        "wrap-up", "Set the service's after-call work: a deadline to conclude each session "
+                   "after its call, and the default codes a sweep concludes it with after that");
+    wrap_up->add_option("service", wrap_up_args->service, "Service name")
+        ->required()
+        ->type_name("SERVICE");
+    CLI::Option* off = wrap_up->add_flag("--off", wrap_up_args->off,
+                                         "Remove the policy: no deadline, and nothing is swept");
+    wrap_up
+        ->add_option("--deadline", wrap_up_args->deadline,
+                     "How long after the call's end a session may stay open (2h, 90m, 1d)")
+        ->type_name("DURATION")
+        ->excludes(off);
+    wrap_up
+        ->add_option("--default-primary", wrap_up_args->default_primary,
+                     "The primary code a sweep concludes with (on the service's primary list)")
+        ->type_name("CODE")
+        ->excludes(off);
+    CLI::Option* secondary =
+        wrap_up
+            ->add_option("--default-secondary", wrap_up_args->default_secondary,
+                         "A secondary code a sweep adds (on the service's secondary list)")
+            ->type_name("CODE")
+            ->excludes(off);
+    wrap_up
+        ->add_flag("--no-default-secondary", wrap_up_args->no_default_secondary,
+                   "A sweep adds no secondary code")
+        ->excludes(off)
+        ->excludes(secondary);
+    registry.add(wrap_up, Command{policy::Action::ConfigureService,
+                                  WriteBody([wrap_up_args](const WriteContext& c) {
+                                      const services::WrapUpEdit change = wrap_up_args->edit();
+                                      if (!change.remove && !change.deadline &&
+                                          !change.default_primary && !change.default_secondary) {
+                                          throw Error(ErrorKind::Usage, "nothing to change",
+                                                      "give --deadline, --default-primary, "
+                                                      "--default-secondary or --off");
+                                      }
+                                      return change_result(services::set_wrap_up(
+                                          c.tx, c.audit, c.actor, wrap_up_args->service, change));
+                                  })});
 
     auto apply_args = std::make_shared<ApplyArgs>();
     CLI::App* apply = service->add_subcommand(

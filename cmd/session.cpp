@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/sessions.hpp>
 #include <nimbus/sessions/suggestions.hpp>
+#include <nimbus/sessions/sweep.hpp>
 #include <nimbus/sessions/tags.hpp>
 #include <nimbus/util/files.hpp>
 #include <nimbus/util/text.hpp>
@@ -280,6 +283,7 @@ output::Rows detail_rows(const sessions::Detail& detail, const directory::Caller
                                              {"concluded_at", "CONCLUDED AT"},
                                              {"concluded_by", "CONCLUDED BY"},
                                              {"via", "VIA"},
+                                             {"by_default", "BY DEFAULT"},
                                              {"retroactive", "RETROACTIVE"},
                                              {"codes", "CODES", output::Audience::Programs},
                                              {"code_names", "CODES", output::Audience::People},
@@ -294,12 +298,14 @@ output::Rows detail_rows(const sessions::Detail& detail, const directory::Caller
                 {{"id", code.code_id}, {"type", to_string(code.type)}, {"name", code.name}});
             code_names.push_back(fmt::format("{} ({})", code.name, to_string(code.type)));
         }
-        cells.insert(cells.end(), {time_cell(conclusion->at), conclusion->user,
-                                   text_cell(conclusion->via), conclusion->retroactive,
-                                   output::RawJson{codes.dump()}, code_names, conclusion->tags});
+        cells.insert(cells.end(),
+                     {time_cell(conclusion->at), conclusion->user, text_cell(conclusion->via),
+                      time_cell(conclusion->by_default), conclusion->retroactive,
+                      output::RawJson{codes.dump()}, code_names, conclusion->tags});
     } else {
-        cells.insert(cells.end(), {output::Cell(), output::Cell(), output::Cell(), output::Cell(),
-                                   output::RawJson{"[]"}, output::Strings{}, output::Strings{}});
+        cells.insert(cells.end(),
+                     {output::Cell(), output::Cell(), output::Cell(), output::Cell(),
+                      output::Cell(), output::RawJson{"[]"}, output::Strings{}, output::Strings{}});
     }
     rows.add(std::move(cells));
     return rows;
@@ -394,10 +400,59 @@ struct ListArgs {
     bool mine = false;
     bool open = false;
     bool concluded = false;
+    bool overdue = false;
     std::string service;
     std::string since;
     std::int64_t limit = 0;
     std::vector<std::string> columns; ///< --columns: the columns to show, by key
+};
+
+/// The after-call work deadline of each session (its call's end plus its
+/// service's deadline), for the sessions that are past it.
+void add_deadlines(store::ReadTransaction& tx, output::Rows& rows,
+                   const std::vector<Session>& sessions) {
+    rows.columns.push_back({"deadline_at", "DEADLINE"});
+    sessions::Deadlines deadlines(tx);
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        rows.rows[i].push_back(time_cell(deadlines.deadline(sessions[i])));
+    }
+}
+
+/// Sessions concluded by a sweep, as rows.
+output::Rows swept_rows(const std::vector<Session>& swept) {
+    output::Rows rows;
+    rows.columns = {{"service", "SERVICE"},
+                    {"id", "ID"},
+                    {"user", "USER"},
+                    {"ended_at", "ENDED"},
+                    {"deadline_at", "DEADLINE"},
+                    {"primary", "PRIMARY"},
+                    {"secondary", "SECONDARY"}};
+    for (const Session& session : swept) {
+        output::Strings primary;
+        output::Strings secondary;
+        if (session.conclusion) {
+            for (const ConcludedCode& code : session.conclusion->codes) {
+                (code.type == CodeType::Primary ? primary : secondary).push_back(code.name);
+            }
+        }
+        const auto& deadline = session.conclusion ? session.conclusion->by_default : std::nullopt;
+        rows.add({session.service_name, session.external_id, session.user,
+                  time_cell(session.ended_at),
+                  deadline ? output::Cell(timefmt::to_utc_string(*deadline)) : output::Cell(),
+                  primary, secondary});
+    }
+    return rows;
+}
+
+struct SweepArgs {
+    std::string service;
+    bool dry_run = false;
+    /// Sessions concluded by the batches committed so far, and by the one
+    /// being written (dropped when it is run again).
+    std::vector<Session> committed;
+    std::vector<Session> pending;
+    int pending_batch = -1;
 };
 
 Result list(const ReadContext& context, const ListArgs& args) {
@@ -418,6 +473,9 @@ Result list(const ReadContext& context, const ListArgs& args) {
     if (args.limit > 0) {
         filter.limit = args.limit;
     }
+    if (args.overdue) {
+        filter.overdue_at = context.now;
+    }
     const std::vector<Session> found = sessions::list(context.tx, context.actor, filter);
     services::Features features(context.tx);
     sessions::CallFields fields(context.actor, features);
@@ -429,6 +487,9 @@ Result list(const ReadContext& context, const ListArgs& args) {
     }
     output::Rows rows = session_rows(found, directory::Callers(context.tx, features, found), fields,
                                      context::Shown(context.tx, features, found), context_fields);
+    if (args.overdue) {
+        add_deadlines(context.tx, rows, found);
+    }
     if (!args.columns.empty()) {
         rows.select(args.columns);
     }
@@ -882,6 +943,11 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     CLI::Option* open = list_command->add_flag("--open", list_args->open, "Only open sessions");
     list_command->add_flag("--concluded", list_args->concluded, "Only concluded sessions")
         ->excludes(open);
+    list_command
+        ->add_flag("--overdue", list_args->overdue,
+                   "Only open sessions past their after-call work deadline, the longest "
+                   "overdue first")
+        ->excludes(open);
     list_command->add_option("--service", list_args->service, "Only this service")
         ->type_name("SERVICE");
     list_command->add_option("--since", list_args->since, "Only sessions started since")
@@ -968,6 +1034,50 @@ void add_session_commands(CLI::App& app, Registry& registry) {
         return guide(c, r, conclude_args->explain);
     };
     registry.add(conclude, std::move(conclude_command));
+
+    auto sweep_args = std::make_shared<SweepArgs>();
+    CLI::App* sweep = session->add_subcommand(
+        "sweep", "Conclude every session past its after-call work deadline with its service's "
+                 "default codes, in its agent's name (a batch at a time)");
+    sweep->add_option("--service", sweep_args->service, "Only this service")->type_name("SERVICE");
+    sweep->add_flag("--dry-run", sweep_args->dry_run,
+                    "List what would be concluded, and conclude nothing");
+    registry.add(
+        sweep,
+        Command{policy::Action::SweepSessions, WriteBody([sweep_args](const WriteContext& c) {
+                    SweepArgs& state = *sweep_args;
+                    sessions::SweepOptions options;
+                    options.service = given(state.service);
+                    if (state.dry_run) {
+                        options.limit = std::numeric_limits<std::int64_t>::max();
+                        const std::vector<Session> due =
+                            sessions::plan_sweep(c.tx, c.actor, options, c.audit.now());
+                        Result result = Result::list(swept_rows(due));
+                        result.rollback = true;
+                        result.notes.push_back(
+                            fmt::format("dry run: {} {} past the deadline; nothing was concluded",
+                                        due.size(), due.size() == 1 ? "session" : "sessions"));
+                        return result;
+                    }
+                    // A batch run again after a failed commit replaces its earlier attempt.
+                    if (state.pending_batch != c.committed_batches) {
+                        state.committed.insert(state.committed.end(), state.pending.begin(),
+                                               state.pending.end());
+                    }
+                    state.pending = sessions::sweep(c.tx, c.audit, c.actor, options);
+                    state.pending_batch = c.committed_batches;
+                    std::vector<Session> all = state.committed;
+                    all.insert(all.end(), state.pending.begin(), state.pending.end());
+                    Result result = Result::list(swept_rows(all));
+                    result.again = state.pending.size() == options.limit;
+                    result.notes.push_back(
+                        all.empty()
+                            ? "nothing to sweep: no session is past its deadline"
+                            : fmt::format("concluded {} {} by default; a conclusion is "
+                                          "final",
+                                          all.size(), all.size() == 1 ? "session" : "sessions"));
+                    return result;
+                })});
 
     auto suggest_id = std::make_shared<std::string>();
     CLI::App* suggest = session->add_subcommand(

@@ -30,3 +30,7 @@ GRANT INSERT ON session_times TO nimbus_app;
 -- How sessions' callers read as phone numbers, written with sessions and
 -- directories, never changed (schema 13).
 GRANT INSERT ON caller_number TO nimbus_app;
+-- After-call work: a service's policy is set and removed by its owners; a
+-- sweep marks the conclusions it writes (schema 14).
+GRANT INSERT, UPDATE, DELETE ON service_wrap_up TO nimbus_app;
+GRANT INSERT ON conclusion_default TO nimbus_app;

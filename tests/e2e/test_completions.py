@@ -91,6 +91,10 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
         self.assertEqual(self.candidates("ou", "create", "Contoso/"), ["Contoso/", "Contoso/Sales/"])
         self.assertIn("mia", self.candidates("session", "list", "--as", ""))
         self.assertEqual(self.candidates("code", "show", "no"), ["No sale"])
+        # A wrap-up default is a code of the service's own list.
+        self.assertEqual(self.candidates("service", "wrap-up", ""), ["Desk", "Hotline"])
+        self.assertEqual(self.candidates("service", "wrap-up", "Hotline", "--default-primary", ""),
+                         self.candidates("session", "conclude", "m-1", "--primary", ""))
 
     def test_conclude_offers_the_sessions_codes_in_order(self):
         self.assertEqual(self.candidates("session", "conclude", "m-1", "--primary", ""), ["No sale", "Sale"])

@@ -28,12 +28,6 @@ class ConfigTest(NimbusTestCase):
         for command in SETUP:
             self.run_ok(*command)
 
-    def write(self, name, text):
-        path = os.path.join(self.sandbox.dir, name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
-
     def export(self, *args):
         return self.run_ok("config", "export", *args).out
 

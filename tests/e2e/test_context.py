@@ -46,12 +46,6 @@ class ContextTest(NimbusTestCase):
         self.init_hotline()
         self.apply(CONFIG)
 
-    def write(self, name, text):
-        path = os.path.join(self.sandbox.dir, name)
-        with open(path, "w" if isinstance(text, str) else "wb") as f:
-            f.write(text)
-        return path
-
     def apply(self, text, *args, expect=0):
         result = self.run_cli("config", "apply", self.write("context.toml", text), *args)
         self.assertEqual(result.code, expect, repr(result))
@@ -61,10 +55,7 @@ class ContextTest(NimbusTestCase):
         return self.run_cli("session", "import", self.write(name, text))
 
     def stored(self):
-        """The store's rows and schema, but for where the id sequences stand: a
-        refused import may have taken numbers it gives back unused."""
-        return "\n".join(line for line in self.sandbox.dump().splitlines()
-                         if not line.startswith("SELECT pg_catalog.setval("))
+        return self.sandbox.dump_but_sequences()
 
     def listed(self, *args):
         return {s["id"]: s for s in self.json_ok("session", "list", *args)}

@@ -4,7 +4,7 @@ import json
 import os
 import sqlite3
 
-from harness import BINARY, CAST, POSTGRESQL, NimbusTestCase, main
+from harness import BINARY, CAST, POSTGRESQL, SCHEMA_VERSION, NimbusTestCase, main
 from test_guided import Terminal
 
 DIRECTORY = (
@@ -29,12 +29,6 @@ class DirectoryTest(NimbusTestCase):
         self.init_hotline()
         self.run_ok("service", "create", "Desk", "--ou", "Contoso", "--license", "contact-center")
         self.run_ok("session", "import", "-", "--input-format", "csv", stdin=SESSIONS)
-
-    def write(self, name, text):
-        path = os.path.join(self.sandbox.dir, name)
-        with open(path, "w" if isinstance(text, str) else "wb") as f:
-            f.write(text)
-        return path
 
     def import_directory(self, text, *args, name="callers.csv"):
         return self.run_cli("directory", "import", self.write(name, text), *args)
@@ -257,16 +251,18 @@ class DirectoryTest(NimbusTestCase):
     def test_a_store_from_before_schema_13_reads_its_callers_at_init(self):
         self.import_directory(DIRECTORY, "--country", "CH")
         self.run_ok("extension", "enable", "Hotline", "caller-information")
-        # As a store of schema 12 was: its sessions' callers as written only.
-        downgrade = "DROP VIEW session_caller; DROP VIEW directory_country; DROP TABLE caller_number; "
+        # As a store of schema 12 was: its sessions' callers as written only
+        # (and without schema 14's after-call work).
+        downgrade = ("DROP TABLE conclusion_default; DROP TABLE service_wrap_up; "
+                     "DROP VIEW session_caller; DROP VIEW directory_country; DROP TABLE caller_number; ")
         if self.sandbox.database():
-            POSTGRESQL.psql(downgrade + "UPDATE nimbus_codes_store SET schema_version = 12",
-                            self.sandbox.database())
+            POSTGRESQL.psql(downgrade + "DROP FUNCTION conclusion_default_with_its_conclusion(); "
+                            "UPDATE nimbus_codes_store SET schema_version = 12", self.sandbox.database())
         else:
             with sqlite3.connect(self.sandbox.store, isolation_level=None) as db:
                 db.executescript(downgrade + "PRAGMA user_version = 12")
         self.assert_fails(78, "session", "list", stderr="has schema version 12")
-        self.assertIn("from schema 12 to 13", self.run_ok("init").err)
+        self.assertIn(f"from schema 12 to {SCHEMA_VERSION}", self.run_ok("init").err)
         self.assertEqual(self.json_ok("session", "show", "h-1", "--as", "mia")["directory"]["name"],
                          "Anna Muster")
 

@@ -68,9 +68,7 @@ class RefusalCases:
         self.calls = self.write("calls.csv", HEADER + "n-2,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n")
 
     def write(self, name, text):
-        path = os.path.join(self.sandbox.dir, name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        path = super().write(name, text)
         self.sandbox.give(path)
         return path
 

@@ -122,8 +122,7 @@ class ServerRolesTest(NimbusTestCase):
     def rows_dumped(self):
         """The store as pg_dump writes it, but for where the id sequences stand: an
         insert that was refused still took a number."""
-        return "\n".join(line for line in self.sandbox.dump().splitlines()
-                         if not line.startswith("SELECT pg_catalog.setval("))
+        return self.sandbox.dump_but_sequences()
 
     def id_of(self, table, where):
         return self.value("owner", f"SELECT id FROM {table} WHERE {where}")
@@ -340,6 +339,28 @@ class ServerRolesTest(NimbusTestCase):
             done = self.sql(person, statement)
             self.assertTrue(done.returncode != 0 or done.stdout.strip() == "", (person, statement))
         self.assertEqual(self.rows_dumped(), before)
+
+    def test_the_sweep_is_a_tenant_admins_and_its_mark_theirs_alone(self):
+        self.as_person("olga")  # an owner sets the policy of her service ...
+        self.run_ok("service", "wrap-up", "Hotline", "--deadline", "1h", "--default-primary", "Sale",
+                    env={"NIMBUS_CODES_NOW": "2026-11-26T07:00:00Z"})
+        self.assert_fails(77, "session", "sweep")  # ... but concludes nothing in agents' names
+        self.as_person("mia")
+        self.run_ok("session", "conclude", "h-1", "--primary", "Sale")
+        h1 = self.id_of("session", "external_id = 'h-1'")
+        before = self.rows_dumped()
+        for person in ("mia", "olga"):
+            done = self.sql(person, f"INSERT INTO conclusion_default VALUES ({h1}, 0)")
+            self.assertNotEqual(done.returncode, 0, person)
+        self.assertEqual(self.rows_dumped(), before)
+        self.as_person("alice")
+        swept = self.json_ok("session", "sweep")
+        self.assertEqual(sorted(s["id"] for s in swept), ["h-2", "h-3"])
+        shown = self.json_ok("session", "show", "h-2")
+        self.assertEqual((shown["concluded_by"], shown["via"], shown["by_default"]),
+                         (self.role["mia"], self.role["alice"], "2026-11-26T09:05:00Z"))
+        self.as_person("mia")  # the agent reads her swept sessions' marks
+        self.assertEqual(self.json_ok("session", "show", "h-3")["by_default"], "2026-11-26T09:05:00Z")
 
     def test_context_is_defined_by_admins_and_read_with_its_sessions(self):
         self.as_person("olga")  # an owner: not an admin of any OU

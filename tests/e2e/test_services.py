@@ -51,7 +51,7 @@ class ServicesTest(NimbusTestCase):
              "secondary": [],
              "extensions": {"codes-and-tags": False, "caller-information": False,
                             "conversation-context": False, "session-details": False},
-             "created_at": "2026-11-26T09:30:00Z"})
+             "wrap_up": None, "created_at": "2026-11-26T09:30:00Z"})
         self.assertIn("unchanged", self.run_ok("service", "create", "Hotline", "--ou", "Contoso/Sales",
                                                "--license", "basic-routing").err)
         self.assert_fails(4, "service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center")

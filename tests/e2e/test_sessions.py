@@ -34,12 +34,6 @@ class SessionsTest(NimbusTestCase):
         self.csv = self.write("sessions.csv", HEADER + SESSIONS)
         self.run_ok("session", "import", self.csv)
 
-    def write(self, name, text):
-        path = os.path.join(self.sandbox.dir, name)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-        return path
-
     def session_count(self):
         return self.sandbox.count("SELECT count(*) FROM session")
 

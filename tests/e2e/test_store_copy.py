@@ -23,7 +23,7 @@ TABLES = {
     "conclusion_code": "session_id, position", "conclusion_tag": "session_id, position", "audit": "id",
     "directory": "ou_id", "directory_entry": "ou_id, number", "context_field": "id",
     "session_context": "session_id, field_id", "session_times": "session_id", "ledger": "position",
-    "caller_number": "caller, country",
+    "caller_number": "caller, country", "service_wrap_up": "service_id", "conclusion_default": "session_id",
 }
 # Commands whose output must not depend on the engine.
 READS = [

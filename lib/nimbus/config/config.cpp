@@ -16,6 +16,7 @@
 #include <nimbus/services/extensions.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/util/text.hpp>
+#include <nimbus/util/time.hpp>
 #include <nimbus/util/toml.hpp>
 
 namespace nimbus::config {
@@ -80,6 +81,8 @@ struct FileService {
     std::optional<std::vector<std::string>> primary;
     std::optional<std::vector<std::string>> secondary;
     std::vector<std::pair<std::string, bool>> extensions;
+    /// The after-call work policy: none when the file does not say.
+    std::optional<services::WrapUpEdit> wrap_up;
     unsigned line = 0;
 };
 
@@ -299,10 +302,12 @@ private:
                     }
                     service.extensions.emplace_back(std::string(feature.str()), on->get());
                 }
+            } else if (k == "wrap_up") {
+                service.wrap_up = wrap_up(value);
             } else {
                 fail(key.source(),
                      fmt::format("unknown key \"{}\" in a service (known: name, ou, license, "
-                                 "primary, secondary, extensions)",
+                                 "primary, secondary, extensions, wrap_up)",
                                  k));
             }
         }
@@ -310,6 +315,37 @@ private:
             fail(node.source(), "a service needs a \"name\", an \"ou\" and a \"license\"");
         }
         return service;
+    }
+
+    /// wrap_up = { deadline = "2h", default_primary = "...", default_secondary = "..." }
+    services::WrapUpEdit wrap_up(const toml::node& node) const {
+        services::WrapUpEdit edit;
+        for (const auto& [key, value] : table(node, "wrap_up")) {
+            const std::string_view k = key.str();
+            if (k == "deadline") {
+                const std::string text = string(value, k);
+                edit.deadline = timefmt::parse_duration(text);
+                if (!edit.deadline) {
+                    fail(value.source(), fmt::format("\"deadline\" \"{}\" is not a length of "
+                                                     "time such as \"2h\", \"90m\" or \"1d\"",
+                                                     text));
+                }
+            } else if (k == "default_primary") {
+                edit.default_primary = string(value, k);
+            } else if (k == "default_secondary") {
+                edit.default_secondary = string(value, k);
+            } else {
+                fail(key.source(), fmt::format("unknown key \"{}\" in wrap_up (known: deadline, "
+                                               "default_primary, default_secondary)",
+                                               k));
+            }
+        }
+        if (!edit.deadline || !edit.default_primary) {
+            fail(node.source(), "wrap_up needs a \"deadline\" and a \"default_primary\"");
+        }
+        // The file gives the whole policy: no secondary code is none.
+        edit.default_secondary = edit.default_secondary.value_or("");
+        return edit;
     }
 
     std::string source_;
@@ -618,7 +654,16 @@ private:
                                                   to_string(entry.license))});
             }
             toggle(entry, *existing, true);
-            apply_lists(entry, *existing, target);
+            // A default code must be on its list whenever a policy names it:
+            // a policy whose codes are listed already goes first, so that the
+            // lists may drop the old ones; otherwise the lists go first.
+            if (defaults_listed(entry, *existing)) {
+                apply_wrap_up(entry, *existing, target);
+                apply_lists(entry, *existing, target);
+            } else {
+                apply_lists(entry, *existing, target);
+                apply_wrap_up(entry, *existing, target);
+            }
             return 0;
         });
     }
@@ -639,6 +684,71 @@ private:
             steps_.push_back(Step{'~', "service", fmt::format("\"{}\"", service.name),
                                   fmt::format("{} {}", enable ? "enable" : "disable", feature)});
         }
+    }
+
+    /// Whether the file's policy names only codes on the service's lists now.
+    bool defaults_listed(const FileService& entry, const Service& service) {
+        if (!entry.wrap_up) {
+            return true;
+        }
+        const ServiceSettings current = services::settings(tx_, service);
+        const auto listed = [&](const std::optional<std::string>& name, CodeType type) {
+            if (!name || name->empty()) {
+                return true;
+            }
+            const std::vector<Code>& list = current.list(type);
+            return std::any_of(list.begin(), list.end(), [&](const Code& code) {
+                return names::name_key(code.name) == names::name_key(*name);
+            });
+        };
+        return listed(entry.wrap_up->default_primary, CodeType::Primary) &&
+               listed(entry.wrap_up->default_secondary, CodeType::Secondary);
+    }
+
+    /// The file's policy; with --prune, a service without one loses its policy.
+    void apply_wrap_up(const FileService& entry, const Service& service,
+                       const std::string& target) {
+        services::WrapUpEdit edit;
+        if (entry.wrap_up) {
+            edit = *entry.wrap_up;
+        } else if (options_.prune) {
+            edit.remove = true;
+        } else {
+            return;
+        }
+        const std::optional<WrapUp> before = services::settings(tx_, service).wrap_up;
+        const auto same_code = [](const std::optional<std::string>& name, const Code* code) {
+            return (code == nullptr) == (!name || name->empty()) &&
+                   (code == nullptr || names::name_key(code->name) == names::name_key(*name));
+        };
+        // Nothing to change, so nothing to check, as with the lists.
+        if (edit.remove ? !before
+                        : before && before->deadline == *edit.deadline &&
+                              same_code(edit.default_primary, &before->default_primary) &&
+                              same_code(edit.default_secondary, before->default_secondary
+                                                                    ? &*before->default_secondary
+                                                                    : nullptr)) {
+            return;
+        }
+        const services::Change change =
+            services::set_wrap_up(tx_, audit_, actor_, service.name, edit);
+        if (change.outcome == services::Outcome::Unchanged) {
+            return;
+        }
+        const auto text = [](const std::optional<WrapUp>& policy) {
+            if (!policy) {
+                return std::string("(none)");
+            }
+            std::string described = timefmt::duration_text(policy->deadline) + ", else \"" +
+                                    policy->default_primary.name + "\"";
+            if (policy->default_secondary) {
+                described += " + \"" + policy->default_secondary->name + "\"";
+            }
+            return described;
+        };
+        steps_.push_back(
+            Step{'~', "service", target,
+                 fmt::format("wrap-up {} -> {}", text(before), text(change.settings.wrap_up))});
     }
 
     void apply_lists(const FileService& entry, const Service& service, const std::string& target) {
@@ -807,6 +917,16 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
             first = false;
         }
         out += " }\n";
+        if (const auto& policy = settings.wrap_up) {
+            out += fmt::format("wrap_up = {{ deadline = {}, default_primary = {}",
+                               toml_quoted(timefmt::duration_text(policy->deadline)),
+                               toml_quoted(policy->default_primary.name));
+            if (policy->default_secondary) {
+                out += fmt::format(", default_secondary = {}",
+                                   toml_quoted(policy->default_secondary->name));
+            }
+            out += " }\n";
+        }
     }
     return out;
 }

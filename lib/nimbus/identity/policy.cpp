@@ -26,7 +26,7 @@ constexpr Rule table[] = {
     {Action::ReadServices, "read-services", "service list, service show, extension list", "read service settings", catalogue_readers, ScopeKind::Anywhere, "—", ""},
     {Action::CreateService, "create-service", "service create",                    "create services",          TenantAdmin | OuAdmin,         ScopeKind::Ou,       "the service's OU", "service.create"},
     {Action::ChangeService, "change-service", "service edit",                      "rename services or change their license", TenantAdmin | OuAdmin, ScopeKind::Service, "the service (its name and license)", "service.edit"},
-    {Action::ConfigureService, "configure-service", "service apply, extension enable, extension disable", "change the settings", TenantAdmin | OuAdmin | Owner, ScopeKind::Service, "the service", "service.codes service.extensions"},
+    {Action::ConfigureService, "configure-service", "service apply, service wrap-up, extension enable, extension disable", "change the settings", TenantAdmin | OuAdmin | Owner, ScopeKind::Service, "the service", "service.codes service.extensions service.wrap-up"},
     {Action::ExportConfig, "export-config", "config export",                      "export the configuration", TenantAdmin | OuAdmin | Owner, ScopeKind::Ou,       "`--ou`: that OU; the file holds what the caller may apply", ""},
     {Action::ApplyConfig, "apply-config",  "config plan, config apply",          "apply configuration files", TenantAdmin | OuAdmin | Owner, ScopeKind::Anywhere, "— (each change, by the rule of its command)", ""},
     {Action::ImportSessions, "import-sessions", "session import, session add",      "import sessions",          TenantAdmin | OuAdmin | Owner, ScopeKind::Service,  "each row's service", "session.import session.add session.complete"},
@@ -40,6 +40,7 @@ constexpr Rule table[] = {
     {Action::ReadDirectory, "read-directory", "directory list, directory show",   "read the caller directory", TenantAdmin | OuAdmin,       ScopeKind::Ou,       "the directory's OU", ""},
     {Action::ManageDirectory, "manage-directory", "directory import, directory remove", "change the caller directory", TenantAdmin | OuAdmin, ScopeKind::Ou,     "the directory's OU", "directory.import directory.remove"},
     {Action::DefineContext, "define-context", "context define, context remove", "define conversation context", TenantAdmin | OuAdmin,     ScopeKind::Ou,       "the field's OU", "context.define context.change context.remove"},
+    {Action::SweepSessions, "sweep-sessions", "session sweep",                  "conclude overdue sessions with default codes", TenantAdmin, ScopeKind::Service, "each session's service (the conclusions are written in its agent's name)", "session.sweep"},
 };
 // clang-format on
 

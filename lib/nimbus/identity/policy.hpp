@@ -38,7 +38,7 @@ enum class Action {
     ReadServices,     ///< service list, service show, extension list
     CreateService,    ///< service create
     ChangeService,    ///< service edit (name, license)
-    ConfigureService, ///< service apply, extension enable, extension disable
+    ConfigureService, ///< service apply, service wrap-up, extension enable, extension disable
     ExportConfig,     ///< config export
     ApplyConfig,      ///< config plan, config apply (each change is checked by its own rule)
     ImportSessions,   ///< session import, session add
@@ -52,6 +52,7 @@ enum class Action {
     ReadDirectory,    ///< directory list, directory show
     ManageDirectory,  ///< directory import, directory remove
     DefineContext,    ///< context define, context remove (and config apply's [[context]])
+    SweepSessions,    ///< session sweep
     Count,            ///< not an action: how many there are
 };
 

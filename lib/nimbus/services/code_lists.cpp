@@ -196,6 +196,7 @@ Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
     if (ids(new_primary) == ids(before.primary) && ids(new_secondary) == ids(before.secondary)) {
         return Change{Outcome::Unchanged, before, {}};
     }
+    require_defaults_listed(before, new_primary, new_secondary);
     tx.replace_service_codes(service.id, CodeType::Primary, ids(new_primary));
     tx.replace_service_codes(service.id, CodeType::Secondary, ids(new_secondary));
     Change change{Outcome::Updated, settings(tx, service), {}};
@@ -222,6 +223,8 @@ void drop_code(store::WriteTransaction& tx, AuditTrail& audit, const Actor& acto
         const ServiceSettings before = settings(tx, service);
         std::vector<Code> kept = before.list(code.type);
         std::erase_if(kept, [&](const Code& listed) { return listed.id == code.id; });
+        require_defaults_listed(before, code.type == CodeType::Primary ? kept : before.primary,
+                                code.type == CodeType::Secondary ? kept : before.secondary);
         tx.replace_service_codes(service.id, code.type, ids(kept));
         audit.record("service.codes", "service " + service.name, service.ou_id,
                      list_snapshot(before), list_snapshot(settings(tx, service)));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -46,12 +47,24 @@ struct Service {
     Timestamp created_at{};
 };
 
-/// A service with its settings: the ordered code lists and the enabled features.
+/// After-call work: a service's sessions are to be concluded within
+/// `deadline` of the call's end; `session sweep` concludes those left open
+/// with the default codes (docs/sessions.md, "After-call work").
+struct WrapUp {
+    std::chrono::seconds deadline{};
+    Code default_primary;
+    std::optional<Code> default_secondary;
+    Timestamp effective_from{}; ///< calls that ended earlier are never swept
+};
+
+/// A service with its settings: the ordered code lists, the enabled features
+/// and its after-call work policy.
 struct ServiceSettings {
     Service service;
     std::vector<Code> primary;
     std::vector<Code> secondary;
     std::vector<std::string> enabled; ///< feature names, in the feature table's order
+    std::optional<WrapUp> wrap_up;
 
     const std::vector<Code>& list(CodeType type) const {
         return type == CodeType::Primary ? primary : secondary;

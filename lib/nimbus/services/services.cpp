@@ -1,10 +1,12 @@
 #include <nimbus/services/services.hpp>
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
@@ -72,6 +74,20 @@ ServiceSettings settings(store::ReadTransaction& tx, const Service& service) {
             result.enabled.emplace_back(feature.name);
         }
     }
+    if (const std::optional<store::StoredWrapUp> stored = tx.wrap_up(service.id)) {
+        const auto code = [&](std::int64_t id) {
+            std::optional<Code> found = tx.find_code(id);
+            if (!found) {
+                throw Error(ErrorKind::Internal, fmt::format("code {} is not in the store", id));
+            }
+            return *found;
+        };
+        result.wrap_up =
+            WrapUp{std::chrono::seconds{stored->deadline_seconds}, code(stored->default_primary),
+                   stored->default_secondary ? std::optional(code(*stored->default_secondary))
+                                             : std::nullopt,
+                   stored->effective_from};
+    }
     return result;
 }
 
@@ -90,14 +106,135 @@ void locate_grants(Grants& grants, store::ReadTransaction& tx) {
     }
 }
 
+nlohmann::ordered_json wrap_up_snapshot(const std::optional<WrapUp>& policy) {
+    if (!policy) {
+        return nullptr;
+    }
+    return {{"deadline", timefmt::duration_text(policy->deadline)},
+            {"default_primary", policy->default_primary.name},
+            {"default_secondary", policy->default_secondary
+                                      ? nlohmann::ordered_json(policy->default_secondary->name)
+                                      : nlohmann::ordered_json(nullptr)},
+            {"effective_from", timefmt::to_utc_string(policy->effective_from)}};
+}
+
 nlohmann::ordered_json snapshot(const ServiceSettings& settings) {
-    return {{"id", settings.service.id},
-            {"name", settings.service.name},
-            {"ou", settings.service.ou_path},
-            {"license", to_string(settings.service.license)},
-            {"primary", code_names(settings.primary)},
-            {"secondary", code_names(settings.secondary)},
-            {"extensions", settings.enabled}};
+    nlohmann::ordered_json snapshot = {{"id", settings.service.id},
+                                       {"name", settings.service.name},
+                                       {"ou", settings.service.ou_path},
+                                       {"license", to_string(settings.service.license)},
+                                       {"primary", code_names(settings.primary)},
+                                       {"secondary", code_names(settings.secondary)},
+                                       {"extensions", settings.enabled}};
+    // Records from before after-call work have no such field.
+    if (settings.wrap_up) {
+        snapshot["wrap_up"] = wrap_up_snapshot(settings.wrap_up);
+    }
+    return snapshot;
+}
+
+void require_defaults_listed(const ServiceSettings& settings, const std::vector<Code>& primary,
+                             const std::vector<Code>& secondary) {
+    if (!settings.wrap_up) {
+        return;
+    }
+    const auto listed = [](const std::vector<Code>& list, const Code& code) {
+        return std::any_of(list.begin(), list.end(),
+                           [&](const Code& c) { return c.id == code.id; });
+    };
+    const WrapUp& policy = *settings.wrap_up;
+    std::optional<std::pair<const Code*, CodeType>> missing;
+    if (!listed(primary, policy.default_primary)) {
+        missing.emplace(&policy.default_primary, CodeType::Primary);
+    } else if (policy.default_secondary && !listed(secondary, *policy.default_secondary)) {
+        missing.emplace(&*policy.default_secondary, CodeType::Secondary);
+    }
+    if (missing) {
+        throw Error(ErrorKind::InvalidData,
+                    fmt::format("code \"{}\" is the default {} code of service \"{}\"'s "
+                                "after-call work: it stays on the {} list",
+                                missing->first->name, to_string(missing->second),
+                                settings.service.name, to_string(missing->second)),
+                    fmt::format("name another default first ('nimbus-codes service wrap-up \"{0}\" "
+                                "--default-{1} CODE'), or remove the policy ('nimbus-codes "
+                                "service wrap-up \"{0}\" --off')",
+                                settings.service.name, to_string(missing->second)));
+    }
+}
+
+Change set_wrap_up(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                   std::string_view name, const WrapUpEdit& edit) {
+    const Service service = find(tx, name);
+    policy::require(actor, policy::Action::ConfigureService, scope_of(service));
+    const ServiceSettings before = settings(tx, service);
+    std::optional<WrapUp> after;
+    if (!edit.remove) {
+        if (!before.wrap_up && (!edit.deadline || !edit.default_primary)) {
+            throw Error(
+                ErrorKind::Usage,
+                fmt::format("service \"{}\" has no after-call work policy yet", service.name),
+                "give both --deadline and --default-primary");
+        }
+        WrapUp policy = before.wrap_up.value_or(WrapUp{});
+        if (!before.wrap_up) {
+            policy.effective_from = audit.now();
+        }
+        if (edit.deadline) {
+            if (*edit.deadline < min_wrap_up_deadline || *edit.deadline > max_wrap_up_deadline) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("a wrap-up deadline of {} is outside {} to {}",
+                                        timefmt::duration_text(*edit.deadline),
+                                        timefmt::duration_text(min_wrap_up_deadline),
+                                        timefmt::duration_text(max_wrap_up_deadline)));
+            }
+            policy.deadline = *edit.deadline;
+        }
+        const auto pick = [&](const std::string& reference, CodeType type) {
+            const std::string nfc = names::clean_reference(reference, "code name");
+            const auto id = codes::parse_id_reference(nfc);
+            const std::vector<Code>& list = before.list(type);
+            const auto match = std::find_if(list.begin(), list.end(), [&](const Code& code) {
+                return id ? code.id == *id : names::name_key(code.name) == names::name_key(nfc);
+            });
+            if (match == list.end()) {
+                throw Error(ErrorKind::InvalidData,
+                            fmt::format("code \"{}\" is not on the {} list of service \"{}\"", nfc,
+                                        to_string(type), service.name),
+                            fmt::format("a default code is one the service offers; its {} "
+                                        "codes: {}",
+                                        to_string(type), join(code_names(list))));
+            }
+            return *match;
+        };
+        if (edit.default_primary) {
+            policy.default_primary = pick(*edit.default_primary, CodeType::Primary);
+        }
+        if (edit.default_secondary) {
+            policy.default_secondary =
+                edit.default_secondary->empty()
+                    ? std::nullopt
+                    : std::optional(pick(*edit.default_secondary, CodeType::Secondary));
+        }
+        after = std::move(policy);
+    }
+    const auto same = [](const std::optional<WrapUp>& a, const std::optional<WrapUp>& b) {
+        return wrap_up_snapshot(a) == wrap_up_snapshot(b);
+    };
+    if (same(before.wrap_up, after)) {
+        return Change{Outcome::Unchanged, before, {}};
+    }
+    tx.put_wrap_up(service.id,
+                   after
+                       ? std::optional(store::StoredWrapUp{
+                             service.id, after->deadline.count(), after->default_primary.id,
+                             after->default_secondary ? std::optional(after->default_secondary->id)
+                                                      : std::nullopt,
+                             after->effective_from})
+                       : std::nullopt);
+    Change change{Outcome::Updated, settings(tx, service), {}};
+    audit.record("service.wrap-up", target(service), service.ou_id,
+                 wrap_up_snapshot(before.wrap_up), wrap_up_snapshot(change.settings.wrap_up));
+    return change;
 }
 
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,

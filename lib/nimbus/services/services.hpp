@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -75,6 +76,30 @@ struct Change {
 /// service's (names::look_alike): InvalidData.
 Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
               const Draft& draft);
+
+/// The shortest and longest after-call work deadlines (one minute, 366 days).
+inline constexpr std::chrono::seconds min_wrap_up_deadline{60};
+inline constexpr std::chrono::seconds max_wrap_up_deadline{366 * 86'400};
+
+/// A change of a service's after-call work policy: what is given changes.
+struct WrapUpEdit {
+    std::optional<std::chrono::seconds> deadline;
+    std::optional<std::string> default_primary;   ///< a code: a name, or id:N
+    std::optional<std::string> default_secondary; ///< empty: none
+    bool remove = false;                          ///< the policy goes
+};
+
+/// Sets, changes or removes a service's after-call work policy (the
+/// configure-service rule). A new policy needs a deadline and a default
+/// primary code (Usage), and starts now: calls that ended earlier are never
+/// swept. The default codes must be on the service's lists (InvalidData).
+Change set_wrap_up(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                   std::string_view name, const WrapUpEdit& edit);
+
+/// Throws InvalidData when lists that are about to replace a service's would
+/// lose a default code of its after-call work policy.
+void require_defaults_listed(const ServiceSettings& settings, const std::vector<Code>& primary,
+                             const std::vector<Code>& secondary);
 
 /// Renames a service or changes its license. A license that does not allow an
 /// enabled feature is refused (NotLicensed) unless `disable_unlicensed` is set.

@@ -69,6 +69,9 @@ struct Conclusion {
     std::string user;               ///< whose rights were used
     std::optional<std::string> via; ///< the tenant admin acting as `user`, if any
     bool retroactive = false;       ///< concluded after the call ended (see is_retroactive)
+    /// Concluded by `session sweep` with the service's default codes: the
+    /// after-call work deadline that had passed. None: by a person.
+    std::optional<Timestamp> by_default;
     std::vector<ConcludedCode> codes;
     std::vector<std::string> tags;
 };

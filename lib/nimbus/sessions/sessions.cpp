@@ -156,6 +156,7 @@ std::vector<Session> list(store::ReadTransaction& tx, const Actor& actor,
         query.service_id = services::find(tx, *filter.service).id;
     }
     query.since = filter.since;
+    query.overdue_at = filter.overdue_at;
     query.limit = filter.limit;
     return tx.sessions(query);
 }
@@ -231,12 +232,16 @@ Detail concludable(store::ReadTransaction& tx, const Actor& actor, std::string_v
     const Service service = services::find(tx, session.service_name);
     if (session.conclusion) {
         const Conclusion& done = *session.conclusion;
+        const std::string who =
+            done.by_default
+                ? fmt::format("by default (its after-call work deadline {} had passed; swept by "
+                              "{})",
+                              timefmt::to_utc_string(*done.by_default), done.via.value_or(""))
+                : fmt::format("by {}{}", done.user, done.via ? " via " + *done.via : "");
         throw Error(
             ErrorKind::Conflict,
-            fmt::format("session \"{}\" was concluded by {}{} at {}; a conclusion is final",
-                        session.external_id, done.user,
-                        done.via ? " via " + *done.via : std::string{},
-                        timefmt::to_utc_string(done.at)),
+            fmt::format("session \"{}\" was concluded {} at {}; a conclusion is final",
+                        session.external_id, who, timefmt::to_utc_string(done.at)),
             fmt::format("see it with 'nimbus-codes session show {}'", text::trim(reference)));
     }
     Detail detail = detail_of(tx, service, std::move(session));

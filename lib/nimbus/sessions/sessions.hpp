@@ -99,6 +99,9 @@ struct ListFilter {
     std::optional<bool> concluded; ///< --concluded (true) or --open (false)
     std::optional<std::string> service;
     std::optional<Timestamp> since;
+    /// Only open sessions past their after-call work deadline at this time,
+    /// the longest overdue first.
+    std::optional<Timestamp> overdue_at;
     std::optional<std::int64_t> limit;
 };
 

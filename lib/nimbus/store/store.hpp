@@ -106,6 +106,10 @@ struct SessionQuery {
     std::optional<Timestamp> since;    ///< started at or after
     std::optional<Timestamp> before;   ///< started before
     std::optional<std::string> caller; ///< only sessions with this caller, as stored
+    /// Only open sessions past their service's after-call work deadline at
+    /// this time (of calls that ended since the policy, in services with
+    /// codes-and-tags on), the longest overdue first instead of the newest.
+    std::optional<Timestamp> overdue_at;
     std::optional<std::int64_t> limit;
 };
 
@@ -216,6 +220,15 @@ struct NewConclusion {
     std::vector<std::string> tag_keys; ///< case-folded, one per tag
 };
 
+/// A service's after-call work policy as stored, its codes by id.
+struct StoredWrapUp {
+    std::int64_t service_id = 0;
+    std::int64_t deadline_seconds = 0;
+    std::int64_t default_primary = 0;
+    std::optional<std::int64_t> default_secondary;
+    Timestamp effective_from{};
+};
+
 struct NewAuditEntry {
     Timestamp at{};
     std::string user;
@@ -319,6 +332,8 @@ public:
     virtual std::vector<Code> service_codes(std::int64_t service_id, CodeType list) = 0;
     /// The names of the features enabled for a service, in any order.
     virtual std::vector<std::string> enabled_features(std::int64_t service_id) = 0;
+    /// The service's after-call work policy, if it has one.
+    virtual std::optional<StoredWrapUp> wrap_up(std::int64_t service_id) = 0;
     /// The services that have `code_id` on one of their lists.
     virtual std::vector<Service> services_listing(std::int64_t code_id) = 0;
 
@@ -441,6 +456,9 @@ public:
     virtual void replace_service_codes(std::int64_t service_id, CodeType list,
                                        const std::vector<std::int64_t>& code_ids) = 0;
     virtual void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) = 0;
+    /// Sets a service's after-call work policy, or removes it (none).
+    virtual void put_wrap_up(std::int64_t service_id,
+                             const std::optional<StoredWrapUp>& policy) = 0;
 
     /// The stored sessions, of any service, among these external ids, with
     /// their id and call data and times (not their context, their service's

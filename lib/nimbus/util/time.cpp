@@ -1,6 +1,9 @@
 #include <nimbus/util/time.hpp>
 
 #include <charconv>
+#include <cstdint>
+#include <iterator>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -134,6 +137,67 @@ std::optional<Timestamp> parse_date_or_timestamp(std::string_view text) {
         return std::nullopt;
     }
     return parse_timestamp(text);
+}
+
+namespace {
+
+/// The units of a duration, largest first.
+constexpr std::pair<char, std::int64_t> duration_units[] = {
+    {'d', 86'400}, {'h', 3'600}, {'m', 60}, {'s', 1}};
+
+} // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+    constexpr std::int64_t longest = 100LL * 366 * 86'400;
+    std::int64_t total = 0;
+    std::size_t next_unit = 0; // units come largest first, each once
+    std::size_t pos = 0;
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    while (pos < text.size()) {
+        std::int64_t number = 0;
+        const std::size_t digits_from = pos;
+        while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+            number = number * 10 + (text[pos] - '0');
+            if (number > longest) {
+                return std::nullopt;
+            }
+            ++pos;
+        }
+        if (pos == digits_from || pos == text.size()) {
+            return std::nullopt;
+        }
+        const char unit = text[pos++];
+        std::size_t found = next_unit;
+        while (found < std::size(duration_units) && duration_units[found].first != unit) {
+            ++found;
+        }
+        if (found == std::size(duration_units)) {
+            return std::nullopt;
+        }
+        next_unit = found + 1;
+        total += number * duration_units[found].second;
+        if (total > longest) {
+            return std::nullopt;
+        }
+    }
+    return std::chrono::seconds{total};
+}
+
+std::string duration_text(std::chrono::seconds length) {
+    std::int64_t left = length.count();
+    if (left <= 0) {
+        return "0s";
+    }
+    std::string text;
+    for (const auto& [unit, seconds] : duration_units) {
+        if (left >= seconds) {
+            text += std::to_string(left / seconds) + unit;
+            left %= seconds;
+        }
+    }
+    return text;
 }
 
 } // namespace nimbus::timefmt

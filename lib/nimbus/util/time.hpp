@@ -29,5 +29,14 @@ std::optional<Timestamp> parse_timestamp(std::string_view text);
 /// Parses "YYYY-MM-DD" as the start of that day in UTC, or else a full timestamp.
 std::optional<Timestamp> parse_date_or_timestamp(std::string_view text);
 
+/// Parses a length of time as whole days, hours, minutes and seconds, largest
+/// first, each at most once: "2h", "90m", "1h30m", "1d", "45s". nullopt when
+/// malformed, empty or beyond 100 years.
+std::optional<std::chrono::seconds> parse_duration(std::string_view text);
+
+/// A length of time as parse_duration reads it, in its largest units:
+/// 5400 s is "1h30m", 0 is "0s".
+std::string duration_text(std::chrono::seconds length);
+
 } // namespace timefmt
 } // namespace nimbus

@@ -101,6 +101,9 @@ const std::vector<RecordPart>& record_parts(LedgerKind kind) {
                     {{"ended_at", end_at_conclusion("ended_at")},
                      {"outcome", end_at_conclusion("outcome")}}),
         whole_table("conclusion", "session_id", true),
+        // Only a sweep's conclusions have a row here: records chained before
+        // schema 14, and every agent's, hash as they did.
+        whole_table("conclusion_default", "session_id", false),
         whole_table("conclusion_code", "session_id", false, ", t.\"position\""),
         whole_table("conclusion_tag", "session_id", false, ", t.\"position\""),
         // A session without context has no rows here: records chained before

@@ -183,9 +183,10 @@ std::vector<Value> session_values(const CallData& call) {
 const std::string& session_select() {
     static const std::string sql =
         "SELECT " + column_list(stored_table("session"), "s.") +
-        ", st.waiting_seconds, st.talk_seconds, v.name, o.path, c.concluded_at, c.user, c.via "
-        "FROM session s JOIN service v ON v.id = s.service_id "
+        ", st.waiting_seconds, st.talk_seconds, v.name, o.path, c.concluded_at, c.user, c.via, "
+        "cd.deadline_at FROM session s JOIN service v ON v.id = s.service_id "
         "JOIN ou o ON o.id = v.ou_id LEFT JOIN conclusion c ON c.session_id = s.id "
+        "LEFT JOIN conclusion_default cd ON cd.session_id = s.id "
         "LEFT JOIN session_times st ON st.session_id = s.id ";
     return sql;
 }
@@ -212,6 +213,9 @@ Session read_session(const Statement& q) {
         conclusion.at = from_seconds(q.integer(next + 2));
         conclusion.user = q.text(next + 3);
         conclusion.via = optional_text(q, next + 4);
+        if (!q.is_null(next + 5)) {
+            conclusion.by_default = from_seconds(q.integer(next + 5));
+        }
         conclusion.retroactive = is_retroactive(conclusion.at, session.ended_at);
         session.conclusion = std::move(conclusion);
     }
@@ -553,7 +557,15 @@ std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
         sql += "AND s.caller = ? ";
         params.emplace_back(*query.caller);
     }
-    sql += "ORDER BY s.started_at DESC, s.id DESC";
+    if (query.overdue_at) {
+        sql += "AND c.session_id IS NULL AND EXISTS (SELECT 1 FROM service_wrap_up w "
+               "WHERE w.service_id = s.service_id AND s.ended_at >= w.effective_from "
+               "AND s.ended_at + w.deadline_seconds <= ?) AND EXISTS (SELECT 1 FROM "
+               "service_extension x WHERE x.service_id = s.service_id AND x.feature = "
+               "'codes-and-tags') ";
+        params.emplace_back(to_seconds(*query.overdue_at));
+    }
+    sql += query.overdue_at ? "ORDER BY s.ended_at, s.id" : "ORDER BY s.started_at DESC, s.id DESC";
     if (query.limit) {
         sql += " LIMIT ?";
         params.emplace_back(*query.limit);
@@ -834,6 +846,40 @@ void SqlTransaction::replace_service_codes(std::int64_t service_id, CodeType lis
     }
 }
 
+std::optional<StoredWrapUp> SqlTransaction::wrap_up(std::int64_t service_id) {
+    Statement& q = cached_statement(
+        "SELECT deadline_seconds, default_primary, default_secondary, effective_from "
+        "FROM service_wrap_up WHERE service_id = ?");
+    q.bind(1, service_id);
+    std::optional<StoredWrapUp> policy;
+    if (q.step()) {
+        policy = StoredWrapUp{service_id, q.integer(0), q.integer(1), optional_integer(q, 2),
+                              from_seconds(q.integer(3))};
+    }
+    q.reset();
+    return policy;
+}
+
+void SqlTransaction::put_wrap_up(std::int64_t service_id,
+                                 const std::optional<StoredWrapUp>& policy) {
+    if (!policy) {
+        const auto q = db_.prepare("DELETE FROM service_wrap_up WHERE service_id = ?");
+        q->bind(1, service_id);
+        q->run();
+        return;
+    }
+    const auto q = db_.prepare(
+        "INSERT INTO service_wrap_up (service_id, deadline_seconds, default_primary, "
+        "default_secondary, effective_from) VALUES (?, ?, ?, ?, ?) ON CONFLICT (service_id) DO "
+        "UPDATE SET deadline_seconds = excluded.deadline_seconds, default_primary = "
+        "excluded.default_primary, default_secondary = excluded.default_secondary, "
+        "effective_from = excluded.effective_from");
+    bind_all(*q, {service_id, policy->deadline_seconds, policy->default_primary,
+                  policy->default_secondary ? Value(*policy->default_secondary) : Value(nullptr),
+                  to_seconds(policy->effective_from)});
+    q->run();
+}
+
 void SqlTransaction::set_feature(std::int64_t service_id, std::string_view feature, bool enabled) {
     const auto q = db_.prepare(enabled ? "INSERT INTO service_extension (service_id, feature) "
                                          "VALUES (?, ?) ON CONFLICT DO NOTHING"
@@ -1026,6 +1072,12 @@ void SqlTransaction::insert_conclusion(const NewConclusion& entry) {
                               {"retroactive", std::int64_t{conclusion.retroactive ? 1 : 0}},
                               {"code_count", static_cast<std::int64_t>(conclusion.codes.size())},
                               {"tag_count", static_cast<std::int64_t>(conclusion.tags.size())}}));
+    // A sweep's mark goes in before the codes: the store refuses it after them.
+    if (conclusion.by_default) {
+        rows.push_back(
+            table_row("conclusion_default", {{"session_id", entry.session_id},
+                                             {"deadline_at", to_seconds(*conclusion.by_default)}}));
+    }
     std::int64_t position = 1;
     for (const ConcludedCode& concluded : conclusion.codes) {
         rows.push_back(

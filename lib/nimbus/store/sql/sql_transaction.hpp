@@ -65,6 +65,7 @@ public:
     std::vector<DirectoryEntry> directory_entries(std::int64_t ou_id) override;
     std::vector<DirectoryEntry>
     directory_entries_with_numbers(const std::vector<std::string>& numbers) override;
+    std::optional<StoredWrapUp> wrap_up(std::int64_t service_id) override;
     std::vector<std::string> directory_countries() override;
     std::vector<CallerNumber> caller_numbers(const std::vector<std::string>& callers) override;
     std::vector<std::string> callers_without_number(std::string_view country) override;
@@ -86,6 +87,7 @@ public:
     void replace_service_codes(std::int64_t service_id, CodeType list,
                                const std::vector<std::int64_t>& code_ids) override;
     void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) override;
+    void put_wrap_up(std::int64_t service_id, const std::optional<StoredWrapUp>& policy) override;
     std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) override;
     void insert_sessions(const std::vector<CallData>& calls) override;
     void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome,
