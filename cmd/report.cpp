@@ -104,10 +104,9 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
     }
     result.rows = std::move(report.rows);
     const reports::Summary& s = report.summary;
-    result.footer = fmt::format("\n{} to {} ({}): {} sessions, {} concluded ({} retroactively), "
-                                "{} unconcluded\n",
+    result.footer = fmt::format("\n{} to {} ({}): {} sessions, {}, {} unconcluded\n",
                                 report.period.first.text(), report.period.last.text(), report.zone,
-                                s.total, s.concluded, s.retroactive, s.unconcluded);
+                                s.total, s.concluded_text(), s.unconcluded);
     if (!args.summary.empty()) {
         result.summary = report.summary_rows();
     }

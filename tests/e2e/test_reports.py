@@ -119,13 +119,14 @@ class ReportsTest(NimbusTestCase):
             head = self.json_ok("verify")
             if fmt == "json":
                 self.assertEqual(json.loads(text), {"from": "2026-11-01", "to": "2026-11-30", "time_zone": "UTC",
-                                                    "sessions": 5, "concluded": 4, "unconcluded": 1,
+                                                    "sessions": 5, "concluded": 4, "concluded_by_agents": 4,
+                                                    "concluded_by_default": 0, "unconcluded": 1,
                                                     "retroactive": 3, "ledger_records": head["records"],
                                                     "ledger_head": head["head"]})
             else:
-                self.assertEqual(text, "from,to,time_zone,sessions,concluded,unconcluded,retroactive,"
-                                       "ledger_records,ledger_head\r\n"
-                                       f"2026-11-01,2026-11-30,UTC,5,4,1,3,{head['records']},{head['head']}\r\n")
+                self.assertEqual(text, "from,to,time_zone,sessions,concluded,concluded_by_agents,"
+                                       "concluded_by_default,unconcluded,retroactive,ledger_records,ledger_head\r\n"
+                                       f"2026-11-01,2026-11-30,UTC,5,4,4,0,1,3,{head['records']},{head['head']}\r\n")
 
     def test_output_file_is_atomic(self):
         path = os.path.join(self.sandbox.dir, "usage.csv")

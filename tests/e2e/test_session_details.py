@@ -64,7 +64,7 @@ class SessionDetailsTest(NimbusTestCase):
         self.run_ok("report", "export", "--dir", out, "--from", "2026-11-01", "--to", "2026-11-30")
         with open(os.path.join(out, "sessions.csv"), newline="") as f:
             rows = list(csv.DictReader(f))
-        self.assertEqual(list(rows[0])[-2:], ["waiting_seconds", "talk_seconds"])
+        self.assertEqual(list(rows[0])[-3:], ["waiting_seconds", "talk_seconds", "concluded_by_default"])
         times = {r["session_id"]: (r["waiting_seconds"], r["talk_seconds"]) for r in rows}
         self.assertEqual(times, {"e-1": ("", ""), "e-2": ("", ""), "e-3": ("40", ""),
                                  "now": ("25", "400"), "live": ("", "")})

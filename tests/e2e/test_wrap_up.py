@@ -1,6 +1,9 @@
 """After-call work: a service's wrap-up deadline and default codes, the sessions past it,
 and the sweep that concludes them by default, with a fixed clock."""
 
+import csv
+import json
+import os
 import subprocess
 
 from harness import BINARY, CAST, NimbusTestCase, main
@@ -174,6 +177,21 @@ class WrapUpTest(NimbusTestCase):
         self.assert_fails(4, "session", "conclude", "due", "--primary", "Sale", "--as", "mia",
                           stderr="was concluded by default (its after-call work deadline "
                                  "2026-11-26T12:00:00Z had passed; swept by root)")
+        # Reports tell the agents' conclusions from the sweep's.
+        report = self.run_ok("report", "usage", "--month", "2026-11")
+        self.assertIn("5 sessions, 2 concluded (1 by agents, 1 by default; 2 retroactively), "
+                      "3 unconcluded", report.out)
+        summary = self.write("summary.json", "")
+        self.run_ok("report", "usage", "--month", "2026-11", "--format", "json", "--summary", summary)
+        with open(summary, encoding="utf-8") as f:
+            split = json.load(f)
+        self.assertEqual((split["concluded"], split["concluded_by_agents"], split["concluded_by_default"],
+                          split["unconcluded"]), (2, 1, 1, 3))
+        model = os.path.join(self.sandbox.dir, "model")
+        self.run_ok("report", "export", "--dir", model, "--from", "2026-11-01", "--to", "2026-11-30")
+        with open(os.path.join(model, "sessions.csv"), newline="", encoding="utf-8") as f:
+            facts = {r["session_id"]: r["concluded_by_default"] for r in csv.DictReader(f)}
+        self.assertEqual((facts["due"], facts["older"], facts["fresh"]), ("true", "false", ""))
         records = [r for r in self.json_ok("audit", "list") if r["action"] == "session.sweep"]
         self.assertEqual(len(records), 1)
         self.assertEqual(records[0]["after"]["sessions"],

@@ -26,8 +26,8 @@ using output::Column;
 /// The shape of the files: raised whenever a file or column is added, removed
 /// or changes meaning. 2: session_tags.csv has tag_key, tags.csv is new, and
 /// retroactive follows the times. 3: session_context.csv and
-/// context_fields.csv are new. 4: sessions.csv has waiting_seconds and
-/// talk_seconds.
+/// context_fields.csv are new. 4: sessions.csv has waiting_seconds,
+/// talk_seconds and concluded_by_default.
 constexpr int model_version = 4;
 
 Cell time_cell(const std::optional<Timestamp>& t) {
@@ -157,7 +157,8 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                         {"concluded_via", ""},
                         {"retroactive", ""},
                         {"waiting_seconds", ""},
-                        {"talk_seconds", ""}});
+                        {"talk_seconds", ""},
+                        {"concluded_by_default", ""}});
         tx.each_session(query, [&](const Session& s) {
             const CivilDate date = zone.date_at(s.started_at);
             const std::int64_t day = date.day_number();
@@ -175,7 +176,7 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
                  time_cell(s.ended_at), date.text(), c.has_value(), c ? time_cell(c->at) : Cell(),
                  c ? Cell(c->user) : Cell(), c && c->via ? Cell(*c->via) : Cell(),
                  c ? Cell(c->retroactive) : Cell(), seconds_cell(s.times.waiting_seconds),
-                 seconds_cell(s.times.talk_seconds)});
+                 seconds_cell(s.times.talk_seconds), c ? Cell(c->by_default.has_value()) : Cell()});
             tick();
         });
         result.files.push_back(sessions.finish());

@@ -301,10 +301,9 @@ std::string usage_html(const UsageReport& table, const UsageReport& by_month, Co
     }
     out += "</tbody>\n</table>\n";
     const Summary& s = table.summary;
-    out += fmt::format("<p>{} to {} ({}): {} sessions, {} concluded ({} retroactively), {} "
-                       "unconcluded.</p>\n",
+    out += fmt::format("<p>{} to {} ({}): {} sessions, {}, {} unconcluded.</p>\n",
                        table.period.first.text(), table.period.last.text(), html_escape(table.zone),
-                       s.total, s.concluded, s.retroactive, s.unconcluded);
+                       s.total, s.concluded_text(), s.unconcluded);
     out += fmt::format("<p>Ledger head: {} records, <code>{}</code>.</p>\n", table.ledger.records,
                        table.ledger.hash);
     out += "</body>\n</html>\n";

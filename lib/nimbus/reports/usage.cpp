@@ -420,6 +420,14 @@ std::vector<Service> services_in_scope(store::ReadTransaction& tx, const Actor& 
     return result;
 }
 
+std::string Summary::concluded_text() const {
+    if (concluded_by_default == 0) {
+        return fmt::format("{} concluded ({} retroactively)", concluded, retroactive);
+    }
+    return fmt::format("{} concluded ({} by agents, {} by default; {} retroactively)", concluded,
+                       concluded_by_agents(), concluded_by_default, retroactive);
+}
+
 output::Rows UsageReport::summary_rows() const {
     output::Rows summary_table;
     summary_table.columns = {{"from", "FROM"},
@@ -427,13 +435,16 @@ output::Rows UsageReport::summary_rows() const {
                              {"time_zone", "TIME ZONE"},
                              {"sessions", "SESSIONS"},
                              {"concluded", "CONCLUDED"},
+                             {"concluded_by_agents", "BY AGENTS"},
+                             {"concluded_by_default", "BY DEFAULT"},
                              {"unconcluded", "UNCONCLUDED"},
                              {"retroactive", "CONCLUDED RETROACTIVELY"},
                              {"ledger_records", "LEDGER RECORDS"},
                              {"ledger_head", "LEDGER HEAD"}};
     summary_table.add({period.first.text(), period.last.text(), zone, summary.total,
-                       summary.concluded, summary.unconcluded, summary.retroactive, ledger.records,
-                       ledger.hash});
+                       summary.concluded, summary.concluded_by_agents(),
+                       summary.concluded_by_default, summary.unconcluded, summary.retroactive,
+                       ledger.records, ledger.hash});
     return summary_table;
 }
 
@@ -599,6 +610,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
         }
         report.summary.total += count.total;
         report.summary.concluded += count.concluded;
+        report.summary.concluded_by_default += count.by_default;
         report.summary.retroactive += count.retroactive;
         users.insert(count.user);
     });

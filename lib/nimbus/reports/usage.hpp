@@ -93,8 +93,13 @@ struct UsageRequest {
 struct Summary {
     std::int64_t total = 0;
     std::int64_t concluded = 0;
+    std::int64_t concluded_by_default = 0; ///< by a sweep, after the wrap-up deadline
     std::int64_t unconcluded = 0;
     std::int64_t retroactive = 0;
+
+    std::int64_t concluded_by_agents() const { return concluded - concluded_by_default; }
+    /// "3 concluded (2 retroactively)", and who concluded them where a sweep did.
+    std::string concluded_text() const;
 };
 
 struct UsageReport {

@@ -165,6 +165,7 @@ struct SessionCount {
     std::int64_t total = 0;
     std::int64_t concluded = 0;
     std::int64_t retroactive = 0;
+    std::int64_t by_default = 0; ///< concluded by a sweep
 };
 
 /// The concluded sessions of one service that a suggestion counts.

@@ -677,8 +677,9 @@ void SqlTransaction::each_session_count(const UsageQuery& query,
     std::vector<Value> params;
     const std::string where = session_filter(query, params);
     const auto q = db_.prepare(
-        fmt::format("SELECT {}, {}, {}, {}, count(*), count(c.session_id), coalesce(sum({}), 0) "
-                    "FROM session s LEFT JOIN conclusion c ON c.session_id = s.id{} WHERE {}{}",
+        fmt::format("SELECT {}, {}, {}, {}, count(*), count(c.session_id), coalesce(sum({}), 0), "
+                    "count(cd.session_id) FROM session s LEFT JOIN conclusion c ON c.session_id "
+                    "= s.id LEFT JOIN conclusion_default cd ON cd.session_id = s.id{} WHERE {}{}",
                     query.by_day ? local_day_expression(query.offsets) : "0",
                     query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''",
                     query.by_context ? context_value : "''", retroactive_sql, context_join(query),
@@ -686,7 +687,7 @@ void SqlTransaction::each_session_count(const UsageQuery& query,
     bind_all(*q, params);
     while (q->step()) {
         visit(SessionCount{q->integer(0), q->integer(1), q->text(2), q->text(3), q->integer(4),
-                           q->integer(5), q->integer(6)});
+                           q->integer(5), q->integer(6), q->integer(7)});
     }
 }
 
