@@ -20,3 +20,5 @@ echo "== 7. the ledger: verify"
 "$root/bench/ledger.sh"
 echo "== 8. suggestions in completion (on a store of 1,000,000 sessions)"
 "$root/bench/suggest.sh" 1000000
+echo "== 9. session sweep (about 100,000 overdue in a store of 1,000,000 sessions)"
+"$root/bench/sweep.sh" 1000000 100000

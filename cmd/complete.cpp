@@ -402,7 +402,8 @@ Candidates option_values(const std::string& path, const Command* command, const 
                 "error"};
     }
     if (option == "--by") {
-        Candidates dimensions = {"month", "day", "service", "user", "type", "code", "tag"};
+        Candidates dimensions = {"month", "day",  "service", "user",
+                                 "type",  "code", "tag",     "concluded-by"};
         for (std::string& field : lookup.context_dimensions()) {
             dimensions.push_back(std::move(field));
         }

@@ -169,7 +169,7 @@ void add_report_commands(CLI::App& app, Registry& registry) {
     usage_command
         ->add_option("--by", args->by,
                      "Group by a comma list of month, day, service, user, type, code, tag, "
-                     "context.NAME")
+                     "concluded-by, context.NAME")
         ->capture_default_str()
         ->type_name("DIMS");
     usage_command->add_option("--type", args->type, "Only codes of this type")

@@ -448,11 +448,14 @@ output::Rows swept_rows(const std::vector<Session>& swept) {
 struct SweepArgs {
     std::string service;
     bool dry_run = false;
-    /// Sessions concluded by the batches committed so far, and by the one
-    /// being written (dropped when it is run again).
-    std::vector<Session> committed;
-    std::vector<Session> pending;
+    /// What the batches committed so far concluded, as rows, and what the one
+    /// being written concludes (replaced when it is run again).
+    output::Rows committed = swept_rows({});
+    output::Rows pending = swept_rows({});
     int pending_batch = -1;
+    /// The store id the next batch starts after: the last one committed.
+    std::int64_t committed_last_id = 0;
+    std::int64_t pending_last_id = 0;
 };
 
 Result list(const ReadContext& context, const ListArgs& args) {
@@ -1044,40 +1047,50 @@ void add_session_commands(CLI::App& app, Registry& registry) {
                     "List what would be concluded, and conclude nothing");
     registry.add(
         sweep,
-        Command{policy::Action::SweepSessions, WriteBody([sweep_args](const WriteContext& c) {
-                    SweepArgs& state = *sweep_args;
-                    sessions::SweepOptions options;
-                    options.service = given(state.service);
-                    if (state.dry_run) {
-                        options.limit = std::numeric_limits<std::int64_t>::max();
-                        const std::vector<Session> due =
-                            sessions::plan_sweep(c.tx, c.actor, options, c.audit.now());
-                        Result result = Result::list(swept_rows(due));
-                        result.rollback = true;
-                        result.notes.push_back(
-                            fmt::format("dry run: {} {} past the deadline; nothing was concluded",
-                                        due.size(), due.size() == 1 ? "session" : "sessions"));
-                        return result;
-                    }
-                    // A batch run again after a failed commit replaces its earlier attempt.
-                    if (state.pending_batch != c.committed_batches) {
-                        state.committed.insert(state.committed.end(), state.pending.begin(),
-                                               state.pending.end());
-                    }
-                    state.pending = sessions::sweep(c.tx, c.audit, c.actor, options);
-                    state.pending_batch = c.committed_batches;
-                    std::vector<Session> all = state.committed;
-                    all.insert(all.end(), state.pending.begin(), state.pending.end());
-                    Result result = Result::list(swept_rows(all));
-                    result.again = state.pending.size() == options.limit;
+        Command{
+            policy::Action::SweepSessions, WriteBody([sweep_args](const WriteContext& c) {
+                SweepArgs& state = *sweep_args;
+                sessions::SweepOptions options;
+                options.service = given(state.service);
+                if (state.dry_run) {
+                    options.limit = std::numeric_limits<std::int64_t>::max();
+                    const std::vector<Session> due =
+                        sessions::plan_sweep(c.tx, c.actor, options, c.audit.now());
+                    Result result = Result::list(swept_rows(due));
+                    result.rollback = true;
                     result.notes.push_back(
-                        all.empty()
-                            ? "nothing to sweep: no session is past its deadline"
-                            : fmt::format("concluded {} {} by default; a conclusion is "
-                                          "final",
-                                          all.size(), all.size() == 1 ? "session" : "sessions"));
+                        fmt::format("dry run: {} {} past the deadline; nothing was concluded",
+                                    due.size(), due.size() == 1 ? "session" : "sessions"));
                     return result;
-                })});
+                }
+                // A batch run again after a failed commit replaces its earlier attempt.
+                if (state.pending_batch != c.committed_batches) {
+                    std::move(state.pending.rows.begin(), state.pending.rows.end(),
+                              std::back_inserter(state.committed.rows));
+                    state.committed_last_id = state.pending_last_id;
+                }
+                // Each batch walks on from the last: one pass over the sessions.
+                options.after_id = state.committed_last_id;
+                const std::vector<Session> swept = sessions::sweep(c.tx, c.audit, c.actor, options);
+                state.pending = swept_rows(swept);
+                state.pending_last_id = swept.empty() ? state.committed_last_id : swept.back().id;
+                state.pending_batch = c.committed_batches;
+                Result result;
+                result.again = swept.size() == options.limit;
+                if (result.again) {
+                    return result; // only the last batch's result is printed
+                }
+                output::Rows all = state.committed;
+                all.rows.insert(all.rows.end(), state.pending.rows.begin(),
+                                state.pending.rows.end());
+                const std::size_t count = all.rows.size();
+                result = Result::list(std::move(all));
+                result.notes.push_back(
+                    count == 0 ? "nothing to sweep: no session is past its deadline"
+                               : fmt::format("concluded {} {} by default; a conclusion is final",
+                                             count, count == 1 ? "session" : "sessions"));
+                return result;
+            })});
 
     auto suggest_id = std::make_shared<std::string>();
     CLI::App* suggest = session->add_subcommand(

@@ -71,7 +71,7 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
         self.assertEqual(self.candidates("code", "create", "--type", ""), ["primary", "secondary"])
         self.assertEqual(self.candidates("service", "create", "X", "--license", "e"), ["enterprise-routing"])
         self.assertEqual(self.candidates("--format", ""), ["table", "json", "csv", "html"])
-        self.assertEqual(self.candidates("report", "usage", "--by", "month,c"), ["month,code"])
+        self.assertEqual(self.candidates("report", "usage", "--by", "month,c"), ["month,code", "month,concluded-by"])
         self.assertEqual(self.candidates("extension", "enable", "Hotline", "con"), ["conversation-context"])
         self.assertIn("Europe/Zurich", self.candidates("report", "usage", "--tz", "Europe/Z"))
 

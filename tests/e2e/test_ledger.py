@@ -272,6 +272,19 @@ class LedgerTest(NimbusTestCase):
         self.assertEqual((code, shown["ledger"]), (65, "broken"))
         self.assertIn('ledger: the conclusion of session "s-1": edited', err)
 
+    def test_an_agents_conclusion_marked_as_a_sweeps_behind_the_tools_back_is_caught(self):
+        marked = "INSERT INTO conclusion_default SELECT id, 0 FROM session WHERE external_id = 's-1'"
+        if POSTGRESQL:
+            POSTGRESQL.psql("DROP TRIGGER conclusion_default_with_its_conclusion ON conclusion_default; "
+                            + marked, self.sandbox.database())
+        else:
+            db = sqlite3.connect(self.sandbox.store, isolation_level=None)
+            db.executescript("DROP TRIGGER conclusion_default_with_its_conclusion; " + marked)
+            db.close()
+        code, shown, err = self.verify()
+        self.assertEqual((code, shown["ledger"]), (65, "broken"))
+        self.assertIn('ledger: the conclusion of session "s-1": edited', err)
+
 
 if __name__ == "__main__":
     main()

@@ -181,6 +181,16 @@ class WrapUpTest(NimbusTestCase):
         report = self.run_ok("report", "usage", "--month", "2026-11")
         self.assertIn("5 sessions, 2 concluded (1 by agents, 1 by default; 2 retroactively), "
                       "3 unconcluded", report.out)
+        # Per agent, the share of their concluded sessions that the sweep concluded.
+        split_by_agent = self.json_ok("report", "usage", "--month", "2026-11", "--by", "user,concluded-by")
+        self.assertEqual([(r["user"], r["concluded_by"], r["sessions"], r["share"]) for r in split_by_agent],
+                         [("leo", "agent", 1, 1.0), ("leo", "default", 0, 0.0),
+                          ("mia", "agent", 0, 0.0), ("mia", "default", 1, 1.0)])
+        by_code = self.json_ok("report", "usage", "--month", "2026-11", "--by", "concluded-by,code",
+                               "--type", "primary")
+        self.assertEqual([(r["concluded_by"], r["code"], r["sessions"]) for r in by_code],
+                         [("agent", "Not concluded", 0), ("agent", "Sale", 1),
+                          ("default", "Not concluded", 1), ("default", "Sale", 0)])
         summary = self.write("summary.json", "")
         self.run_ok("report", "usage", "--month", "2026-11", "--format", "json", "--summary", summary)
         with open(summary, encoding="utf-8") as f:

@@ -22,9 +22,13 @@ namespace nimbus::reports {
 namespace {
 
 constexpr std::pair<std::string_view, Dimension> dimension_names[] = {
-    {"month", Dimension::Month}, {"day", Dimension::Day},   {"service", Dimension::Service},
-    {"user", Dimension::User},   {"type", Dimension::Type}, {"code", Dimension::Code},
-    {"tag", Dimension::Tag}};
+    {"month", Dimension::Month},     {"day", Dimension::Day},
+    {"service", Dimension::Service}, {"user", Dimension::User},
+    {"type", Dimension::Type},       {"code", Dimension::Code},
+    {"tag", Dimension::Tag},         {"concluded-by", Dimension::ConcludedBy}};
+
+/// The values of Dimension::ConcludedBy, in their order.
+const std::vector<std::string> concluded_by_values = {"agent", "default"};
 
 bool has(const std::vector<Dimension>& dims, Dimension d) {
     return std::find(dims.begin(), dims.end(), d) != dims.end();
@@ -54,18 +58,20 @@ struct Key {
     std::int64_t period = 0; ///< the day number of the month's or day's start
     std::int64_t service_id = 0;
     std::string user;
-    std::string context; ///< the context field's value ("" for none)
+    std::string context;      ///< the context field's value ("" for none)
+    std::string concluded_by; ///< "agent" or "default" ("" when not grouped by it)
     CodeType type = CodeType::Primary;
     std::int64_t code_id = 0;
     std::string code_name;
     std::string tag;
 
-    /// The part of the key that names a group of sessions (not of items).
-    std::tuple<std::int64_t, std::int64_t, std::string, std::string> sessions() const {
-        return {period, service_id, user, context};
-    }
+    /// The part of the key that names a group of sessions (not of items): a
+    /// share is of all the sessions concluded in it, whoever concluded them.
+    using Sessions = std::tuple<std::int64_t, std::int64_t, std::string, std::string>;
+    Sessions sessions() const { return {period, service_id, user, context}; }
     auto tied() const {
-        return std::tie(period, service_id, user, context, type, code_id, code_name, tag);
+        return std::tie(period, service_id, user, context, concluded_by, type, code_id, code_name,
+                        tag);
     }
     bool operator<(const Key& other) const { return tied() < other.tied(); }
 };
@@ -294,7 +300,7 @@ std::vector<Dimension> parse_dimensions(std::string_view text, std::string* cont
         if (known == std::end(dimension_names)) {
             throw Error(ErrorKind::Usage, fmt::format("unknown dimension \"{}\" in --by", name),
                         "dimensions are: month, day, service, user, type, code, tag, "
-                        "context.NAME");
+                        "concluded-by, context.NAME");
         }
         if (has(dims, known->second)) {
             throw Error(ErrorKind::Usage, fmt::format("dimension \"{}\" is given twice", name));
@@ -516,6 +522,9 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             }
         }
     }
+    query.by_concluded_by = has(dims, Dimension::ConcludedBy);
+    const std::vector<std::string> concluded_by_keys =
+        query.by_concluded_by ? concluded_by_values : std::vector<std::string>{std::string{}};
     const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request, services);
     query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());
     for (const std::string& tag : tags::clean_tags(request.tags)) {
@@ -576,7 +585,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             service_items.emplace_back(0, items_of(all));
         }
         for (const auto& [service_id, items] : service_items) {
-            item_count += items.size() * context_keys.size();
+            item_count += items.size() * context_keys.size() * concluded_by_keys.size();
         }
         const CivilDate& first = report.period.first;
         const CivilDate& last = report.period.last;
@@ -598,8 +607,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     }
 
     // The denominators (concluded sessions per group) and the summary.
-    std::map<std::tuple<std::int64_t, std::int64_t, std::string, std::string>, std::int64_t>
-        concluded;
+    std::map<Key::Sessions, std::int64_t> concluded;
     std::set<std::string> users;
     tx.each_session_count(query, [&](const store::SessionCount& count) {
         concluded[{period_of(count.day), count.service_id, count.user, count.context}] +=
@@ -626,8 +634,9 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     std::map<Key, std::int64_t> groups;
     std::map<std::string, std::string> tag_spelling; // tag key -> its first spelling
     tx.each_usage_count(query, [&](const store::UsageCount& count) {
-        Key key{period_of(count.day), count.service_id, count.user,      count.context,
-                count.type,           count.code_id,    count.code_name, count.tag_key};
+        Key key{period_of(count.day), count.service_id,   count.user,
+                count.context,        count.concluded_by, count.type,
+                count.code_id,        count.code_name,    count.tag_key};
         groups[std::move(key)] += count.sessions;
         if (groups.size() > request.max_rows) {
             throw too_many_rows(fmt::format("more than {} rows", request.max_rows),
@@ -662,26 +671,36 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             user_keys.assign(users.begin(), users.end());
         }
         const auto has_rows = [&](const Key& key) {
-            const auto found = groups.lower_bound(Key{
-                key.period, key.service_id, key.user, key.context, key.type, key.code_id, {}, {}});
+            const auto found = groups.lower_bound(Key{key.period,
+                                                      key.service_id,
+                                                      key.user,
+                                                      key.context,
+                                                      key.concluded_by,
+                                                      key.type,
+                                                      key.code_id,
+                                                      {},
+                                                      {}});
             return found != groups.end() && found->first.period == key.period &&
                    found->first.service_id == key.service_id && found->first.user == key.user &&
-                   found->first.context == key.context && found->first.type == key.type &&
+                   found->first.context == key.context &&
+                   found->first.concluded_by == key.concluded_by && found->first.type == key.type &&
                    found->first.code_id == key.code_id;
         };
         for (const std::int64_t period : periods) {
             for (const auto& [service_id, items] : service_items) {
                 for (const std::string& user : user_keys) {
                     for (const std::string& value : context_keys) {
-                        for (const Item& item : items) {
-                            Key key{period,    service_id,   user,      value,
-                                    item.type, item.code_id, item.name, {}};
-                            if (!has_rows(key)) {
-                                groups.try_emplace(std::move(key), 0);
-                                if (groups.size() > request.max_rows) {
-                                    throw too_many_rows(
-                                        fmt::format("more than {} rows", request.max_rows),
-                                        request.max_rows);
+                        for (const std::string& by : concluded_by_keys) {
+                            for (const Item& item : items) {
+                                Key key{period,    service_id,   user,      value, by,
+                                        item.type, item.code_id, item.name, {}};
+                                if (!has_rows(key)) {
+                                    groups.try_emplace(std::move(key), 0);
+                                    if (groups.size() > request.max_rows) {
+                                        throw too_many_rows(
+                                            fmt::format("more than {} rows", request.max_rows),
+                                            request.max_rows);
+                                    }
                                 }
                             }
                         }
@@ -729,6 +748,8 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             return std::make_tuple(std::string{}, key.context,
                                    static_cast<std::int64_t>(choices.size()));
         }
+        case Dimension::ConcludedBy:
+            return std::make_tuple(std::string{}, key.concluded_by, std::int64_t{0});
         }
         return std::make_tuple(std::string{}, std::string{}, std::int64_t{0});
     };
@@ -762,6 +783,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
         case Dimension::Context:
             out.columns.push_back({"context." + context_field->name, context_field->name});
             break;
+        case Dimension::ConcludedBy: out.columns.push_back({"concluded_by", "CONCLUDED BY"}); break;
         }
     }
     out.columns.push_back({"sessions", "SESSIONS"});
@@ -793,6 +815,7 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
             case Dimension::Context:
                 cells.push_back(key.context.empty() ? output::Cell() : output::Cell(key.context));
                 break;
+            case Dimension::ConcludedBy: cells.emplace_back(key.concluded_by); break;
             }
         }
         const auto denominator = concluded.find(key.sessions());

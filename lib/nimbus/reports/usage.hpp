@@ -20,7 +20,8 @@ namespace nimbus::reports {
 
 /// Context: the value of one conversation-context field with a fixed set of
 /// values ("context.Reason"; UsageRequest::context_field names it).
-enum class Dimension { Month, Day, Service, User, Type, Code, Tag, Context };
+/// ConcludedBy: "agent" or "default" (concluded by a sweep).
+enum class Dimension { Month, Day, Service, User, Type, Code, Tag, Context, ConcludedBy };
 
 /// "month,code" -> {Month, Code}. Throws Usage for unknown or repeated names,
 /// or for month and day together. A "context.NAME" gives Context, and NAME

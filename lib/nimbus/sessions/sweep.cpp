@@ -33,6 +33,7 @@ std::vector<Session> overdue(store::ReadTransaction& tx, const Actor& actor,
                              const SweepOptions& options, Timestamp now) {
     store::SessionQuery query;
     query.overdue_at = now;
+    query.after_id = options.after_id;
     query.limit = static_cast<std::int64_t>(options.limit);
     if (options.service) {
         const Service service = services::find(tx, *options.service);

@@ -39,6 +39,9 @@ private:
 struct SweepOptions {
     std::optional<std::string> service; ///< only this service's sessions
     std::size_t limit = 1000;           ///< at most this many: a sweep's batch
+    /// Only sessions whose store id is greater, in id order (the next batch
+    /// of a sweep); else the longest overdue first.
+    std::optional<std::int64_t> after_id;
 };
 
 /// The open sessions past their deadline at `now`, in the services whose

@@ -110,6 +110,9 @@ struct SessionQuery {
     /// this time (of calls that ended since the policy, in services with
     /// codes-and-tags on), the longest overdue first instead of the newest.
     std::optional<Timestamp> overdue_at;
+    /// Only sessions whose id is greater, in id order: a long walk resumed
+    /// where the last batch ended, each batch an index range.
+    std::optional<std::int64_t> after_id;
     std::optional<std::int64_t> limit;
 };
 
@@ -134,6 +137,9 @@ struct UsageQuery {
     bool by_tag = false;
     /// Group by the value of this context field ("" for sessions without one).
     std::optional<std::int64_t> by_context;
+    /// Group by who concluded: "agent", or "default" for a sweep ("" for
+    /// sessions without a conclusion).
+    bool by_concluded_by = false;
     bool current_names = false; ///< today's code names instead of those at the time
     std::optional<std::string> user;
     std::optional<CodeType> type;       ///< count only codes of this type
@@ -147,7 +153,8 @@ struct UsageCount {
     std::int64_t day = 0; ///< local days since 1970-01-01 (by_day)
     std::int64_t service_id = 0;
     std::string user;
-    std::string context; ///< the by_context field's value
+    std::string context;      ///< the by_context field's value
+    std::string concluded_by; ///< by_concluded_by: "agent" or "default"
     CodeType type = CodeType::Primary;
     std::int64_t code_id = 0;
     std::string code_name;

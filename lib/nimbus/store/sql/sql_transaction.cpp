@@ -296,6 +296,12 @@ std::string context_join(const UsageQuery& query) {
 }
 constexpr const char* context_value = "coalesce(sx.value, '')";
 
+/// Who concluded session s (with conclusion c, and cd its sweep's mark):
+/// "agent", "default", or "" while it has no conclusion.
+constexpr const char* concluded_by_value =
+    "CASE WHEN c.session_id IS NULL THEN '' WHEN cd.session_id IS NULL THEN 'agent' "
+    "ELSE 'default' END";
+
 std::string export_filter(const ExportQuery& query) {
     std::string where = fmt::format("s.service_id IN ({})", id_list(query.service_ids));
     if (query.from) {
@@ -565,7 +571,13 @@ std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
                "'codes-and-tags') ";
         params.emplace_back(to_seconds(*query.overdue_at));
     }
-    sql += query.overdue_at ? "ORDER BY s.ended_at, s.id" : "ORDER BY s.started_at DESC, s.id DESC";
+    if (query.after_id) {
+        sql += "AND s.id > ? ";
+        params.emplace_back(*query.after_id);
+    }
+    sql += query.after_id     ? "ORDER BY s.id"
+           : query.overdue_at ? "ORDER BY s.ended_at, s.id"
+                              : "ORDER BY s.started_at DESC, s.id DESC";
     if (query.limit) {
         sql += " LIMIT ?";
         params.emplace_back(*query.limit);
@@ -580,9 +592,13 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
     const bool codes = query.by_type || query.by_code;
     std::vector<Value> params;
     // A conclusion's codes and tags imply the conclusion: join it only when
-    // neither is joined.
-    std::string from =
-        codes || query.by_tag ? "session s" : "session s JOIN conclusion c ON c.session_id = s.id";
+    // neither is joined, or to tell who concluded.
+    std::string from = (codes || query.by_tag) && !query.by_concluded_by
+                           ? "session s"
+                           : "session s JOIN conclusion c ON c.session_id = s.id";
+    if (query.by_concluded_by) {
+        from += " LEFT JOIN conclusion_default cd ON cd.session_id = s.id";
+    }
     from += context_join(query);
     std::string where = session_filter(query, params);
     std::string code_filter;
@@ -628,6 +644,7 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
     const std::string service = column(query.by_service, "s.service_id", "0");
     const std::string user = column(query.by_user, "s.user", "''");
     const std::string context = column(query.by_context.has_value(), context_value, "''");
+    const std::string concluded_by = column(query.by_concluded_by, concluded_by_value, "''");
     const std::string type = column(query.by_type || query.by_code, "cc.type", "'primary'");
     const std::string code_id = column(query.by_code, "cc.code_id", "0");
     const std::string name =
@@ -637,9 +654,10 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
     // A session counts once per group: codes and tags are unique per session,
     // but several codes of one type are not.
     const std::string count = query.by_type && !query.by_code ? "count(DISTINCT s.id)" : "count(*)";
-    const auto q = db_.prepare(fmt::format(
-        "SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day, service, user,
-        type, code_id, name, tag, tag_text, count, context, from, where, group_by(groups)));
+    const auto q = db_.prepare(
+        fmt::format("SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day,
+                    service, user, type, code_id, name, tag, tag_text, count, context, concluded_by,
+                    from, where, group_by(groups)));
     bind_all(*q, params);
     while (q->step()) {
         UsageCount row;
@@ -653,6 +671,7 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
         row.tag = q->text(7);
         row.sessions = q->integer(8);
         row.context = q->text(9);
+        row.concluded_by = q->text(10);
         if (row.sessions > 0) {
             visit(row);
         }
