@@ -944,13 +944,15 @@ void add_session_commands(CLI::App& app, Registry& registry) {
     CLI::App* list_command = session->add_subcommand("list", "List sessions, newest first");
     list_command->add_flag("--mine", list_args->mine, "Only my own sessions");
     CLI::Option* open = list_command->add_flag("--open", list_args->open, "Only open sessions");
-    list_command->add_flag("--concluded", list_args->concluded, "Only concluded sessions")
-        ->excludes(open);
+    CLI::Option* concluded =
+        list_command->add_flag("--concluded", list_args->concluded, "Only concluded sessions")
+            ->excludes(open);
     list_command
         ->add_flag("--overdue", list_args->overdue,
                    "Only open sessions past their after-call work deadline, the longest "
                    "overdue first")
-        ->excludes(open);
+        ->excludes(open)
+        ->excludes(concluded);
     list_command->add_option("--service", list_args->service, "Only this service")
         ->type_name("SERVICE");
     list_command->add_option("--since", list_args->since, "Only sessions started since")

@@ -138,6 +138,8 @@ class WrapUpTest(NimbusTestCase):
         # A second later, the fresh one is due too.
         self.assertEqual(self.ids(self.at("2026-11-26T12:00:01Z", "session", "list", "--overdue",
                                           "--format", "json")), ["older", "due", "fresh"])
+        for other in ("--open", "--concluded"):
+            self.assert_fails(64, "session", "list", "--overdue", other)
         # Without codes and tags nothing can be concluded, so nothing is overdue.
         self.run_ok("extension", "disable", "Hotline", "codes-and-tags")
         self.assertEqual(self.ids(self.at(SWEEP_AT, "session", "list", "--overdue",
