@@ -1,8 +1,11 @@
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <nimbus/catalogue/codes.hpp>
+#include <nimbus/catalogue/lint.hpp>
 
 #include "app.hpp"
+#include "exit_codes.hpp"
 
 namespace nimbus::cli {
 namespace {
@@ -90,6 +93,51 @@ struct EditArgs {
     std::optional<std::string> description;
 };
 
+struct LintArgs {
+    std::string ou;
+    std::string service;
+    int unused_months = lint::Options{}.unused_months;
+    std::size_t max_primary = lint::Options{}.max_primary;
+    bool strict = false;
+};
+
+std::string objects_json(const std::vector<lint::Object>& objects) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const lint::Object& object : objects) {
+        nlohmann::ordered_json item{
+            {"kind", object.kind}, {"id", object.id}, {"name", object.name}};
+        if (!object.type.empty()) {
+            item["type"] = object.type;
+        }
+        item["ou"] = object.ou;
+        list.push_back(std::move(item));
+    }
+    return list.dump();
+}
+
+Result lint_result(const lint::Report& report, bool strict) {
+    Result result;
+    output::Rows rows;
+    rows.columns = {
+        {"rule", "RULE"}, {"objects", "OBJECTS"}, {"message", "FINDING"}, {"fix", "FIX"}};
+    std::string text;
+    for (const lint::Finding& finding : report.findings) {
+        rows.add({std::string(finding.rule), output::RawJson{objects_json(finding.objects)},
+                  finding.message, finding.fix});
+        text += fmt::format("{}: {}\n    fix: {}\n", finding.rule, finding.message, finding.fix);
+    }
+    result.rows = std::move(rows);
+    result.text = std::move(text);
+    result.notes = report.notes;
+    const std::size_t found = report.findings.size();
+    result.notes.push_back(found == 0 ? std::string("no findings")
+                                      : fmt::format("{} finding{}", found, found == 1 ? "" : "s"));
+    if (strict && found > 0) {
+        result.exit_status = exit_failure;
+    }
+    return result;
+}
+
 } // namespace
 
 void add_code_commands(CLI::App& app, Registry& registry) {
@@ -157,6 +205,34 @@ void add_code_commands(CLI::App& app, Registry& registry) {
                              return change_result(
                                  codes::edit(c.tx, c.audit, c.actor, edit_args->target.reference(),
                                              codes::Edit{edit_args->name, edit_args->description}));
+                         })});
+
+    auto lint_args = std::make_shared<LintArgs>();
+    CLI::App* lint_command = code->add_subcommand(
+        "lint", "Find near-duplicate, unlisted, unused and undescribed codes and awkward lists");
+    lint_command->add_option("--ou", lint_args->ou, "Only what is defined at this OU or below it")
+        ->type_name("PATH");
+    lint_command
+        ->add_option("--service", lint_args->service,
+                     "Only what this service offers and the codes it can see")
+        ->type_name("NAME");
+    lint_command
+        ->add_option("--unused-months", lint_args->unused_months,
+                     "A listed code unused this long is a finding (default 6)")
+        ->type_name("N");
+    lint_command
+        ->add_option("--max-primary", lint_args->max_primary,
+                     "A longer primary list is a finding (default 12)")
+        ->type_name("N");
+    lint_command->add_flag("--strict", lint_args->strict, "Exit 1 when anything is found");
+    registry.add(lint_command,
+                 Command{policy::Action::ReadCodes, ReadBody([lint_args](const ReadContext& c) {
+                             const LintArgs& a = *lint_args;
+                             const lint::Options options{
+                                 a.ou.empty() ? std::nullopt : std::optional(a.ou),
+                                 a.service.empty() ? std::nullopt : std::optional(a.service),
+                                 a.unused_months, a.max_primary};
+                             return lint_result(lint::run(c.tx, c.actor, options, c.now), a.strict);
                          })});
 
     auto delete_args = std::make_shared<ReferenceArgs>();

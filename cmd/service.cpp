@@ -94,6 +94,7 @@ Result change_result(const services::Change& change) {
     case services::Outcome::Unchanged: result.notes.push_back("unchanged: " + what); break;
     }
     result.notes.insert(result.notes.end(), change.notes.begin(), change.notes.end());
+    result.warnings = change.warnings;
     return result;
 }
 

@@ -23,6 +23,28 @@ TEST_CASE("text: case folding treats composed, decomposed and upper case alike")
     CHECK(text::fold_case("Sale") != text::fold_case("Sales"));
 }
 
+TEST_CASE("text: loose keys ignore case, accents, spacing and punctuation") {
+    CHECK(text::loose_key("Call-back") == U"callback");
+    CHECK(text::loose_key("CALL BACK!") == U"callback");
+    CHECK(text::loose_key("Rückruf") == text::loose_key("Ruckruf"));
+    CHECK(text::loose_key("Ｓａｌｅ") == U"sale"); // fullwidth
+    CHECK(text::loose_key("Straße") == U"strasse");
+    CHECK(text::loose_key("Level 2") == U"level2");
+    CHECK(text::loose_key("折り返し") == U"折り返し");
+    CHECK(text::loose_key("?!").empty());
+}
+
+TEST_CASE("text: edit distance, bounded") {
+    CHECK(text::edit_distance(U"sale", U"sale", 2) == 0);
+    CHECK(text::edit_distance(U"sale", U"sales", 2) == 1);
+    CHECK(text::edit_distance(U"callback", U"calbcak", 2) == 2); // a deletion and a swap
+    CHECK(text::edit_distance(U"complaint", U"complains", 2) == 1);
+    CHECK(text::edit_distance(U"abcd", U"badc", 2) == 2); // two swaps
+    CHECK(text::edit_distance(U"sale", U"refund", 2) == 3); // past the limit
+    CHECK(text::edit_distance(U"a", U"abcdef", 2) == 3);
+    CHECK(text::edit_distance(U"", U"ab", 2) == 2);
+}
+
 TEST_CASE("text: code points and display width") {
     CHECK(text::code_points("Rückruf") == 7);
     CHECK(text::code_points("折り返し") == 4);

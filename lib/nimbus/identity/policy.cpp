@@ -21,7 +21,7 @@ constexpr Rule table[] = {
     {Action::ActAs, "act-as",        "--as",                               "act as another user",      TenantAdmin,                   ScopeKind::Anywhere, "— (with any command but `init`; the audit trail names both users)", ""},
     {Action::ReadOus, "read-ous",      "ou list",                            "list OUs",                 catalogue_readers,             ScopeKind::Anywhere, "—", ""},
     {Action::CreateOu, "create-ou",     "ou create",                          "create OUs",               TenantAdmin | OuAdmin,         ScopeKind::Ou,       "the new OU's parent", "ou.create"},
-    {Action::ReadCodes, "read-codes",    "code list, code show, context list", "read the code catalogue",  catalogue_readers,             ScopeKind::Anywhere, "—", ""},
+    {Action::ReadCodes, "read-codes",    "code list, code show, code lint, context list", "read the code catalogue", catalogue_readers,             ScopeKind::Anywhere, "—", ""},
     {Action::ChangeCodes, "change-codes",  "code create, code edit, code delete","change codes",             TenantAdmin | OuAdmin | Owner, ScopeKind::Ou,       "the code's OU", "code.create code.edit code.delete"},
     {Action::ReadServices, "read-services", "service list, service show, extension list", "read service settings", catalogue_readers, ScopeKind::Anywhere, "—", ""},
     {Action::CreateService, "create-service", "service create",                    "create services",          TenantAdmin | OuAdmin,         ScopeKind::Ou,       "the service's OU", "service.create"},

@@ -193,15 +193,25 @@ Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
     policy::require(actor, policy::Action::ConfigureService, scope_of(service));
     const ServiceSettings before = settings(tx, service);
     const auto [new_primary, new_secondary] = planned_lists(tx, before, primary, secondary);
-    if (ids(new_primary) == ids(before.primary) && ids(new_secondary) == ids(before.secondary)) {
-        return Change{Outcome::Unchanged, before, {}};
+    Change change{Outcome::Unchanged, before, {}, {}};
+    if (ids(new_primary) != ids(before.primary) || ids(new_secondary) != ids(before.secondary)) {
+        require_defaults_listed(before, new_primary, new_secondary);
+        tx.replace_service_codes(service.id, CodeType::Primary, ids(new_primary));
+        tx.replace_service_codes(service.id, CodeType::Secondary, ids(new_secondary));
+        change = Change{Outcome::Updated, settings(tx, service), {}, {}};
+        audit.record("service.codes", "service " + service.name, service.ou_id,
+                     list_snapshot(before), list_snapshot(change.settings));
     }
-    require_defaults_listed(before, new_primary, new_secondary);
-    tx.replace_service_codes(service.id, CodeType::Primary, ids(new_primary));
-    tx.replace_service_codes(service.id, CodeType::Secondary, ids(new_secondary));
-    Change change{Outcome::Updated, settings(tx, service), {}};
-    audit.record("service.codes", "service " + service.name, service.ou_id, list_snapshot(before),
-                 list_snapshot(change.settings));
+    // Lists are kept whatever the license, ready for an upgrade, but offered
+    // to no one until then (the lint rule unlicensed-lists).
+    const Feature& codes_and_tags = *find_feature("codes-and-tags");
+    if (!allows(service.license, codes_and_tags) &&
+        (!change.settings.primary.empty() || !change.settings.secondary.empty())) {
+        change.warnings.push_back(fmt::format(
+            "service \"{}\" has the license {}, which does not allow codes-and-tags: its agents "
+            "are offered none of these codes until the license is {}",
+            service.name, to_string(service.license), licenses_allowing_text(codes_and_tags)));
+    }
     return change;
 }
 

@@ -58,9 +58,9 @@ Change set_features(store::WriteTransaction& tx, AuditTrail& audit, const Actor&
         }
     }
     if (!changed) {
-        return Change{Outcome::Unchanged, before, {}};
+        return Change{Outcome::Unchanged, before, {}, {}};
     }
-    Change change{Outcome::Updated, settings(tx, service), {}};
+    Change change{Outcome::Updated, settings(tx, service), {}, {}};
     audit.record("service.extensions", "service " + service.name, service.ou_id,
                  extensions_snapshot(before), extensions_snapshot(change.settings));
     return change;

@@ -221,7 +221,7 @@ Change set_wrap_up(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
         return wrap_up_snapshot(a) == wrap_up_snapshot(b);
     };
     if (same(before.wrap_up, after)) {
-        return Change{Outcome::Unchanged, before, {}};
+        return Change{Outcome::Unchanged, before, {}, {}};
     }
     tx.put_wrap_up(service.id,
                    after
@@ -231,7 +231,7 @@ Change set_wrap_up(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
                                                       : std::nullopt,
                              after->effective_from})
                        : std::nullopt);
-    Change change{Outcome::Updated, settings(tx, service), {}};
+    Change change{Outcome::Updated, settings(tx, service), {}, {}};
     audit.record("service.wrap-up", target(service), service.ou_id,
                  wrap_up_snapshot(before.wrap_up), wrap_up_snapshot(change.settings.wrap_up));
     return change;
@@ -246,7 +246,7 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
     if (const auto existing = tx.find_service(key)) {
         if (existing->name == name && existing->ou_id == ou.id &&
             existing->license == draft.license) {
-            return Change{Outcome::Unchanged, settings(tx, *existing), {}};
+            return Change{Outcome::Unchanged, settings(tx, *existing), {}, {}};
         }
         throw Error(ErrorKind::Conflict,
                     fmt::format("service \"{}\" already exists in OU \"{}\" with license {}",
@@ -262,7 +262,7 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
     service.created_at = audit.now();
     service.id = tx.insert_service(
         store::NewService{service.name, key, ou.id, service.license, service.created_at});
-    Change change{Outcome::Created, settings(tx, service), {}};
+    Change change{Outcome::Created, settings(tx, service), {}, {}};
     audit.record("service.create", target(service), ou.id, nullptr, snapshot(change.settings));
     return change;
 }
@@ -306,14 +306,14 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                                 unlicensed.size() == 1 ? "it" : "them"));
     }
     if (renamed.name == service.name && renamed.license == service.license) {
-        return Change{Outcome::Unchanged, before, {}};
+        return Change{Outcome::Unchanged, before, {}, {}};
     }
 
     tx.update_service(service.id, renamed.name, names::name_key(renamed.name), renamed.license);
     for (const std::string& feature : unlicensed) {
         tx.set_feature(service.id, feature, false);
     }
-    Change change{Outcome::Updated, settings(tx, renamed), {}};
+    Change change{Outcome::Updated, settings(tx, renamed), {}, {}};
     audit.record("service.edit", target(renamed), service.ou_id, snapshot(before),
                  snapshot(change.settings));
     if (!unlicensed.empty()) {

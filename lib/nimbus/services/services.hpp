@@ -68,7 +68,8 @@ enum class Outcome { Created, Updated, Unchanged };
 struct Change {
     Outcome outcome = Outcome::Unchanged;
     ServiceSettings settings;
-    std::vector<std::string> notes; ///< side effects worth telling the user
+    std::vector<std::string> notes;    ///< side effects worth telling the user
+    std::vector<std::string> warnings; ///< done, but likely not what the user wants
 };
 
 /// Creates a service. The same name with the same OU and license: Unchanged;

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <utf8proc.h>
@@ -138,6 +140,62 @@ std::string fold_case(std::string_view s) {
         return folded;
     }
     return map(s, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD).value_or(std::string(s));
+}
+
+std::u32string loose_key(std::string_view s) {
+    const std::string decomposed = map(s, UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE |
+                                              UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK)
+                                       .value_or(std::string(s));
+    std::u32string key;
+    for_each_code_point(decomposed, [&](CodePoint point) {
+        if (point.value != malformed) {
+            switch (utf8proc_category(point.value)) {
+            case UTF8PROC_CATEGORY_LU:
+            case UTF8PROC_CATEGORY_LL:
+            case UTF8PROC_CATEGORY_LT:
+            case UTF8PROC_CATEGORY_LM:
+            case UTF8PROC_CATEGORY_LO:
+            case UTF8PROC_CATEGORY_ND:
+            case UTF8PROC_CATEGORY_NL:
+            case UTF8PROC_CATEGORY_NO: key.push_back(static_cast<char32_t>(point.value)); break;
+            default: break;
+            }
+        }
+        return true;
+    });
+    return key;
+}
+
+std::size_t edit_distance(std::u32string_view a, std::u32string_view b, std::size_t limit) {
+    if (a.size() > b.size()) {
+        std::swap(a, b);
+    }
+    if (b.size() - a.size() > limit) {
+        return limit + 1;
+    }
+    // Optimal string alignment, three rows of the dynamic programme.
+    std::vector<std::size_t> before(a.size() + 1), previous(a.size() + 1), current(a.size() + 1);
+    for (std::size_t i = 0; i <= a.size(); ++i) {
+        previous[i] = i;
+    }
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+        current[0] = j;
+        std::size_t row_minimum = current[0];
+        for (std::size_t i = 1; i <= a.size(); ++i) {
+            const std::size_t substitution = previous[i - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            current[i] = std::min({previous[i] + 1, current[i - 1] + 1, substitution});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+                current[i] = std::min(current[i], before[i - 2] + 1);
+            }
+            row_minimum = std::min(row_minimum, current[i]);
+        }
+        if (row_minimum > limit) {
+            return limit + 1;
+        }
+        std::swap(before, previous);
+        std::swap(previous, current);
+    }
+    return std::min(previous[a.size()], limit + 1);
 }
 
 std::size_t code_points(std::string_view s) {

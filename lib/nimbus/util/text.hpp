@@ -36,6 +36,17 @@ std::optional<std::string> to_nfc(std::string_view s);
 /// "RÜCKRUF", "rückruf" and "ru\u0308ckruf" share one key. `s` must be valid UTF-8.
 std::string fold_case(std::string_view s);
 
+/// The letters and digits of `s`, compatibility-decomposed and case-folded,
+/// without marks: what is left when case, accents, spacing and punctuation
+/// are ignored ("Call-back", "CALLBACK" and "Cäll back" give "callback"). For
+/// finding near-duplicate names; `s` must be valid UTF-8.
+std::u32string loose_key(std::string_view s);
+
+/// The edit distance of `a` and `b` (insertions, deletions, substitutions and
+/// transpositions of neighbours each count one), or `limit + 1` when it is
+/// more than `limit`.
+std::size_t edit_distance(std::u32string_view a, std::u32string_view b, std::size_t limit);
+
 /// Number of Unicode code points in `s` (a malformed byte counts as one).
 std::size_t code_points(std::string_view s);
 

@@ -232,10 +232,10 @@ ConcludedCode read_concluded_code(const Statement& q, int first) {
 /// time, floored to days. The offsets change only at transitions, so a short
 /// CASE serves millions of rows.
 std::string local_day_expression(const std::vector<OffsetSpan>& offsets) {
-    std::string offset;
+    std::string offset = "0"; // no spans: the query does not group by day
     if (offsets.size() == 1) {
         offset = std::to_string(offsets.front().offset_seconds);
-    } else {
+    } else if (offsets.size() > 1) {
         offset = "CASE";
         for (std::size_t i = 0; i + 1 < offsets.size(); ++i) {
             offset += fmt::format(" WHEN s.started_at < {} THEN {}", to_seconds(offsets[i].until),
