@@ -40,10 +40,12 @@ ledger_version=$(sqlite3 "$store" "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite
 if [[ -n $ledger_version ]]; then
   # Back to schema 6, the one before the ledger, for init to chain the rows
   # added below. Schema 8 rebuilds the session table in its own shape again,
-  # and 9's to 14's tables, views and indexes are made anew; a later schema
+  # and 9's to 15's tables, views and indexes are made anew; a later schema
   # needs its own way back.
-  ((ledger_version <= 14)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
-  sqlite3 "$store" "DROP TABLE IF EXISTS conclusion_default; DROP TABLE IF EXISTS service_wrap_up;
+  ((ledger_version <= 15)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
+  sqlite3 "$store" "DROP TRIGGER IF EXISTS ou_retired_no_delete; DROP TRIGGER IF EXISTS service_retired_no_delete;
+                    DROP TABLE IF EXISTS ou_retired; DROP TABLE IF EXISTS service_retired;
+                    DROP TABLE IF EXISTS conclusion_default; DROP TABLE IF EXISTS service_wrap_up;
                     DROP VIEW IF EXISTS session_caller; DROP VIEW IF EXISTS directory_country;
                     DROP TABLE IF EXISTS caller_number;
                     DROP TABLE IF EXISTS ledger_pending; DROP TABLE IF EXISTS directory_entry;

@@ -466,7 +466,8 @@ Candidates positional_values(const std::string& path, const std::vector<std::str
         return index == 0 ? lookup.sessions(false) : Candidates{};
     }
     if (path == "service show" || path == "service edit" || path == "service apply" ||
-        path == "service wrap-up" || path == "extension list") {
+        path == "service wrap-up" || path == "service retire" || path == "service restore" ||
+        path == "service delete" || path == "extension list") {
         return index == 0 ? lookup.services() : Candidates{};
     }
     if (path == "extension enable" || path == "extension disable") {
@@ -474,6 +475,9 @@ Candidates positional_values(const std::string& path, const std::vector<std::str
     }
     if (path == "code show" || path == "code edit" || path == "code delete") {
         return index == 0 ? lookup.codes(std::nullopt) : Candidates{};
+    }
+    if (path == "ou retire" || path == "ou restore" || path == "ou delete") {
+        return index == 0 ? lookup.ous() : Candidates{};
     }
     if (path == "ou create") {
         Candidates paths;

@@ -73,14 +73,17 @@ output::Rows service_rows(const std::vector<ServiceSettings>& list) {
                     {"enabled", "ENABLED", output::Audience::People},
                     {"wrap_up_summary", "WRAP-UP", output::Audience::People},
                     {"wrap_up", "WRAP-UP", output::Audience::Programs},
-                    {"created_at", "CREATED", output::Audience::Programs}};
+                    {"created_at", "CREATED", output::Audience::Programs},
+                    {"retired_at", "RETIRED"}};
     for (const ServiceSettings& settings : list) {
         const Service& service = settings.service;
         rows.add({service.id, service.name, service.ou_path,
                   std::string(to_string(service.license)), names_of(settings.primary),
                   names_of(settings.secondary), extensions_json(settings), settings.enabled,
                   wrap_up_text(settings), wrap_up_json(settings),
-                  timefmt::to_utc_string(service.created_at)});
+                  timefmt::to_utc_string(service.created_at),
+                  service.retired_at ? output::Cell(timefmt::to_utc_string(*service.retired_at))
+                                     : output::Cell()});
     }
     return rows;
 }
@@ -92,6 +95,9 @@ Result change_result(const services::Change& change) {
     case services::Outcome::Created: result.notes.push_back("created " + what); break;
     case services::Outcome::Updated: result.notes.push_back("updated " + what); break;
     case services::Outcome::Unchanged: result.notes.push_back("unchanged: " + what); break;
+    case services::Outcome::Deleted:
+        result.notes.push_back("deleted " + what + ": it was never used");
+        break;
     }
     result.notes.insert(result.notes.end(), change.notes.begin(), change.notes.end());
     result.warnings = change.warnings;
@@ -247,14 +253,37 @@ void add_service_commands(CLI::App& app, Registry& registry) {
                                                          *parse_license(create_args->license)}));
                                  })});
 
+    auto include_retired = std::make_shared<bool>(false);
     CLI::App* list = service->add_subcommand("list", "List services");
-    registry.add(list, Command{policy::Action::ReadServices, ReadBody([](const ReadContext& c) {
+    list->add_flag("--include-retired", *include_retired, "Also list retired services");
+    registry.add(list, Command{policy::Action::ReadServices,
+                               ReadBody([include_retired](const ReadContext& c) {
                                    std::vector<ServiceSettings> all;
                                    for (const Service& s : c.tx.services()) {
-                                       all.push_back(services::settings(c.tx, s));
+                                       if (*include_retired || !s.retired()) {
+                                           all.push_back(services::settings(c.tx, s));
+                                       }
                                    }
                                    return Result::list(service_rows(all));
                                })});
+
+    // Retire, restore and delete: one service each, under the change-service rule.
+    using Lifecycle =
+        services::Change (*)(store::WriteTransaction&, AuditTrail&, const Actor&, std::string_view);
+    const auto add_lifecycle = [&](const char* name, const char* help, Lifecycle run) {
+        auto target = std::make_shared<std::string>();
+        CLI::App* command = service->add_subcommand(name, help);
+        command->add_option("service", *target, "Service name")->required()->type_name("SERVICE");
+        registry.add(
+            command,
+            Command{policy::Action::ChangeService, WriteBody([target, run](const WriteContext& c) {
+                        return change_result(run(c.tx, c.audit, c.actor, *target));
+                    })});
+    };
+    add_lifecycle("retire", "Retire a service: no new sessions, nothing offered, kept in reports",
+                  &services::retire);
+    add_lifecycle("restore", "Bring a retired service back", &services::restore);
+    add_lifecycle("delete", "Delete a service that was never used", &services::remove);
 
     auto show_name = std::make_shared<std::string>();
     CLI::App* show = service->add_subcommand(

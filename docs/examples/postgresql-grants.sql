@@ -34,3 +34,7 @@ GRANT INSERT ON caller_number TO nimbus_app;
 -- sweep marks the conclusions it writes (schema 14).
 GRANT INSERT, UPDATE, DELETE ON service_wrap_up TO nimbus_app;
 GRANT INSERT ON conclusion_default TO nimbus_app;
+-- Schema 15: retiring and restoring OUs and services, and deleting those
+-- never used (row level security decides who may).
+GRANT INSERT, DELETE ON ou_retired, service_retired TO nimbus_app;
+GRANT DELETE ON ou, service TO nimbus_app;

@@ -19,7 +19,7 @@ import uuid
 BINARY = os.environ.get("NIMBUS_CODES_BIN", "nimbus-codes")
 LOGIN = pwd.getpwuid(os.geteuid()).pw_name
 FIXED_NOW = "2026-11-26T09:30:00Z"
-SCHEMA_VERSION = 14  # the newest migration in schema/sqlite/ and schema/postgresql/
+SCHEMA_VERSION = 15  # the newest migration in schema/sqlite/ and schema/postgresql/
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.environ.get("NIMBUS_TEST_ENGINE", "sqlite")
 

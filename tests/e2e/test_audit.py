@@ -65,9 +65,13 @@ class AuditTest(NimbusTestCase):
         self.run_ok("ou", "create", "Contoso/Support")
         self.run_ok("code", "create", "--type", "primary", "--name", "A", "--ou", "Contoso/Sales")
         self.run_ok("code", "create", "--type", "primary", "--name", "B", "--ou", "Contoso/Support")
+        self.run_ok("ou", "create", "Contoso/Sales/EMEA")
+        # An OU's creation is filed under the OU it was created in: Sam, admin
+        # of Contoso/Sales, reads EMEA's but not his own OU's.
         seen = self.json_ok("audit", "list", "--as", "sam")
-        self.assertEqual([(e["action"], e["ou"]) for e in seen],
-                         [("ou.create", "Contoso/Sales"), ("code.create", "Contoso/Sales")])
+        self.assertEqual([(e["action"], e["target"], e["ou"]) for e in seen],
+                         [("code.create", "code id:1", "Contoso/Sales"),
+                          ("ou.create", "ou Contoso/Sales/EMEA", "Contoso/Sales")])
         for user in ("olga", "sue", "mia"):
             self.assert_fails(77, "audit", "list", "--as", user, stderr="may not read the audit trail")
 

@@ -99,6 +99,43 @@ class ConfigTest(NimbusTestCase):
         self.assertEqual(self.run_ok("config", "plan", path, "--prune", "--detailed-exitcode").out, "")
         self.assertEqual(self.json_ok("code", "show", "id:4")["deleted_at"], "2026-11-26T09:30:00Z")
 
+    def test_retired_services_and_ous_round_trip_and_prune_retires(self):
+        self.run_ok("service", "retire", "EMEA Line")
+        self.run_ok("ou", "retire", "Contoso/Sales/EMEA")
+        text = self.export()
+        self.assertIn('ous = [\n  "Contoso/Sales",\n]\nretired_ous = [\n  "Contoso/Sales/EMEA",\n]\n', text)
+        self.assertIn('primary = ["折り返し", "Sale"]\nsecondary = []\nextensions = { codes-and-tags = false, '
+                      'caller-information = false, conversation-context = false, session-details = false }\n'
+                      'retired = true\n', text)
+        path = self.write("retired.toml", text)
+        other = self.fresh_store("other.db")
+        self.run_ok("config", "apply", path, "--store", other)
+        self.assertEqual(self.run_ok("config", "export", "--store", other).out, text)
+
+        # A file that lists them as active brings them back, the OU first.
+        active = text.replace("retired = true\n", "").replace(
+            '"Contoso/Sales",\n]\nretired_ous = [\n', '"Contoso/Sales",\n')
+        path = self.write("active.toml", active)
+        self.assertEqual(self.run_ok("config", "apply", path).out,
+                         "~ ou Contoso/Sales/EMEA: restore\n~ service \"EMEA Line\": restore\n")
+        self.assertEqual(self.export(), active)
+
+        # --prune retires what the file leaves out of its scope, and deletes nothing used.
+        start = active.index('[[services]]\nname = "EMEA Line"')
+        without = active[:start] + active[active.index("[[services]]", start + 1):]
+        without = without.replace('  "Contoso/Sales/EMEA",\n', "").replace(
+            '[[codes]]\ntype = "primary"\nname = "折り返し"\nou = "Contoso/Sales/EMEA"\n\n', "")
+        path = self.write("pruned.toml", without)
+        self.assertEqual(self.run_ok("config", "plan", path).out, "")
+        self.assertEqual(self.run_ok("config", "apply", path, "--prune").out.splitlines(), [
+            '- code primary "折り返し" in Contoso/Sales/EMEA',
+            '~ service "EMEA Line": retire',
+            "~ ou Contoso/Sales/EMEA: retire",
+        ])
+        self.assertEqual(self.json_ok("service", "show", "EMEA Line")["retired_at"],
+                         "2026-11-26T09:30:00Z")
+        self.assertEqual(self.run_ok("config", "plan", path, "--prune").out, "")
+
     def test_without_prune_nothing_is_deleted(self):
         path = self.write("partial.toml", 'tenant = "Contoso"\n\n[[services]]\nname = "Hotline"\n'
                                           'ou = "Contoso/Sales"\nlicense = "contact-center"\nprimary = ["Sale"]\n')

@@ -171,14 +171,16 @@ class LedgerTest(NimbusTestCase):
         # Someone with the whole store in hand changes a conclusion and builds
         # the ledger afresh, as an upgrade from schema 6 would (schema 8's key
         # put back as it was, for its migration to run again): it verifies...
-        # (and schema 9's to 14's objects dropped, for their migrations to run again too)
-        self.tamper("DROP TABLE conclusion_default; DROP TABLE service_wrap_up; "
+        # (and schema 9's to 15's objects dropped, for their migrations to run again too)
+        self.tamper("DROP TABLE ou_retired; DROP TABLE service_retired; "
+                    "DROP TABLE conclusion_default; DROP TABLE service_wrap_up; "
                     "DROP VIEW session_caller; DROP VIEW directory_country; DROP TABLE caller_number; "
                     "DROP TABLE ledger; DROP TABLE ledger_pending; "
                     "DROP TABLE directory_entry; DROP TABLE directory; DROP INDEX session_by_caller; "
                     "DROP TABLE session_context; DROP TABLE context_field; DROP TABLE session_times; "
                     "PRAGMA user_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'",
+                    "DROP POLICY ou_remove ON ou; DROP POLICY service_remove ON service; DROP TABLE ou_retired, service_retired; "
                     "DROP TABLE conclusion_default, service_wrap_up; "
                     "DROP FUNCTION conclusion_default_with_its_conclusion(); "
                     "DROP VIEW session_caller, directory_country; DROP TABLE caller_number; "

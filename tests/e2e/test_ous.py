@@ -28,7 +28,7 @@ class OuTest(NimbusTestCase):
     def test_output_fields(self):
         created = self.json_ok("ou", "create", "Contoso/Sales")
         self.assertEqual(created, {"id": 2, "path": "Contoso/Sales", "name": "Sales", "parent": "Contoso",
-                                   "created_at": "2026-11-26T09:30:00Z"})
+                                   "created_at": "2026-11-26T09:30:00Z", "retired_at": None})
 
     def test_bad_paths(self):
         self.assert_fails(65, "ou", "create", "Fabrikam/Sales", stderr='does not start at the tenant root "Contoso"')
@@ -41,7 +41,7 @@ class OuTest(NimbusTestCase):
         self.run_ok("ou", "create", "Contoso/Sales/EMEA", "--as", "sam")
         self.assertIn("unchanged", self.run_ok("ou", "create", "Contoso/Sales", "--as", "sam").err)
         self.assert_fails(77, "ou", "create", "Contoso/Marketing", "--as", "sam",
-                          stderr='may not create OUs in OU "Contoso"')
+                          stderr='may not create, retire, restore or delete OUs in OU "Contoso"')
         self.assert_fails(77, "ou", "create", "Contoso/Support/Desk", "--as", "sam")
         for user in ("olga", "sue", "mia"):
             self.assert_fails(77, "ou", "create", "Contoso/Sales/X", "--as", user)

@@ -362,6 +362,34 @@ class ServerRolesTest(NimbusTestCase):
         self.as_person("mia")  # the agent reads her swept sessions' marks
         self.assertEqual(self.json_ok("session", "show", "h-3")["by_default"], "2026-11-26T09:05:00Z")
 
+    def test_services_and_ous_are_retired_and_deleted_by_their_admins_alone(self):
+        self.as_person("sam")
+        self.run_ok("ou", "create", "Contoso/Sales/Typo")
+        self.run_ok("service", "create", "Typo", "--ou", "Contoso/Sales", "--license", "basic-routing")
+        self.as_person("olga")  # the owner of Hotline retires nothing
+        self.assert_fails(77, "service", "retire", "Hotline")
+        before = self.rows_dumped()
+        hotline = self.id_of("service", "name = 'Hotline'")
+        for person, statement in (
+                ("olga", f"INSERT INTO service_retired VALUES ({hotline}, '2026-11-26T09:30:00Z')"),
+                ("mia", "DELETE FROM service WHERE name = 'Typo'"),
+                ("olga", "DELETE FROM ou WHERE path = 'Contoso/Sales/Typo'"),
+                ("sam", "DELETE FROM ou WHERE path = 'Contoso/Sales'"),
+                ("sam", "DELETE FROM service WHERE name = 'Hotline'")):
+            done = self.sql(person, statement)
+            self.assertTrue(done.returncode != 0 or done.stdout.strip() == "", (person, statement))
+        self.assertEqual(self.rows_dumped(), before)
+        self.as_person("sam")  # the OU admin retires, restores and deletes below his OU
+        self.run_ok("service", "retire", "Hotline")
+        self.assertEqual(self.json_ok("service", "list"), [
+            row for row in self.json_ok("service", "list", "--include-retired") if row["name"] != "Hotline"])
+        self.run_ok("service", "restore", "Hotline")
+        self.run_ok("service", "delete", "Typo")
+        self.run_ok("ou", "delete", "Contoso/Sales/Typo")
+        self.assert_fails(77, "ou", "retire", "Contoso/Sales")
+        self.assertEqual(self.audit_actions()[-4:],
+                         ["service.retire", "service.restore", "service.delete", "ou.delete"])
+
     def test_context_is_defined_by_admins_and_read_with_its_sessions(self):
         self.as_person("olga")  # an owner: not an admin of any OU
         self.assert_fails(77, "context", "define", "Reason", "--type", "choice", "--values", "A,B",

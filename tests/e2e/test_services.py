@@ -51,7 +51,7 @@ class ServicesTest(NimbusTestCase):
              "secondary": [],
              "extensions": {"codes-and-tags": False, "caller-information": False,
                             "conversation-context": False, "session-details": False},
-             "wrap_up": None, "created_at": "2026-11-26T09:30:00Z"})
+             "wrap_up": None, "created_at": "2026-11-26T09:30:00Z", "retired_at": None})
         self.assertIn("unchanged", self.run_ok("service", "create", "Hotline", "--ou", "Contoso/Sales",
                                                "--license", "basic-routing").err)
         self.assert_fails(4, "service", "create", "Hotline", "--ou", "Contoso/Sales", "--license", "contact-center")
@@ -161,7 +161,7 @@ class ServicesTest(NimbusTestCase):
         self.assertEqual(self.json_ok("service", "show", "Hotline", "--as", "sue")["name"], "Hotline")
         # Owners change their service's settings, not its license, and create no services.
         self.assert_fails(77, "service", "edit", "Hotline", "--license", "contact-center", "--as", "olga",
-                          stderr="olga via " + LOGIN + " may not rename services or change their license")
+                          stderr="olga via " + LOGIN + " may not rename, retire, restore or delete services, or change their license")
         self.assert_fails(77, "service", "create", "X", "--ou", "Contoso/Sales", "--license", "basic-routing",
                           "--as", "olga")
         self.assertEqual(self.settings(), before)

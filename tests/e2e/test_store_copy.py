@@ -24,6 +24,7 @@ TABLES = {
     "directory": "ou_id", "directory_entry": "ou_id, number", "context_field": "id",
     "session_context": "session_id, field_id", "session_times": "session_id", "ledger": "position",
     "caller_number": "caller, country", "service_wrap_up": "service_id", "conclusion_default": "session_id",
+    "ou_retired": "ou_id", "service_retired": "service_id",
 }
 # Commands whose output must not depend on the engine.
 READS = [

@@ -39,7 +39,7 @@ TEST_CASE("text: edit distance, bounded") {
     CHECK(text::edit_distance(U"sale", U"sales", 2) == 1);
     CHECK(text::edit_distance(U"callback", U"calbcak", 2) == 2); // a deletion and a swap
     CHECK(text::edit_distance(U"complaint", U"complains", 2) == 1);
-    CHECK(text::edit_distance(U"abcd", U"badc", 2) == 2); // two swaps
+    CHECK(text::edit_distance(U"abcd", U"badc", 2) == 2);   // two swaps
     CHECK(text::edit_distance(U"sale", U"refund", 2) == 3); // past the limit
     CHECK(text::edit_distance(U"a", U"abcdef", 2) == 3);
     CHECK(text::edit_distance(U"", U"ab", 2) == 2);

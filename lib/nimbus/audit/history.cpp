@@ -27,4 +27,20 @@ std::vector<AuditEntry> list(store::ReadTransaction& tx, const Actor& actor,
     return entries;
 }
 
+std::optional<std::string> changed_since_creation(store::ReadTransaction& tx,
+                                                  std::string_view target,
+                                                  std::string_view creation) {
+    store::AuditFilter filter;
+    filter.target = std::string(target);
+    std::optional<std::string> changed;
+    for (const AuditEntry& entry : tx.audit_entries(filter)) {
+        if (entry.action == creation) {
+            changed.reset();
+        } else if (!changed) {
+            changed = entry.action;
+        }
+    }
+    return changed;
+}
+
 } // namespace nimbus::audit

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <nimbus/audit/model.hpp>
@@ -12,5 +15,13 @@ namespace nimbus::audit {
 /// tenant admins read all, OU admins the records of OUs in their subtrees.
 std::vector<AuditEntry> list(store::ReadTransaction& tx, const Actor& actor,
                              const store::AuditFilter& filter);
+
+/// The action of the first record of `target` written after its latest
+/// `creation` record (an OU or a service made again under a name that one
+/// deleted had, has only the history since), or none: what tells an object
+/// that was used from one that was only created.
+std::optional<std::string> changed_since_creation(store::ReadTransaction& tx,
+                                                  std::string_view target,
+                                                  std::string_view creation);
 
 } // namespace nimbus::audit

@@ -159,6 +159,7 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
         }
         throw_clash(*clash);
     }
+    ous::require_active(ou);
     refuse_lookalike(tx, draft.type, name, ou, std::nullopt);
 
     Code code;

@@ -105,14 +105,27 @@ public:
                                                           only_service_->name, within_path_));
             }
         }
+        // Retired OUs and services offer nothing: their codes and lists are
+        // out of use until they are restored.
+        std::set<std::int64_t> retired_ous;
+        for (const Ou& ou : tx.ous()) {
+            if (ou.retired()) {
+                retired_ous.insert(ou.id);
+            }
+        }
         for (Code& code : tx.codes(store::CodeFilter{})) {
-            codes_.push_back(std::move(code));
+            if (!retired_ous.contains(code.ou_id)) {
+                codes_.push_back(std::move(code));
+            }
         }
         std::sort(codes_.begin(), codes_.end(), [](const Code& a, const Code& b) {
             return std::tuple(a.type, names::name_key(a.name), a.ou_path) <
                    std::tuple(b.type, names::name_key(b.name), b.ou_path);
         });
         for (const Service& service : tx.services()) {
+            if (service.retired()) {
+                continue;
+            }
             all_services_.push_back(services::settings(tx, service));
             for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
                 for (const Code& code : all_services_.back().list(type)) {

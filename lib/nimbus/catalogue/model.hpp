@@ -17,6 +17,9 @@ struct Ou {
     std::string path;     ///< from the root, e.g. "Contoso/Sales"
     std::string path_key; ///< case-folded path, unique
     Timestamp created_at{};
+    std::optional<Timestamp> retired_at; ///< set while retired (see ous::retire)
+
+    bool retired() const { return retired_at.has_value(); }
 };
 
 /// Primary and secondary codes differ only as labels; they are kept apart everywhere.

@@ -36,4 +36,33 @@ struct Creation {
 Creation create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
                 std::string_view path, bool parents);
 
+/// Throws Conflict when an OU is retired: nothing new is made in it.
+void require_active(const Ou& ou);
+
+/// What retire or restore did, and the OU afterwards.
+struct Change {
+    bool changed = false;
+    Ou ou;
+};
+
+/// Retires an OU (the create-ou rule, at its parent) once nothing under it is
+/// active: every OU and service below it is retired (Conflict, naming them,
+/// otherwise). Nothing new is made in a retired OU; it is listed only on
+/// request, and everything it holds stays in reports. The root is never
+/// retired (Usage).
+Change retire(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              std::string_view path);
+
+/// Restores a retired OU. Its parent must not be retired (Conflict).
+Change restore(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+               std::string_view path);
+
+/// Deletes an OU that was never used, with the OUs below it: nothing defined
+/// in any of them (services, codes, a directory, context fields), no audit
+/// record filed under any of them (OUs created in one since it was made) and
+/// no history but their creation; otherwise Conflict, which says to retire
+/// it. Gives the OUs as they were, the top first.
+std::vector<Ou> remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                       std::string_view path);
+
 } // namespace nimbus::ous

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -83,6 +84,7 @@ struct FileService {
     std::vector<std::pair<std::string, bool>> extensions;
     /// The after-call work policy: none when the file does not say.
     std::optional<services::WrapUpEdit> wrap_up;
+    bool retired = false;
     unsigned line = 0;
 };
 
@@ -90,6 +92,7 @@ struct File {
     std::string tenant;
     std::optional<std::string> scope;
     std::vector<std::pair<std::string, unsigned>> ous;
+    std::vector<std::pair<std::string, unsigned>> retired_ous;
     std::vector<FileCode> codes;
     std::vector<FileContext> context;
     std::vector<FileService> services;
@@ -127,9 +130,10 @@ public:
                 has_tenant = true;
             } else if (k == "scope") {
                 file.scope = string(value, k);
-            } else if (k == "ous") {
+            } else if (k == "ous" || k == "retired_ous") {
                 for (const toml::node& element : array(value, k)) {
-                    file.ous.emplace_back(string(element, k), line(element));
+                    (k == "ous" ? file.ous : file.retired_ous)
+                        .emplace_back(string(element, k), line(element));
                 }
             } else if (k == "codes") {
                 for (const toml::node& element : array(value, k)) {
@@ -304,10 +308,16 @@ private:
                 }
             } else if (k == "wrap_up") {
                 service.wrap_up = wrap_up(value);
+            } else if (k == "retired") {
+                const auto* flag = value.as_boolean();
+                if (flag == nullptr) {
+                    fail(value.source(), "\"retired\" is true or false");
+                }
+                service.retired = flag->get();
             } else {
                 fail(key.source(),
                      fmt::format("unknown key \"{}\" in a service (known: name, ou, license, "
-                                 "primary, secondary, extensions, wrap_up)",
+                                 "primary, secondary, extensions, wrap_up, retired)",
                                  k));
             }
         }
@@ -429,8 +439,13 @@ public:
         scope_path_ = scope.path;
         check_scope(file, scope);
         check_duplicates(file);
+        // OUs first, and back in use before anything is made in them; they
+        // are retired last, once what is under them is.
         for (const auto& [path, line] : file.ous) {
-            apply_ou(path, line);
+            apply_ou(path, line, false);
+        }
+        for (const auto& [path, line] : file.retired_ous) {
+            apply_ou(path, line, true);
         }
         for (const FileContext& entry : file.context) {
             apply_context(entry);
@@ -441,10 +456,17 @@ public:
         for (const FileService& service : file.services) {
             apply_service(service);
         }
+        for (const FileService& service : file.services) {
+            if (service.retired) {
+                retire_service(service.name, service.line);
+            }
+        }
         if (options_.prune) {
             prune_context(scope);
             prune_codes(scope);
+            prune_services(file, scope);
         }
+        retire_ous(file, scope);
         return std::move(steps_);
     }
 
@@ -462,6 +484,9 @@ private:
             });
         };
         for (const auto& [path, line] : file.ous) {
+            check(path, line, "the");
+        }
+        for (const auto& [path, line] : file.retired_ous) {
             check(path, line, "the");
         }
         for (const FileCode& code : file.codes) {
@@ -522,14 +547,93 @@ private:
         }
     }
 
-    void apply_ou(const std::string& path, unsigned line) {
-        if (tx_.find_ou(names::name_key(names::clean_ou_path(path)))) {
-            return; // nothing to do, so nothing to check
+    /// Creates the OU if it is missing, and restores it when the file lists
+    /// it as active (`retired` false); retire_ous() retires it later.
+    void apply_ou(const std::string& path, unsigned line, bool retired) {
+        const auto existing = tx_.find_ou(names::name_key(names::clean_ou_path(path)));
+        if (!existing) {
+            const ous::Creation creation = at_line(
+                source_, line, [&] { return ous::create(tx_, audit_, actor_, path, true); });
+            for (const Ou& ou : creation.created) {
+                steps_.push_back(Step{'+', "ou", ou.path, {}});
+            }
+        } else if (existing->retired() && !retired) {
+            at_line(source_, line, [&] { return ous::restore(tx_, audit_, actor_, path); });
+            steps_.push_back(Step{'~', "ou", existing->path, "restore"});
         }
-        const ous::Creation creation =
-            at_line(source_, line, [&] { return ous::create(tx_, audit_, actor_, path, true); });
-        for (const Ou& ou : creation.created) {
-            steps_.push_back(Step{'+', "ou", ou.path, {}});
+    }
+
+    /// Runs `operation` for the entry at `line` of the file, or for --prune
+    /// (line 0: what the file leaves out has no line).
+    template <class Operation>
+    void in_file(unsigned line, Operation&& operation) {
+        if (line == 0) {
+            operation();
+        } else {
+            at_line(source_, line, std::forward<Operation>(operation));
+        }
+    }
+
+    /// Retires the OUs the file lists as retired and, with --prune, those of
+    /// the scope it names nowhere: the deepest first.
+    void retire_ous(const File& file, const Ou& scope) {
+        std::map<std::string, unsigned> wanted; // path key -> line
+        for (const auto& [path, line] : file.retired_ous) {
+            wanted.emplace(names::name_key(names::clean_ou_path(path)), line);
+        }
+        if (options_.prune) {
+            std::set<std::string> named; // OUs the file names, and their ancestors
+            const auto name_with_ancestors = [&](std::string_view path) {
+                std::string key = names::name_key(names::clean_ou_path(path));
+                while (!key.empty()) {
+                    named.insert(key);
+                    key = std::string(names::ou_parent(key));
+                }
+            };
+            for (const auto& [path, line] : file.ous) {
+                name_with_ancestors(path);
+            }
+            for (const FileCode& code : file.codes) {
+                name_with_ancestors(code.ou.empty() ? scope.path : code.ou);
+            }
+            for (const FileService& service : file.services) {
+                name_with_ancestors(service.ou);
+            }
+            for (const Ou& ou : tx_.ous()) {
+                if (ou.id != scope.id && within(ou.path, scope) && !named.contains(ou.path_key)) {
+                    wanted.emplace(ou.path_key, 0);
+                }
+            }
+        }
+        for (auto it = wanted.rbegin(); it != wanted.rend(); ++it) {
+            const auto ou = tx_.find_ou(it->first);
+            if (ou && !ou->retired()) {
+                in_file(it->second, [&] { return ous::retire(tx_, audit_, actor_, ou->path); });
+                steps_.push_back(Step{'~', "ou", ou->path, "retire"});
+            }
+        }
+    }
+
+    void retire_service(const std::string& name, unsigned line) {
+        const auto service = tx_.find_service(names::name_key(names::clean_name(name, "service "
+                                                                                      "name")));
+        if (service && !service->retired()) {
+            in_file(line, [&] { return services::retire(tx_, audit_, actor_, service->name); });
+            steps_.push_back(Step{'~', "service", fmt::format("\"{}\"", service->name), "retire"});
+        }
+    }
+
+    /// With --prune, the services of the scope that the file does not name
+    /// are retired, never deleted.
+    void prune_services(const File& file, const Ou& scope) {
+        std::set<std::string> named;
+        for (const FileService& service : file.services) {
+            named.insert(names::name_key(names::clean_name(service.name, "service name")));
+        }
+        for (const Service& service : tx_.services()) {
+            if (within(service.ou_path, scope) && !named.contains(names::name_key(service.name))) {
+                retire_service(service.name, 0);
+            }
         }
     }
 
@@ -644,6 +748,14 @@ private:
                 existing = tx_.find_service(names::name_key(name));
             }
             const std::string target = fmt::format("\"{}\"", existing->name);
+            if (existing->retired()) {
+                if (entry.retired) {
+                    return 0; // a retired service's settings stay as they were
+                }
+                services::restore(tx_, audit_, actor_, existing->name);
+                steps_.push_back(Step{'~', "service", target, "restore"});
+                existing = tx_.find_service(names::name_key(name));
+            }
             // Switch features off before a license change might need it, on after.
             toggle(entry, *existing, false);
             if (existing->license != entry.license) {
@@ -860,14 +972,18 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
     if (scope.id != root.id) {
         out += fmt::format("scope = {}\n", toml_quoted(scope.path));
     }
-    out += "\nous = [\n";
+    std::string active;
+    std::string retired;
     for (const Ou& ou : tx.ous()) {
         if (ou.id != scope.id && within(ou.path, scope) &&
             may_change_at(policy::Action::CreateOu, std::string(names::ou_parent(ou.path)))) {
-            out += fmt::format("  {},\n", toml_quoted(ou.path));
+            (ou.retired() ? retired : active) += fmt::format("  {},\n", toml_quoted(ou.path));
         }
     }
-    out += "]\n";
+    out += "\nous = [\n" + active + "]\n";
+    if (!retired.empty()) {
+        out += "retired_ous = [\n" + retired + "]\n";
+    }
     for (const Code& code : tx.codes(store::CodeFilter{})) {
         if (!within(code.ou_path, scope) ||
             !may_change_at(policy::Action::ChangeCodes, code.ou_path)) {
@@ -926,6 +1042,9 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
                                    toml_quoted(policy->default_secondary->name));
             }
             out += " }\n";
+        }
+        if (service.retired()) {
+            out += "retired = true\n";
         }
     }
     return out;

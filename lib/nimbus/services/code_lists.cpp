@@ -191,6 +191,7 @@ Change apply_codes(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
     }
     const Service service = find(tx, name);
     policy::require(actor, policy::Action::ConfigureService, scope_of(service));
+    require_active(service);
     const ServiceSettings before = settings(tx, service);
     const auto [new_primary, new_secondary] = planned_lists(tx, before, primary, secondary);
     Change change{Outcome::Unchanged, before, {}, {}};

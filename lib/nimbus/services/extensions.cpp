@@ -35,6 +35,7 @@ Change set_features(store::WriteTransaction& tx, AuditTrail& audit, const Actor&
     }
     const Service service = find(tx, name);
     policy::require(actor, policy::Action::ConfigureService, scope_of(service));
+    require_active(service);
     if (enable) {
         for (const std::string& feature : wanted) {
             const Feature& known = *find_feature(feature);

@@ -45,6 +45,11 @@ struct Service {
     std::string ou_path;
     License license = License::BasicRouting;
     Timestamp created_at{};
+    /// Set while retired: it takes no new sessions and offers nothing, but
+    /// stays in reports (see services::retire).
+    std::optional<Timestamp> retired_at;
+
+    bool retired() const { return retired_at.has_value(); }
 };
 
 /// After-call work: a service's sessions are to be concluded within

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <nimbus/audit/history.hpp>
 #include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/catalogue/ous.hpp>
@@ -166,6 +167,7 @@ Change set_wrap_up(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
                    std::string_view name, const WrapUpEdit& edit) {
     const Service service = find(tx, name);
     policy::require(actor, policy::Action::ConfigureService, scope_of(service));
+    require_active(service);
     const ServiceSettings before = settings(tx, service);
     std::optional<WrapUp> after;
     if (!edit.remove) {
@@ -242,6 +244,7 @@ Change create(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
     const std::string name = names::clean_new_name(draft.name, "service name");
     const Ou ou = ous::find(tx, draft.ou_path);
     policy::require(actor, policy::Action::CreateService, policy::Scope::ou(ou.path, ou.path_key));
+    ous::require_active(ou);
     const std::string key = names::name_key(name);
     if (const auto existing = tx.find_service(key)) {
         if (existing->name == name && existing->ou_id == ou.id &&
@@ -274,6 +277,7 @@ Change edit(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
     }
     const Service service = find(tx, name);
     policy::require(actor, policy::Action::ChangeService, scope_of(service));
+    require_active(service);
     const ServiceSettings before = settings(tx, service);
 
     Service renamed = service;
@@ -334,6 +338,113 @@ bool Features::enabled(std::int64_t service_id, std::string_view feature) {
         known = enabled_.emplace(service_id, tx_.enabled_features(service_id)).first;
     }
     return std::find(known->second.begin(), known->second.end(), feature) != known->second.end();
+}
+
+void require_active(const Service& service) {
+    if (service.retired()) {
+        throw Error(
+            ErrorKind::Conflict,
+            fmt::format("service \"{}\" is retired: its settings no longer change", service.name),
+            fmt::format("restore it first: nimbus-codes service restore \"{}\"", service.name));
+    }
+}
+
+namespace {
+
+nlohmann::ordered_json retirement(const Service& service) {
+    return {{"retired_at", service.retired_at
+                               ? nlohmann::ordered_json(timefmt::to_utc_string(*service.retired_at))
+                               : nlohmann::ordered_json(nullptr)}};
+}
+
+/// Sets a service's retirement; `at` none restores it.
+Change set_retired(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+                   std::string_view name, std::optional<Timestamp> at) {
+    const Service service = find(tx, name);
+    policy::require(actor, policy::Action::ChangeService, scope_of(service));
+    if (service.retired() == at.has_value()) {
+        return Change{Outcome::Unchanged, settings(tx, service), {}, {}};
+    }
+    if (!at) {
+        const Ou ou = ous::find(tx, service.ou_path);
+        if (ou.retired()) {
+            throw Error(
+                ErrorKind::Conflict,
+                fmt::format("service \"{}\" is in OU \"{}\", which is retired", service.name,
+                            ou.path),
+                fmt::format("restore the OU first: nimbus-codes ou restore \"{}\"", ou.path));
+        }
+    }
+    tx.set_service_retired(service.id, at);
+    Service after = service;
+    after.retired_at = at;
+    audit.record(at ? "service.retire" : "service.restore", target(service), service.ou_id,
+                 retirement(service), retirement(after));
+    return Change{Outcome::Updated, settings(tx, after), {}, {}};
+}
+
+/// Why a service is not "never used", or empty when it is.
+std::vector<std::string> uses_of(store::ReadTransaction& tx, const ServiceSettings& current) {
+    const Service& service = current.service;
+    std::vector<std::string> uses;
+    store::SessionQuery sessions;
+    sessions.everything = true;
+    sessions.service_id = service.id;
+    sessions.limit = 1;
+    if (!tx.sessions(sessions).empty()) {
+        uses.emplace_back("sessions");
+    }
+    if (!current.primary.empty() || !current.secondary.empty()) {
+        uses.emplace_back("codes on its lists");
+    }
+    if (!current.enabled.empty()) {
+        uses.emplace_back("features enabled");
+    }
+    if (current.wrap_up) {
+        uses.emplace_back("an after-call work policy");
+    }
+    if (service.retired()) {
+        uses.emplace_back("its retirement");
+    }
+    if (const auto since = audit::changed_since_creation(tx, target(service), "service.create")) {
+        uses.push_back("history (" + *since + ")");
+    }
+    return uses;
+}
+
+} // namespace
+
+Change retire(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              std::string_view name) {
+    return set_retired(tx, audit, actor, name, audit.now());
+}
+
+Change restore(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+               std::string_view name) {
+    return set_retired(tx, audit, actor, name, std::nullopt);
+}
+
+Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              std::string_view name) {
+    const Service service = find(tx, name);
+    policy::require(actor, policy::Action::ChangeService, scope_of(service));
+    const ServiceSettings before = settings(tx, service);
+    if (const std::vector<std::string> uses = uses_of(tx, before); !uses.empty()) {
+        throw Error(
+            ErrorKind::Conflict,
+            fmt::format("service \"{}\" has been used ({}): it is never deleted", service.name,
+                        join(uses)),
+            fmt::format("retire it instead: nimbus-codes service retire \"{}\"", service.name));
+    }
+    audit.record("service.delete", target(service), service.ou_id, snapshot(before), nullptr);
+    tx.delete_service(service.id);
+    if (tx.find_service(names::name_key(service.name))) {
+        // Row level security hides a row from a DELETE it does not allow.
+        throw Error(ErrorKind::PermissionDenied,
+                    fmt::format("the server did not let {} delete service \"{}\"", actor.display(),
+                                service.name));
+    }
+    return Change{Outcome::Deleted, before, {}, {}};
 }
 
 } // namespace nimbus::services

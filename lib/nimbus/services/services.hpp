@@ -62,7 +62,7 @@ struct Edit {
     bool disable_unlicensed = false; ///< switch off features the new license does not allow
 };
 
-enum class Outcome { Created, Updated, Unchanged };
+enum class Outcome { Created, Updated, Unchanged, Deleted };
 
 /// What a service command did, and the service's settings afterwards.
 struct Change {
@@ -101,6 +101,26 @@ Change set_wrap_up(store::WriteTransaction& tx, AuditTrail& audit, const Actor& 
 /// lose a default code of its after-call work policy.
 void require_defaults_listed(const ServiceSettings& settings, const std::vector<Code>& primary,
                              const std::vector<Code>& secondary);
+
+/// Throws Conflict when a service is retired: its settings no longer change
+/// until it is restored.
+void require_active(const Service& service);
+
+/// Retires a service (the change-service rule): it takes no new sessions, is
+/// listed only on request, and its settings stay as they are until it is
+/// restored. Its sessions stay in every report and can still be concluded.
+Change retire(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              std::string_view name);
+
+/// Restores a retired service. Its OU must not be retired (Conflict).
+Change restore(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+               std::string_view name);
+
+/// Deletes a service that was never used: no sessions, no settings, and no
+/// history but its creation; otherwise Conflict, which says to retire it.
+/// The change's settings are the service's before it went.
+Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
+              std::string_view name);
 
 /// Renames a service or changes its license. A license that does not allow an
 /// enabled feature is refused (NotLicensed) unless `disable_unlicensed` is set.

@@ -405,8 +405,9 @@ public:
 
     using Reject = std::function<void(std::size_t line, std::string reason)>;
 
-    explicit Batch(store::WriteTransaction& tx)
-        : tx_(tx) {}
+    Batch(store::WriteTransaction& tx, const RowChecker& checker)
+        : tx_(tx)
+        , checker_(checker) {}
 
     bool full() const { return rows_.size() >= capacity; }
 
@@ -459,6 +460,11 @@ public:
                     session.outcome = call.outcome;
                     session.times = call.times;
                 }
+            } else if (const Service& service = checker_.service(call.service_id);
+                       service.retired()) {
+                // Calls of a retired service are completed, never added.
+                outcome = fmt::format("service \"{}\" is retired: it takes no new sessions",
+                                      service.name);
             } else {
                 inserted.emplace(std::move(key), inserts.size());
                 inserts.push_back(std::move(call));
@@ -512,6 +518,7 @@ private:
     using Key = std::pair<std::int64_t, std::string>;
 
     store::WriteTransaction& tx_;
+    const RowChecker& checker_;
     std::vector<Row> rows_;
     /// The directories' countries, read at the first insert.
     std::optional<std::vector<std::string>> countries_;
@@ -556,7 +563,7 @@ ImportReport import_sessions(store::WriteTransaction& tx, AuditTrail& audit, con
             report.problems.push_back(RowProblem{line, std::move(reason)});
         }
     };
-    Batch batch(tx);
+    Batch batch(tx, checker);
     RawRow row;
     while (source->next(row)) {
         ++report.rows;
@@ -598,7 +605,7 @@ Added add_session(store::WriteTransaction& tx, AuditTrail& audit, const Actor& a
     const CallData call = std::get<CallData>(checked);
     ImportReport counted;
     std::string conflict;
-    Batch batch(tx);
+    Batch batch(tx, checker);
     batch.add(0, std::move(checked));
     batch.store(counted, [&](std::size_t, std::string reason) { conflict = std::move(reason); });
     if (!conflict.empty()) {

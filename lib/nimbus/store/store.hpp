@@ -64,7 +64,9 @@ struct CodeFilter {
 /// Which audit entries `ReadTransaction::audit_entries` returns, oldest first.
 struct AuditFilter {
     std::optional<Timestamp> since;
-    std::optional<std::string> user; ///< matches the user acted as or the admin acting
+    std::optional<std::string> target; ///< only records of this target, as written
+    std::optional<std::int64_t> ou_id; ///< only records filed under this OU
+    std::optional<std::string> user;   ///< matches the user acted as or the admin acting
 };
 
 struct NewOu {
@@ -452,6 +454,11 @@ class WriteTransaction : public ReadTransaction {
 public:
     virtual std::int64_t insert_ou(const NewOu& ou) = 0;
 
+    /// Retires an OU at `at`, or restores it (none).
+    virtual void set_ou_retired(std::int64_t id, std::optional<Timestamp> at) = 0;
+    /// Deletes an OU that nothing names (the store refuses any other).
+    virtual void delete_ou(std::int64_t id) = 0;
+
     virtual std::int64_t insert_code(const NewCode& code) = 0;
     virtual void update_code(std::int64_t id, std::string_view name, std::string_view name_key,
                              std::string_view description) = 0;
@@ -460,6 +467,10 @@ public:
     virtual std::int64_t insert_service(const NewService& service) = 0;
     virtual void update_service(std::int64_t id, std::string_view name, std::string_view name_key,
                                 License license) = 0;
+    /// Retires a service at `at`, or restores it (none).
+    virtual void set_service_retired(std::int64_t id, std::optional<Timestamp> at) = 0;
+    /// Deletes a service without sessions or settings (the store refuses any other).
+    virtual void delete_service(std::int64_t id) = 0;
     /// Replaces a service's primary or secondary list with `code_ids`, in that order.
     virtual void replace_service_codes(std::int64_t service_id, CodeType list,
                                        const std::vector<std::int64_t>& code_ids) = 0;

@@ -67,7 +67,9 @@ void bind_optional(Statement& statement, int index, const std::optional<T>& valu
     }
 }
 
-constexpr const char* ou_select = "SELECT id, parent_id, name, path, path_key, created_at FROM ou ";
+constexpr const char* ou_select =
+    "SELECT o.id, o.parent_id, o.name, o.path, o.path_key, o.created_at, r.retired_at "
+    "FROM ou o LEFT JOIN ou_retired r ON r.ou_id = o.id ";
 
 Ou read_ou(const Statement& q) {
     Ou ou;
@@ -77,6 +79,7 @@ Ou read_ou(const Statement& q) {
     ou.path = q.text(3);
     ou.path_key = q.text(4);
     ou.created_at = read_time(q, 5);
+    ou.retired_at = read_optional_time(q, 6);
     return ou;
 }
 
@@ -98,8 +101,9 @@ Code read_code(const Statement& q) {
 }
 
 constexpr const char* service_select =
-    "SELECT s.id, s.name, s.ou_id, o.path, s.license, s.created_at "
-    "FROM service s JOIN ou o ON o.id = s.ou_id ";
+    "SELECT s.id, s.name, s.ou_id, o.path, s.license, s.created_at, r.retired_at "
+    "FROM service s JOIN ou o ON o.id = s.ou_id "
+    "LEFT JOIN service_retired r ON r.service_id = s.id ";
 
 Service read_service(const Statement& q) {
     Service service;
@@ -109,6 +113,7 @@ Service read_service(const Statement& q) {
     service.ou_path = q.text(3);
     service.license = parse_license(q.text(4)).value_or(License::BasicRouting);
     service.created_at = read_time(q, 5);
+    service.retired_at = read_optional_time(q, 6);
     return service;
 }
 
@@ -392,18 +397,18 @@ StoredRow without(StoredRow row, std::string_view column) {
 SqlTransaction::~SqlTransaction() = default;
 
 std::vector<Ou> SqlTransaction::ous() {
-    const auto q = db_.prepare(std::string(ou_select) + "ORDER BY path_key");
+    const auto q = db_.prepare(std::string(ou_select) + "ORDER BY o.path_key");
     return all_rows(*q, read_ou);
 }
 
 std::optional<Ou> SqlTransaction::find_ou(std::string_view path_key) {
-    const auto q = db_.prepare(std::string(ou_select) + "WHERE path_key = ?");
+    const auto q = db_.prepare(std::string(ou_select) + "WHERE o.path_key = ?");
     q->bind(1, path_key);
     return first_row(*q, read_ou);
 }
 
 std::optional<Ou> SqlTransaction::root_ou() {
-    const auto q = db_.prepare(std::string(ou_select) + "WHERE parent_id IS NULL");
+    const auto q = db_.prepare(std::string(ou_select) + "WHERE o.parent_id IS NULL");
     return first_row(*q, read_ou);
 }
 
@@ -761,6 +766,14 @@ std::vector<AuditEntry> SqlTransaction::audit_entries(const AuditFilter& filter)
         sql += "AND a.at >= ? ";
         params.emplace_back(timefmt::to_utc_string(*filter.since));
     }
+    if (filter.target) {
+        sql += "AND a.target = ? ";
+        params.emplace_back(*filter.target);
+    }
+    if (filter.ou_id) {
+        sql += "AND a.ou_id = ? ";
+        params.emplace_back(*filter.ou_id);
+    }
     if (filter.user) {
         sql += "AND (a.user = ? OR a.via = ?) ";
         params.emplace_back(*filter.user);
@@ -897,6 +910,47 @@ void SqlTransaction::put_wrap_up(std::int64_t service_id,
     bind_all(*q, {service_id, policy->deadline_seconds, policy->default_primary,
                   policy->default_secondary ? Value(*policy->default_secondary) : Value(nullptr),
                   to_seconds(policy->effective_from)});
+    q->run();
+}
+
+namespace {
+
+/// Sets or removes a row of ou_retired or service_retired.
+void put_retired(Connection& db, std::string_view table, std::string_view key, std::int64_t id,
+                 std::optional<Timestamp> at) {
+    if (!at) {
+        const auto q = db.prepare(fmt::format("DELETE FROM {} WHERE {} = ?", table, key));
+        q->bind(1, id);
+        q->run();
+        return;
+    }
+    const auto q = db.prepare(
+        fmt::format("INSERT INTO {} ({}, retired_at) VALUES (?, ?) ON CONFLICT ({}) DO NOTHING",
+                    table, key, key));
+    q->bind(1, id);
+    q->bind(2, timefmt::to_utc_string(*at));
+    q->run();
+}
+
+} // namespace
+
+void SqlTransaction::set_service_retired(std::int64_t id, std::optional<Timestamp> at) {
+    put_retired(db_, "service_retired", "service_id", id, at);
+}
+
+void SqlTransaction::delete_service(std::int64_t id) {
+    const auto q = db_.prepare("DELETE FROM service WHERE id = ?");
+    q->bind(1, id);
+    q->run();
+}
+
+void SqlTransaction::set_ou_retired(std::int64_t id, std::optional<Timestamp> at) {
+    put_retired(db_, "ou_retired", "ou_id", id, at);
+}
+
+void SqlTransaction::delete_ou(std::int64_t id) {
+    const auto q = db_.prepare("DELETE FROM ou WHERE id = ?");
+    q->bind(1, id);
     q->run();
 }
 

@@ -88,6 +88,10 @@ public:
                                const std::vector<std::int64_t>& code_ids) override;
     void set_feature(std::int64_t service_id, std::string_view feature, bool enabled) override;
     void put_wrap_up(std::int64_t service_id, const std::optional<StoredWrapUp>& policy) override;
+    void set_service_retired(std::int64_t id, std::optional<Timestamp> at) override;
+    void delete_service(std::int64_t id) override;
+    void set_ou_retired(std::int64_t id, std::optional<Timestamp> at) override;
+    void delete_ou(std::int64_t id) override;
     std::vector<Session> find_sessions(const std::vector<std::string>& external_ids) override;
     void insert_sessions(const std::vector<CallData>& calls) override;
     void complete_session(std::int64_t id, Timestamp ended_at, std::string_view outcome,
