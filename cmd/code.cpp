@@ -97,7 +97,7 @@ struct LintArgs {
     std::string ou;
     std::string service;
     int unused_months = lint::Options{}.unused_months;
-    std::size_t max_primary = lint::Options{}.max_primary;
+    int max_primary = lint::Options{}.max_primary;
     bool strict = false;
 };
 

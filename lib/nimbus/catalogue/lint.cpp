@@ -40,7 +40,7 @@ constexpr Rule table[] = {
 // clang-format on
 
 constexpr int max_unused_months = 120;
-constexpr std::size_t max_list_limit = 1000;
+constexpr int max_list_limit = 1000;
 constexpr std::size_t services_named = 3; ///< a near-duplicate names this many services
 
 Object object_of(const Code& code) {
@@ -368,7 +368,7 @@ void find_list_problems(const Options& options, const Selection& selection,
             continue;
         }
         const std::string name = shell_quoted(service.name);
-        if (settings.primary.size() > options.max_primary) {
+        if (settings.primary.size() > static_cast<std::size_t>(options.max_primary)) {
             findings.push_back(Finding{
                 long_list,
                 {object_of(service)},

@@ -29,7 +29,7 @@ struct Options {
     std::optional<std::string> ou;      ///< only what is defined at this OU or below it
     std::optional<std::string> service; ///< only what this service offers and can see
     int unused_months = 6;              ///< a listed code unused this long is a finding
-    std::size_t max_primary = 12;       ///< a longer primary list is a finding
+    int max_primary = 12;               ///< a longer primary list is a finding
 };
 
 /// A code or a service that a finding is about.
