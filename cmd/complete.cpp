@@ -17,6 +17,7 @@
 #include <nimbus/identity/identity.hpp>
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/identity/roster.hpp>
+#include <nimbus/reports/dimensions.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/sessions/sessions.hpp>
@@ -402,8 +403,12 @@ Candidates option_values(const std::string& path, const Command* command, const 
                 "error"};
     }
     if (option == "--by") {
-        Candidates dimensions = {"month", "day",  "service", "user",
-                                 "type",  "code", "tag",     "concluded-by"};
+        Candidates dimensions;
+        for (std::string& name : reports::dimension_names()) {
+            if (!name.starts_with("context.")) { // the fields themselves follow
+                dimensions.push_back(std::move(name));
+            }
+        }
         for (std::string& field : lookup.context_dimensions()) {
             dimensions.push_back(std::move(field));
         }

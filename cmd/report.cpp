@@ -145,6 +145,16 @@ Result export_model(const ReadContext& context, const ExportArgs& args) {
     return result;
 }
 
+/// "Group by a comma list of month, day, ..., context.NAME", from the table.
+std::string by_help() {
+    std::string text = "Group by a comma list of";
+    const std::vector<std::string> names = reports::dimension_names();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        text += (i == 0 ? " " : ", ") + names[i];
+    }
+    return text;
+}
+
 } // namespace
 
 void add_report_commands(CLI::App& app, Registry& registry) {
@@ -166,10 +176,7 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         usage_command->add_option("--to", args->to, "Last day (included)")->type_name("DATE");
     from->excludes(month);
     to->excludes(month);
-    usage_command
-        ->add_option("--by", args->by,
-                     "Group by a comma list of month, day, service, user, type, code, tag, "
-                     "concluded-by, context.NAME")
+    usage_command->add_option("--by", args->by, by_help())
         ->capture_default_str()
         ->type_name("DIMS");
     usage_command->add_option("--type", args->type, "Only codes of this type")

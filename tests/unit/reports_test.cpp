@@ -1,11 +1,13 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include <nimbus/catalogue/codes.hpp>
 #include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
+#include <nimbus/reports/dimensions.hpp>
 #include <nimbus/reports/usage.hpp>
 #include <nimbus/services/code_lists.hpp>
 #include <nimbus/services/extensions.hpp>
@@ -130,6 +132,161 @@ TEST_CASE("reports: dimensions in the order given") {
     CHECK_THROWS_AS(reports::parse_dimensions("code,code"), Error);
     CHECK_THROWS_AS(reports::parse_dimensions("month,day"), Error);
     CHECK_THROWS_AS(reports::parse_dimensions(""), Error);
+}
+
+TEST_CASE("reports: the dimension table names every dimension once, and --by reads it") {
+    std::set<std::string_view> names;
+    for (const reports::DimensionInfo& entry : reports::dimensions()) {
+        CHECK(&reports::info(entry.id) == &entry);
+        CHECK(names.insert(entry.name).second);
+        CHECK_FALSE(entry.about.empty());
+    }
+    CHECK(reports::dimensions().size() == 9);
+    const std::vector<std::string> listed = reports::dimension_names();
+    CHECK(listed.back() == "context.NAME");
+    std::string context_field;
+    for (const std::string& name : listed) {
+        const auto parsed = reports::parse_dimensions(
+            name == "context.NAME" ? "context.Reason" : name, &context_field);
+        REQUIRE(parsed.size() == 1);
+        CHECK(reports::info(parsed.front()).name == (name == "context.NAME" ? "context." : name));
+    }
+    CHECK(context_field == "Reason");
+    CHECK_THROWS_AS(reports::parse_dimensions("context.A,context.B"), Error);
+}
+
+namespace {
+
+/// Facts of a report over two services (Hotline with two codes, Chat with
+/// one), by `by`.
+reports::ReportFacts facts_by(std::vector<Dimension> by, const std::vector<Service>& services) {
+    reports::ReportFacts facts;
+    facts.by = std::move(by);
+    for (const Service& service : services) {
+        facts.services[service.id] = &service;
+    }
+    facts.periods = {20'393, 20'423};
+    facts.users = {"leo", "mia"};
+    facts.items[1] = {{CodeType::Primary, 10, "Sale"}, {CodeType::Secondary, 11, "Rückruf"}};
+    facts.items[2] = {{CodeType::Primary, 10, "Sale"}};
+    return facts;
+}
+
+std::vector<reports::Key> filled(Dimension d, const reports::Key& partial,
+                                 const reports::ReportFacts& facts) {
+    std::vector<reports::Key> out;
+    reports::info(d).fill(partial, facts, out);
+    return out;
+}
+
+std::vector<Service> two_services() {
+    Service hotline;
+    hotline.id = 1;
+    hotline.name = "Hotline";
+    Service chat;
+    chat.id = 2;
+    chat.name = "chat";
+    return {hotline, chat};
+}
+
+} // namespace
+
+TEST_CASE("reports: each dimension groups the store's counts by itself") {
+    const std::vector<Service> services = two_services();
+    ContextField reason;
+    reason.id = 7;
+    for (const reports::DimensionInfo& entry : reports::dimensions()) {
+        reports::ReportFacts facts = facts_by({entry.id}, services);
+        facts.context_field = &reason;
+        store::UsageQuery query;
+        entry.group(query, facts);
+        const int grouped = int(query.by_day) + int(query.by_service) + int(query.by_user) +
+                            int(query.by_type) + int(query.by_code) + int(query.by_tag) +
+                            int(query.by_concluded_by) + int(query.by_context.has_value());
+        CHECK(grouped == 1);
+    }
+    store::UsageQuery query;
+    reports::info(Dimension::Context).group(query, facts_by({}, services));
+    CHECK_FALSE(query.by_context.has_value()); // no field: the caller's to name
+}
+
+TEST_CASE("reports: the fill lists every period, service, user, value and listed code") {
+    const std::vector<Service> services = two_services();
+    reports::ReportFacts facts =
+        facts_by({Dimension::Month, Dimension::Service, Dimension::Code}, services);
+    CHECK(filled(Dimension::Month, {}, facts).size() == 2);
+    CHECK(filled(Dimension::Month, {}, facts)[1].period == 20'423);
+    const auto per_service = filled(Dimension::Service, {}, facts);
+    REQUIRE(per_service.size() == 2);
+    CHECK(filled(Dimension::Code, per_service[0], facts).size() == 2); // Hotline's codes
+    CHECK(filled(Dimension::Code, per_service[1], facts).size() == 1); // Chat's
+    CHECK(filled(Dimension::Code, per_service[1], facts)[0].code_name == "Sale");
+    // Types come with their codes; alone they fill in as items.
+    CHECK(filled(Dimension::Type, per_service[0], facts).size() == 1);
+    facts.by = {Dimension::Type};
+    CHECK(filled(Dimension::Type, per_service[0], facts).size() == 2);
+    CHECK(filled(Dimension::User, {}, facts)[1].user == "mia");
+    CHECK(filled(Dimension::ConcludedBy, {}, facts).size() == 2);
+    facts.context_values = {"Billing", "Technical", "Other"};
+    CHECK(filled(Dimension::Context, {}, facts)[2].context == "Other");
+    // Tags are listed only where used: a report by tag lists nothing unused.
+    CHECK(filled(Dimension::Tag, {}, facts).empty());
+}
+
+TEST_CASE("reports: each dimension ranks and renders its part of a row") {
+    const std::vector<Service> services = two_services();
+    reports::ReportFacts facts = facts_by({Dimension::Service, Dimension::Code}, services);
+    reports::Key hotline{0, 1, "", "", "", CodeType::Primary, 10, "Sale", ""};
+    reports::Key chat = hotline;
+    chat.service_id = 2;
+    const auto& service = reports::info(Dimension::Service);
+    CHECK(service.rank(chat, facts) < service.rank(hotline, facts)); // "chat" before "hotline"
+    std::vector<output::Column> columns;
+    for (const Dimension d : facts.by) {
+        reports::info(d).columns(facts, columns);
+    }
+    std::vector<output::Cell> cells;
+    for (const Dimension d : facts.by) {
+        reports::info(d).cells(hotline, facts, cells);
+    }
+    REQUIRE(columns.size() == 4); // service, type, code, code_id
+    CHECK(columns[1].key == "type");
+    CHECK(cells.size() == columns.size());
+    CHECK(std::get<std::string>(cells[0]) == "Hotline");
+    CHECK(std::get<std::int64_t>(cells[3]) == 10);
+    // By type as well, the code's columns leave the type to the type's.
+    facts.by = {Dimension::Type, Dimension::Code};
+    columns.clear();
+    for (const Dimension d : facts.by) {
+        reports::info(d).columns(facts, columns);
+    }
+    CHECK(columns.size() == 3);
+
+    ContextField reason;
+    reason.name = "Reason";
+    reason.choices = {"Technical", "Billing"};
+    facts.context_field = &reason;
+    const auto& context = reports::info(Dimension::Context);
+    reports::Key billing = hotline;
+    billing.context = "Billing";
+    reports::Key none = hotline;
+    reports::Key technical = hotline;
+    technical.context = "Technical";
+    // The field's values in their order, then none.
+    CHECK(context.rank(technical, facts) < context.rank(billing, facts));
+    CHECK(context.rank(billing, facts) < context.rank(none, facts));
+    columns.clear();
+    context.columns(facts, columns);
+    CHECK(columns[0].key == "context.Reason");
+    cells.clear();
+    context.cells(none, facts, cells);
+    CHECK(std::holds_alternative<std::monostate>(cells[0]));
+    facts.tag_spelling["vip"] = "VIP";
+    reports::Key tagged = hotline;
+    tagged.tag = "vip";
+    cells.clear();
+    reports::info(Dimension::Tag).cells(tagged, facts, cells);
+    CHECK(std::get<std::string>(cells[0]) == "VIP");
 }
 
 TEST_CASE("reports: months start at local midnight") {

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <span>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -20,19 +21,6 @@
 
 namespace nimbus::reports {
 namespace {
-
-constexpr std::pair<std::string_view, Dimension> dimension_names[] = {
-    {"month", Dimension::Month},     {"day", Dimension::Day},
-    {"service", Dimension::Service}, {"user", Dimension::User},
-    {"type", Dimension::Type},       {"code", Dimension::Code},
-    {"tag", Dimension::Tag},         {"concluded-by", Dimension::ConcludedBy}};
-
-/// The values of Dimension::ConcludedBy, in their order.
-const std::vector<std::string> concluded_by_values = {"agent", "default"};
-
-bool has(const std::vector<Dimension>& dims, Dimension d) {
-    return std::find(dims.begin(), dims.end(), d) != dims.end();
-}
 
 CivilDate first_of_month(int year, unsigned month) {
     return CivilDate{year, month, 1};
@@ -52,29 +40,6 @@ std::optional<CivilDate> parse_month(std::string_view text) {
     }
     return CivilDate::parse(std::string(text) + "-01");
 }
-
-/// What a row is about: its place in each dimension (unused ones stay empty).
-struct Key {
-    std::int64_t period = 0; ///< the day number of the month's or day's start
-    std::int64_t service_id = 0;
-    std::string user;
-    std::string context;      ///< the context field's value ("" for none)
-    std::string concluded_by; ///< "agent" or "default" ("" when not grouped by it)
-    CodeType type = CodeType::Primary;
-    std::int64_t code_id = 0;
-    std::string code_name;
-    std::string tag;
-
-    /// The part of the key that names a group of sessions (not of items): a
-    /// share is of all the sessions concluded in it, whoever concluded them.
-    using Sessions = std::tuple<std::int64_t, std::int64_t, std::string, std::string>;
-    Sessions sessions() const { return {period, service_id, user, context}; }
-    auto tied() const {
-        return std::tie(period, service_id, user, context, concluded_by, type, code_id, code_name,
-                        tag);
-    }
-    bool operator<(const Key& other) const { return tied() < other.tied(); }
-};
 
 /// The context field named `name` that the report's services carry. One name
 /// may be defined on two branches of the tree: a report covering both is
@@ -276,43 +241,160 @@ Error too_many_rows(const std::string& what, std::size_t max_rows) {
                  "'nimbus-codes report export' writes every session for Power BI");
 }
 
-} // namespace
-
-std::vector<Dimension> parse_dimensions(std::string_view text, std::string* context_field) {
-    std::vector<Dimension> dims;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t comma = std::min(text.find(',', start), text.size());
-        const std::string_view name = text::trim(text.substr(start, comma - start));
-        if (name.starts_with("context.") && name.size() > std::string_view("context.").size()) {
-            if (has(dims, Dimension::Context)) {
-                throw Error(ErrorKind::Usage, "--by takes one context field");
-            }
-            dims.push_back(Dimension::Context);
-            if (context_field != nullptr) {
-                *context_field = std::string(name.substr(std::string_view("context.").size()));
-            }
-            start = comma + 1;
-            continue;
+/// The periods of a report grouped by month or day: each one's first day.
+std::vector<std::int64_t> periods_of(const Period& period, bool by_month) {
+    std::vector<std::int64_t> periods;
+    if (by_month) {
+        for (CivilDate m = first_of_month(period.first.year, period.first.month);
+             m.day_number() <= period.last.day_number(); m = next_month(m)) {
+            periods.push_back(m.day_number());
         }
-        const auto known = std::find_if(std::begin(dimension_names), std::end(dimension_names),
-                                        [&](const auto& entry) { return entry.first == name; });
-        if (known == std::end(dimension_names)) {
-            throw Error(ErrorKind::Usage, fmt::format("unknown dimension \"{}\" in --by", name),
-                        "dimensions are: month, day, service, user, type, code, tag, "
-                        "concluded-by, context.NAME");
+    } else {
+        for (std::int64_t d = period.first.day_number(); d <= period.last.day_number(); ++d) {
+            periods.push_back(d);
         }
-        if (has(dims, known->second)) {
-            throw Error(ErrorKind::Usage, fmt::format("dimension \"{}\" is given twice", name));
-        }
-        dims.push_back(known->second);
-        start = comma + 1;
     }
-    if (has(dims, Dimension::Month) && has(dims, Dimension::Day)) {
-        throw Error(ErrorKind::Usage, "--by takes month or day, not both");
-    }
-    return dims;
+    return periods;
 }
+
+/// The items a group of services lists, used or not: the listed codes (by
+/// code), the code types (by type alone).
+std::vector<Item> items_of(store::ReadTransaction& tx, const UsageRequest& request,
+                           const ReportFacts& facts, const std::vector<const Service*>& group,
+                           const std::set<std::int64_t>& wanted) {
+    std::vector<Item> items;
+    if (facts.has(Dimension::Code)) {
+        for (const Service* service : group) {
+            for (const Code& code : listed_codes(tx, *service, request, wanted)) {
+                if (std::none_of(items.begin(), items.end(),
+                                 [&](const Item& item) { return item.code_id == code.id; })) {
+                    items.push_back(Item{code.type, code.id, code.name});
+                }
+            }
+        }
+    } else {
+        for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
+            if (!request.type || *request.type == type) {
+                items.push_back(Item{type, 0, {}});
+            }
+        }
+    }
+    return items;
+}
+
+/// The store's query for a report, and the facts its dimensions need but for
+/// what only counting tells (users, tag spellings).
+store::UsageQuery select(store::ReadTransaction& tx, const UsageRequest& request,
+                         const Period& period, const Zone& zone,
+                         const std::vector<Service>& services, ReportFacts& facts,
+                         std::optional<ContextField>& context_field) {
+    facts.by = request.by;
+    for (const Service& service : services) {
+        facts.services[service.id] = &service;
+    }
+    store::UsageQuery query;
+    for (const Service& service : services) {
+        query.service_ids.push_back(service.id);
+    }
+    query.from = period.from;
+    query.to = period.to;
+    query.offsets = zone.offsets(query.from, query.to);
+    query.current_names = request.current_names;
+    query.user = request.user;
+    query.type = request.type;
+    if (facts.has(Dimension::Context) || !request.context.empty()) {
+        const std::vector<ContextField> all_fields = tx.context_fields();
+        for (const auto& [name, value] : request.context) {
+            const ContextField field = report_field(all_fields, services, name);
+            context::CheckedValue checked = context::check_value(field, value);
+            if (!checked.problem.empty()) {
+                throw Error(ErrorKind::Usage, "--context: " + checked.problem);
+            }
+            query.context.push_back(store::ContextMatch{field.id, std::move(checked.value)});
+        }
+        if (facts.has(Dimension::Context)) {
+            context_field = report_field(all_fields, services, request.context_field);
+            if (context_field->type != ContextType::Choice) {
+                throw Error(ErrorKind::Usage,
+                            fmt::format("context field \"{}\" is of type {}; reports group by a "
+                                        "field with a fixed set of values (a choice)",
+                                        context_field->name, to_string(context_field->type)));
+            }
+            facts.context_field = &*context_field;
+            // Every value of the field is a row, as every code is (only the
+            // filtered value, where the report filters the same field).
+            facts.context_values = context_field->choices;
+            for (const store::ContextMatch& match : query.context) {
+                if (match.field_id == context_field->id) {
+                    facts.context_values = {match.value};
+                }
+            }
+        }
+    }
+    const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request, services);
+    query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());
+    for (const std::string& tag : tags::clean_tags(request.tags)) {
+        query.tag_keys.push_back(tags::tag_key(tag));
+    }
+    for (const Dimension d : facts.by) {
+        info(d).group(query, facts);
+    }
+    if (facts.has(Dimension::Month) || facts.has(Dimension::Day)) {
+        facts.periods = periods_of(period, facts.has(Dimension::Month));
+    }
+    if (facts.has(Dimension::Code) || facts.has(Dimension::Type)) {
+        if (facts.has(Dimension::Service)) {
+            for (const Service& service : services) {
+                facts.items[service.id] = items_of(tx, request, facts, {&service}, wanted_codes);
+            }
+        } else {
+            std::vector<const Service*> all;
+            for (const Service& service : services) {
+                all.push_back(&service);
+            }
+            facts.items[0] = items_of(tx, request, facts, all, wanted_codes);
+        }
+    }
+    return query;
+}
+
+/// Calls `visit` with each key that `key` fills out to by the dimensions of
+/// `rest` that the report has and `which` takes, one dimension at a time:
+/// only one dimension's values are held at once, never all the keys.
+template <class Which, class Visit>
+void each_filled(const Key& key, std::span<const DimensionInfo> rest, const ReportFacts& facts,
+                 const Which& which, const Visit& visit) {
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+        if (facts.has(rest[i].id) && which(rest[i].id)) {
+            std::vector<Key> filled;
+            rest[i].fill(key, facts, filled);
+            for (const Key& next : filled) {
+                each_filled(next, rest.subspan(i + 1), facts, which, visit);
+            }
+            return;
+        }
+    }
+    visit(key);
+}
+
+/// The keys `keys` fill out to, as each_filled() gives them; more than
+/// `limit` is refused.
+template <class Which>
+std::vector<Key> expand(const std::vector<Key>& keys, const ReportFacts& facts, std::size_t limit,
+                        const Which& which) {
+    std::vector<Key> result;
+    for (const Key& key : keys) {
+        each_filled(key, dimensions(), facts, which, [&](const Key& filled) {
+            if (result.size() == limit) {
+                throw too_many_rows(fmt::format("more than {} rows", limit), limit);
+            }
+            result.push_back(filled);
+        });
+    }
+    return result;
+}
+
+} // namespace
 
 Period resolve_period(const PeriodSpec& spec, const Zone& zone, Timestamp now) {
     if (spec.month && (spec.from || spec.to)) {
@@ -454,9 +536,173 @@ output::Rows UsageReport::summary_rows() const {
     return summary_table;
 }
 
+namespace {
+
+/// The concluded sessions of each group of sessions: a row's share is over them.
+using Denominators = std::map<Key::Sessions, std::int64_t>;
+/// The count of each row.
+using Groups = std::map<Key, std::int64_t>;
+
+/// The first day of the key's period: its month's or its day's, or 0.
+std::int64_t period_of(const ReportFacts& facts, std::int64_t day) {
+    if (facts.has(Dimension::Month)) {
+        const CivilDate date = CivilDate::from_day_number(day);
+        return first_of_month(date.year, date.month).day_number();
+    }
+    return facts.has(Dimension::Day) ? day : 0;
+}
+
+/// Refuses a report whose rows, `each` in every period and for every user
+/// (once they are known), would be more than `max_rows`: before anything
+/// is read, and once the users are known, before anything is built.
+void check_size(const std::vector<Key>& each, const ReportFacts& facts, std::size_t max_rows,
+                bool users_known) {
+    const bool by_period = facts.has(Dimension::Month) || facts.has(Dimension::Day);
+    const std::size_t periods = by_period ? facts.periods.size() : 1;
+    if (!each.empty() && periods > max_rows / each.size()) {
+        throw too_many_rows(
+            periods == 1
+                ? fmt::format("{} rows", each.size())
+                : fmt::format("{} rows ({} {} times {} rows each)", periods * each.size(), periods,
+                              facts.has(Dimension::Month) ? "months" : "days", each.size()),
+            max_rows);
+    }
+    const std::size_t users = facts.has(Dimension::User) && users_known ? facts.users.size() : 1;
+    const std::size_t rows_each = periods * each.size();
+    if (users > 0 && rows_each > max_rows / users) {
+        throw too_many_rows(fmt::format("{} rows ({} users times {} rows each)", rows_each * users,
+                                        users, rows_each),
+                            max_rows);
+    }
+}
+
+/// Count, first: the sessions of each group, the summary, and the users.
+Denominators count_sessions(store::ReadTransaction& tx, const store::UsageQuery& query,
+                            ReportFacts& facts, std::size_t max_rows, Summary& summary) {
+    Denominators concluded;
+    std::set<std::string> users;
+    tx.each_session_count(query, [&](const store::SessionCount& count) {
+        concluded[{period_of(facts, count.day), count.service_id, count.user, count.context}] +=
+            count.concluded;
+        if (concluded.size() > max_rows) {
+            throw too_many_rows(fmt::format("more than {} groups of sessions", max_rows), max_rows);
+        }
+        summary.total += count.total;
+        summary.concluded += count.concluded;
+        summary.concluded_by_default += count.by_default;
+        summary.retroactive += count.retroactive;
+        users.insert(count.user);
+    });
+    summary.unconcluded = summary.total - summary.concluded;
+    facts.users.assign(users.begin(), users.end());
+    return concluded;
+}
+
+/// Count, then: the sessions that carry each item, per row, and the tags' spellings.
+Groups count_items(store::ReadTransaction& tx, const store::UsageQuery& query, ReportFacts& facts,
+                   std::size_t max_rows) {
+    Groups groups;
+    tx.each_usage_count(query, [&](const store::UsageCount& count) {
+        Key key{period_of(facts, count.day),
+                count.service_id,
+                count.user,
+                count.context,
+                count.concluded_by,
+                count.type,
+                count.code_id,
+                count.code_name,
+                count.tag_key};
+        groups[std::move(key)] += count.sessions;
+        if (groups.size() > max_rows) {
+            throw too_many_rows(fmt::format("more than {} rows", max_rows), max_rows);
+        }
+        auto [spelling, added] = facts.tag_spelling.try_emplace(count.tag_key, count.tag);
+        if (!added && count.tag < spelling->second) {
+            spelling->second = count.tag;
+        }
+    });
+    return groups;
+}
+
+/// Fill: `each` in every period and for every user, with 0 where nothing was
+/// counted. A code that has rows in a group (under its names at the time)
+/// gets no other: zero rows are per code, not per name.
+void fill(Groups& groups, const std::vector<Key>& each, const ReportFacts& facts,
+          std::size_t max_rows) {
+    const auto periods_and_users = [](Dimension d) {
+        return d == Dimension::Month || d == Dimension::Day || d == Dimension::User;
+    };
+    for (const Key& listed : each) {
+        each_filled(listed, dimensions(), facts, periods_and_users, [&](const Key& key) {
+            const auto found = groups.lower_bound(Key{key.period,
+                                                      key.service_id,
+                                                      key.user,
+                                                      key.context,
+                                                      key.concluded_by,
+                                                      key.type,
+                                                      key.code_id,
+                                                      {},
+                                                      {}});
+            if (found == groups.end() || !found->first.same_item(key)) {
+                groups.try_emplace(key, 0);
+                if (groups.size() > max_rows) {
+                    throw too_many_rows(fmt::format("more than {} rows", max_rows), max_rows);
+                }
+            }
+        });
+    }
+}
+
+/// Rank and render: the rows in the order of the dimensions as given, each
+/// group freed once it is a row, so that a report never holds its rows twice.
+output::Rows render(Groups& groups, const Denominators& concluded, const ReportFacts& facts) {
+    std::vector<Groups::iterator> rows;
+    rows.reserve(groups.size());
+    for (auto group = groups.begin(); group != groups.end(); ++group) {
+        rows.push_back(group);
+    }
+    std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+        for (const Dimension d : facts.by) {
+            const Rank ra = info(d).rank(a->first, facts);
+            const Rank rb = info(d).rank(b->first, facts);
+            if (ra != rb) {
+                return ra < rb;
+            }
+        }
+        return a->first < b->first;
+    });
+    output::Rows out;
+    for (const Dimension d : facts.by) {
+        info(d).columns(facts, out.columns);
+    }
+    out.columns.push_back({"sessions", "SESSIONS"});
+    out.columns.push_back({"share", "SHARE"});
+    out.rows.reserve(rows.size());
+    for (const auto& row : rows) {
+        const auto& [key, sessions] = *row;
+        std::vector<output::Cell> cells;
+        cells.reserve(out.columns.size());
+        for (const Dimension d : facts.by) {
+            info(d).cells(key, facts, cells);
+        }
+        const auto denominator = concluded.find(key.sessions());
+        cells.emplace_back(sessions);
+        if (denominator != concluded.end() && denominator->second > 0) {
+            cells.emplace_back(output::Fraction{static_cast<double>(sessions) /
+                                                static_cast<double>(denominator->second)});
+        } else {
+            cells.emplace_back(std::monostate{});
+        }
+        out.add(std::move(cells));
+        groups.erase(row);
+    }
+    return out;
+}
+
+} // namespace
+
 UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
                   const identity::Identity& identity, const UsageRequest& request, Timestamp now) {
-    const std::vector<Dimension>& dims = request.by;
     const Zone zone(request.zone);
     UsageReport report;
     report.ledger = tx.ledger_head();
@@ -470,365 +716,23 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     if (request.user) {
         require_known_user(tx, identity, services, *request.user);
     }
-
-    const bool by_month = has(dims, Dimension::Month);
-    const bool by_day = has(dims, Dimension::Day);
-    store::UsageQuery query;
-    for (const Service& service : services) {
-        query.service_ids.push_back(service.id);
-    }
-    query.from = report.period.from;
-    query.to = report.period.to;
-    query.offsets = zone.offsets(query.from, query.to);
-    query.by_day = by_month || by_day;
-    query.by_service = has(dims, Dimension::Service);
-    query.by_user = has(dims, Dimension::User);
-    query.by_type = has(dims, Dimension::Type);
-    query.by_code = has(dims, Dimension::Code);
-    query.by_tag = has(dims, Dimension::Tag);
-    query.current_names = request.current_names;
-    query.user = request.user;
-    query.type = request.type;
+    // The pipeline: select, count, fill, rank and render, each dimension's
+    // part of every stage in its entry of the dimension table.
+    ReportFacts facts;
     std::optional<ContextField> context_field;
-    if (has(dims, Dimension::Context) || !request.context.empty()) {
-        const std::vector<ContextField> all_fields = tx.context_fields();
-        for (const auto& [name, value] : request.context) {
-            const ContextField field = report_field(all_fields, services, name);
-            context::CheckedValue checked = context::check_value(field, value);
-            if (!checked.problem.empty()) {
-                throw Error(ErrorKind::Usage, "--context: " + checked.problem);
-            }
-            query.context.push_back(store::ContextMatch{field.id, std::move(checked.value)});
-        }
-        if (has(dims, Dimension::Context)) {
-            context_field = report_field(all_fields, services, request.context_field);
-            if (context_field->type != ContextType::Choice) {
-                throw Error(ErrorKind::Usage,
-                            fmt::format("context field \"{}\" is of type {}; reports group by a "
-                                        "field with a fixed set of values (a choice)",
-                                        context_field->name, to_string(context_field->type)));
-            }
-            query.by_context = context_field->id;
-        }
-    }
-    // Every value of the context field is a row, as every code is.
-    // (Only the filtered value, where the report filters the same field.)
-    std::vector<std::string> context_keys{std::string{}};
-    if (context_field) {
-        context_keys = context_field->choices;
-        for (const store::ContextMatch& match : query.context) {
-            if (match.field_id == context_field->id) {
-                context_keys = {match.value};
-            }
-        }
-    }
-    query.by_concluded_by = has(dims, Dimension::ConcludedBy);
-    const std::vector<std::string> concluded_by_keys =
-        query.by_concluded_by ? concluded_by_values : std::vector<std::string>{std::string{}};
-    const std::set<std::int64_t> wanted_codes = resolve_codes(tx, request, services);
-    query.code_ids.assign(wanted_codes.begin(), wanted_codes.end());
-    for (const std::string& tag : tags::clean_tags(request.tags)) {
-        query.tag_keys.push_back(tags::tag_key(tag));
-    }
-
-    const auto period_of = [&](std::int64_t day) -> std::int64_t {
-        if (by_month) {
-            const CivilDate date = CivilDate::from_day_number(day);
-            return first_of_month(date.year, date.month).day_number();
-        }
-        return by_day ? day : 0;
-    };
-
-    // The rows known before any session is read: every period, service and
-    // listed code (times every user, once the users are known). Counted first,
-    // so that a report too large is refused before anything is built.
-    struct Item {
-        CodeType type;
-        std::int64_t code_id;
-        std::string name;
-    };
-    const auto items_of = [&](const std::vector<const Service*>& group) {
-        std::vector<Item> items;
-        if (query.by_code) {
-            for (const Service* service : group) {
-                for (const Code& code : listed_codes(tx, *service, request, wanted_codes)) {
-                    if (std::none_of(items.begin(), items.end(),
-                                     [&](const Item& item) { return item.code_id == code.id; })) {
-                        items.push_back(Item{code.type, code.id, code.name});
-                    }
-                }
-            }
-        } else if (query.by_type) {
-            for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
-                if (!request.type || *request.type == type) {
-                    items.push_back(Item{type, 0, {}});
-                }
-            }
-        } else {
-            items.push_back(Item{CodeType::Primary, 0, {}});
-        }
-        return items;
-    };
-    std::vector<std::pair<std::int64_t, std::vector<Item>>> service_items;
-    std::size_t period_count = 1;
-    std::size_t item_count = 0;
-    if (!query.by_tag) {
-        if (query.by_service) {
-            for (const Service& service : services) {
-                service_items.emplace_back(service.id, items_of({&service}));
-            }
-        } else {
-            std::vector<const Service*> all;
-            for (const Service& service : services) {
-                all.push_back(&service);
-            }
-            service_items.emplace_back(0, items_of(all));
-        }
-        for (const auto& [service_id, items] : service_items) {
-            item_count += items.size() * context_keys.size() * concluded_by_keys.size();
-        }
-        const CivilDate& first = report.period.first;
-        const CivilDate& last = report.period.last;
-        if (by_month) {
-            period_count = static_cast<std::size_t>((last.year - first.year) * 12 +
-                                                    static_cast<int>(last.month) -
-                                                    static_cast<int>(first.month) + 1);
-        } else if (by_day) {
-            period_count = static_cast<std::size_t>(last.day_number() - first.day_number() + 1);
-        }
-        if (item_count > 0 && period_count > request.max_rows / item_count) {
-            throw too_many_rows(period_count == 1
-                                    ? fmt::format("{} rows", item_count)
-                                    : fmt::format("{} rows ({} {} times {} rows each)",
-                                                  period_count * item_count, period_count,
-                                                  by_month ? "months" : "days", item_count),
-                                request.max_rows);
-        }
-    }
-
-    // The denominators (concluded sessions per group) and the summary.
-    std::map<Key::Sessions, std::int64_t> concluded;
-    std::set<std::string> users;
-    tx.each_session_count(query, [&](const store::SessionCount& count) {
-        concluded[{period_of(count.day), count.service_id, count.user, count.context}] +=
-            count.concluded;
-        if (concluded.size() > request.max_rows) {
-            throw too_many_rows(fmt::format("more than {} groups of sessions", request.max_rows),
-                                request.max_rows);
-        }
-        report.summary.total += count.total;
-        report.summary.concluded += count.concluded;
-        report.summary.concluded_by_default += count.by_default;
-        report.summary.retroactive += count.retroactive;
-        users.insert(count.user);
+    const store::UsageQuery query =
+        select(tx, request, report.period, zone, services, facts, context_field);
+    // The rows listed whatever is counted, but for their periods and users.
+    const std::vector<Key> each = expand({Key{}}, facts, request.max_rows, [](Dimension d) {
+        return d != Dimension::Month && d != Dimension::Day && d != Dimension::User;
     });
-    report.summary.unconcluded = report.summary.total - report.summary.concluded;
-    const std::size_t user_count = query.by_user ? users.size() : 1;
-    if (user_count > 0 && period_count * item_count > request.max_rows / user_count) {
-        throw too_many_rows(fmt::format("{} rows ({} users times {} rows each)",
-                                        period_count * item_count * user_count, user_count,
-                                        period_count * item_count),
-                            request.max_rows);
-    }
-
-    std::map<Key, std::int64_t> groups;
-    std::map<std::string, std::string> tag_spelling; // tag key -> its first spelling
-    tx.each_usage_count(query, [&](const store::UsageCount& count) {
-        Key key{period_of(count.day), count.service_id,   count.user,
-                count.context,        count.concluded_by, count.type,
-                count.code_id,        count.code_name,    count.tag_key};
-        groups[std::move(key)] += count.sessions;
-        if (groups.size() > request.max_rows) {
-            throw too_many_rows(fmt::format("more than {} rows", request.max_rows),
-                                request.max_rows);
-        }
-        auto [spelling, added] = tag_spelling.try_emplace(count.tag_key, count.tag);
-        if (!added && count.tag < spelling->second) {
-            spelling->second = count.tag;
-        }
-    });
-
-    // Stable rows: every period, service and listed code appears, with 0 when
-    // unused. A code that has rows in a group (under its names at the time)
-    // gets no other: zero rows are per code, not per name.
-    if (!query.by_tag) {
-        std::vector<std::int64_t> periods{0};
-        if (by_month) {
-            periods.clear();
-            for (CivilDate m = first_of_month(report.period.first.year, report.period.first.month);
-                 m.day_number() <= report.period.last.day_number(); m = next_month(m)) {
-                periods.push_back(m.day_number());
-            }
-        } else if (by_day) {
-            periods.clear();
-            for (std::int64_t d = report.period.first.day_number();
-                 d <= report.period.last.day_number(); ++d) {
-                periods.push_back(d);
-            }
-        }
-        std::vector<std::string> user_keys{std::string{}};
-        if (query.by_user) {
-            user_keys.assign(users.begin(), users.end());
-        }
-        const auto has_rows = [&](const Key& key) {
-            const auto found = groups.lower_bound(Key{key.period,
-                                                      key.service_id,
-                                                      key.user,
-                                                      key.context,
-                                                      key.concluded_by,
-                                                      key.type,
-                                                      key.code_id,
-                                                      {},
-                                                      {}});
-            return found != groups.end() && found->first.period == key.period &&
-                   found->first.service_id == key.service_id && found->first.user == key.user &&
-                   found->first.context == key.context &&
-                   found->first.concluded_by == key.concluded_by && found->first.type == key.type &&
-                   found->first.code_id == key.code_id;
-        };
-        for (const std::int64_t period : periods) {
-            for (const auto& [service_id, items] : service_items) {
-                for (const std::string& user : user_keys) {
-                    for (const std::string& value : context_keys) {
-                        for (const std::string& by : concluded_by_keys) {
-                            for (const Item& item : items) {
-                                Key key{period,    service_id,   user,      value, by,
-                                        item.type, item.code_id, item.name, {}};
-                                if (!has_rows(key)) {
-                                    groups.try_emplace(std::move(key), 0);
-                                    if (groups.size() > request.max_rows) {
-                                        throw too_many_rows(
-                                            fmt::format("more than {} rows", request.max_rows),
-                                            request.max_rows);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    // Rows, sorted by the dimensions in the order given.
-    std::map<std::int64_t, const Service*> by_id;
-    for (const Service& service : services) {
-        by_id[service.id] = &service;
-    }
-    // Sorted as handles into the groups, each group freed once it is a row:
-    // a report never holds its rows twice.
-    std::vector<std::map<Key, std::int64_t>::iterator> rows;
-    rows.reserve(groups.size());
-    for (auto group = groups.begin(); group != groups.end(); ++group) {
-        rows.push_back(group);
-    }
-    const auto rank = [&](const Key& key, Dimension d) {
-        switch (d) {
-        case Dimension::Month:
-        case Dimension::Day: return std::make_tuple(std::string{}, std::string{}, key.period);
-        case Dimension::Service:
-            return std::make_tuple(std::string{}, names::name_key(by_id.at(key.service_id)->name),
-                                   key.service_id);
-        case Dimension::User: return std::make_tuple(std::string{}, key.user, std::int64_t{0});
-        case Dimension::Type:
-            return std::make_tuple(std::string(to_string(key.type)), std::string{},
-                                   std::int64_t{0});
-        case Dimension::Code:
-            return std::make_tuple(std::string(to_string(key.type)), names::name_key(key.code_name),
-                                   key.code_id);
-        case Dimension::Tag: return std::make_tuple(std::string{}, key.tag, std::int64_t{0});
-        case Dimension::Context: {
-            // The field's values in their order, then none, then values it no longer has.
-            const std::vector<std::string>& choices = context_field->choices;
-            const auto at = std::find(choices.begin(), choices.end(), key.context);
-            if (at != choices.end()) {
-                return std::make_tuple(std::string{}, std::string{},
-                                       static_cast<std::int64_t>(at - choices.begin()));
-            }
-            return std::make_tuple(std::string{}, key.context,
-                                   static_cast<std::int64_t>(choices.size()));
-        }
-        case Dimension::ConcludedBy:
-            return std::make_tuple(std::string{}, key.concluded_by, std::int64_t{0});
-        }
-        return std::make_tuple(std::string{}, std::string{}, std::int64_t{0});
-    };
-    std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
-        for (const Dimension d : dims) {
-            const auto ra = rank(a->first, d);
-            const auto rb = rank(b->first, d);
-            if (ra != rb) {
-                return ra < rb;
-            }
-        }
-        return a->first < b->first;
-    });
-
-    output::Rows& out = report.rows;
-    for (const Dimension d : dims) {
-        switch (d) {
-        case Dimension::Month: out.columns.push_back({"month", "MONTH"}); break;
-        case Dimension::Day: out.columns.push_back({"day", "DAY"}); break;
-        case Dimension::Service: out.columns.push_back({"service", "SERVICE"}); break;
-        case Dimension::User: out.columns.push_back({"user", "USER"}); break;
-        case Dimension::Type: out.columns.push_back({"type", "TYPE"}); break;
-        case Dimension::Code:
-            if (!query.by_type) {
-                out.columns.push_back({"type", "TYPE"});
-            }
-            out.columns.push_back({"code", "CODE"});
-            out.columns.push_back({"code_id", "CODE ID", output::Audience::Programs});
-            break;
-        case Dimension::Tag: out.columns.push_back({"tag", "TAG"}); break;
-        case Dimension::Context:
-            out.columns.push_back({"context." + context_field->name, context_field->name});
-            break;
-        case Dimension::ConcludedBy: out.columns.push_back({"concluded_by", "CONCLUDED BY"}); break;
-        }
-    }
-    out.columns.push_back({"sessions", "SESSIONS"});
-    out.columns.push_back({"share", "SHARE"});
-    out.rows.reserve(rows.size());
-    for (const auto& row : rows) {
-        const auto& [key, sessions] = *row;
-        std::vector<output::Cell> cells;
-        cells.reserve(out.columns.size());
-        for (const Dimension d : dims) {
-            switch (d) {
-            case Dimension::Month:
-                cells.emplace_back(CivilDate::from_day_number(key.period).month_text());
-                break;
-            case Dimension::Day:
-                cells.emplace_back(CivilDate::from_day_number(key.period).text());
-                break;
-            case Dimension::Service: cells.emplace_back(by_id.at(key.service_id)->name); break;
-            case Dimension::User: cells.emplace_back(key.user); break;
-            case Dimension::Type: cells.emplace_back(std::string(to_string(key.type))); break;
-            case Dimension::Code:
-                if (!query.by_type) {
-                    cells.emplace_back(std::string(to_string(key.type)));
-                }
-                cells.emplace_back(key.code_name);
-                cells.emplace_back(key.code_id);
-                break;
-            case Dimension::Tag: cells.emplace_back(tag_spelling[key.tag]); break;
-            case Dimension::Context:
-                cells.push_back(key.context.empty() ? output::Cell() : output::Cell(key.context));
-                break;
-            case Dimension::ConcludedBy: cells.emplace_back(key.concluded_by); break;
-            }
-        }
-        const auto denominator = concluded.find(key.sessions());
-        cells.emplace_back(sessions);
-        if (denominator != concluded.end() && denominator->second > 0) {
-            cells.emplace_back(output::Fraction{static_cast<double>(sessions) /
-                                                static_cast<double>(denominator->second)});
-        } else {
-            cells.emplace_back(std::monostate{});
-        }
-        out.add(std::move(cells));
-        groups.erase(row);
-    }
+    check_size(each, facts, request.max_rows, false);
+    const Denominators concluded =
+        count_sessions(tx, query, facts, request.max_rows, report.summary);
+    check_size(each, facts, request.max_rows, true);
+    Groups groups = count_items(tx, query, facts, request.max_rows);
+    fill(groups, each, facts, request.max_rows);
+    report.rows = render(groups, concluded, facts);
     return report;
 }
 

@@ -11,23 +11,13 @@
 #include <nimbus/identity/actor.hpp>
 #include <nimbus/identity/identity.hpp>
 #include <nimbus/output/rows.hpp>
+#include <nimbus/reports/dimensions.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/store/store.hpp>
 #include <nimbus/util/zone.hpp>
 
 /// Reports: monthly code usage, and the reporting model for Power BI.
 namespace nimbus::reports {
-
-/// Context: the value of one conversation-context field with a fixed set of
-/// values ("context.Reason"; UsageRequest::context_field names it).
-/// ConcludedBy: "agent" or "default" (concluded by a sweep).
-enum class Dimension { Month, Day, Service, User, Type, Code, Tag, Context, ConcludedBy };
-
-/// "month,code" -> {Month, Code}. Throws Usage for unknown or repeated names,
-/// or for month and day together. A "context.NAME" gives Context, and NAME
-/// in `context_field` when given.
-std::vector<Dimension> parse_dimensions(std::string_view text,
-                                        std::string* context_field = nullptr);
 
 /// Which time a report covers: one of --month YYYY-MM, --month last, or
 /// --from DATE --to DATE (both dates included). Nothing: the current month.
