@@ -43,7 +43,8 @@ if [[ -n $ledger_version ]]; then
   # and 9's to 15's tables, views and indexes are made anew; a later schema
   # needs its own way back.
   ((ledger_version <= 15)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
-  sqlite3 "$store" "DROP TRIGGER IF EXISTS ou_retired_no_delete; DROP TRIGGER IF EXISTS service_retired_no_delete;
+  sqlite3 "$store" "DROP TRIGGER IF EXISTS session_of_retired_service;
+                    DROP TRIGGER IF EXISTS ou_used_no_delete; DROP TRIGGER IF EXISTS service_used_no_delete;
                     DROP TABLE IF EXISTS ou_retired; DROP TABLE IF EXISTS service_retired;
                     DROP TABLE IF EXISTS conclusion_default; DROP TABLE IF EXISTS service_wrap_up;
                     DROP VIEW IF EXISTS session_caller; DROP VIEW IF EXISTS directory_country;

@@ -107,7 +107,8 @@ void add_ou_commands(CLI::App& app, Registry& registry) {
                      });
     add_path_command("delete", "Delete an OU that was never used, with the OUs below it",
                      [](const WriteContext& c, const std::string& path) {
-                         const std::vector<Ou> gone = ous::remove(c.tx, c.audit, c.actor, path);
+                         const std::vector<Ou> gone =
+                             ous::remove(c.tx, c.audit, c.actor, c.identity, path);
                          Result result = Result::list(ou_rows(gone));
                          for (const Ou& deleted : gone) {
                              result.notes.push_back(

@@ -283,7 +283,14 @@ void add_service_commands(CLI::App& app, Registry& registry) {
     add_lifecycle("retire", "Retire a service: no new sessions, nothing offered, kept in reports",
                   &services::retire);
     add_lifecycle("restore", "Bring a retired service back", &services::restore);
-    add_lifecycle("delete", "Delete a service that was never used", &services::remove);
+    auto delete_target = std::make_shared<std::string>();
+    CLI::App* remove = service->add_subcommand("delete", "Delete a service that was never used");
+    remove->add_option("service", *delete_target, "Service name")->required()->type_name("SERVICE");
+    registry.add(remove, Command{policy::Action::ChangeService,
+                                 WriteBody([delete_target](const WriteContext& c) {
+                                     return change_result(services::remove(
+                                         c.tx, c.audit, c.actor, c.identity, *delete_target));
+                                 })});
 
     auto show_name = std::make_shared<std::string>();
     CLI::App* show = service->add_subcommand(

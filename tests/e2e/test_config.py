@@ -136,6 +136,17 @@ class ConfigTest(NimbusTestCase):
                          "2026-11-26T09:30:00Z")
         self.assertEqual(self.run_ok("config", "plan", path, "--prune").out, "")
 
+    def test_a_retired_service_keeps_its_settings(self):
+        self.run_ok("service", "retire", "EMEA Line")
+        text = self.export().replace('name = "EMEA Line"\nou = "Contoso/Sales/EMEA"\n'
+                                     'license = "basic-routing"',
+                                     'name = "EMEA Line"\nou = "Contoso/Sales/EMEA"\n'
+                                     'license = "contact-center"')
+        before = self.export()
+        self.assert_fails(65, "config", "apply", self.write("changed.toml", text),
+                          stderr='service "EMEA Line" is retired, and the file changes its license')
+        self.assertEqual(self.export(), before)
+
     def test_without_prune_nothing_is_deleted(self):
         path = self.write("partial.toml", 'tenant = "Contoso"\n\n[[services]]\nname = "Hotline"\n'
                                           'ou = "Contoso/Sales"\nlicense = "contact-center"\nprimary = ["Sale"]\n')

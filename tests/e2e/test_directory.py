@@ -256,11 +256,18 @@ class DirectoryTest(NimbusTestCase):
         downgrade = ("DROP TABLE conclusion_default; DROP TABLE service_wrap_up; "
                      "DROP VIEW session_caller; DROP VIEW directory_country; DROP TABLE caller_number; ")
         if self.sandbox.database():
-            POSTGRESQL.psql("DROP POLICY ou_remove ON ou; DROP POLICY service_remove ON service; DROP TABLE ou_retired, service_retired; " + downgrade + "DROP FUNCTION conclusion_default_with_its_conclusion(); "
+            retirements = ("DROP POLICY ou_remove ON ou; DROP POLICY service_remove ON service; "
+                           "DROP FUNCTION session_of_retired_service(), nimbus_used_no_delete() CASCADE; "
+                           "DROP FUNCTION nimbus_changed_since_creation(text, text); "
+                           "DROP TABLE ou_retired, service_retired; ")
+            POSTGRESQL.psql(retirements + downgrade + "DROP FUNCTION conclusion_default_with_its_conclusion(); "
                             "UPDATE nimbus_codes_store SET schema_version = 12", self.sandbox.database())
         else:
+            retirements = ("DROP TRIGGER session_of_retired_service; DROP TRIGGER ou_used_no_delete; "
+                           "DROP TRIGGER service_used_no_delete; DROP TABLE ou_retired; "
+                           "DROP TABLE service_retired; ")
             with sqlite3.connect(self.sandbox.store, isolation_level=None) as db:
-                db.executescript("DROP TRIGGER ou_retired_no_delete; DROP TRIGGER service_retired_no_delete; DROP TABLE ou_retired; DROP TABLE service_retired; " + downgrade + "PRAGMA user_version = 12")
+                db.executescript(retirements + downgrade + "PRAGMA user_version = 12")
         self.assert_fails(78, "session", "list", stderr="has schema version 12")
         self.assertIn(f"from schema 12 to {SCHEMA_VERSION}", self.run_ok("init").err)
         self.assertEqual(self.json_ok("session", "show", "h-1", "--as", "mia")["directory"]["name"],

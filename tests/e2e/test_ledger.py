@@ -180,7 +180,10 @@ class LedgerTest(NimbusTestCase):
                     "DROP TABLE session_context; DROP TABLE context_field; DROP TABLE session_times; "
                     "PRAGMA user_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'",
-                    "DROP POLICY ou_remove ON ou; DROP POLICY service_remove ON service; DROP TABLE ou_retired, service_retired; "
+                    "DROP POLICY ou_remove ON ou; DROP POLICY service_remove ON service; "
+                    "DROP FUNCTION session_of_retired_service(), nimbus_used_no_delete() CASCADE; "
+                    "DROP FUNCTION nimbus_changed_since_creation(text, text); "
+                    "DROP TABLE ou_retired, service_retired; "
                     "DROP TABLE conclusion_default, service_wrap_up; "
                     "DROP FUNCTION conclusion_default_with_its_conclusion(); "
                     "DROP VIEW session_caller, directory_country; DROP TABLE caller_number; "

@@ -4,7 +4,7 @@ is never deleted, by the tool or by raw SQL."""
 
 import os
 
-from harness import NimbusTestCase, main
+from harness import CAST, NimbusTestCase, main
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 
@@ -51,14 +51,21 @@ class RetireTest(NimbusTestCase):
         self.assertEqual(self.names("service", "--include-retired"), ["Hotline"])
         self.assertEqual(self.json_ok("service", "show", "Hotline")["primary"], ["Sale"])
 
-        # No new session; a call already stored still ends; the same rows again change nothing.
-        refused = self.calls("s-4,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n", expect=65)
-        self.assertIn('<stdin>:2: service "Hotline" is retired: it takes no new sessions', refused.err)
+        # No call that began since, by the tool or raw SQL; one that began before
+        # may still arrive late, and a call already stored still ends.
+        refused = self.calls("s-4,Hotline,mia,inbound,2026-11-26T09:30:00Z,,,\n", expect=65)
+        self.assertIn('<stdin>:2: service "Hotline" was retired at 2026-11-26T09:30:00Z: it takes '
+                      "no calls that began since", refused.err)
         self.assert_fails(4, "session", "add", "--id", "s-5", "--service", "Hotline", "--user", "mia",
-                          "--started-at", "2026-11-26T08:00:00Z", stderr="is retired")
+                          "--started-at", "2026-11-26T10:00:00Z", stderr="was retired")
+        started = 1_795_685_400  # 2026-11-26T10:10:00Z
+        self.assertTrue(self.sandbox.refuses(
+            "INSERT INTO session (external_id, service_id, \"user\", direction, started_at, caller) "
+            f"SELECT 'raw', id, 'mia', 'inbound', {started}, '' FROM service WHERE name = 'Hotline'"))
         self.calls("s-3,Hotline,mia,inbound,2026-11-22T08:00:00Z,2026-11-22T08:09:00Z,accepted,\n"
-                   "s-1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,\n")
-        self.assertEqual(self.sandbox.count("SELECT count(*) FROM session"), 3)
+                   "s-1,Hotline,mia,inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,\n"
+                   "late,Hotline,mia,inbound,2026-11-26T09:29:59Z,,,\n")
+        self.assertEqual(self.sandbox.count("SELECT count(*) FROM session"), 4)
         # Its open sessions can still be concluded, so that its reports are complete.
         self.run_ok("session", "conclude", "s-2", "--primary", "Sale", "--as", "mia")
 
@@ -72,9 +79,14 @@ class RetireTest(NimbusTestCase):
                                                   "longer change")
 
         self.assert_fails(77, "service", "restore", "Hotline", "--as", "olga")
+        # Lint looks at what is offered: not at a retired service, but its lists'
+        # codes are not "on no list", ready for its restoring.
+        self.assert_fails(4, "code", "lint", "--service", "Hotline",
+                          stderr='service "Hotline" is retired: it offers nothing to lint')
+        self.assertNotIn("unlisted-code", self.run_ok("code", "lint").out)
         self.run_ok("service", "restore", "Hotline")
         self.assertEqual(self.names("service"), ["Hotline"])
-        self.calls("s-4,Hotline,mia,inbound,2026-11-26T08:00:00Z,,,\n")
+        self.calls("s-4,Hotline,mia,inbound,2026-11-26T09:30:00Z,,,\n")
         self.assertEqual([a for a in self.audit_actions() if a.startswith("service.re")],
                          ["service.retire", "service.restore"])
 
@@ -94,10 +106,13 @@ class RetireTest(NimbusTestCase):
                          ["Contoso", "Contoso/Sales", "Contoso/Sales/EMEA"])
 
         # Nothing new is made in a retired OU, and nothing in it comes back before it does.
+        directory = self.write("callers.csv", "number,name\n+41441234567,Anna\n")
         for command in (("ou", "create", "Contoso/Sales/APAC"),
                         ("code", "create", "--type", "primary", "--name", "Lead", "--ou", "Contoso/Sales"),
                         ("service", "create", "Outbound", "--ou", "Contoso/Sales",
-                         "--license", "contact-center")):
+                         "--license", "contact-center"),
+                        ("context", "define", "Reason", "--type", "text", "--ou", "Contoso/Sales"),
+                        ("directory", "import", directory, "--ou", "Contoso/Sales", "--country", "CH")):
             self.assert_fails(4, *command, stderr='OU "Contoso/Sales" is retired: nothing new is made in it')
         self.assert_fails(4, "service", "restore", "Hotline",
                           stderr='service "Hotline" is in OU "Contoso/Sales", which is retired')
@@ -139,6 +154,12 @@ class RetireTest(NimbusTestCase):
         self.assertEqual(self.names("service", "--include-retired"), ["Hotline"])
         self.assert_fails(3, "service", "show", "Typo")
 
+        # Nor while a grant names it: a new service of the name would inherit it.
+        self.sandbox.write_identity(dict(CAST, tom={"name": "Tom", "supervisor": ["Spare"]}))
+        self.run_ok("service", "create", "Spare", "--ou", "Contoso/Sales", "--license", "basic-routing")
+        self.assert_fails(4, "service", "delete", "Spare",
+                          stderr='service "Spare" is named by the grants of tom in')
+
         self.run_ok("service", "create", "Chat", "--ou", "Contoso/Sales", "--license", "contact-center")
         self.run_ok("extension", "enable", "Chat", "session-details")
         self.run_ok("extension", "disable", "Chat", "session-details")
@@ -151,7 +172,15 @@ class RetireTest(NimbusTestCase):
         dump = self.sandbox.dump_but_sequences()
         self.assert_fails(4, "service", "delete", "Hotline", stderr="sessions")
         self.assertTrue(self.sandbox.refuses("DELETE FROM service WHERE name = 'Hotline'"))
+        # What was used stays, whoever sends the statement: Chat's history says it was.
+        self.assertTrue(self.sandbox.refuses("DELETE FROM service WHERE name = 'Chat'"))
         self.assertEqual(self.sandbox.dump_but_sequences(), dump)
+        self.run_ok("ou", "create", "Contoso/Spare")
+        self.run_ok("ou", "retire", "Contoso/Spare")
+        self.run_ok("ou", "restore", "Contoso/Spare")
+        self.assertTrue(self.sandbox.refuses("DELETE FROM ou WHERE path = 'Contoso/Spare'"))
+        self.assert_fails(4, "ou", "delete", "Contoso/Spare", stderr="history")
+        self.assertIn("Contoso/Spare", self.names("ou"))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 #include <nimbus/catalogue/lint.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <iterator>
+#include <numeric>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -104,6 +106,13 @@ public:
                 throw Error(ErrorKind::Usage, fmt::format("service \"{}\" is not in OU \"{}\"",
                                                           only_service_->name, within_path_));
             }
+            if (only_service_->retired()) {
+                throw Error(ErrorKind::Conflict,
+                            fmt::format("service \"{}\" is retired: it offers nothing to lint",
+                                        only_service_->name),
+                            fmt::format("restore it first: nimbus-codes service restore \"{}\"",
+                                        only_service_->name));
+            }
         }
         // Retired OUs and services offer nothing: their codes and lists are
         // out of use until they are restored.
@@ -123,14 +132,15 @@ public:
                    std::tuple(b.type, names::name_key(b.name), b.ou_path);
         });
         for (const Service& service : tx.services()) {
-            if (service.retired()) {
-                continue;
-            }
-            all_services_.push_back(services::settings(tx, service));
+            ServiceSettings settings = services::settings(tx, service);
+            // A retired service's lists keep their codes for its restoring.
             for (const CodeType type : {CodeType::Primary, CodeType::Secondary}) {
-                for (const Code& code : all_services_.back().list(type)) {
+                for (const Code& code : settings.list(type)) {
                     listed_.insert(code.id);
                 }
+            }
+            if (!service.retired()) {
+                all_services_.push_back(std::move(settings));
             }
         }
     }
@@ -188,95 +198,136 @@ private:
     std::set<std::int64_t> listed_; ///< codes on any service's list
 };
 
+/// A code's name as the near-duplicate rule compares it.
+struct Keyed {
+    const Code* code;
+    std::string ou_key;
+    std::u32string key;                     ///< text::loose_key()
+    std::u32string digits;                  ///< its numbers: names that differ in them are a series
+    std::array<std::uint8_t, 32> letters{}; ///< how often each letter occurs, hashed in 32
+
+    Keyed(const Code& c, std::string ou)
+        : code(&c)
+        , ou_key(std::move(ou))
+        , key(text::loose_key(c.name)) {
+        for (const char32_t letter : key) {
+            if (letter >= U'0' && letter <= U'9') {
+                digits.push_back(letter);
+            }
+            ++letters[letter % letters.size()];
+        }
+    }
+};
+
+/// The most letters two names may differ by and still be near-duplicates:
+/// short names differ by a letter from many others ("Bug", "Bag").
+std::size_t letter_limit(std::size_t shorter) {
+    return shorter >= 8 ? 2 : shorter >= 4 ? 1 : 0;
+}
+
 /// How two names differ, when they are near-duplicates; empty when not.
-std::string near_difference(const std::u32string& a, const std::u32string& b) {
-    if (a.empty() || b.empty()) {
+std::string near_difference(const Keyed& a, const Keyed& b) {
+    if (a.key.empty() || b.key.empty()) {
         return {}; // names of punctuation alone: nothing to compare
     }
-    if (a == b) {
+    if (a.key == b.key) {
         return "differ only in case, accents, spacing or punctuation";
     }
-    // Names that differ in their numbers ("Level 1", "Level 2") are a series.
-    const auto digits = [](const std::u32string& key) {
-        std::u32string result;
-        std::copy_if(key.begin(), key.end(), std::back_inserter(result),
-                     [](char32_t c) { return c >= U'0' && c <= U'9'; });
-        return result;
-    };
-    if (digits(a) != digits(b)) {
+    const std::size_t limit = letter_limit(std::min(a.key.size(), b.key.size()));
+    if (limit == 0 || a.digits != b.digits) {
         return {};
     }
-    // Short names differ by a letter from many others: "Bug", "Bag".
-    const std::size_t shorter = std::min(a.size(), b.size());
-    const std::size_t limit = shorter >= 8 ? 2 : shorter >= 4 ? 1 : 0;
-    if (limit == 0) {
+    // Each edit changes the count of at most two letters by one: a cheap
+    // bound before the edit distance.
+    std::size_t counts_apart = 0;
+    for (std::size_t i = 0; i < a.letters.size(); ++i) {
+        counts_apart +=
+            a.letters[i] > b.letters[i] ? a.letters[i] - b.letters[i] : b.letters[i] - a.letters[i];
+    }
+    if (counts_apart > 2 * limit) {
         return {};
     }
-    const std::size_t distance = text::edit_distance(a, b, limit);
+    const std::size_t distance = text::edit_distance(a.key, b.key, limit);
     if (distance > limit) {
         return {};
     }
     return distance == 1 ? "differ by one letter" : "differ by two letters";
 }
 
-void find_near_duplicates(const Selection& selection, std::vector<Finding>& findings) {
-    struct Keyed {
-        const Code* code;
-        std::u32string key;
-        std::string ou_key;
-    };
-    std::vector<Keyed> keyed;
-    for (const Code& code : selection.codes()) {
-        keyed.push_back(Keyed{&code, text::loose_key(code.name), ou_key_of(code.ou_path)});
-    }
-    for (std::size_t i = 0; i < keyed.size(); ++i) {
-        for (std::size_t j = i + 1; j < keyed.size(); ++j) {
-            const Keyed& a = keyed[i];
-            const Keyed& b = keyed[j];
-            if (a.code->type != b.code->type) {
-                break; // codes are ordered by type first
+/// The pairs of codes (by index, the smaller first) whose names are
+/// near-duplicates, in order, with how they differ: only codes of one type
+/// with keys at most two letters apart in length are compared.
+std::vector<std::tuple<std::size_t, std::size_t, std::string>>
+near_pairs(const std::vector<Keyed>& keyed) {
+    std::vector<std::size_t> by_length(keyed.size());
+    std::iota(by_length.begin(), by_length.end(), std::size_t{0});
+    std::sort(by_length.begin(), by_length.end(), [&](std::size_t a, std::size_t b) {
+        return std::tuple(keyed[a].code->type, keyed[a].key.size(), a) <
+               std::tuple(keyed[b].code->type, keyed[b].key.size(), b);
+    });
+    std::vector<std::tuple<std::size_t, std::size_t, std::string>> pairs;
+    for (std::size_t x = 0; x < by_length.size(); ++x) {
+        const Keyed& a = keyed[by_length[x]];
+        for (std::size_t y = x + 1; y < by_length.size(); ++y) {
+            const Keyed& b = keyed[by_length[y]];
+            if (b.code->type != a.code->type || b.key.size() > a.key.size() + 2) {
+                break;
             }
-            const bool one_path = usable_at(a.ou_key, b.ou_key) || usable_at(b.ou_key, a.ou_key);
-            if (!one_path || !selection.selects_pair(*a.code, *b.code)) {
-                continue;
+            if (std::string difference = near_difference(a, b); !difference.empty()) {
+                pairs.emplace_back(std::min(by_length[x], by_length[y]),
+                                   std::max(by_length[x], by_length[y]), std::move(difference));
             }
-            const std::string difference = near_difference(a.key, b.key);
-            if (difference.empty()) {
-                continue;
-            }
-            std::vector<std::string> seen_by;
-            for (const ServiceSettings& settings : selection.all_services()) {
-                const std::string service_ou = ou_key_of(settings.service.ou_path);
-                if (selection.selects(settings.service) && usable_at(a.ou_key, service_ou) &&
-                    usable_at(b.ou_key, service_ou)) {
-                    seen_by.push_back(shell_quoted(settings.service.name));
-                }
-            }
-            std::string message =
-                fmt::format("{} codes \"{}\" (id:{}, OU \"{}\") and \"{}\" (id:{}, OU \"{}\") {}",
-                            to_string(a.code->type), a.code->name, a.code->id, a.code->ou_path,
-                            b.code->name, b.code->id, b.code->ou_path, difference);
-            if (!seen_by.empty()) {
-                const std::size_t more =
-                    seen_by.size() > services_named ? seen_by.size() - services_named : 0;
-                seen_by.resize(std::min(seen_by.size(), services_named));
-                message += fmt::format(
-                    "; service{} {}{} can offer both", seen_by.size() + more == 1 ? "" : "s",
-                    fmt::join(seen_by, ", "), more == 0 ? "" : fmt::format(" and {} more", more));
-            }
-            // Suggest keeping the one a list offers, if only one is.
-            const bool keep_b = selection.listed(b.code->id) && !selection.listed(a.code->id);
-            const Code& kept = keep_b ? *b.code : *a.code;
-            const Code& dropped = keep_b ? *a.code : *b.code;
-            findings.push_back(Finding{
-                near_duplicate,
-                {object_of(*a.code), object_of(*b.code)},
-                std::move(message),
-                fmt::format("if they mean one thing, list id:{} instead of id:{} (service apply) "
-                            "and delete id:{} (code delete); otherwise rename one (code edit) so "
-                            "that agents tell them apart",
-                            kept.id, dropped.id, dropped.id)});
         }
+    }
+    std::sort(pairs.begin(), pairs.end());
+    return pairs;
+}
+
+void find_near_duplicates(const Selection& selection, std::vector<Finding>& findings) {
+    std::vector<Keyed> keyed;
+    keyed.reserve(selection.codes().size());
+    for (const Code& code : selection.codes()) {
+        keyed.emplace_back(code, ou_key_of(code.ou_path));
+    }
+    for (const auto& [i, j, difference] : near_pairs(keyed)) {
+        const Keyed& a = keyed[i];
+        const Keyed& b = keyed[j];
+        const bool one_path = usable_at(a.ou_key, b.ou_key) || usable_at(b.ou_key, a.ou_key);
+        if (!one_path || !selection.selects_pair(*a.code, *b.code)) {
+            continue;
+        }
+        std::vector<std::string> seen_by;
+        for (const ServiceSettings& settings : selection.all_services()) {
+            const std::string service_ou = ou_key_of(settings.service.ou_path);
+            if (selection.selects(settings.service) && usable_at(a.ou_key, service_ou) &&
+                usable_at(b.ou_key, service_ou)) {
+                seen_by.push_back(shell_quoted(settings.service.name));
+            }
+        }
+        std::string message =
+            fmt::format("{} codes \"{}\" (id:{}, OU \"{}\") and \"{}\" (id:{}, OU \"{}\") {}",
+                        to_string(a.code->type), a.code->name, a.code->id, a.code->ou_path,
+                        b.code->name, b.code->id, b.code->ou_path, difference);
+        if (!seen_by.empty()) {
+            const std::size_t more =
+                seen_by.size() > services_named ? seen_by.size() - services_named : 0;
+            seen_by.resize(std::min(seen_by.size(), services_named));
+            message += fmt::format("; service{} {}{} can offer both",
+                                   seen_by.size() + more == 1 ? "" : "s", fmt::join(seen_by, ", "),
+                                   more == 0 ? "" : fmt::format(" and {} more", more));
+        }
+        // Suggest keeping the one a list offers, if only one is.
+        const bool keep_b = selection.listed(b.code->id) && !selection.listed(a.code->id);
+        const Code& kept = keep_b ? *b.code : *a.code;
+        const Code& dropped = keep_b ? *a.code : *b.code;
+        findings.push_back(Finding{
+            near_duplicate,
+            {object_of(*a.code), object_of(*b.code)},
+            std::move(message),
+            fmt::format("if they mean one thing, list id:{} instead of id:{} (service apply) "
+                        "and delete id:{} (code delete); otherwise rename one (code edit) so "
+                        "that agents tell them apart",
+                        kept.id, dropped.id, dropped.id)});
     }
 }
 

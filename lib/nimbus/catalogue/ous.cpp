@@ -257,7 +257,7 @@ Change restore(store::WriteTransaction& tx, AuditTrail& audit, const Actor& acto
 }
 
 std::vector<Ou> remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
-                       std::string_view path) {
+                       const identity::Identity& identity, std::string_view path) {
     const auto [top, parent] = with_parent(tx, actor, path, "deleted");
     std::vector<Ou> subtree = below(tx, top);
     subtree.insert(subtree.begin(), top);
@@ -298,6 +298,10 @@ std::vector<Ou> remove(store::WriteTransaction& tx, AuditTrail& audit, const Act
         // its own creation) are filed under it for good.
         note_if(!tx.audit_entries(filed).empty(),
                 fmt::format("audit records filed under \"{}\"", ou.path));
+        // A new OU of its path would make them admin again.
+        for (const std::string& login : identity.granted_ou(ou.path)) {
+            uses.push_back(fmt::format("the grants of {} in {}", login, identity.source));
+        }
     }
     if (!uses.empty()) {
         throw Error(ErrorKind::Conflict,
@@ -308,9 +312,11 @@ std::vector<Ou> remove(store::WriteTransaction& tx, AuditTrail& audit, const Act
     // The deepest first: a parent goes after its children.
     std::sort(subtree.begin(), subtree.end(),
               [](const Ou& a, const Ou& b) { return a.path_key.size() > b.path_key.size(); });
+    // Each row before its record: the store refuses to delete an OU with any
+    // record since its creation.
     for (const Ou& ou : subtree) {
-        audit.record("ou.delete", target(ou), parent.id, snapshot(ou), nullptr);
         tx.delete_ou(ou.id);
+        audit.record("ou.delete", target(ou), parent.id, snapshot(ou), nullptr);
     }
     if (tx.find_ou(top.path_key)) {
         // Row level security hides a row from a DELETE it does not allow.

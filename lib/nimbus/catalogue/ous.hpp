@@ -6,6 +6,7 @@
 #include <nimbus/audit/trail.hpp>
 #include <nimbus/catalogue/model.hpp>
 #include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/identity.hpp>
 #include <nimbus/store/store.hpp>
 
 /// Organization units: the tenant root and the tree below it.
@@ -62,7 +63,9 @@ Change restore(store::WriteTransaction& tx, AuditTrail& audit, const Actor& acto
 /// record filed under any of them (OUs created in one since it was made) and
 /// no history but their creation; otherwise Conflict, which says to retire
 /// it. Gives the OUs as they were, the top first.
+/// An OU that `identity` makes someone admin of is not deleted either
+/// (Conflict): a new OU of its path would make them admin again.
 std::vector<Ou> remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
-                       std::string_view path);
+                       const identity::Identity& identity, std::string_view path);
 
 } // namespace nimbus::ous

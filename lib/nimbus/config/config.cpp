@@ -750,7 +750,17 @@ private:
             const std::string target = fmt::format("\"{}\"", existing->name);
             if (existing->retired()) {
                 if (entry.retired) {
-                    return 0; // a retired service's settings stay as they were
+                    // A retired service's settings stay as they were: a file that
+                    // changes them is refused, not ignored.
+                    if (const std::string what = retired_change(entry, *existing); !what.empty()) {
+                        throw Error(ErrorKind::InvalidData,
+                                    fmt::format("service \"{}\" is retired, and the file changes "
+                                                "its {}",
+                                                existing->name, what),
+                                    "a retired service's settings do not change: leave them as "
+                                    "exported, or set retired = false");
+                    }
+                    return 0;
                 }
                 services::restore(tx_, audit_, actor_, existing->name);
                 steps_.push_back(Step{'~', "service", target, "restore"});
@@ -778,6 +788,49 @@ private:
             }
             return 0;
         });
+    }
+
+    /// What the file would change of a service's settings ("license", ...),
+    /// or empty.
+    std::string retired_change(const FileService& entry, const Service& service) {
+        const ServiceSettings current = services::settings(tx_, service);
+        if (entry.license != service.license) {
+            return "license";
+        }
+        for (const auto& [feature, on] : entry.extensions) {
+            if (current.is_enabled(feature) != on) {
+                return "extensions";
+            }
+        }
+        const auto same_list = [](const std::vector<std::string>& names,
+                                  const std::vector<Code>& codes) {
+            return names.size() == codes.size() &&
+                   std::equal(names.begin(), names.end(), codes.begin(),
+                              [](const std::string& name, const Code& code) {
+                                  return names::name_key(name) == names::name_key(code.name);
+                              });
+        };
+        if ((entry.primary && !same_list(*entry.primary, current.primary)) ||
+            (entry.secondary && !same_list(*entry.secondary, current.secondary))) {
+            return "code lists";
+        }
+        if (entry.wrap_up) {
+            const services::WrapUpEdit& wanted = *entry.wrap_up;
+            const std::optional<WrapUp>& policy = current.wrap_up;
+            const auto same_code = [](const std::optional<std::string>& name, const Code* code) {
+                return (!name || name->empty())
+                           ? code == nullptr
+                           : code != nullptr &&
+                                 names::name_key(*name) == names::name_key(code->name);
+            };
+            if (!policy || wanted.deadline != policy->deadline ||
+                !same_code(wanted.default_primary, &policy->default_primary) ||
+                !same_code(wanted.default_secondary,
+                           policy->default_secondary ? &*policy->default_secondary : nullptr)) {
+                return "after-call work";
+            }
+        }
+        return {};
     }
 
     void toggle(const FileService& entry, const Service& service, bool enable) {

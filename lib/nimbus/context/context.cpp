@@ -281,6 +281,9 @@ Change define(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
                         "define it once, at the OU above all the services that carry it");
         }
     }
+    if (!existing) {
+        ous::require_active(ou); // nothing new is made in a retired OU
+    }
 
     ContextField field;
     field.ou_id = ou.id;

@@ -209,6 +209,7 @@ ImportSummary import(store::WriteTransaction& tx, AuditTrail& audit, const Actor
                      std::istream& in, const ImportOptions& options) {
     const Ou ou = directory_ou(tx, options.ou);
     policy::require(actor, policy::Action::ManageDirectory, scope_of(ou));
+    ous::require_active(ou);
     const std::optional<Directory> existing = stored_directory(tx, ou.id);
     ImportSummary summary;
     summary.ou_path = ou.path;

@@ -1,6 +1,8 @@
 #include <nimbus/identity/identity.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -130,6 +132,36 @@ User read_user(const std::string& source, std::string_view login, const toml::no
 const User* Identity::find(std::string_view login) const {
     const auto it = users.find(login);
     return it == users.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+/// The logins with a grant in one of `lists` that names `name_key`.
+std::vector<std::string> granted(const std::map<std::string, User, std::less<>>& users,
+                                 std::string_view name_key,
+                                 std::initializer_list<std::vector<std::string> User::*> lists) {
+    std::vector<std::string> logins;
+    for (const auto& [login, user] : users) {
+        const bool named = std::any_of(lists.begin(), lists.end(), [&](const auto list) {
+            return std::any_of((user.*list).begin(), (user.*list).end(), [&](const auto& target) {
+                return names::name_key(target) == name_key;
+            });
+        });
+        if (named) {
+            logins.push_back(login);
+        }
+    }
+    return logins;
+}
+
+} // namespace
+
+std::vector<std::string> Identity::granted_service(std::string_view name) const {
+    return granted(users, names::name_key(name), {&User::owner, &User::supervisor, &User::member});
+}
+
+std::vector<std::string> Identity::granted_ou(std::string_view path) const {
+    return granted(users, names::name_key(path), {&User::ou_admin});
 }
 
 Identity parse_identity(std::string_view text, const std::string& source) {

@@ -27,6 +27,11 @@ struct Identity {
     std::map<std::string, User, std::less<>> users;
 
     const User* find(std::string_view login) const;
+    /// The logins whose grants name service `name` (owner, supervisor or
+    /// member), compared case-insensitively.
+    std::vector<std::string> granted_service(std::string_view name) const;
+    /// The logins that administer the OU at `path` itself.
+    std::vector<std::string> granted_ou(std::string_view path) const;
 };
 
 /// The largest identity file the loader reads.

@@ -377,21 +377,25 @@ void each_filled(const Key& key, std::span<const DimensionInfo> rest, const Repo
     visit(key);
 }
 
-/// The keys `keys` fill out to, as each_filled() gives them; more than
-/// `limit` is refused.
-template <class Which>
-std::vector<Key> expand(const std::vector<Key>& keys, const ReportFacts& facts, std::size_t limit,
-                        const Which& which) {
-    std::vector<Key> result;
-    for (const Key& key : keys) {
-        each_filled(key, dimensions(), facts, which, [&](const Key& filled) {
-            if (result.size() == limit) {
-                throw too_many_rows(fmt::format("more than {} rows", limit), limit);
-            }
-            result.push_back(filled);
-        });
-    }
-    return result;
+/// The rows a report lists whatever is counted, but for their periods and
+/// users (those are counted in check_size()): all of them when they are at
+/// most `limit`, else only how many there are.
+struct Listed {
+    std::vector<Key> keys;
+    std::size_t count = 0;
+};
+
+Listed listed_rows(const ReportFacts& facts, std::size_t limit) {
+    Listed listed;
+    const auto but_periods_and_users = [](Dimension d) {
+        return d != Dimension::Month && d != Dimension::Day && d != Dimension::User;
+    };
+    each_filled(Key{}, dimensions(), facts, but_periods_and_users, [&](const Key& key) {
+        if (++listed.count <= limit) {
+            listed.keys.push_back(key);
+        }
+    });
+    return listed;
 }
 
 } // namespace
@@ -555,20 +559,20 @@ std::int64_t period_of(const ReportFacts& facts, std::int64_t day) {
 /// Refuses a report whose rows, `each` in every period and for every user
 /// (once they are known), would be more than `max_rows`: before anything
 /// is read, and once the users are known, before anything is built.
-void check_size(const std::vector<Key>& each, const ReportFacts& facts, std::size_t max_rows,
+void check_size(std::size_t each, const ReportFacts& facts, std::size_t max_rows,
                 bool users_known) {
     const bool by_period = facts.has(Dimension::Month) || facts.has(Dimension::Day);
     const std::size_t periods = by_period ? facts.periods.size() : 1;
-    if (!each.empty() && periods > max_rows / each.size()) {
+    if (!each == 0 && periods > max_rows / each) {
         throw too_many_rows(
             periods == 1
-                ? fmt::format("{} rows", each.size())
-                : fmt::format("{} rows ({} {} times {} rows each)", periods * each.size(), periods,
-                              facts.has(Dimension::Month) ? "months" : "days", each.size()),
+                ? fmt::format("{} rows", each)
+                : fmt::format("{} rows ({} {} times {} rows each)", periods * each, periods,
+                              facts.has(Dimension::Month) ? "months" : "days", each),
             max_rows);
     }
     const std::size_t users = facts.has(Dimension::User) && users_known ? facts.users.size() : 1;
-    const std::size_t rows_each = periods * each.size();
+    const std::size_t rows_each = periods * each;
     if (users > 0 && rows_each > max_rows / users) {
         throw too_many_rows(fmt::format("{} rows ({} users times {} rows each)", rows_each * users,
                                         users, rows_each),
@@ -723,15 +727,13 @@ UsageReport usage(store::ReadTransaction& tx, const Actor& actor,
     const store::UsageQuery query =
         select(tx, request, report.period, zone, services, facts, context_field);
     // The rows listed whatever is counted, but for their periods and users.
-    const std::vector<Key> each = expand({Key{}}, facts, request.max_rows, [](Dimension d) {
-        return d != Dimension::Month && d != Dimension::Day && d != Dimension::User;
-    });
-    check_size(each, facts, request.max_rows, false);
+    const Listed each = listed_rows(facts, request.max_rows);
+    check_size(each.count, facts, request.max_rows, false);
     const Denominators concluded =
         count_sessions(tx, query, facts, request.max_rows, report.summary);
-    check_size(each, facts, request.max_rows, true);
+    check_size(each.count, facts, request.max_rows, true);
     Groups groups = count_items(tx, query, facts, request.max_rows);
-    fill(groups, each, facts, request.max_rows);
+    fill(groups, each.keys, facts, request.max_rows);
     report.rows = render(groups, concluded, facts);
     return report;
 }

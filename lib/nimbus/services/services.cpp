@@ -425,7 +425,7 @@ Change restore(store::WriteTransaction& tx, AuditTrail& audit, const Actor& acto
 }
 
 Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
-              std::string_view name) {
+              const identity::Identity& identity, std::string_view name) {
     const Service service = find(tx, name);
     policy::require(actor, policy::Action::ChangeService, scope_of(service));
     const ServiceSettings before = settings(tx, service);
@@ -436,7 +436,15 @@ Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
                         join(uses)),
             fmt::format("retire it instead: nimbus-codes service retire \"{}\"", service.name));
     }
-    audit.record("service.delete", target(service), service.ou_id, snapshot(before), nullptr);
+    if (const std::vector<std::string> logins = identity.granted_service(service.name);
+        !logins.empty()) {
+        throw Error(ErrorKind::Conflict,
+                    fmt::format("service \"{}\" is named by the grants of {} in {}", service.name,
+                                join(logins), identity.source),
+                    "take them out first: a new service of this name would inherit them");
+    }
+    // The row goes before its record: the store refuses to delete a service
+    // with any record since its creation.
     tx.delete_service(service.id);
     if (tx.find_service(names::name_key(service.name))) {
         // Row level security hides a row from a DELETE it does not allow.
@@ -444,6 +452,7 @@ Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor
                     fmt::format("the server did not let {} delete service \"{}\"", actor.display(),
                                 service.name));
     }
+    audit.record("service.delete", target(service), service.ou_id, snapshot(before), nullptr);
     return Change{Outcome::Deleted, before, {}, {}};
 }
 

@@ -12,6 +12,7 @@
 
 #include <nimbus/audit/trail.hpp>
 #include <nimbus/identity/actor.hpp>
+#include <nimbus/identity/identity.hpp>
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/services/model.hpp>
 #include <nimbus/store/store.hpp>
@@ -119,8 +120,10 @@ Change restore(store::WriteTransaction& tx, AuditTrail& audit, const Actor& acto
 /// Deletes a service that was never used: no sessions, no settings, and no
 /// history but its creation; otherwise Conflict, which says to retire it.
 /// The change's settings are the service's before it went.
+/// A service that `identity` grants roles on is not deleted either (Conflict):
+/// a new service of its name would inherit them.
 Change remove(store::WriteTransaction& tx, AuditTrail& audit, const Actor& actor,
-              std::string_view name);
+              const identity::Identity& identity, std::string_view name);
 
 /// Renames a service or changes its license. A license that does not allow an
 /// enabled feature is refused (NotLicensed) unless `disable_unlicensed` is set.

@@ -461,10 +461,11 @@ public:
                     session.times = call.times;
                 }
             } else if (const Service& service = checker_.service(call.service_id);
-                       service.retired()) {
-                // Calls of a retired service are completed, never added.
-                outcome = fmt::format("service \"{}\" is retired: it takes no new sessions",
-                                      service.name);
+                       service.retired() && call.started_at >= *service.retired_at) {
+                // A call that began before the service was retired may arrive late.
+                outcome = fmt::format("service \"{}\" was retired at {}: it takes no calls "
+                                      "that began since",
+                                      service.name, timefmt::to_utc_string(*service.retired_at));
             } else {
                 inserted.emplace(std::move(key), inserts.size());
                 inserts.push_back(std::move(call));

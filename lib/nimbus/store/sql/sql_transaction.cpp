@@ -79,7 +79,7 @@ Ou read_ou(const Statement& q) {
     ou.path = q.text(3);
     ou.path_key = q.text(4);
     ou.created_at = read_time(q, 5);
-    ou.retired_at = read_optional_time(q, 6);
+    ou.retired_at = optional_seconds(q, 6);
     return ou;
 }
 
@@ -113,7 +113,7 @@ Service read_service(const Statement& q) {
     service.ou_path = q.text(3);
     service.license = parse_license(q.text(4)).value_or(License::BasicRouting);
     service.created_at = read_time(q, 5);
-    service.retired_at = read_optional_time(q, 6);
+    service.retired_at = optional_seconds(q, 6);
     return service;
 }
 
@@ -928,7 +928,7 @@ void put_retired(Connection& db, std::string_view table, std::string_view key, s
         fmt::format("INSERT INTO {} ({}, retired_at) VALUES (?, ?) ON CONFLICT ({}) DO NOTHING",
                     table, key, key));
     q->bind(1, id);
-    q->bind(2, timefmt::to_utc_string(*at));
+    q->bind(2, to_seconds(*at));
     q->run();
 }
 
