@@ -141,14 +141,15 @@ std::vector<std::string> granted(const std::map<std::string, User, std::less<>>&
                                  std::string_view name_key,
                                  std::initializer_list<std::vector<std::string> User::*> lists) {
     std::vector<std::string> logins;
-    for (const auto& [login, user] : users) {
+    for (const auto& entry : users) {
+        const User& user = entry.second;
         const bool named = std::any_of(lists.begin(), lists.end(), [&](const auto list) {
             return std::any_of((user.*list).begin(), (user.*list).end(), [&](const auto& target) {
                 return names::name_key(target) == name_key;
             });
         });
         if (named) {
-            logins.push_back(login);
+            logins.push_back(entry.first);
         }
     }
     return logins;
