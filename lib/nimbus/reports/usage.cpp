@@ -563,7 +563,7 @@ void check_size(std::size_t each, const ReportFacts& facts, std::size_t max_rows
                 bool users_known) {
     const bool by_period = facts.has(Dimension::Month) || facts.has(Dimension::Day);
     const std::size_t periods = by_period ? facts.periods.size() : 1;
-    if (!each == 0 && periods > max_rows / each) {
+    if (each != 0 && periods > max_rows / each) {
         throw too_many_rows(
             periods == 1
                 ? fmt::format("{} rows", each)
