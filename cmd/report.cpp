@@ -26,6 +26,7 @@ struct UsageArgs {
     std::vector<std::string> context; ///< --context NAME=VALUE
     std::string user;
     std::string names = "at-time";
+    bool recount = false;
     std::string zone = "UTC";
     std::string output;
     std::string summary;
@@ -87,6 +88,7 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
     }
     request.user = given(args.user);
     request.current_names = args.names == "current";
+    request.recount = args.recount;
     request.zone = args.zone;
     const Timestamp now = environment::now();
     reports::UsageReport report =
@@ -197,6 +199,9 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         ->check(one_of({"at-time", "current"}))
         ->capture_default_str()
         ->type_name("at-time|current");
+    usage_command->add_flag("--recount", args->recount,
+                            "Count the sessions themselves, not the rollups kept with them "
+                            "(the same report, slower)");
     usage_command->add_option("--tz", args->zone, "IANA time zone that cuts days and months")
         ->capture_default_str()
         ->type_name("ZONE");

@@ -300,6 +300,7 @@ store::UsageQuery select(store::ReadTransaction& tx, const UsageRequest& request
     query.to = period.to;
     query.offsets = zone.offsets(query.from, query.to);
     query.current_names = request.current_names;
+    query.recount = request.recount;
     query.user = request.user;
     query.type = request.type;
     if (facts.has(Dimension::Context) || !request.context.empty()) {

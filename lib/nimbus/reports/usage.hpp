@@ -72,6 +72,9 @@ struct UsageRequest {
     std::string context_field; ///< the field of Dimension::Context
     std::optional<std::string> user;
     bool current_names = false; ///< --names current
+    /// --recount: counts the sessions themselves instead of reading the
+    /// rollups, for a check that both give the same report.
+    bool recount = false;
     std::string zone = "UTC";
     /// More rows than this is refused (Usage) before they are all read.
     std::size_t max_rows = max_report_rows;

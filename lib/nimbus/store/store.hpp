@@ -143,6 +143,8 @@ struct UsageQuery {
     /// sessions without a conclusion).
     bool by_concluded_by = false;
     bool current_names = false; ///< today's code names instead of those at the time
+    /// Counts the sessions themselves, never the rollups the store keeps.
+    bool recount = false;
     std::optional<std::string> user;
     std::optional<CodeType> type;       ///< count only codes of this type
     std::vector<std::int64_t> code_ids; ///< count only these codes (empty: all)

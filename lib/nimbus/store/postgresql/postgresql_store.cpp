@@ -744,6 +744,9 @@ public:
         }
     }
 
+protected:
+    sql::RollupReach usage_reach() override { return {}; }
+
 private:
     static constexpr std::size_t copy_buffer_limit = 1 << 18;
 

@@ -9,6 +9,7 @@
 
 #include <nimbus/error.hpp>
 #include <nimbus/store/sql/tables.hpp>
+#include <nimbus/store/sql/usage_sql.hpp>
 
 namespace nimbus::store::sql {
 namespace {
@@ -45,10 +46,6 @@ std::optional<std::int64_t> optional_integer(const Statement& q, int column) {
 
 Timestamp from_seconds(std::int64_t seconds) {
     return Timestamp{std::chrono::seconds{seconds}};
-}
-
-std::int64_t to_seconds(Timestamp t) {
-    return t.time_since_epoch().count();
 }
 
 std::optional<Timestamp> optional_seconds(const Statement& q, int column) {
@@ -196,10 +193,6 @@ const std::string& session_select() {
     return sql;
 }
 
-/// nimbus::is_retroactive in SQL, over `c` (conclusion) and `s` (session): 1
-/// or 0. The stored conclusion.retroactive is never read (see insert_conclusion).
-constexpr const char* retroactive_sql = "CASE WHEN c.concluded_at > s.ended_at THEN 1 ELSE 0 END";
-
 /// A session's times, read from `first` on (NULLs where it has none).
 CallTimes read_times(const Statement& q, int first) {
     return CallTimes{optional_integer(q, first), optional_integer(q, first + 1)};
@@ -233,80 +226,6 @@ ConcludedCode read_concluded_code(const Statement& q, int first) {
                          q.text(first + 2)};
 }
 
-/// The local day of s.started_at: UTC seconds plus the zone's offset at that
-/// time, floored to days. The offsets change only at transitions, so a short
-/// CASE serves millions of rows.
-std::string local_day_expression(const std::vector<OffsetSpan>& offsets) {
-    std::string offset = "0"; // no spans: the query does not group by day
-    if (offsets.size() == 1) {
-        offset = std::to_string(offsets.front().offset_seconds);
-    } else if (offsets.size() > 1) {
-        offset = "CASE";
-        for (std::size_t i = 0; i + 1 < offsets.size(); ++i) {
-            offset += fmt::format(" WHEN s.started_at < {} THEN {}", to_seconds(offsets[i].until),
-                                  offsets[i].offset_seconds);
-        }
-        offset += fmt::format(" ELSE {} END", offsets.back().offset_seconds);
-    }
-    // Sessions start after 1970 in practice, but floor, not truncate, all the same.
-    return fmt::format(
-        "((s.started_at + ({0})) - (((s.started_at + ({0})) % 86400) + 86400) % 86400) "
-        "/ 86400",
-        offset);
-}
-
-std::string id_list(const std::vector<std::int64_t>& ids) {
-    std::string list;
-    for (const std::int64_t id : ids) {
-        list += (list.empty() ? "" : ", ") + std::to_string(id);
-    }
-    return list.empty() ? "NULL" : list;
-}
-
-/// "?, ?, ?" for `count` parameters.
-std::string placeholders(std::size_t count) {
-    std::string list;
-    for (std::size_t i = 0; i < count; ++i) {
-        list += i == 0 ? "?" : ", ?";
-    }
-    return list;
-}
-
-/// The WHERE clause shared by both report queries: services, period, user.
-std::string session_filter(const UsageQuery& query, std::vector<Value>& params) {
-    std::string where = fmt::format("s.service_id IN ({}) AND s.started_at >= ? AND "
-                                    "s.started_at < ?",
-                                    id_list(query.service_ids));
-    params.emplace_back(to_seconds(query.from));
-    params.emplace_back(to_seconds(query.to));
-    if (query.user) {
-        where += " AND s.user = ?";
-        params.emplace_back(*query.user);
-    }
-    for (const ContextMatch& match : query.context) {
-        where += " AND EXISTS (SELECT 1 FROM session_context m WHERE m.session_id = s.id AND "
-                 "m.field_id = ? AND m.value = ?)";
-        params.emplace_back(match.field_id);
-        params.emplace_back(match.value);
-    }
-    return where;
-}
-
-/// The join and the column of a report grouped by a context field's value.
-std::string context_join(const UsageQuery& query) {
-    return query.by_context ? fmt::format(" LEFT JOIN session_context sx ON sx.session_id = s.id "
-                                          "AND sx.field_id = {}",
-                                          *query.by_context)
-                            : std::string();
-}
-constexpr const char* context_value = "coalesce(sx.value, '')";
-
-/// Who concluded session s (with conclusion c, and cd its sweep's mark):
-/// "agent", "default", or "" while it has no conclusion.
-constexpr const char* concluded_by_value =
-    "CASE WHEN c.session_id IS NULL THEN '' WHEN cd.session_id IS NULL THEN 'agent' "
-    "ELSE 'default' END";
-
 std::string export_filter(const ExportQuery& query) {
     std::string where = fmt::format("s.service_id IN ({})", id_list(query.service_ids));
     if (query.from) {
@@ -316,14 +235,6 @@ std::string export_filter(const ExportQuery& query) {
         where += fmt::format(" AND s.started_at < {}", to_seconds(*query.to));
     }
     return where;
-}
-
-std::string group_by(const std::vector<std::string>& groups) {
-    std::string clause;
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-        clause += (i == 0 ? " GROUP BY " : ", ") + groups[i];
-    }
-    return clause;
 }
 
 /// Every row of `q`, each turned into a value by `read`.
@@ -594,76 +505,9 @@ std::vector<Session> SqlTransaction::sessions(const SessionQuery& query) {
 
 void SqlTransaction::each_usage_count(const UsageQuery& query,
                                       const std::function<void(const UsageCount&)>& visit) {
-    const bool codes = query.by_type || query.by_code;
-    std::vector<Value> params;
-    // A conclusion's codes and tags imply the conclusion: join it only when
-    // neither is joined, or to tell who concluded.
-    std::string from = (codes || query.by_tag) && !query.by_concluded_by
-                           ? "session s"
-                           : "session s JOIN conclusion c ON c.session_id = s.id";
-    if (query.by_concluded_by) {
-        from += " LEFT JOIN conclusion_default cd ON cd.session_id = s.id";
-    }
-    from += context_join(query);
-    std::string where = session_filter(query, params);
-    std::string code_filter;
-    if (query.type) {
-        code_filter += fmt::format(" AND {{0}}.type = '{}'", to_string(*query.type));
-    }
-    if (!query.code_ids.empty()) {
-        code_filter += fmt::format(" AND {{0}}.code_id IN ({})", id_list(query.code_ids));
-    }
-    const std::string tag_filter =
-        query.tag_keys.empty()
-            ? std::string{}
-            : fmt::format(" AND {{0}}.tag_key IN ({})", placeholders(query.tag_keys.size()));
-    if (codes) {
-        from += " JOIN conclusion_code cc ON cc.session_id = s.id";
-        where += fmt::format(fmt::runtime(code_filter), "cc");
-        if (query.current_names) {
-            from += " JOIN code k ON k.id = cc.code_id";
-        }
-    } else if (!code_filter.empty()) {
-        where += fmt::format(" AND EXISTS (SELECT 1 FROM conclusion_code x WHERE "
-                             "x.session_id = s.id{})",
-                             fmt::format(fmt::runtime(code_filter), "x"));
-    }
-    if (query.by_tag) {
-        from += " JOIN conclusion_tag ct ON ct.session_id = s.id";
-        where += fmt::format(fmt::runtime(tag_filter), "ct");
-    } else if (!tag_filter.empty()) {
-        where += fmt::format(" AND EXISTS (SELECT 1 FROM conclusion_tag t WHERE "
-                             "t.session_id = s.id{})",
-                             fmt::format(fmt::runtime(tag_filter), "t"));
-    }
-    params.insert(params.end(), query.tag_keys.begin(), query.tag_keys.end());
-    std::vector<std::string> groups;
-    const auto column = [&](bool used, std::string expression, std::string fallback) {
-        if (used) {
-            groups.push_back(expression);
-            return expression;
-        }
-        return fallback;
-    };
-    const std::string day = column(query.by_day, local_day_expression(query.offsets), "0");
-    const std::string service = column(query.by_service, "s.service_id", "0");
-    const std::string user = column(query.by_user, "s.user", "''");
-    const std::string context = column(query.by_context.has_value(), context_value, "''");
-    const std::string concluded_by = column(query.by_concluded_by, concluded_by_value, "''");
-    const std::string type = column(query.by_type || query.by_code, "cc.type", "'primary'");
-    const std::string code_id = column(query.by_code, "cc.code_id", "0");
-    const std::string name =
-        column(query.by_code, query.current_names ? "k.name" : "cc.name", "''");
-    const std::string tag = column(query.by_tag, "ct.tag_key", "''");
-    const std::string tag_text = query.by_tag ? "min(ct.tag)" : "''";
-    // A session counts once per group: codes and tags are unique per session,
-    // but several codes of one type are not.
-    const std::string count = query.by_type && !query.by_code ? "count(DISTINCT s.id)" : "count(*)";
-    const auto q = db_.prepare(
-        fmt::format("SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {}{}", day,
-                    service, user, type, code_id, name, tag, tag_text, count, context, concluded_by,
-                    from, where, group_by(groups)));
-    bind_all(*q, params);
+    const SqlQuery usage = usage_count_query(query, usage_reach());
+    const auto q = db_.prepare(usage.sql);
+    bind_all(*q, usage.params);
     while (q->step()) {
         UsageCount row;
         row.day = q->integer(0);
@@ -685,34 +529,17 @@ void SqlTransaction::each_usage_count(const UsageQuery& query,
 
 void SqlTransaction::each_session_count(const UsageQuery& query,
                                         const std::function<void(const SessionCount&)>& visit) {
-    std::vector<std::string> groups;
-    if (query.by_day) {
-        groups.push_back(local_day_expression(query.offsets));
-    }
-    if (query.by_service) {
-        groups.emplace_back("s.service_id");
-    }
-    if (query.by_user) {
-        groups.emplace_back("s.user");
-    }
-    if (query.by_context) {
-        groups.emplace_back(context_value);
-    }
-    std::vector<Value> params;
-    const std::string where = session_filter(query, params);
-    const auto q = db_.prepare(
-        fmt::format("SELECT {}, {}, {}, {}, count(*), count(c.session_id), coalesce(sum({}), 0), "
-                    "count(cd.session_id) FROM session s LEFT JOIN conclusion c ON c.session_id "
-                    "= s.id LEFT JOIN conclusion_default cd ON cd.session_id = s.id{} WHERE {}{}",
-                    query.by_day ? local_day_expression(query.offsets) : "0",
-                    query.by_service ? "s.service_id" : "0", query.by_user ? "s.user" : "''",
-                    query.by_context ? context_value : "''", retroactive_sql, context_join(query),
-                    where, group_by(groups)));
-    bind_all(*q, params);
+    const SqlQuery counts = session_count_query(query, usage_reach());
+    const auto q = db_.prepare(counts.sql);
+    bind_all(*q, counts.params);
     while (q->step()) {
         visit(SessionCount{q->integer(0), q->integer(1), q->text(2), q->text(3), q->integer(4),
                            q->integer(5), q->integer(6), q->integer(7)});
     }
+}
+
+RollupReach SqlTransaction::usage_reach() {
+    return rollup_reach(db_);
 }
 
 void SqlTransaction::each_session(const ExportQuery& query,

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <nimbus/store/sql/connection.hpp>
+#include <nimbus/store/sql/usage_sql.hpp>
 #include <nimbus/store/store.hpp>
 
 namespace nimbus::store::sql {
@@ -122,6 +123,8 @@ protected:
     /// chain them, instead of being chained by this transaction (writers that
     /// do not wait for one another; see schema/postgresql/0009).
     void leave_ledger_entries_pending() { pending_ledger_ = true; }
+    /// How far the store's usage rollups reach (none: reports count sessions).
+    virtual RollupReach usage_reach();
 
 private:
     /// A statement for `count` rows of an import batch, prepared once per
