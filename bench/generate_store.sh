@@ -40,10 +40,19 @@ ledger_version=$(sqlite3 "$store" "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite
 if [[ -n $ledger_version ]]; then
   # Back to schema 6, the one before the ledger, for init to chain the rows
   # added below. Schema 8 rebuilds the session table in its own shape again,
-  # and 9's to 15's tables, views and indexes are made anew; a later schema
-  # needs its own way back.
-  ((ledger_version <= 15)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
-  sqlite3 "$store" "DROP TRIGGER IF EXISTS session_of_retired_service;
+  # and 9's to 16's tables, views and indexes are made anew (16's rollups
+  # from the sessions); a later schema needs its own way back.
+  ((ledger_version <= 16)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
+  sqlite3 "$store" "DROP TRIGGER IF EXISTS usage_session_added; DROP TRIGGER IF EXISTS usage_session_changed;
+                    DROP TRIGGER IF EXISTS usage_session_removed; DROP TRIGGER IF EXISTS usage_conclusion_added;
+                    DROP TRIGGER IF EXISTS usage_conclusion_default_added; DROP TRIGGER IF EXISTS usage_code_added;
+                    DROP TRIGGER IF EXISTS usage_tag_added; DROP TRIGGER IF EXISTS usage_settled_forward;
+                    DROP TRIGGER IF EXISTS usage_settled_kept;
+                    DROP VIEW IF EXISTS usage_session_keys; DROP VIEW IF EXISTS usage_concluded_by;
+                    DROP TABLE IF EXISTS usage_sessions; DROP TABLE IF EXISTS usage_types;
+                    DROP TABLE IF EXISTS usage_codes; DROP TABLE IF EXISTS usage_tags;
+                    DROP TABLE IF EXISTS usage_settled;
+                    DROP TRIGGER IF EXISTS session_of_retired_service;
                     DROP TRIGGER IF EXISTS ou_used_no_delete; DROP TRIGGER IF EXISTS service_used_no_delete;
                     DROP TABLE IF EXISTS ou_retired; DROP TABLE IF EXISTS service_retired;
                     DROP TABLE IF EXISTS conclusion_default; DROP TABLE IF EXISTS service_wrap_up;

@@ -871,6 +871,13 @@ void SqlTransaction::insert_sessions(const std::vector<CallData>& calls) {
         return;
     }
     session_inserted();
+    if (!usage_delta_begun_) {
+        // Counted as they go in when they are the only sessions beyond the mark.
+        usage_delta_begun_ = true;
+        if (const RollupReach reach = usage_reach(); reach.kept && !reach.unsettled) {
+            usage_delta_.start(reach.settled);
+        }
+    }
     const Table& session = stored_table("session");
     Statement& q = batch_statement(insert_sessions_, calls.size(), [&] {
         return fmt::format("INSERT INTO session ({}) VALUES {}", column_list(session, "", "id"),
@@ -883,6 +890,9 @@ void SqlTransaction::insert_sessions(const std::vector<CallData>& calls) {
         }
     }
     q.run();
+    for (const CallData& call : calls) {
+        usage_delta_.add(call.service_id, to_seconds(call.started_at));
+    }
     // Few sessions carry context, and those few values each: a statement per
     // value, by the session's key, costs the others nothing.
     for (const CallData& call : calls) {
@@ -1093,6 +1103,8 @@ void SqlTransaction::insert_stored_row(const StoredRow& row) {
     stored_insert_->run();
     if (row.table == "session") {
         session_inserted();
+        usage_delta_begun_ = true;
+        usage_delta_.abandon();
     }
 }
 

@@ -125,8 +125,13 @@ protected:
     void leave_ledger_entries_pending() { pending_ledger_ = true; }
     /// How far the store's usage rollups reach (none: reports count sessions).
     virtual RollupReach usage_reach();
+    /// Brings the rollups up to the sessions this transaction stored.
+    void settle_usage_rollups(std::string_view least) { settle_usage(db_, least, usage_delta_); }
 
 private:
+    UsageDelta usage_delta_;
+    bool usage_delta_begun_ = false;
+
     /// A statement for `count` rows of an import batch, prepared once per
     /// size: batches are full but for the last one.
     struct BatchStatement {

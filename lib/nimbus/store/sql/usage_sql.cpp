@@ -533,28 +533,62 @@ SqlQuery session_count_query(const UsageQuery& query, const RollupReach& reach) 
     return result;
 }
 
-void settle_usage(Connection& db, std::string_view least) {
+void UsageDelta::add(std::int64_t service_id, std::int64_t started_at) {
+    if (settled_) {
+        ++hours_[{service_id, floor_to(started_at, hour)}];
+        ++sessions_;
+    }
+}
+
+std::size_t UsageDelta::KeyHash::operator()(const Key& key) const {
+    return std::hash<std::int64_t>()(key.first * 1000003 ^ key.second);
+}
+
+void settle_usage(Connection& db, std::string_view least, const UsageDelta& delta) {
     const RollupReach reach = rollup_reach(db);
     if (!reach.kept || !reach.unsettled) {
         return;
     }
-    const auto last = db.prepare("SELECT max(id) FROM session");
+    const auto last = db.prepare("SELECT max(id), count(*) FROM session WHERE id > ?");
+    last->bind(1, reach.settled);
     last->step();
     const std::int64_t upto = last->integer(0);
-    const std::string sessions = fmt::format("s.id > {} AND s.id <= {}", reach.settled, upto);
+    // The sessions by hour first, then their conclusions (of an import, none).
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS usage_delta (service_id INTEGER, bucket INTEGER, "
+               "total INTEGER, concluded INTEGER, retroactive INTEGER, by_default INTEGER); "
+               "DELETE FROM temp.usage_delta");
+    if (delta.settled() == reach.settled && delta.sessions() == last->integer(1)) {
+        // An import counted its sessions as it inserted them: no walk, no sort.
+        const auto add = db.prepare("INSERT INTO temp.usage_delta VALUES (?, ?, ?, 0, 0, 0)");
+        for (const auto& [key, sessions] : delta.hours()) {
+            add->bind(1, key.first);
+            add->bind(2, key.second);
+            add->bind(3, sessions);
+            add->run();
+        }
+    } else {
+        db.execute(fmt::format("INSERT INTO temp.usage_delta SELECT service_id, {0}, count(*), 0, "
+                               "0, 0 FROM session WHERE id > {1} AND id <= {2} GROUP BY "
+                               "service_id, {0}",
+                               floor_sql("started_at", hour), reach.settled, upto));
+    }
+    db.execute(fmt::format(
+        "INSERT INTO temp.usage_delta SELECT s.service_id, {0}, 0, count(*), coalesce(sum({1}), "
+        "0), count(cd.session_id) FROM conclusion c JOIN session s ON s.id = c.session_id LEFT "
+        "JOIN conclusion_default cd ON cd.session_id = c.session_id WHERE c.session_id > {2} AND "
+        "c.session_id <= {3} GROUP BY s.service_id, {0}",
+        floor_sql("s.started_at", hour), retroactive_sql, reach.settled, upto));
     for (const std::int64_t span : {hour, day}) {
         const std::string bucket = floor_sql("s.started_at", span);
         db.execute(fmt::format(
             "INSERT INTO usage_sessions (span, service_id, bucket, total, concluded, retroactive, "
-            "by_default) SELECT {0}, s.service_id, {1}, count(*), count(c.session_id), "
-            "coalesce(sum({2}), 0), count(cd.session_id) FROM session s LEFT JOIN conclusion c "
-            "ON c.session_id = s.id LEFT JOIN conclusion_default cd ON cd.session_id = s.id "
-            "WHERE {3} GROUP BY s.service_id, {1} ON CONFLICT (span, service_id, bucket) DO "
-            "UPDATE SET total = usage_sessions.total + excluded.total, concluded = "
-            "usage_sessions.concluded + excluded.concluded, retroactive = "
-            "usage_sessions.retroactive + excluded.retroactive, by_default = "
+            "by_default) SELECT {0}, service_id, {1}, sum(total), sum(concluded), "
+            "sum(retroactive), sum(by_default) FROM temp.usage_delta GROUP BY service_id, {1} ON "
+            "CONFLICT (span, service_id, bucket) DO UPDATE SET total = usage_sessions.total + "
+            "excluded.total, concluded = usage_sessions.concluded + excluded.concluded, "
+            "retroactive = usage_sessions.retroactive + excluded.retroactive, by_default = "
             "usage_sessions.by_default + excluded.by_default",
-            span, bucket, retroactive_sql, sessions));
+            span, floor_sql("bucket", span)));
         const std::string concluded_by =
             "CASE WHEN cd.session_id IS NULL THEN 'agent' ELSE 'default' END";
         db.execute(fmt::format(
@@ -585,7 +619,9 @@ void settle_usage(Connection& db, std::string_view least) {
             "usage_tags.sessions + excluded.sessions, tag = {5}(usage_tags.tag, excluded.tag)",
             span, bucket, concluded_by, reach.settled, upto, least));
     }
-    db.execute(fmt::format("UPDATE usage_settled SET session_id = {} WHERE id = 1", upto));
+    db.execute(fmt::format("UPDATE usage_settled SET session_id = {} WHERE id = 1; DELETE FROM "
+                           "temp.usage_delta",
+                           upto));
 }
 
 } // namespace nimbus::store::sql

@@ -1,7 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nimbus/store/sql/connection.hpp>
@@ -70,10 +73,38 @@ SqlQuery usage_count_query(const UsageQuery& query, const RollupReach& reach);
 /// context, total, concluded, retroactive, by default).
 SqlQuery session_count_query(const UsageQuery& query, const RollupReach& reach);
 
+/// The sessions a transaction inserted beyond the rollups' mark, counted per
+/// service and hour as they were inserted: what settling them adds, known
+/// without reading them back.
+class UsageDelta {
+public:
+    /// From now on, every session this transaction inserts is added here,
+    /// and no other session goes beyond the mark: an import's.
+    void start(std::int64_t settled) { settled_ = settled; }
+    /// A session was inserted some other way: settle by reading them.
+    void abandon() { settled_.reset(); }
+    void add(std::int64_t service_id, std::int64_t started_at);
+
+    /// The mark the counts start from, while they are complete.
+    const std::optional<std::int64_t>& settled() const { return settled_; }
+    std::int64_t sessions() const { return sessions_; }
+    using Key = std::pair<std::int64_t, std::int64_t>; ///< (service, hour)
+    struct KeyHash {
+        std::size_t operator()(const Key& key) const;
+    };
+    const std::unordered_map<Key, std::int64_t, KeyHash>& hours() const { return hours_; }
+
+private:
+    std::optional<std::int64_t> settled_;
+    std::int64_t sessions_ = 0;
+    std::unordered_map<Key, std::int64_t, KeyHash> hours_;
+};
+
 /// Adds the sessions stored beyond the rollups' mark, with their
 /// conclusions, codes and tags, to the rollups, and moves the mark: a set
 /// of grouped inserts instead of a trigger per row (an import of a million
-/// sessions). `least` is the engine's two-argument minimum of text.
-void settle_usage(Connection& db, std::string_view least);
+/// sessions). `least` is the engine's two-argument minimum of text; `delta`,
+/// the sessions beyond the mark if the transaction counted them.
+void settle_usage(Connection& db, std::string_view least, const UsageDelta& delta);
 
 } // namespace nimbus::store::sql

@@ -293,7 +293,7 @@ public:
     }
 
     void commit() override {
-        sql::settle_usage(connection_, "min");
+        settle_usage_rollups("min");
         if (!rebuild_indexes_.empty()) {
             // The sorts that build the indexes take as much memory again as the
             // cache allows; a smaller cache keeps the peak down.
