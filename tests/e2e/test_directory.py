@@ -4,7 +4,7 @@ import json
 import os
 import sqlite3
 
-from harness import BINARY, CAST, POSTGRESQL, SCHEMA_VERSION, NimbusTestCase, main
+from harness import BINARY, CAST, POSTGRESQL, ROLLUPS_DROPPED, SCHEMA_VERSION, NimbusTestCase, main
 from test_guided import Terminal
 
 DIRECTORY = (
@@ -260,14 +260,14 @@ class DirectoryTest(NimbusTestCase):
                            "DROP FUNCTION session_of_retired_service(), nimbus_used_no_delete() CASCADE; "
                            "DROP FUNCTION nimbus_changed_since_creation(text, text); "
                            "DROP TABLE ou_retired, service_retired; ")
-            POSTGRESQL.psql(retirements + downgrade + "DROP FUNCTION conclusion_default_with_its_conclusion(); "
+            POSTGRESQL.psql(ROLLUPS_DROPPED["postgresql"] + retirements + downgrade + "DROP FUNCTION conclusion_default_with_its_conclusion(); "
                             "UPDATE nimbus_codes_store SET schema_version = 12", self.sandbox.database())
         else:
             retirements = ("DROP TRIGGER session_of_retired_service; DROP TRIGGER ou_used_no_delete; "
                            "DROP TRIGGER service_used_no_delete; DROP TABLE ou_retired; "
                            "DROP TABLE service_retired; ")
             with sqlite3.connect(self.sandbox.store, isolation_level=None) as db:
-                db.executescript(retirements + downgrade + "PRAGMA user_version = 12")
+                db.executescript(ROLLUPS_DROPPED["sqlite"] + retirements + downgrade + "PRAGMA user_version = 12")
         self.assert_fails(78, "session", "list", stderr="has schema version 12")
         self.assertIn(f"from schema 12 to {SCHEMA_VERSION}", self.run_ok("init").err)
         self.assertEqual(self.json_ok("session", "show", "h-1", "--as", "mia")["directory"]["name"],

@@ -7,7 +7,7 @@ import os
 import re
 import sqlite3
 
-from harness import NimbusTestCase, POSTGRESQL, main
+from harness import NimbusTestCase, POSTGRESQL, ROLLUPS_DROPPED, main
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 
@@ -171,8 +171,8 @@ class LedgerTest(NimbusTestCase):
         # Someone with the whole store in hand changes a conclusion and builds
         # the ledger afresh, as an upgrade from schema 6 would (schema 8's key
         # put back as it was, for its migration to run again): it verifies...
-        # (and schema 9's to 15's objects dropped, for their migrations to run again too)
-        self.tamper("DROP TABLE ou_retired; DROP TABLE service_retired; "
+        # (and schema 9's to 16's objects dropped, for their migrations to run again too)
+        self.tamper(ROLLUPS_DROPPED["sqlite"] + "DROP TABLE ou_retired; DROP TABLE service_retired; "
                     "DROP TABLE conclusion_default; DROP TABLE service_wrap_up; "
                     "DROP VIEW session_caller; DROP VIEW directory_country; DROP TABLE caller_number; "
                     "DROP TABLE ledger; DROP TABLE ledger_pending; "
@@ -180,6 +180,7 @@ class LedgerTest(NimbusTestCase):
                     "DROP TABLE session_context; DROP TABLE context_field; DROP TABLE session_times; "
                     "PRAGMA user_version = 6; "
                     "UPDATE conclusion_code SET name = 'Sale', code_id = 1 WHERE name = 'No sale'",
+                    ROLLUPS_DROPPED["postgresql"] +
                     "DROP POLICY ou_remove ON ou; DROP POLICY service_remove ON service; "
                     "DROP FUNCTION session_of_retired_service(), nimbus_used_no_delete() CASCADE; "
                     "DROP FUNCTION nimbus_changed_since_creation(text, text); "

@@ -25,6 +25,11 @@ TABLES = {
     "session_context": "session_id, field_id", "session_times": "session_id", "ledger": "position",
     "caller_number": "caller, country", "service_wrap_up": "service_id", "conclusion_default": "session_id",
     "ou_retired": "ou_id", "service_retired": "service_id",
+    # Rebuilt by the copy from the rows above: the same counts as the source's.
+    "usage_settled": "id", "usage_sessions": "span, service_id, bucket",
+    "usage_types": "span, service_id, bucket, concluded_by, type",
+    "usage_codes": "span, service_id, bucket, concluded_by, type, code_id, name",
+    "usage_tags": "span, service_id, bucket, concluded_by, tag_key",
 }
 # Commands whose output must not depend on the engine.
 READS = [

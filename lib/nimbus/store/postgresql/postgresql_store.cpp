@@ -470,6 +470,7 @@ public:
     PostgresqlTransaction(PostgresqlConnection& connection, Begin begin)
         : SqlTransaction(connection)
         , connection_(connection)
+        , writes_(begin != Begin::Read)
         , unlocked_(begin == Begin::UnlockedWrite) {
         try {
             if (unlocked_) {
@@ -731,6 +732,10 @@ public:
     }
 
     void commit() override {
+        if (writes_ && usage_reach().unsettled) {
+            // As the store's owner: nobody else writes the rollups.
+            connection_.execute("SELECT nimbus_usage_settle()");
+        }
         const ResultPtr result = connection_.run("COMMIT");
         open_ = false;
         // A transaction that failed earlier ends with ROLLBACK, not an error.
@@ -743,9 +748,6 @@ public:
             chain_pending();
         }
     }
-
-protected:
-    sql::RollupReach usage_reach() override { return {}; }
 
 private:
     static constexpr std::size_t copy_buffer_limit = 1 << 18;
@@ -785,6 +787,7 @@ private:
     }
 
     PostgresqlConnection& connection_;
+    bool writes_;   ///< not Begin::Read
     bool unlocked_; ///< Begin::UnlockedWrite
     bool open_ = false;
     std::string copy_table_; ///< the table a COPY is streaming rows into, if any

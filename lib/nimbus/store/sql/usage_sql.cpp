@@ -88,7 +88,7 @@ struct Slice {
 };
 
 std::string slice_join(const Slice& slice) {
-    return slice.ranges.empty() ? std::string() : fmt::format("{} r JOIN ", slice.ranges);
+    return slice.ranges.empty() ? std::string() : fmt::format("{} r CROSS JOIN ", slice.ranges);
 }
 
 std::string slice_condition(const Slice& slice) {
@@ -447,16 +447,25 @@ RollupPlan plan_rollups(std::int64_t from, std::int64_t to, const std::vector<Of
 }
 
 RollupReach rollup_reach(Connection& db) {
+    // One statement at a time, each read to its end: a server connection
+    // runs one query at once.
+    const auto one_value = [&](std::string_view sql) -> std::optional<std::int64_t> {
+        const auto q = db.prepare(sql);
+        std::optional<std::int64_t> value;
+        while (q->step()) {
+            value = q->integer(0);
+        }
+        return value;
+    };
     RollupReach reach;
-    const auto kept = db.prepare("SELECT session_id FROM usage_settled WHERE id = 1");
-    if (!kept->step()) {
+    const std::optional<std::int64_t> settled =
+        one_value("SELECT session_id FROM usage_settled WHERE id = 1");
+    if (!settled) {
         return reach;
     }
     reach.kept = true;
-    reach.settled = kept->integer(0);
-    const auto last = db.prepare("SELECT coalesce(max(id), 0) FROM session");
-    last->step();
-    reach.unsettled = last->integer(0) > reach.settled;
+    reach.settled = *settled;
+    reach.unsettled = one_value("SELECT coalesce(max(id), 0) FROM session").value_or(0) > *settled;
     return reach;
 }
 
@@ -496,9 +505,11 @@ SqlQuery usage_count_query(const UsageQuery& query, const RollupReach& reach) {
         branches.push_back(
             session_usage_branch(query, Slice{"rolled_ranges", reach.settled}, result.params));
     }
-    result.sql = with_ranges(plan, reach.unsettled) +
-                 "SELECT d, sv, us, ty, ci, nm, tk, min(tg), sum(n), cx, cb FROM (" +
-                 union_all(branches) + ") parts GROUP BY d, sv, us, ty, ci, nm, tk, cx, cb";
+    result.sql =
+        with_ranges(plan, reach.unsettled) +
+        "SELECT d, sv, us, ty, ci, nm, tk, coalesce(min(tg), ''), coalesce(sum(n), 0), cx, cb "
+        "FROM (" +
+        union_all(branches) + ") parts GROUP BY d, sv, us, ty, ci, nm, tk, cx, cb";
     return result;
 }
 
@@ -527,8 +538,8 @@ SqlQuery session_count_query(const UsageQuery& query, const RollupReach& reach) 
             session_count_branch(query, Slice{"rolled_ranges", reach.settled}, result.params));
     }
     result.sql = with_ranges(plan, reach.unsettled) +
-                 "SELECT d, sv, us, cx, sum(total), sum(concluded), sum(retroactive), "
-                 "sum(by_default) FROM (" +
+                 "SELECT d, sv, us, cx, coalesce(sum(total), 0), coalesce(sum(concluded), 0), "
+                 "coalesce(sum(retroactive), 0), coalesce(sum(by_default), 0) FROM (" +
                  union_all(branches) + ") parts GROUP BY d, sv, us, cx";
     return result;
 }
@@ -544,28 +555,60 @@ std::size_t UsageDelta::KeyHash::operator()(const Key& key) const {
     return std::hash<std::int64_t>()(key.first * 1000003 ^ key.second);
 }
 
+namespace {
+
+/// The sessions an import counted as it inserted them, added to the hours
+/// and days in key order: no walk of the new rows, no sort by SQLite.
+void add_counted_sessions(Connection& db, const UsageDelta& delta) {
+    std::vector<std::pair<UsageDelta::Key, std::int64_t>> hours(delta.hours().begin(),
+                                                                delta.hours().end());
+    std::sort(hours.begin(), hours.end());
+    std::vector<std::pair<UsageDelta::Key, std::int64_t>> days;
+    for (const auto& [key, sessions] : hours) {
+        const UsageDelta::Key day_key{key.first, floor_to(key.second, day)};
+        if (days.empty() || days.back().first != day_key) {
+            days.emplace_back(day_key, 0);
+        }
+        days.back().second += sessions;
+    }
+    const auto add = db.prepare(
+        "INSERT INTO usage_sessions (span, service_id, bucket, total, concluded, retroactive, "
+        "by_default) VALUES (?, ?, ?, ?, 0, 0, 0) ON CONFLICT (span, service_id, bucket) DO "
+        "UPDATE SET total = usage_sessions.total + excluded.total");
+    for (const auto& [span, counts] : {std::pair(hour, &hours), std::pair(day, &days)}) {
+        for (const auto& [key, sessions] : *counts) {
+            add->bind(1, span);
+            add->bind(2, key.first);
+            add->bind(3, key.second);
+            add->bind(4, sessions);
+            add->run();
+        }
+    }
+}
+
+} // namespace
+
 void settle_usage(Connection& db, std::string_view least, const UsageDelta& delta) {
     const RollupReach reach = rollup_reach(db);
     if (!reach.kept || !reach.unsettled) {
         return;
     }
-    const auto last = db.prepare("SELECT max(id), count(*) FROM session WHERE id > ?");
-    last->bind(1, reach.settled);
-    last->step();
-    const std::int64_t upto = last->integer(0);
+    std::int64_t upto = 0;
+    std::int64_t pending = 0;
+    {
+        const auto last = db.prepare("SELECT max(id), count(*) FROM session WHERE id > ?");
+        last->bind(1, reach.settled);
+        while (last->step()) {
+            upto = last->integer(0);
+            pending = last->integer(1);
+        }
+    }
     // The sessions by hour first, then their conclusions (of an import, none).
     db.execute("CREATE TEMP TABLE IF NOT EXISTS usage_delta (service_id INTEGER, bucket INTEGER, "
                "total INTEGER, concluded INTEGER, retroactive INTEGER, by_default INTEGER); "
                "DELETE FROM temp.usage_delta");
-    if (delta.settled() == reach.settled && delta.sessions() == last->integer(1)) {
-        // An import counted its sessions as it inserted them: no walk, no sort.
-        const auto add = db.prepare("INSERT INTO temp.usage_delta VALUES (?, ?, ?, 0, 0, 0)");
-        for (const auto& [key, sessions] : delta.hours()) {
-            add->bind(1, key.first);
-            add->bind(2, key.second);
-            add->bind(3, sessions);
-            add->run();
-        }
+    if (delta.settled() == reach.settled && delta.sessions() == pending) {
+        add_counted_sessions(db, delta);
     } else {
         db.execute(fmt::format("INSERT INTO temp.usage_delta SELECT service_id, {0}, count(*), 0, "
                                "0, 0 FROM session WHERE id > {1} AND id <= {2} GROUP BY "

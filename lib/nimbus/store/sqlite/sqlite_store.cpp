@@ -212,7 +212,8 @@ class SqliteTransaction final : public sql::SqlTransaction {
 public:
     SqliteTransaction(SqliteConnection& connection, bool write)
         : SqlTransaction(connection)
-        , connection_(connection) {
+        , connection_(connection)
+        , write_(write) {
         connection_.execute(write ? "BEGIN IMMEDIATE" : "BEGIN");
         open_ = true;
     }
@@ -293,7 +294,9 @@ public:
     }
 
     void commit() override {
-        settle_usage_rollups("min");
+        if (write_) {
+            settle_usage_rollups("min");
+        }
         if (!rebuild_indexes_.empty()) {
             // The sorts that build the indexes take as much memory again as the
             // cache allows; a smaller cache keeps the peak down.
@@ -334,6 +337,7 @@ private:
     }
 
     SqliteConnection& connection_;
+    bool write_ = false;
     bool open_ = false;
     bool defer_indexes_ = false;               ///< a bulk import: session indexes wait for commit
     std::vector<std::string> rebuild_indexes_; ///< dropped for a bulk import, made again at commit
