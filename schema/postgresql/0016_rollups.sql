@@ -89,6 +89,9 @@ LANGUAGE sql SECURITY DEFINER AS $$
       AND u.bucket = k.bucket AND u.total = 0;
 $$;
 
+-- Only the triggers below call it: with any sign, it would change the counts.
+REVOKE EXECUTE ON FUNCTION nimbus_usage_session(bigint, bigint) FROM PUBLIC;
+
 CREATE FUNCTION nimbus_usage_settled() RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER
 AS $$ SELECT session_id FROM usage_settled WHERE id = 1 $$;
 

@@ -345,8 +345,18 @@ class RoleTest(NimbusTestCase):
         ):
             self.run_ok(*command)
         self.assertEqual(self.json_ok("session", "show", "r-2")["codes"][0]["name"], "Sale")
+        # The rollups were written by the owner's functions for the application role's
+        # import and conclusion, and are the application role's to read only.
+        self.assertEqual(self.as_role(self.app, "SELECT span, total, concluded FROM usage_sessions "
+                                                "ORDER BY span").stdout.split(),
+                         ["span", "|", "total", "|", "concluded", "-------+-------+-----------",
+                          "3600", "|", "2", "|", "1", "86400", "|", "2", "|", "1", "(2", "rows)"])
         for statement in ('UPDATE conclusion SET "user" = \'mallory\'', "DELETE FROM conclusion_tag",
-                          "TRUNCATE conclusion_code", "DELETE FROM audit", "UPDATE audit SET action = 'x'"):
+                          "TRUNCATE conclusion_code", "DELETE FROM audit", "UPDATE audit SET action = 'x'",
+                          "UPDATE usage_codes SET sessions = sessions + 100", "DELETE FROM usage_sessions",
+                          "INSERT INTO usage_tags VALUES (86400, 1, 0, 'agent', 'x', 'x', 9)",
+                          "TRUNCATE usage_types", "UPDATE usage_settled SET session_id = 0",
+                          "SELECT nimbus_usage_session(1, 100)"):
             refused = self.as_role(self.app, statement)
             self.assertNotEqual(refused.returncode, 0, statement)
             self.assertIn("permission denied", refused.stderr, statement)

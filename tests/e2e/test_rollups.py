@@ -4,7 +4,7 @@ over random stores, time zones, periods, dimensions and filters."""
 
 import random
 
-from harness import CAST, ENGINE, NimbusTestCase, main
+from harness import CAST, NimbusTestCase, main
 
 HEADER = "id,service,user,direction,started_at,ended_at,outcome,caller\n"
 SERVICES = ("Hotline", "Billing", "Desk")
