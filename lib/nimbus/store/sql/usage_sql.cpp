@@ -571,17 +571,33 @@ void add_counted_sessions(Connection& db, const UsageDelta& delta) {
         }
         days.back().second += sessions;
     }
-    const auto add = db.prepare(
-        "INSERT INTO usage_sessions (span, service_id, bucket, total, concluded, retroactive, "
-        "by_default) VALUES (?, ?, ?, ?, 0, 0, 0) ON CONFLICT (span, service_id, bucket) DO "
-        "UPDATE SET total = usage_sessions.total + excluded.total");
+    // Many rows per statement: the statements, not the rows, cost the most.
+    constexpr std::size_t rows_per_statement = 128;
+    const auto statement = [&](std::size_t rows) {
+        std::string values;
+        for (std::size_t i = 0; i < rows; ++i) {
+            values += i == 0 ? "(?, ?, ?, ?, 0, 0, 0)" : ", (?, ?, ?, ?, 0, 0, 0)";
+        }
+        return db.prepare(fmt::format(
+            "INSERT INTO usage_sessions (span, service_id, bucket, total, concluded, retroactive, "
+            "by_default) VALUES {} ON CONFLICT (span, service_id, bucket) DO UPDATE SET total = "
+            "usage_sessions.total + excluded.total",
+            values));
+    };
+    const auto full = statement(rows_per_statement);
     for (const auto& [span, counts] : {std::pair(hour, &hours), std::pair(day, &days)}) {
-        for (const auto& [key, sessions] : *counts) {
-            add->bind(1, span);
-            add->bind(2, key.first);
-            add->bind(3, key.second);
-            add->bind(4, sessions);
-            add->run();
+        for (std::size_t first = 0; first < counts->size(); first += rows_per_statement) {
+            const std::size_t rows = std::min(rows_per_statement, counts->size() - first);
+            const auto partial = rows < rows_per_statement ? statement(rows) : nullptr;
+            Statement& add = partial ? *partial : *full;
+            int index = 1;
+            for (std::size_t i = first; i < first + rows; ++i) {
+                add.bind(index++, span);
+                add.bind(index++, (*counts)[i].first.first);
+                add.bind(index++, (*counts)[i].first.second);
+                add.bind(index++, (*counts)[i].second);
+            }
+            add.run();
         }
     }
 }
@@ -594,20 +610,19 @@ void settle_usage(Connection& db, std::string_view least, const UsageDelta& delt
         return;
     }
     std::int64_t upto = 0;
-    std::int64_t pending = 0;
     {
-        const auto last = db.prepare("SELECT max(id), count(*) FROM session WHERE id > ?");
-        last->bind(1, reach.settled);
+        const auto last = db.prepare("SELECT max(id) FROM session");
         while (last->step()) {
             upto = last->integer(0);
-            pending = last->integer(1);
         }
     }
     // The sessions by hour first, then their conclusions (of an import, none).
     db.execute("CREATE TEMP TABLE IF NOT EXISTS usage_delta (service_id INTEGER, bucket INTEGER, "
                "total INTEGER, concluded INTEGER, retroactive INTEGER, by_default INTEGER); "
                "DELETE FROM temp.usage_delta");
-    if (delta.settled() == reach.settled && delta.sessions() == pending) {
+    // The transaction's sessions took the ids after the mark one by one: when
+    // they are as many as the ids, they are all there is to settle.
+    if (delta.settled() == reach.settled && delta.sessions() == upto - reach.settled) {
         add_counted_sessions(db, delta);
     } else {
         db.execute(fmt::format("INSERT INTO temp.usage_delta SELECT service_id, {0}, count(*), 0, "
