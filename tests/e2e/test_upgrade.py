@@ -91,6 +91,14 @@ class UpgradeFromSchema4Test(NimbusTestCase):
             ("s-4", True, "2026-10-01T08:40:00Z", ["Sale"], []),
         ])
         self.assertIn("Sale,1,2,", report)
+        # The upgrade built the rollups from the sessions: the report read them, and a
+        # recount gives the same.
+        self.assertEqual(self.sandbox.rows("SELECT session_id FROM usage_settled"), [("4",)])
+        self.assertEqual(self.sandbox.rows("SELECT name, sessions FROM usage_codes WHERE span = 86400 "
+                                           "ORDER BY name"),
+                         [("No_sale", "1"), ("Sale", "2"), ("Upsell", "1")])
+        self.assertEqual(self.run_ok("report", "usage", "--month", "2026-10", "--by", "code", "--format", "csv",
+                                     "--recount").out, report)
         # Three conclusions and 14 audit records, in the order they were
         # written, then the upgrade's audit record.
         verified = self.json_ok("verify")
