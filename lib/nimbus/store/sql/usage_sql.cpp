@@ -79,6 +79,30 @@ constexpr const char* concluded_by_value =
     "CASE WHEN c.session_id IS NULL THEN '' WHEN cd.session_id IS NULL THEN 'agent' "
     "ELSE 'default' END";
 
+/// The GROUP BY of one branch, gathered as its columns are chosen.
+class Groups {
+public:
+    /// `expression`, grouped by, when the report groups by it; else `fallback`,
+    /// the same constant in every row.
+    std::string column(bool used, std::string expression, std::string fallback) {
+        if (!used) {
+            return fallback;
+        }
+        list_.push_back(expression);
+        return expression;
+    }
+    std::string clause() const {
+        std::string clause;
+        for (std::size_t i = 0; i < list_.size(); ++i) {
+            clause += (i == 0 ? " GROUP BY " : ", ") + list_[i];
+        }
+        return clause;
+    }
+
+private:
+    std::vector<std::string> list_;
+};
+
 /// Which sessions of the query a branch counts: those in `ranges` (joined
 /// as "ranges r"), or (`above`) those stored beyond the rollups' mark, read
 /// by id; neither: all of them.
@@ -150,25 +174,18 @@ std::string session_usage_branch(const UsageQuery& query, const Slice& slice,
                              fmt::format(fmt::runtime(tag_filter), "t"));
     }
     params.insert(params.end(), query.tag_keys.begin(), query.tag_keys.end());
-    std::vector<std::string> groups;
-    const auto column = [&](bool used, std::string expression, std::string fallback) {
-        if (used) {
-            groups.push_back(expression);
-            return expression;
-        }
-        return fallback;
-    };
+    Groups groups;
     const std::string day_column =
-        column(query.by_day, local_day_expression(query.offsets, "s.started_at"), "0");
-    const std::string service = column(query.by_service, "s.service_id", "0");
-    const std::string user = column(query.by_user, "s.user", "''");
-    const std::string context = column(query.by_context.has_value(), context_value, "''");
-    const std::string concluded_by = column(query.by_concluded_by, concluded_by_value, "''");
-    const std::string type = column(codes, "cc.type", "'primary'");
-    const std::string code_id = column(query.by_code, "cc.code_id", "0");
+        groups.column(query.by_day, local_day_expression(query.offsets, "s.started_at"), "0");
+    const std::string service = groups.column(query.by_service, "s.service_id", "0");
+    const std::string user = groups.column(query.by_user, "s.user", "''");
+    const std::string context = groups.column(query.by_context.has_value(), context_value, "''");
+    const std::string concluded_by = groups.column(query.by_concluded_by, concluded_by_value, "''");
+    const std::string type = groups.column(codes, "cc.type", "'primary'");
+    const std::string code_id = groups.column(query.by_code, "cc.code_id", "0");
     const std::string name =
-        column(query.by_code, query.current_names ? "k.name" : "cc.name", "''");
-    const std::string tag = column(query.by_tag, "ct.tag_key", "''");
+        groups.column(query.by_code, query.current_names ? "k.name" : "cc.name", "''");
+    const std::string tag = groups.column(query.by_tag, "ct.tag_key", "''");
     const std::string tag_text = query.by_tag ? "min(ct.tag)" : "''";
     // A session counts once per group: codes and tags are unique per session,
     // but several codes of one type are not.
@@ -177,26 +194,18 @@ std::string session_usage_branch(const UsageQuery& query, const Slice& slice,
         "SELECT {} AS d, {} AS sv, {} AS us, {} AS ty, {} AS ci, {} AS nm, {} AS tk, "
         "{} AS tg, {} AS n, {} AS cx, {} AS cb FROM {} WHERE {}{}",
         day_column, service, user, type, code_id, name, tag, tag_text, count, context, concluded_by,
-        from, where, group_by(groups));
+        from, where, groups.clause());
 }
 
 /// Sessions per group, concluded or not, counted from the sessions of `slice`.
 std::string session_count_branch(const UsageQuery& query, const Slice& slice,
                                  std::vector<Value>& params) {
-    std::vector<std::string> groups;
-    const std::string day_column = local_day_expression(query.offsets, "s.started_at");
-    if (query.by_day) {
-        groups.push_back(day_column);
-    }
-    if (query.by_service) {
-        groups.emplace_back("s.service_id");
-    }
-    if (query.by_user) {
-        groups.emplace_back("s.user");
-    }
-    if (query.by_context) {
-        groups.emplace_back(context_value);
-    }
+    Groups groups;
+    const std::string day_column =
+        groups.column(query.by_day, local_day_expression(query.offsets, "s.started_at"), "0");
+    const std::string service = groups.column(query.by_service, "s.service_id", "0");
+    const std::string user = groups.column(query.by_user, "s.user", "''");
+    const std::string context = groups.column(query.by_context.has_value(), context_value, "''");
     const std::string where =
         session_filter(query, params, slice.above.has_value()) + slice_condition(slice);
     return fmt::format(
@@ -204,9 +213,8 @@ std::string session_count_branch(const UsageQuery& query, const Slice& slice,
         "concluded, coalesce(sum({}), 0) AS retroactive, count(cd.session_id) AS by_default "
         "FROM {}session s LEFT JOIN conclusion c ON c.session_id = s.id LEFT JOIN "
         "conclusion_default cd ON cd.session_id = s.id{} WHERE {}{}",
-        query.by_day ? day_column : "0", query.by_service ? "s.service_id" : "0",
-        query.by_user ? "s.user" : "''", query.by_context ? context_value : "''", retroactive_sql,
-        slice_join(slice), context_join(query), where, group_by(groups));
+        day_column, service, user, context, retroactive_sql, slice_join(slice), context_join(query),
+        where, groups.clause());
 }
 
 /// The rollup table that answers a report's usage counts, if one does: not
@@ -269,22 +277,16 @@ std::string rollup_usage_branch(const UsageQuery& query, RollupTable table, std:
     if (table == RollupTable::Codes && query.current_names) {
         from += " JOIN code k ON k.id = u.code_id";
     }
-    std::vector<std::string> groups;
-    const auto column = [&](bool used, std::string expression, std::string fallback) {
-        if (used) {
-            groups.push_back(expression);
-            return expression;
-        }
-        return fallback;
-    };
+    Groups groups;
     const std::string day_column =
-        column(query.by_day, local_day_expression(query.offsets, "u.bucket"), "0");
-    const std::string service = column(query.by_service, "u.service_id", "0");
+        groups.column(query.by_day, local_day_expression(query.offsets, "u.bucket"), "0");
+    const std::string service = groups.column(query.by_service, "u.service_id", "0");
     const std::string type =
-        column(typed && (query.by_type || query.by_code), "u.type", "'primary'");
-    const std::string code_id = column(query.by_code, "u.code_id", "0");
-    const std::string name = column(query.by_code, query.current_names ? "k.name" : "u.name", "''");
-    const std::string tag = column(table == RollupTable::Tags, "u.tag_key", "''");
+        groups.column(typed && (query.by_type || query.by_code), "u.type", "'primary'");
+    const std::string code_id = groups.column(query.by_code, "u.code_id", "0");
+    const std::string name =
+        groups.column(query.by_code, query.current_names ? "k.name" : "u.name", "''");
+    const std::string tag = groups.column(table == RollupTable::Tags, "u.tag_key", "''");
     const std::string tag_text = table == RollupTable::Tags ? "min(u.tag)" : "''";
     std::string count = "sum(u.sessions)";
     std::string concluded_by = "''";
@@ -296,32 +298,27 @@ std::string rollup_usage_branch(const UsageQuery& query, RollupTable table, std:
                        : who == ConcludedBy::Agent ? "'agent'"
                                                    : "'default'";
     } else {
-        concluded_by = column(query.by_concluded_by, "u.concluded_by", "''");
+        concluded_by = groups.column(query.by_concluded_by, "u.concluded_by", "''");
     }
     return fmt::format("SELECT {} AS d, {} AS sv, '' AS us, {} AS ty, {} AS ci, {} AS nm, {} AS "
                        "tk, {} AS tg, {} AS n, '' AS cx, {} AS cb FROM {} WHERE {}{}",
                        day_column, service, type, code_id, name, tag, tag_text, count, concluded_by,
-                       from, where, group_by(groups));
+                       from, where, groups.clause());
 }
 
 /// Sessions per group from usage_sessions at one span, over `ranges`.
 std::string rollup_count_branch(const UsageQuery& query, std::int64_t span,
                                 std::string_view ranges) {
-    std::vector<std::string> groups;
-    const std::string day_column = local_day_expression(query.offsets, "u.bucket");
-    if (query.by_day) {
-        groups.push_back(day_column);
-    }
-    if (query.by_service) {
-        groups.emplace_back("u.service_id");
-    }
+    Groups groups;
+    const std::string day_column =
+        groups.column(query.by_day, local_day_expression(query.offsets, "u.bucket"), "0");
+    const std::string service = groups.column(query.by_service, "u.service_id", "0");
     return fmt::format(
         "SELECT {} AS d, {} AS sv, '' AS us, '' AS cx, sum(u.total) AS total, sum(u.concluded) "
         "AS concluded, sum(u.retroactive) AS retroactive, sum(u.by_default) AS by_default FROM "
         "{} r JOIN usage_sessions u ON u.bucket >= r.lo AND u.bucket < r.hi WHERE u.span = {} "
         "AND u.service_id IN ({}){}",
-        query.by_day ? day_column : "0", query.by_service ? "u.service_id" : "0", ranges, span,
-        id_list(query.service_ids), group_by(groups));
+        day_column, service, ranges, span, id_list(query.service_ids), groups.clause());
 }
 
 /// "name (lo, hi) AS (VALUES (1, 2), (3, 4))", for a WITH clause.
@@ -385,14 +382,6 @@ std::string placeholders(std::size_t count) {
     return list;
 }
 
-std::string group_by(const std::vector<std::string>& groups) {
-    std::string clause;
-    for (std::size_t i = 0; i < groups.size(); ++i) {
-        clause += (i == 0 ? " GROUP BY " : ", ") + groups[i];
-    }
-    return clause;
-}
-
 RollupPlan plan_rollups(std::int64_t from, std::int64_t to, const std::vector<OffsetSpan>& offsets,
                         bool by_day) {
     // Where a group may start: the period's ends and, by day, each local
@@ -447,25 +436,15 @@ RollupPlan plan_rollups(std::int64_t from, std::int64_t to, const std::vector<Of
 }
 
 RollupReach rollup_reach(Connection& db) {
-    // One statement at a time, each read to its end: a server connection
-    // runs one query at once.
-    const auto one_value = [&](std::string_view sql) -> std::optional<std::int64_t> {
-        const auto q = db.prepare(sql);
-        std::optional<std::int64_t> value;
-        while (q->step()) {
-            value = q->integer(0);
-        }
-        return value;
-    };
+    // One statement (one round trip to a server), read to its end.
+    const auto q = db.prepare("SELECT session_id, (SELECT coalesce(max(id), 0) FROM session) "
+                              "FROM usage_settled WHERE id = 1");
     RollupReach reach;
-    const std::optional<std::int64_t> settled =
-        one_value("SELECT session_id FROM usage_settled WHERE id = 1");
-    if (!settled) {
-        return reach;
+    while (q->step()) {
+        reach.kept = true;
+        reach.settled = q->integer(0);
+        reach.unsettled = q->integer(1) > reach.settled;
     }
-    reach.kept = true;
-    reach.settled = *settled;
-    reach.unsettled = one_value("SELECT coalesce(max(id), 0) FROM session").value_or(0) > *settled;
     return reach;
 }
 

@@ -24,8 +24,6 @@ inline std::int64_t to_seconds(Timestamp t) {
 std::string id_list(const std::vector<std::int64_t>& ids);
 /// "?, ?, ?" for `count` parameters.
 std::string placeholders(std::size_t count);
-/// " GROUP BY a, b" ("" for no groups).
-std::string group_by(const std::vector<std::string>& groups);
 
 /// nimbus::is_retroactive in SQL, over `c` (conclusion) and `s` (session): 1
 /// or 0. The stored conclusion.retroactive is never read (see insert_conclusion).
