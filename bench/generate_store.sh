@@ -40,9 +40,9 @@ ledger_version=$(sqlite3 "$store" "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite
 if [[ -n $ledger_version ]]; then
   # Back to schema 6, the one before the ledger, for init to chain the rows
   # added below. Schema 8 rebuilds the session table in its own shape again,
-  # and 9's to 16's tables, views and indexes are made anew (16's rollups
+  # and 9's to 17's tables, views and indexes are made anew (16's rollups
   # from the sessions); a later schema needs its own way back.
-  ((ledger_version <= 16)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
+  ((ledger_version <= 17)) || { echo "generate_store.sh: schema $ledger_version is new to me" >&2; exit 1; }
   sqlite3 "$store" "DROP TRIGGER IF EXISTS usage_session_added; DROP TRIGGER IF EXISTS usage_session_changed;
                     DROP TRIGGER IF EXISTS usage_session_removed; DROP TRIGGER IF EXISTS usage_conclusion_added;
                     DROP TRIGGER IF EXISTS usage_conclusion_default_added; DROP TRIGGER IF EXISTS usage_code_added;

@@ -19,7 +19,7 @@ import uuid
 BINARY = os.environ.get("NIMBUS_CODES_BIN", "nimbus-codes")
 LOGIN = pwd.getpwuid(os.geteuid()).pw_name
 FIXED_NOW = "2026-11-26T09:30:00Z"
-SCHEMA_VERSION = 16  # the newest migration in schema/sqlite/ and schema/postgresql/
+SCHEMA_VERSION = 17  # the newest migration in schema/sqlite/ and schema/postgresql/
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENGINE = os.environ.get("NIMBUS_TEST_ENGINE", "sqlite")
 
@@ -329,9 +329,11 @@ ROLLUPS_DROPPED = {
               "DROP TABLE IF EXISTS usage_codes; DROP TABLE IF EXISTS usage_tags; ",
     "postgresql": "DROP FUNCTION usage_session_changed(), usage_conclusion_added(), "
                   "usage_settled_forward() CASCADE; DROP FUNCTION nimbus_usage_session(bigint, bigint), "
-                  "nimbus_usage_settled(), nimbus_usage_settle(); "
+                  "nimbus_usage_settled(), nimbus_usage_settle(), nimbus_usage_row(), "
+                  "nimbus_usage_add(bigint, bigint, bigint, bigint, bigint, bigint); "
                   "DROP VIEW usage_session_keys, usage_concluded_by; "
-                  "DROP TABLE usage_settled, usage_sessions, usage_types, usage_codes, usage_tags; ",
+                  "DROP TABLE usage_settled, usage_sessions, usage_types, usage_codes, usage_tags; "
+                  "DROP SEQUENCE usage_pending; ",
 }
 
 # A standard cast: the OS account running the tests is a tenant admin; the

@@ -171,7 +171,7 @@ class LedgerTest(NimbusTestCase):
         # Someone with the whole store in hand changes a conclusion and builds
         # the ledger afresh, as an upgrade from schema 6 would (schema 8's key
         # put back as it was, for its migration to run again): it verifies...
-        # (and schema 9's to 16's objects dropped, for their migrations to run again too)
+        # (and schema 9's to 17's objects dropped, for their migrations to run again too)
         self.tamper(ROLLUPS_DROPPED["sqlite"] + "DROP TABLE ou_retired; DROP TABLE service_retired; "
                     "DROP TABLE conclusion_default; DROP TABLE service_wrap_up; "
                     "DROP VIEW session_caller; DROP VIEW directory_country; DROP TABLE caller_number; "

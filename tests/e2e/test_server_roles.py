@@ -3,6 +3,7 @@ enforces the roles"): each person connects as their own database role, the calle
 is the role the server authenticated, and the server itself refuses what the role
 table refuses, to the tool and to psql alike."""
 
+import contextlib
 import os
 import subprocess
 import time
@@ -12,9 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from harness import (COMMAND, BUSY_TIMEOUT, NimbusTestCase, POSTGRESQL, ROOT, identity_toml, main,
                      postgresql_only, sqlite_only)
 
-# The writers' lock (nimbus-codes' application id), and the ledger's chaining lock.
+# The writers' lock (nimbus-codes' application id), the ledger's chaining lock
+# and the rollups' folding lock.
 WRITERS_LOCK = 0x4E434453
 CHAINING_LOCK = f"{WRITERS_LOCK}, 2"
+FOLDING_LOCK = f"{WRITERS_LOCK}, 3"
 
 # Who is who, by the name each person's database role gets (with a suffix).
 PEOPLE = {
@@ -428,36 +431,49 @@ class ServerRolesTest(NimbusTestCase):
         self.assertIn("a permanent record is written with its ledger entry", done.stderr)
         self.assertEqual(self.value("owner", f"SELECT count(*) FROM conclusion WHERE session_id = {h2}"), "0")
 
+    @contextlib.contextmanager
+    def held(self, name, statements, granted_locks):
+        """psql as a person's role runs `statements` in a transaction that stays
+        open until the block ends (then rolls back), once `granted_locks`
+        advisory locks are held."""
+        hold = subprocess.Popen(
+            [POSTGRESQL.psql_binary, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
+             self.base.format(self.role[name])],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, **self.sandbox.env))
+        hold.stdin.write(f"BEGIN; {statements}\n")
+        hold.stdin.flush()
+        deadline = time.monotonic() + COMMAND
+        try:
+            while self.value("owner", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                      "AND granted") != str(granted_locks):
+                self.assertLess(time.monotonic(), deadline, "the transaction did not start")
+                self.assertIsNone(hold.poll(), hold.stderr.read() if hold.poll() is not None else "")
+                time.sleep(0.05)
+            yield hold
+        finally:
+            hold.communicate("ROLLBACK;\n", timeout=COMMAND)
+
+    def assert_writes_at_once(self, name, *args, **kwargs):
+        self.as_person(name)
+        started = time.monotonic()
+        done = self.run_ok(*args, **kwargs)
+        self.assertLess(time.monotonic() - started, BUSY_TIMEOUT, args)
+        return done
+
     def test_no_open_transaction_holds_up_the_writers(self):
         # mia takes the writers' lock, the chaining lock and a pending entry,
         # and keeps them.
-        hold = subprocess.Popen(
-            [POSTGRESQL.psql_binary, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d",
-             self.base.format(self.role["mia"])],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env=dict(os.environ, **self.sandbox.env))
-        hold.stdin.write(f"BEGIN; SELECT pg_advisory_xact_lock({WRITERS_LOCK}); "
-                         f"SELECT pg_advisory_xact_lock({CHAINING_LOCK}); "
-                         "SELECT nimbus_chain_pending();\n")
-        hold.stdin.flush()
-        deadline = time.monotonic() + COMMAND
-        while self.value("owner", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                  "AND granted") != "2":
-            self.assertLess(time.monotonic(), deadline, "the locks were not taken")
-            time.sleep(0.05)
-        try:
-            self.as_person("bob")
-            started = time.monotonic()
-            self.run_ok("session", "conclude", "s-1", "--primary", "Sale")
-            self.assertLess(time.monotonic() - started, BUSY_TIMEOUT)
+        with self.held("mia", f"SELECT pg_advisory_xact_lock({WRITERS_LOCK}); "
+                              f"SELECT pg_advisory_xact_lock({CHAINING_LOCK}); "
+                              "SELECT nimbus_chain_pending();", 2):
+            self.assert_writes_at_once("bob", "session", "conclude", "s-1", "--primary", "Sale")
             self.as_person("olga")
             self.import_sessions("mia", "Hotline", ["h-4"])
             self.as_person("alice")
             shown = self.run_ok("verify", "--format", "json")
             self.assertEqual(shown.json()["ledger"], "ok")
             self.assertIn("records are not chained yet", shown.err)
-        finally:
-            hold.communicate("ROLLBACK;\n", timeout=COMMAND)
         # The next write chains what waited.
         self.as_person("mia")
         self.run_ok("session", "conclude", "h-1", "--primary", "Sale")
@@ -466,6 +482,62 @@ class ServerRolesTest(NimbusTestCase):
         self.assertEqual(shown.json()["ledger"], "ok")
         self.assertNotIn("not chained", shown.err)
         self.assertEqual(self.value("owner", "SELECT count(*) FROM ledger_pending"), "0")
+
+    def assert_reports_are_recounts(self):
+        self.as_person("alice")
+        for by in ("code", "day,service,code", "concluded-by,type", "tag", "service"):
+            args = ("report", "usage", "--month", "2026-11", "--by", by, "--format", "csv")
+            kept = self.run_ok(*args)
+            self.assertEqual(kept.out, self.run_ok(*args, "--recount").out, by)
+        return self.run_ok("report", "usage", "--month", "2026-11", "--by", "service,code",
+                           "--format", "csv").out
+
+    def test_no_open_transaction_holds_up_the_writers_through_the_rollups(self):
+        settled = "SELECT (SELECT session_id FROM usage_settled) = (SELECT max(id) FROM session)"
+        pending = ("SELECT (SELECT count(*) FROM usage_sessions WHERE pending <> 0) + "
+                   "(SELECT count(*) FROM usage_codes WHERE pending <> 0) + "
+                   "(SELECT count(*) FROM usage_tags WHERE pending <> 0)")
+        self.assertEqual(self.value("owner", settled), "t")
+        h2 = self.id_of("session", "external_id = 'h-2'")
+        sale = self.id_of("code", "name = 'Sale'")
+        mia = self.role["mia"]
+        # mia concludes h-2 by hand and keeps the transaction open: its counts
+        # are in the same hour and day of Hotline as h-1's.
+        with self.held("mia", f"INSERT INTO conclusion VALUES ({h2}, 1, '{mia}', NULL, 0, 1, 1); "
+                              f"INSERT INTO conclusion_code VALUES ({h2}, 1, {sale}, 'primary', 'Sale'); "
+                              f"INSERT INTO conclusion_tag VALUES ({h2}, 1, 'Late', 'late'); "
+                              f"SELECT pg_advisory_xact_lock({WRITERS_LOCK});", 1):
+            self.assert_writes_at_once("mia", "session", "conclude", "h-1", "--primary", "Sale", "--tag", "late")
+            self.as_person("olga")
+            self.import_sessions("mia", "Hotline", ["h-4"])
+            # Folded and settled after each commit all the same.
+            self.assertEqual(self.value("owner", pending), "0")
+            self.assertEqual(self.value("owner", settled), "t")
+        # Someone keeps folding from happening: the changes wait, the reports count them.
+        with self.held("bob", f"SELECT pg_advisory_xact_lock({FOLDING_LOCK});", 1):
+            self.assert_writes_at_once("bob", "session", "conclude", "s-1", "--primary", "Sale", "--tag", "LATE")
+            self.assert_writes_at_once("mia", "session", "conclude", "h-3", "--primary", "Sale")
+            self.as_person("olga")
+            self.import_sessions("mia", "Hotline", ["h-5", "h-6"])
+            self.assertNotEqual(self.value("owner", pending), "0")
+            self.assertEqual(self.value("owner", settled), "f")
+            waiting = self.assert_reports_are_recounts()
+            self.assertIn("Hotline,", waiting)
+        # The next write folds and settles what waited, and the reports read the same.
+        self.assert_writes_at_once("mia", "session", "conclude", "h-4", "--primary", "Sale")
+        self.assertEqual(self.value("owner", pending), "0")
+        self.assertEqual(self.value("owner", settled), "t")
+        folded = self.assert_reports_are_recounts()
+        self.assertEqual(folded.count("\n"), waiting.count("\n"))
+        # Not even the tool's own settling in a transaction of one's own moves the mark
+        # past sessions another writer may still be adding.
+        self.as_person("olga")
+        self.import_sessions("mia", "Hotline", ["h-7"])
+        with self.held("bob", f"SELECT pg_advisory_xact_lock({FOLDING_LOCK});", 1):
+            self.import_sessions("mia", "Hotline", ["h-8"])
+        done = self.sql("mia", "BEGIN; SELECT nimbus_usage_settle(); COMMIT")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(self.value("owner", settled), "f")
 
     def test_racing_concluders_from_four_roles_leave_one_conclusion(self):
         self.write_roster(PEOPLE)

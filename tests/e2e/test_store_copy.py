@@ -31,6 +31,14 @@ TABLES = {
     "usage_codes": "span, service_id, bucket, concluded_by, type, code_id, name",
     "usage_tags": "span, service_id, bucket, concluded_by, tag_key",
 }
+# The columns both engines share, where a server's table has more: its rollups'
+# `pending` (0 on a store without a roster, the only kind a copy reads or writes).
+SHARED_COLUMNS = {
+    "usage_sessions": "span, service_id, bucket, total, concluded, retroactive, by_default",
+    "usage_types": "span, service_id, bucket, concluded_by, type, sessions",
+    "usage_codes": "span, service_id, bucket, concluded_by, type, code_id, name, sessions",
+    "usage_tags": "span, service_id, bucket, concluded_by, tag_key, tag, sessions",
+}
 # Commands whose output must not depend on the engine.
 READS = [
     ["code", "list", "--include-deleted", "--format", "json"],
@@ -74,7 +82,8 @@ class StoreCopyTest(NimbusTestCase):
         shows NULL as psql does: empty)."""
         self.sandbox.use_store(store)
         return {table: [tuple("" if value is None else value for value in row)
-                        for row in self.sandbox.rows(f"SELECT * FROM {table} ORDER BY {key}")]
+                        for row in self.sandbox.rows(
+                            f"SELECT {SHARED_COLUMNS.get(table, '*')} FROM {table} ORDER BY {key}")]
                 for table, key in TABLES.items()}
 
     def test_golden_store_copied_there_and_back_gives_identical_reports(self):

@@ -732,7 +732,7 @@ public:
     }
 
     void commit() override {
-        if (writes_ && usage_reach().unsettled) {
+        if (writes_ && !unlocked_ && usage_reach().unsettled) {
             // As the store's owner: nobody else writes the rollups.
             connection_.execute("SELECT nimbus_usage_settle()");
         }
@@ -746,6 +746,7 @@ public:
         }
         if (unlocked_) {
             chain_pending();
+            settle_usage();
         }
     }
 
@@ -760,6 +761,22 @@ private:
             connection_.execute(
                 fmt::format("BEGIN; SET LOCAL lock_timeout = {}; "
                             "SELECT nimbus_chain_pending(); COMMIT",
+                            std::max<std::int64_t>(1, connection_.busy_timeout().count())));
+        } catch (const Error&) {
+            rollback();
+        }
+    }
+
+    /// Folds the rollups' changes that wait, this transaction's among them,
+    /// and settles the sessions beyond the mark, unless someone else is at
+    /// it. SERIALIZABLE: a session being inserted concurrently cannot be
+    /// passed by the mark unseen (schema/postgresql/0017). Reports are right
+    /// either way; what is left is done after the next write.
+    void settle_usage() noexcept {
+        try {
+            connection_.execute(
+                fmt::format("BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL lock_timeout = {}; "
+                            "SELECT nimbus_usage_settle(); COMMIT",
                             std::max<std::int64_t>(1, connection_.busy_timeout().count())));
         } catch (const Error&) {
             rollback();
