@@ -47,7 +47,7 @@ if [[ -n $ledger_version ]]; then
                     DROP TRIGGER IF EXISTS usage_session_removed; DROP TRIGGER IF EXISTS usage_conclusion_added;
                     DROP TRIGGER IF EXISTS usage_conclusion_default_added; DROP TRIGGER IF EXISTS usage_code_added;
                     DROP TRIGGER IF EXISTS usage_tag_added; DROP TRIGGER IF EXISTS usage_settled_forward;
-                    DROP TRIGGER IF EXISTS usage_settled_kept;
+                    DROP TRIGGER IF EXISTS usage_settled_kept; DROP TRIGGER IF EXISTS usage_type_added;
                     DROP VIEW IF EXISTS usage_session_keys; DROP VIEW IF EXISTS usage_concluded_by;
                     DROP TABLE IF EXISTS usage_sessions; DROP TABLE IF EXISTS usage_types;
                     DROP TABLE IF EXISTS usage_codes; DROP TABLE IF EXISTS usage_tags;

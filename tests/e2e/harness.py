@@ -324,7 +324,7 @@ ROLLUPS_DROPPED = {
     "sqlite": "DROP TRIGGER IF EXISTS usage_session_added; DROP TRIGGER IF EXISTS usage_session_changed; "
               "DROP TRIGGER IF EXISTS usage_session_removed; DROP TRIGGER IF EXISTS usage_conclusion_added; "
               "DROP TRIGGER IF EXISTS usage_conclusion_default_added; DROP TRIGGER IF EXISTS usage_code_added; "
-              "DROP TRIGGER IF EXISTS usage_tag_added; DROP VIEW IF EXISTS usage_session_keys; DROP VIEW IF EXISTS usage_concluded_by; "
+              "DROP TRIGGER IF EXISTS usage_tag_added; DROP TRIGGER IF EXISTS usage_type_added; DROP VIEW IF EXISTS usage_session_keys; DROP VIEW IF EXISTS usage_concluded_by; "
               "DROP TABLE IF EXISTS usage_settled; DROP TABLE IF EXISTS usage_sessions; DROP TABLE IF EXISTS usage_types; "
               "DROP TABLE IF EXISTS usage_codes; DROP TABLE IF EXISTS usage_tags; ",
     "postgresql": "DROP FUNCTION usage_session_changed(), usage_conclusion_added(), "

@@ -1,5 +1,0 @@
--- nimbus-codes schema 17: on PostgreSQL, writers of a store that enforces a
--- roster take no lock, so their changes to the rollups become rows of their
--- own, folded into the buckets' rows after each commit
--- (schema/postgresql/0017_rollups_without_waiting.sql). SQLite's writers run
--- one at a time and change the buckets' rows at once: nothing changes here.
