@@ -68,22 +68,15 @@ REVOKE EXECUTE ON FUNCTION nimbus_usage_row() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION nimbus_usage_add(bigint, bigint, bigint, bigint, bigint, bigint)
     FROM PUBLIC;
 
+-- A settled session's counts leave its buckets when it changes or goes (only
+-- an open session can: schema 8) and join its new ones.
 CREATE OR REPLACE FUNCTION usage_session_changed() RETURNS trigger LANGUAGE plpgsql
 SECURITY DEFINER AS $$
-DECLARE
-    settled BIGINT := nimbus_usage_settled();
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.id <= settled THEN
-            PERFORM nimbus_usage_session(NEW.id, 1);
-        END IF;
-        RETURN NEW;
-    END IF;
-    IF OLD.id > settled THEN
+    IF OLD.id > nimbus_usage_settled() THEN
         RETURN NULL;
     END IF;
     IF TG_OP = 'DELETE' THEN
-        -- Only an open session goes (schema 8): no conclusion to take back.
         PERFORM nimbus_usage_add(OLD.service_id, OLD.started_at, -1, 0, 0, 0);
         RETURN OLD;
     END IF;
@@ -99,53 +92,82 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION usage_conclusion_added() RETURNS trigger LANGUAGE plpgsql
-SECURITY DEFINER AS $$
+-- Rows added by one statement, counted once for the statement (a COPY of a
+-- whole store calls this once per table, not once per row): sessions stored
+-- below the mark (ids given by hand), and a conclusion, its sweep's mark,
+-- codes and tags, which are only ever added. A session counts for a code
+-- type with its first code of the type: one of the statement's rows when
+-- no code of the type was stored before it.
+CREATE FUNCTION usage_rows_added() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
-    its_session session%ROWTYPE;
+    settled BIGINT := nimbus_usage_settled();
 BEGIN
-    IF NEW.session_id > nimbus_usage_settled() THEN
-        RETURN NULL;
-    END IF;
-    IF TG_TABLE_NAME = 'conclusion' THEN
-        SELECT * INTO its_session FROM session WHERE id = NEW.session_id;
-        PERFORM nimbus_usage_add(its_session.service_id, its_session.started_at, 0, 1,
-                                 coalesce((NEW.concluded_at > its_session.ended_at)::int, 0), 0);
+    IF TG_TABLE_NAME = 'session' THEN
+        PERFORM nimbus_usage_session(a.id, 1) FROM added a WHERE a.id <= settled;
+    ELSIF TG_TABLE_NAME = 'conclusion' THEN
+        PERFORM nimbus_usage_add(s.service_id, s.started_at, 0, 1,
+                                 coalesce((a.concluded_at > s.ended_at)::int, 0), 0)
+        FROM added a JOIN session s ON s.id = a.session_id WHERE a.session_id <= settled;
     ELSIF TG_TABLE_NAME = 'conclusion_default' THEN
-        SELECT * INTO its_session FROM session WHERE id = NEW.session_id;
-        PERFORM nimbus_usage_add(its_session.service_id, its_session.started_at, 0, 0, 0, 1);
+        PERFORM nimbus_usage_add(s.service_id, s.started_at, 0, 0, 0, 1)
+        FROM added a JOIN session s ON s.id = a.session_id WHERE a.session_id <= settled;
     ELSIF TG_TABLE_NAME = 'conclusion_code' THEN
         INSERT INTO usage_codes AS u (span, service_id, bucket, concluded_by, type, code_id, name,
                                       pending, sessions)
-        SELECT k.span, k.service_id, k.bucket, b.concluded_by, NEW.type, NEW.code_id, NEW.name,
-               nimbus_usage_row(), 1
-        FROM usage_session_keys k JOIN usage_concluded_by b ON b.session_id = k.session_id
-        WHERE k.session_id = NEW.session_id
+        SELECT k.span, k.service_id, k.bucket, b.concluded_by, a.type, a.code_id, a.name,
+               nimbus_usage_row(), count(*)
+        FROM added a JOIN usage_session_keys k ON k.session_id = a.session_id
+             JOIN usage_concluded_by b ON b.session_id = a.session_id
+        WHERE a.session_id <= settled
+        GROUP BY k.span, k.service_id, k.bucket, b.concluded_by, a.type, a.code_id, a.name
         ON CONFLICT (span, service_id, bucket, concluded_by, type, code_id, name, pending)
-        DO UPDATE SET sessions = u.sessions + 1;
+        DO UPDATE SET sessions = u.sessions + excluded.sessions;
         INSERT INTO usage_types AS u (span, service_id, bucket, concluded_by, type, pending,
                                       sessions)
-        SELECT k.span, k.service_id, k.bucket, b.concluded_by, NEW.type, nimbus_usage_row(), 1
-        FROM usage_session_keys k JOIN usage_concluded_by b ON b.session_id = k.session_id
-        WHERE k.session_id = NEW.session_id
-          AND NOT EXISTS (SELECT 1 FROM conclusion_code
-                          WHERE session_id = NEW.session_id AND type = NEW.type
-                            AND position <> NEW.position)
+        SELECT k.span, k.service_id, k.bucket, b.concluded_by, t.type, nimbus_usage_row(), count(*)
+        FROM (SELECT DISTINCT a.session_id, a.type FROM added a
+              WHERE a.session_id <= settled
+                AND NOT EXISTS (SELECT 1 FROM conclusion_code c
+                                WHERE c.session_id = a.session_id AND c.type = a.type
+                                  AND NOT EXISTS (SELECT 1 FROM added n
+                                                  WHERE n.session_id = c.session_id
+                                                    AND n.position = c.position))) t
+             JOIN usage_session_keys k ON k.session_id = t.session_id
+             JOIN usage_concluded_by b ON b.session_id = t.session_id
+        GROUP BY k.span, k.service_id, k.bucket, b.concluded_by, t.type
         ON CONFLICT (span, service_id, bucket, concluded_by, type, pending)
-        DO UPDATE SET sessions = u.sessions + 1;
+        DO UPDATE SET sessions = u.sessions + excluded.sessions;
     ELSE
         INSERT INTO usage_tags AS u (span, service_id, bucket, concluded_by, tag_key, tag, pending,
                                      sessions)
-        SELECT k.span, k.service_id, k.bucket, b.concluded_by, NEW.tag_key, NEW.tag,
-               nimbus_usage_row(), 1
-        FROM usage_session_keys k JOIN usage_concluded_by b ON b.session_id = k.session_id
-        WHERE k.session_id = NEW.session_id
+        SELECT k.span, k.service_id, k.bucket, b.concluded_by, a.tag_key, min(a.tag),
+               nimbus_usage_row(), count(*)
+        FROM added a JOIN usage_session_keys k ON k.session_id = a.session_id
+             JOIN usage_concluded_by b ON b.session_id = a.session_id
+        WHERE a.session_id <= settled
+        GROUP BY k.span, k.service_id, k.bucket, b.concluded_by, a.tag_key
         ON CONFLICT (span, service_id, bucket, concluded_by, tag_key, pending)
-        DO UPDATE SET sessions = u.sessions + 1, tag = LEAST(u.tag, excluded.tag);
+        DO UPDATE SET sessions = u.sessions + excluded.sessions, tag = LEAST(u.tag, excluded.tag);
     END IF;
     RETURN NULL;
 END
 $$;
+DROP TRIGGER usage_session_added ON session;
+DROP TRIGGER usage_conclusion_added ON conclusion;
+DROP TRIGGER usage_conclusion_default_added ON conclusion_default;
+DROP TRIGGER usage_code_added ON conclusion_code;
+DROP TRIGGER usage_tag_added ON conclusion_tag;
+DROP FUNCTION usage_conclusion_added();
+CREATE TRIGGER usage_session_added AFTER INSERT ON session REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION usage_rows_added();
+CREATE TRIGGER usage_conclusion_added AFTER INSERT ON conclusion REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION usage_rows_added();
+CREATE TRIGGER usage_conclusion_default_added AFTER INSERT ON conclusion_default
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION usage_rows_added();
+CREATE TRIGGER usage_code_added AFTER INSERT ON conclusion_code REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION usage_rows_added();
+CREATE TRIGGER usage_tag_added AFTER INSERT ON conclusion_tag REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION usage_rows_added();
 
 -- Folds the changes left as rows of their own into their buckets' rows, then
 -- settles the sessions beyond the mark. One runs at a time; whoever finds
@@ -268,7 +290,7 @@ BEGIN
     FOREACH name IN ARRAY ARRAY['nimbus_usage_row()',
                                 'nimbus_usage_add(bigint, bigint, bigint, bigint, bigint, bigint)',
                                 'nimbus_usage_session(bigint, bigint)', 'usage_session_changed()',
-                                'usage_conclusion_added()', 'nimbus_usage_settle()'] LOOP
+                                'usage_rows_added()', 'nimbus_usage_settle()'] LOOP
         EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', name, current_schema());
     END LOOP;
 END

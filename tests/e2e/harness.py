@@ -327,7 +327,7 @@ ROLLUPS_DROPPED = {
               "DROP TRIGGER IF EXISTS usage_tag_added; DROP TRIGGER IF EXISTS usage_type_added; DROP VIEW IF EXISTS usage_session_keys; DROP VIEW IF EXISTS usage_concluded_by; "
               "DROP TABLE IF EXISTS usage_settled; DROP TABLE IF EXISTS usage_sessions; DROP TABLE IF EXISTS usage_types; "
               "DROP TABLE IF EXISTS usage_codes; DROP TABLE IF EXISTS usage_tags; ",
-    "postgresql": "DROP FUNCTION usage_session_changed(), usage_conclusion_added(), "
+    "postgresql": "DROP FUNCTION usage_session_changed(), usage_rows_added(), "
                   "usage_settled_forward() CASCADE; DROP FUNCTION nimbus_usage_session(bigint, bigint), "
                   "nimbus_usage_settled(), nimbus_usage_settle(), nimbus_usage_row(), "
                   "nimbus_usage_add(bigint, bigint, bigint, bigint, bigint, bigint); "

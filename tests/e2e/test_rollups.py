@@ -172,6 +172,23 @@ class RollupsTest(NimbusTestCase):
                           f"({raw}, 1, (SELECT id FROM code WHERE name = 'Order'), 'primary', 'Order')")
         self.sandbox.rows("INSERT INTO conclusion_tag (session_id, position, tag, tag_key) VALUES "
                           f"({raw}, 1, 'Raw', 'raw')")
+        # Two settled sessions concluded with three codes each: two of a type in one
+        # statement, and the first of a type in a later statement.
+        code = "(SELECT id FROM code WHERE name = '{0}'), '{1}', '{0}'"
+        for offset, statements in ((5, [[(1, "Order", "primary"), (2, "Upsell", "secondary"),
+                                         (3, "Survey", "secondary")]]),
+                                   (6, [[(3, "Survey", "secondary")],
+                                        [(1, "Order", "primary"), (2, "Upsell", "secondary")]])):
+            sid = self.sandbox.rows(f"SELECT s.id FROM session s WHERE s.ended_at IS NOT NULL AND NOT EXISTS "
+                                    "(SELECT 1 FROM conclusion c WHERE c.session_id = s.id) "
+                                    f"ORDER BY s.id LIMIT 1 OFFSET {offset}")[0][0]
+            self.sandbox.rows("INSERT INTO conclusion (session_id, concluded_at, \"user\", via, retroactive, "
+                              f"code_count, tag_count) VALUES ({sid}, 1794000050, 'mia', NULL, 0, 3, 0)")
+            for rows in statements:
+                values = ", ".join(f"({sid}, {position}, {code.format(name, kind)})"
+                                   for position, name, kind in rows)
+                self.sandbox.rows(f"INSERT INTO conclusion_code (session_id, position, code_id, type, name) "
+                                  f"VALUES {values}")
 
     def test_rollups_follow_raw_sql(self):
         rng = random.Random(7)
