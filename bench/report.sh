@@ -3,9 +3,13 @@
 # for the same answer in the sqlite3 shell, both as whole processes, best of 3.
 # The report reads the store's rollups; with --recount it counts the sessions
 # themselves, as every report did before schema 16.
-#   bench/report.sh [N]     (default 10000000 sessions; the store is made once)
+#   bench/report.sh [N] [postgresql]   (default 10000000 sessions; the store is made once)
+# With "postgresql", the store is then copied to a throw-away PostgreSQL server
+# (store copy, timed) and the same reports run there, each checked equal to
+# SQLite's.
 source "$(dirname "$0")/common.sh"
 count=${1:-10000000}
+engines=${2:-sqlite}
 store=$(bench_store "$count")
 export NIMBUS_CODES_STORE=$store
 
@@ -88,11 +92,40 @@ run_case() { # label sql nimbus-args...
                               o / b, ok / 1024, rk / 1024, bk / 1024 }'
 }
 
+# The cases: label, the sqlite3 shell's SQL, nimbus-codes' arguments.
+labels=("one service, month, code" "one service, year, month+code" "all services, month, code")
+sqls=("$(by_code_sql 1 "${june[@]}")" "$(by_month_code_sql 1 "${year[@]}")"
+  "$(by_code_sql "$all_services" "${june[@]}")")
+arguments=("--service Service-1 --month 2026-06 --by code"
+  "--service Service-1 --from 2026-01-01 --to 2026-12-31 --by month,code"
+  "--month 2026-06 --by code")
+
 printf '%-30s %9s %9s %9s %7s %8s %8s %8s\n' "report ($count sessions)" "nimbus s" "recount s" \
   "sqlite3 s" ratio "MiB" "MiB" "MiB"
-run_case "one service, month, code" "$(by_code_sql 1 "${june[@]}")" \
-  --service Service-1 --month 2026-06 --by code
-run_case "one service, year, month+code" "$(by_month_code_sql 1 "${year[@]}")" \
-  --service Service-1 --from 2026-01-01 --to 2026-12-31 --by month,code
-run_case "all services, month, code" "$(by_code_sql "$all_services" "${june[@]}")" \
-  --month 2026-06 --by code
+for i in "${!labels[@]}"; do
+  read -ra args <<<"${arguments[$i]}"
+  run_case "${labels[$i]}" "${sqls[$i]}" "${args[@]}"
+  cp "$work/ours.csv" "$work/sqlite-$i.csv"
+done
+[[ $engines == postgresql ]] || exit 0
+
+start_postgresql
+psql -X -q -d "$admin" -c "CREATE DATABASE report OWNER nimbus"
+uri=$NIMBUS_TEST_POSTGRESQL/report
+measure "$work/copy.time" "$nimbus" store copy --from "$store" --to "$uri" -q >/dev/null
+read -r seconds peak <"$work/copy.time"
+echo "store copy to PostgreSQL: $seconds s, peak $((peak / 1024)) MiB"
+psql -X -q -d "$NIMBUS_TEST_POSTGRESQL_ADMIN dbname=report" -c "VACUUM ANALYZE" -c "CHECKPOINT"
+export NIMBUS_CODES_STORE=$uri
+printf '%-30s %9s %9s %8s %8s\n' "PostgreSQL ($count sessions)" "nimbus s" "recount s" "MiB" "MiB"
+for i in "${!labels[@]}"; do
+  read -ra args <<<"${arguments[$i]}"
+  "$nimbus" report usage "${args[@]}" --format csv >"$work/ours.csv"
+  cmp -s "$work/ours.csv" "$work/sqlite-$i.csv" || { echo "${labels[$i]}: PostgreSQL differs" >&2; exit 1; }
+  "$nimbus" report usage "${args[@]}" --format csv --recount >"$work/recounted.csv"
+  cmp -s "$work/ours.csv" "$work/recounted.csv" || { echo "${labels[$i]}: --recount differs" >&2; exit 1; }
+  read -r ours ours_kb < <(best "$nimbus" report usage "${args[@]}" --format csv)
+  read -r recount recount_kb < <(best "$nimbus" report usage "${args[@]}" --format csv --recount)
+  awk -v l="${labels[$i]}" -v o="$ours" -v r="$recount" -v ok="$ours_kb" -v rk="$recount_kb" \
+    'BEGIN { printf "%-30s %9.3f %9.3f %8.1f %8.1f\n", l, o, r, ok / 1024, rk / 1024 }'
+done
