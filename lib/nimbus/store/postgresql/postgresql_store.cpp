@@ -745,41 +745,31 @@ public:
                                     connection_.location()));
         }
         if (unlocked_) {
-            chain_pending();
-            settle_usage();
+            finish_after_commit();
         }
     }
 
 private:
     static constexpr std::size_t copy_buffer_limit = 1 << 18;
 
-    /// Chains the committed entries that wait, this transaction's among them,
-    /// unless someone else is chaining. The write is kept either way: what
-    /// is left is chained after the next write, and verify counts it.
-    void chain_pending() noexcept {
-        try {
-            connection_.execute(
-                fmt::format("BEGIN; SET LOCAL lock_timeout = {}; "
-                            "SELECT nimbus_chain_pending(); COMMIT",
-                            std::max<std::int64_t>(1, connection_.busy_timeout().count())));
-        } catch (const Error&) {
-            rollback();
-        }
-    }
-
-    /// Folds the rollups' changes that wait, this transaction's among them,
-    /// and settles the sessions beyond the mark, unless someone else is at
-    /// it. SERIALIZABLE: a session being inserted concurrently cannot be
-    /// passed by the mark unseen (schema/postgresql/0017). Reports are right
-    /// either way; what is left is done after the next write.
-    void settle_usage() noexcept {
-        try {
-            connection_.execute(
-                fmt::format("BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL lock_timeout = {}; "
-                            "SELECT nimbus_usage_settle(); COMMIT",
-                            std::max<std::int64_t>(1, connection_.busy_timeout().count())));
-        } catch (const Error&) {
-            rollback();
+    /// The work a writer of a store with a roster leaves until after its
+    /// commit, each step in a transaction of its own, done unless someone else
+    /// is at it; the write is kept either way, and what is left is done after
+    /// the next write. The ledger's pending entries are chained (verify counts
+    /// what waits); the rollups' waiting changes are folded in and the sessions
+    /// beyond the mark settled, SERIALIZABLE so that the mark cannot pass a
+    /// session being stored concurrently (schema/postgresql/0017).
+    void finish_after_commit() noexcept {
+        const std::int64_t timeout = std::max<std::int64_t>(1, connection_.busy_timeout().count());
+        for (const auto& [begin, call] :
+             {std::pair{"BEGIN", "nimbus_chain_pending()"},
+              std::pair{"BEGIN ISOLATION LEVEL SERIALIZABLE", "nimbus_usage_settle()"}}) {
+            try {
+                connection_.execute(fmt::format(
+                    "{}; SET LOCAL lock_timeout = {}; SELECT {}; COMMIT", begin, timeout, call));
+            } catch (const Error&) {
+                rollback();
+            }
         }
     }
 
