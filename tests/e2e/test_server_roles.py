@@ -538,6 +538,21 @@ class ServerRolesTest(NimbusTestCase):
         done = self.sql("mia", "BEGIN; SELECT nimbus_usage_settle(); COMMIT")
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(self.value("owner", settled), "f")
+        # A call alone in its hour and day, settled, then deleted by the owner: its
+        # buckets' rows go when the change is folded in.
+        self.run_ok("session", "import", "-", "--input-format", "csv",
+                    stdin="id,service,user,direction,started_at,ended_at,outcome,caller\n"
+                          f"h-9,Hotline,{mia},inbound,2026-11-20T08:00:00Z,2026-11-20T08:05:00Z,accepted,\n")
+        self.assertEqual(self.value("owner", settled), "t")
+        done = self.sql("owner", "DELETE FROM session WHERE external_id = 'h-9'")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertNotEqual(self.value("owner", pending), "0")
+        self.assert_reports_are_recounts()
+        self.assert_writes_at_once("mia", "session", "conclude", "h-5", "--primary", "Sale")
+        self.assertEqual(self.value("owner", pending), "0")
+        gone = "SELECT count(*) FROM usage_sessions WHERE bucket IN (1795132800, 1795161600) OR total = 0"
+        self.assertEqual(self.value("owner", gone), "0")
+        self.assert_reports_are_recounts()
 
     def test_racing_concluders_from_four_roles_leave_one_conclusion(self):
         self.write_roster(PEOPLE)
