@@ -103,6 +103,25 @@ private:
     std::vector<std::string> list_;
 };
 
+/// The columns a report of the sessions themselves groups by first, in the
+/// order both session branches give them: day, service, agent, context value.
+struct SessionKeys {
+    std::string day;
+    std::string service;
+    std::string user;
+    std::string context;
+};
+
+SessionKeys session_keys(const UsageQuery& query, Groups& groups) {
+    SessionKeys keys;
+    keys.day =
+        groups.column(query.by_day, local_day_expression(query.offsets, "s.started_at"), "0");
+    keys.service = groups.column(query.by_service, "s.service_id", "0");
+    keys.user = groups.column(query.by_user, "s.user", "''");
+    keys.context = groups.column(query.by_context.has_value(), context_value, "''");
+    return keys;
+}
+
 /// Which sessions of the query a branch counts: those in `ranges` (joined
 /// as "ranges r"), or (`above`) those stored beyond the rollups' mark, read
 /// by id; neither: all of them.
@@ -175,11 +194,7 @@ std::string session_usage_branch(const UsageQuery& query, const Slice& slice,
     }
     params.insert(params.end(), query.tag_keys.begin(), query.tag_keys.end());
     Groups groups;
-    const std::string day_column =
-        groups.column(query.by_day, local_day_expression(query.offsets, "s.started_at"), "0");
-    const std::string service = groups.column(query.by_service, "s.service_id", "0");
-    const std::string user = groups.column(query.by_user, "s.user", "''");
-    const std::string context = groups.column(query.by_context.has_value(), context_value, "''");
+    const SessionKeys keys = session_keys(query, groups);
     const std::string concluded_by = groups.column(query.by_concluded_by, concluded_by_value, "''");
     const std::string type = groups.column(codes, "cc.type", "'primary'");
     const std::string code_id = groups.column(query.by_code, "cc.code_id", "0");
@@ -193,19 +208,15 @@ std::string session_usage_branch(const UsageQuery& query, const Slice& slice,
     return fmt::format(
         "SELECT {} AS d, {} AS sv, {} AS us, {} AS ty, {} AS ci, {} AS nm, {} AS tk, "
         "{} AS tg, {} AS n, {} AS cx, {} AS cb FROM {} WHERE {}{}",
-        day_column, service, user, type, code_id, name, tag, tag_text, count, context, concluded_by,
-        from, where, groups.clause());
+        keys.day, keys.service, keys.user, type, code_id, name, tag, tag_text, count, keys.context,
+        concluded_by, from, where, groups.clause());
 }
 
 /// Sessions per group, concluded or not, counted from the sessions of `slice`.
 std::string session_count_branch(const UsageQuery& query, const Slice& slice,
                                  std::vector<Value>& params) {
     Groups groups;
-    const std::string day_column =
-        groups.column(query.by_day, local_day_expression(query.offsets, "s.started_at"), "0");
-    const std::string service = groups.column(query.by_service, "s.service_id", "0");
-    const std::string user = groups.column(query.by_user, "s.user", "''");
-    const std::string context = groups.column(query.by_context.has_value(), context_value, "''");
+    const SessionKeys keys = session_keys(query, groups);
     const std::string where =
         session_filter(query, params, slice.above.has_value()) + slice_condition(slice);
     return fmt::format(
@@ -213,8 +224,8 @@ std::string session_count_branch(const UsageQuery& query, const Slice& slice,
         "concluded, coalesce(sum({}), 0) AS retroactive, count(cd.session_id) AS by_default "
         "FROM {}session s LEFT JOIN conclusion c ON c.session_id = s.id LEFT JOIN "
         "conclusion_default cd ON cd.session_id = s.id{} WHERE {}{}",
-        day_column, service, user, context, retroactive_sql, slice_join(slice), context_join(query),
-        where, groups.clause());
+        keys.day, keys.service, keys.user, keys.context, retroactive_sql, slice_join(slice),
+        context_join(query), where, groups.clause());
 }
 
 /// The rollup table that answers a report's usage counts, if one does: not
