@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include <nimbus/error.hpp>
 #include <nimbus/identity/policy.hpp>
 #include <nimbus/services/services.hpp>
+#include <nimbus/store/migration.hpp>
 #include <nimbus/store/open.hpp>
 #include <nimbus/util/files.hpp>
 #include <nimbus/util/text.hpp>
@@ -64,6 +67,20 @@ void add_global_options(CLI::App& app, Globals& globals) {
 }
 
 namespace {
+
+/// What --version prints: the release, the store schema it writes and the
+/// engines it opens, as text or (--format json) one JSON object.
+std::string version_text(const std::string& format) {
+    if (format == "json") {
+        return nlohmann::ordered_json{{"name", "nimbus-codes"},
+                                      {"version", NIMBUS_VERSION},
+                                      {"schema", store::current_schema_version()},
+                                      {"engines", store::engine_names}}
+            .dump();
+    }
+    return fmt::format("nimbus-codes {}\nstore schema: {}\nengines: {}", NIMBUS_VERSION,
+                       store::current_schema_version(), fmt::join(store::engine_names, ", "));
+}
 
 /// Edit distance between two ASCII words, for "did you mean".
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -369,13 +386,14 @@ int run(int argc, const char* const* argv) {
 
 int run(int argc, const char* const* argv, Console& console) {
     CLI::App app("Conclusion codes and tags for contact-center service teams.", "nimbus-codes");
-    app.set_version_flag("--version", "nimbus-codes " NIMBUS_VERSION);
     app.footer(exit_code_help());
     app.require_subcommand(1);
     app.fallthrough(); // global options after the subcommand reach the top level
 
     Globals globals;
     add_global_options(app, globals);
+    // After --format, whose value is stored before this flag's callback runs.
+    app.set_version_flag("--version", [&globals] { return version_text(globals.format); });
     Registry registry;
     if (const Noun* noun = named_noun(app, argc, argv)) {
         noun->add(app, registry);

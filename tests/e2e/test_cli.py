@@ -2,10 +2,11 @@
 
 import csv
 import io
+import json
 import os
 import subprocess
 
-from harness import BINARY, CAST, COMMAND, LOGIN, NimbusTestCase, main
+from harness import BINARY, CAST, COMMAND, LOGIN, SCHEMA_VERSION, NimbusTestCase, main
 
 
 class CliTest(NimbusTestCase):
@@ -16,7 +17,21 @@ class CliTest(NimbusTestCase):
         self.assertEqual(result.err, "")
         sub = self.run_ok("code", "create", "--help")
         self.assertIn("--type", sub.out)
-        self.assertIn("nimbus-codes", self.run_ok("--version").out)
+
+    def test_version_names_the_schema_and_engines(self):
+        text = self.run_ok("--version")
+        self.assertRegex(text.out, r"\Animbus-codes \d+\.\d+\.\d+\n")
+        self.assertIn(f"\nstore schema: {SCHEMA_VERSION}\n", text.out)
+        self.assertTrue(text.out.endswith("\nengines: sqlite, postgresql\n"), text.out)
+        self.assertEqual(text.err, "")
+        # --format is read wherever it stands, and a bad one is still refused.
+        for words in (("--version", "--format", "json"), ("--format=json", "--version")):
+            parsed = json.loads(self.run_ok(*words).out)
+            self.assertEqual(parsed["name"], "nimbus-codes")
+            self.assertEqual(parsed["version"], text.out.split("\n")[0].split(" ")[1])
+            self.assertEqual(parsed["schema"], SCHEMA_VERSION)
+            self.assertEqual(parsed["engines"], ["sqlite", "postgresql"])
+        self.assert_fails(64, "--version", "--format", "xml", stderr='"xml" is not one of')
 
     def test_usage_errors_exit_64(self):
         self.init_store()

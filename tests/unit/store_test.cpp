@@ -55,11 +55,14 @@ TEST_CASE("store: initialising a current store changes nothing") {
     CHECK(again.previous_version == again.version);
 }
 
-TEST_CASE("store: migrations are numbered from 1 without gaps") {
-    int expected = 1;
-    for (const store::Migration& migration : store::sqlite_migrations()) {
-        CHECK(migration.version == expected++);
-        CHECK_FALSE(migration.sql.empty());
+TEST_CASE("store: migrations are numbered from 1 without gaps, the same on both engines") {
+    for (const auto& migrations : {store::sqlite_migrations(), store::postgresql_migrations()}) {
+        int expected = 1;
+        for (const store::Migration& migration : migrations) {
+            CHECK(migration.version == expected++);
+            CHECK_FALSE(migration.sql.empty());
+        }
+        CHECK(migrations.back().version == store::current_schema_version());
     }
 }
 

@@ -6,6 +6,10 @@
 
 namespace nimbus::store {
 
+int current_schema_version() {
+    return sqlite_migrations().back().version;
+}
+
 void refuse_newer_schema(const std::string& location, int version, int latest) {
     if (version > latest) {
         throw Error(ErrorKind::Config,

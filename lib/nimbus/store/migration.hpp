@@ -30,6 +30,9 @@ constexpr int caller_number_schema_version = 13;
 std::span<const Migration> sqlite_migrations();
 std::span<const Migration> postgresql_migrations();
 
+/// The schema version this binary writes, the same on both engines.
+int current_schema_version();
+
 /// Each engine's schema/<engine>/guards.txt: the guards its migrations create.
 std::string_view sqlite_guard_list();
 std::string_view postgresql_guard_list();

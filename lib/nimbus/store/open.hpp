@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -11,6 +12,9 @@
 namespace nimbus::store {
 
 enum class Engine { Sqlite, Postgresql };
+
+/// The engines this binary opens, by the names a locator gives them.
+constexpr std::array<std::string_view, 2> engine_names{"sqlite", "postgresql"};
 
 /// Where a store lives: "PATH" or "sqlite:PATH" for SQLite,
 /// "postgresql://USER@HOST:PORT/DATABASE?..." (or postgres://, the scheme in
