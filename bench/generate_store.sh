@@ -3,7 +3,7 @@
 # 200 agents, spread over 2025 and 2026; code use skewed (five primary codes take
 # 90% of conclusions); about 80% concluded, 10% of those retroactively days
 # later; half with a secondary code, 30% with a tag.
-#   bench/generate_store.sh STORE [N]
+#   bench/generate_store.sh STORE [N] [unchained]
 #
 # The faster path: services, codes and lists are set up with nimbus-codes
 # itself; sessions and conclusions are then written with SQL in the sqlite3
@@ -14,9 +14,16 @@
 # Rows written with SQL are not in the ledger: the ledger is taken out first
 # and rebuilt by `init`, as for a store from before the ledger, which chains
 # every conclusion and audit record in the order they were written.
+#
+# "unchained" writes the rows at the store's own schema instead and leaves them
+# out of the ledger (`verify` says so; reports never read it), for sizes where
+# chaining them in one `init` would take hours and its write-ahead log as much
+# disk as the store: the rows go in under a rollback journal, and the first
+# write through nimbus-codes afterwards settles them into the rollups.
 source "$(dirname "$0")/common.sh"
-store=${1:?usage: generate_store.sh STORE [N]}
+store=${1:?usage: generate_store.sh STORE [N] [unchained]}
 count=${2:-10000000}
+unchained=${3:-}
 
 make_store "$store"
 export NIMBUS_CODES_STORE=$store
@@ -37,7 +44,9 @@ indexes=$(sqlite3 "$store" "SELECT sql || ';' FROM sqlite_schema WHERE name IN (
 drops=$(sqlite3 "$store" "SELECT 'DROP INDEX ' || name || ';' FROM sqlite_schema WHERE name IN ($bulk_indexes)")
 ledger_version=$(sqlite3 "$store" "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'ledger')
                                     THEN (SELECT user_version FROM pragma_user_version) END")
-if [[ -n $ledger_version ]]; then
+if [[ -n $unchained ]]; then
+  ledger_version=
+elif [[ -n $ledger_version ]]; then
   # Back to schema 6, the one before the ledger, for init to chain the rows
   # added below. Schema 8 rebuilds the session table in its own shape again,
   # and 9's to 17's tables, views and indexes are made anew (16's rollups
@@ -65,7 +74,10 @@ if [[ -n $ledger_version ]]; then
                     DROP TABLE IF EXISTS directory; DROP INDEX IF EXISTS session_by_caller;
                     DROP TABLE ledger; PRAGMA user_version = 6"
 fi
+# A rollback journal holds nothing for pages added at the end of the file,
+# where a write-ahead log would hold the whole insert.
 sqlite3 "$store" <<SQL
+PRAGMA journal_mode = DELETE;
 PRAGMA cache_size = -262144;
 PRAGMA foreign_keys = ON;
 $drops
@@ -105,7 +117,7 @@ INSERT INTO conclusion_tag (session_id, position, tag, tag_key)
 SELECT session_id, 1, 'tag-' || (1 + t % 20), 'tag-' || (1 + t % 20) FROM draw WHERE t < 300;
 COMMIT;
 $indexes
-PRAGMA wal_checkpoint(TRUNCATE);
+PRAGMA journal_mode = WAL;
 SQL
 if [[ -n $ledger_version ]]; then
   "$nimbus" init -q >/dev/null
