@@ -39,7 +39,8 @@ for i in $(seq 1 20); do
   "$nimbus" extension enable "Service-$i" codes-and-tags -q >/dev/null
 done
 
-bulk_indexes="'session_by_service', 'session_by_user', 'conclusion_by_time', 'conclusion_code_by_code'"
+bulk_indexes="'session_by_service', 'session_by_user', 'session_by_caller', 'conclusion_by_time',
+  'conclusion_code_by_code'"
 indexes=$(sqlite3 "$store" "SELECT sql || ';' FROM sqlite_schema WHERE name IN ($bulk_indexes)")
 drops=$(sqlite3 "$store" "SELECT 'DROP INDEX ' || name || ';' FROM sqlite_schema WHERE name IN ($bulk_indexes)")
 ledger_version=$(sqlite3 "$store" "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'ledger')
