@@ -256,7 +256,7 @@ void keep_mode_and_group(int fd, const std::optional<struct stat>& existing, mod
     if (existing->st_gid != stat_of(fd).st_gid) {
         // Allowed for root and for members of the group; otherwise the
         // caller's own group stays, as on any file they create.
-        (void)::fchown(fd, static_cast<uid_t>(-1), existing->st_gid);
+        [[maybe_unused]] const int refused = ::fchown(fd, static_cast<uid_t>(-1), existing->st_gid);
     }
     const mode_t kept = S_ISDIR(existing->st_mode) ? ~mode_t{S_ISUID} : ~mode_t{S_ISUID | S_ISGID};
     ::fchmod(fd, existing->st_mode & 07777 & kept);

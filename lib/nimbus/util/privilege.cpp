@@ -74,7 +74,7 @@ CallerRights::CallerRights() {
     // The group first: once the user is dropped, it could not be changed back.
     if (::setegid(::getgid()) != 0 || ::seteuid(::getuid()) != 0) {
         const int error = errno;
-        (void)::setegid(saved_gid_);
+        [[maybe_unused]] const int restored = ::setegid(saved_gid_); // the error says why
         throw Error(ErrorKind::Internal, fmt::format("cannot act with the caller's own rights: {}",
                                                      system_error_text(error)));
     }
@@ -85,8 +85,8 @@ CallerRights::~CallerRights() {
     if (dropped_) {
         // Should taking the rights back fail, the store cannot be opened and
         // says so: acting with fewer rights than installed is never unsafe.
-        (void)::seteuid(saved_uid_);
-        (void)::setegid(saved_gid_);
+        [[maybe_unused]] const int user = ::seteuid(saved_uid_);
+        [[maybe_unused]] const int group = ::setegid(saved_gid_);
     }
 }
 
