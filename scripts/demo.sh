@@ -5,12 +5,15 @@
 # from the call system, an agent sees who is calling and concludes them, once,
 # and the service owner
 # reads the monthly code usage.
+# With NIMBUS_CODES_BIN it runs an installed nimbus-codes instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh build
-scripts/build.sh >/dev/null
-
-nimbus=$PWD/build/cmd/nimbus-codes
+nimbus=${NIMBUS_CODES_BIN:-}
+if [[ -z $nimbus ]]; then
+  scripts/deps.sh build
+  scripts/build.sh >/dev/null
+  nimbus=$PWD/build/cmd/nimbus-codes
+fi
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 export NIMBUS_CODES_STORE=$scratch/store.db

@@ -3,6 +3,7 @@
 #   scripts/deps.sh build   what building needs
 #   scripts/deps.sh test    that, plus what the test suite needs
 #   scripts/deps.sh fuzz    that, plus clang and libFuzzer
+#   scripts/deps.sh package that, plus what builds and checks the Debian package
 set -euo pipefail
 
 build_packages=(
@@ -13,11 +14,13 @@ build_packages=(
 )
 test_packages=(python3 clang-format bash-completion zsh fish shellcheck mandoc postgresql iproute2 sqlite3)
 fuzz_packages=(clang libclang-rt-14-dev)
+package_packages=(dpkg-dev lintian mmdebstrap)
 
 wanted=("${build_packages[@]}")
 case "${1:-build}" in
   test) wanted+=("${test_packages[@]}") ;;
   fuzz) wanted+=("${fuzz_packages[@]}") ;;
+  package) wanted+=("${package_packages[@]}") ;;
 esac
 
 missing=()
