@@ -78,9 +78,11 @@ in_root dpkg-statoverride --list /usr/bin/nimbus-codes && fail "a setgid overrid
 
 step "the demo, as an ordinary user of the installed binary"
 in_root useradd --create-home alice
-in_root runuser -u alice -- env NIMBUS_CODES_BIN=/usr/bin/nimbus-codes bash /tmp/demo.sh >/tmp/package-demo.log 2>&1 ||
-  { cat /tmp/package-demo.log; fail "the demo"; }
-tail -3 /tmp/package-demo.log
+# Its log in the root made here, never at a fixed path in the shared /tmp.
+demo_log=$chroot_dir/root/demo.log
+in_root runuser -u alice -- env NIMBUS_CODES_BIN=/usr/bin/nimbus-codes bash /tmp/demo.sh >"$demo_log" 2>&1 ||
+  { cat "$demo_log"; fail "the demo"; }
+tail -3 "$demo_log"
 
 step "the shared host: the set-up script, then debconf's answer"
 in_root nimbus-codes-setup-shared-host --tenant Contoso --admin alice
