@@ -639,11 +639,6 @@ AtomicDirectory::AtomicDirectory(const std::string& target, const ReplaceableFol
         }
     }
     temporary_path_ = join(parent_path_, temporary_);
-    const Descriptor created(::openat(parent_->get(), temporary_.c_str(),
-                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (created.valid()) {
-        keep_mode_and_group(created.get(), existing_, with_umask(0777));
-    }
 }
 
 AtomicDirectory::~AtomicDirectory() {
@@ -665,6 +660,11 @@ void AtomicDirectory::commit() {
         const Descriptor filled(
             ::openat(parent, temporary_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (filled.valid()) {
+            // Its mode only now that it is full: private while it fills, and
+            // what was written in it took the group it inherited from a
+            // set-group-ID parent, which a chmod by someone outside that group
+            // would have dropped.
+            keep_mode_and_group(filled.get(), existing_, with_umask(0777));
             ::fsync(filled.get());
         }
     }
