@@ -13,8 +13,12 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <nimbus/config/config.hpp>
 #include <nimbus/error.hpp>
+#include <nimbus/identity/identity.hpp>
 #include <nimbus/identity/policy.hpp>
+#include <nimbus/reports/export.hpp>
+#include <nimbus/reports/per_service.hpp>
 #include <nimbus/services/services.hpp>
 #include <nimbus/store/migration.hpp>
 #include <nimbus/store/open.hpp>
@@ -68,18 +72,39 @@ void add_global_options(CLI::App& app, Globals& globals) {
 
 namespace {
 
-/// What --version prints: the release, the store schema it writes and the
-/// engines it opens, as text or (--format json) one JSON object.
+/// The files nimbus-codes reads or writes beside the store, with the version
+/// of their format that this binary reads and writes.
+std::vector<std::pair<std::string, int>> file_formats() {
+    return {{"configuration", config::file_format_version},
+            {"identity", identity::file_format_version},
+            {"export model", reports::export_model_version},
+            {"usage reports", reports::per_service_format_version}};
+}
+
+/// What --version prints: the release, the store schema it writes, the
+/// formats of its files and the engines it opens, as text or (--format json)
+/// one JSON object.
 std::string version_text(const std::string& format) {
+    const std::vector<std::pair<std::string, int>> formats = file_formats();
     if (format == "json") {
+        nlohmann::ordered_json formats_json = nlohmann::ordered_json::object();
+        for (const auto& [file, version] : formats) {
+            formats_json[file] = version;
+        }
         return nlohmann::ordered_json{{"name", "nimbus-codes"},
                                       {"version", NIMBUS_VERSION},
                                       {"schema", store::current_schema_version()},
+                                      {"formats", formats_json},
                                       {"engines", store::engine_names}}
             .dump();
     }
-    return fmt::format("nimbus-codes {}\nstore schema: {}\nengines: {}", NIMBUS_VERSION,
-                       store::current_schema_version(), fmt::join(store::engine_names, ", "));
+    std::string formats_text;
+    for (const auto& [file, version] : formats) {
+        formats_text += fmt::format("{}{} {}", formats_text.empty() ? "" : ", ", file, version);
+    }
+    return fmt::format("nimbus-codes {}\nstore schema: {}\nfile formats: {}\nengines: {}",
+                       NIMBUS_VERSION, store::current_schema_version(), formats_text,
+                       fmt::join(store::engine_names, ", "));
 }
 
 /// Edit distance between two ASCII words, for "did you mean".

@@ -4,6 +4,7 @@
 
 #include <nimbus/reports/export.hpp>
 #include <nimbus/reports/html.hpp>
+#include <nimbus/reports/per_service.hpp>
 #include <nimbus/reports/usage.hpp>
 
 #include "app.hpp"
@@ -30,6 +31,7 @@ struct UsageArgs {
     std::string zone = "UTC";
     std::string output;
     std::string summary;
+    std::string per_service; ///< --per-service DIR
 };
 
 /// The filters a report was made with, as people read them.
@@ -69,6 +71,22 @@ std::vector<std::pair<std::string, std::string>> filters_of(const UsageArgs& arg
     return filters;
 }
 
+Result usage_per_service(const ReadContext& context, const reports::UsageRequest& request,
+                         const std::string& dir, Timestamp now) {
+    const reports::PerServiceResult written = reports::usage_per_service(
+        context.tx, context.actor, context.identity, request, now, dir, context.format);
+    output::Rows rows;
+    rows.columns = {{"service", "SERVICE"}, {"file", "FILE"}, {"rows", "ROWS"}};
+    for (const reports::ServiceReportFile& file : written.files) {
+        rows.add({file.service, file.name, static_cast<std::int64_t>(file.rows)});
+    }
+    Result result = Result::list(std::move(rows));
+    result.notes.push_back(fmt::format("wrote {} reports of {} to {} to {} (see manifest.json)",
+                                       written.files.size(), written.period.first.text(),
+                                       written.period.last.text(), dir));
+    return result;
+}
+
 Result usage(const ReadContext& context, const UsageArgs& args) {
     reports::UsageRequest request;
     request.services = args.services;
@@ -91,6 +109,9 @@ Result usage(const ReadContext& context, const UsageArgs& args) {
     request.recount = args.recount;
     request.zone = args.zone;
     const Timestamp now = environment::now();
+    if (!args.per_service.empty()) {
+        return usage_per_service(context, request, args.per_service, now);
+    }
     reports::UsageReport report =
         reports::usage(context.tx, context.actor, context.identity, request, now);
 
@@ -205,19 +226,37 @@ void add_report_commands(CLI::App& app, Registry& registry) {
     usage_command->add_option("--tz", args->zone, "IANA time zone that cuts days and months")
         ->capture_default_str()
         ->type_name("ZONE");
-    usage_command
-        ->add_option("--output", args->output, "Write to FILE atomically instead of stdout")
-        ->type_name("FILE");
-    usage_command
-        ->add_option("--summary", args->summary,
-                     "Also write the period's totals to FILE, in the same format")
-        ->type_name("FILE");
+    CLI::Option* output_option =
+        usage_command
+            ->add_option("--output", args->output, "Write to FILE atomically instead of stdout")
+            ->type_name("FILE");
+    CLI::Option* summary_option =
+        usage_command
+            ->add_option("--summary", args->summary,
+                         "Also write the period's totals to FILE, in the same format")
+            ->type_name("FILE");
+    CLI::Option* per_service =
+        usage_command
+            ->add_option("--per-service", args->per_service,
+                         "Write each service's report to a file of its own in DIR, replaced "
+                         "whole (csv or json)")
+            ->type_name("DIR");
+    per_service->excludes(output_option);
+    per_service->excludes(summary_option);
     Command usage_report{policy::Action::ReadReports,
                          ReadBody([args](const ReadContext& c) { return usage(c, *args); })};
     usage_report.formats = {output::Format::Table, output::Format::Json, output::Format::Csv,
                             output::Format::Html};
     usage_report.check = [args](output::Format format) {
         reports::parse_dimensions(args->by);
+        if (!args->per_service.empty() && format != output::Format::Csv &&
+            format != output::Format::Json) {
+            throw Error(ErrorKind::Usage, "--per-service writes csv or json files",
+                        "add --format csv");
+        }
+        if (!args->per_service.empty()) {
+            reports::check_per_service_folder(args->per_service);
+        }
         if (format == output::Format::Html && !args->summary.empty()) {
             throw Error(ErrorKind::Usage, "--summary takes --format table, json or csv",
                         "the HTML page shows the totals itself: leave out --summary");
@@ -230,6 +269,10 @@ void add_report_commands(CLI::App& app, Registry& registry) {
         }
         if (!args->summary.empty()) {
             files.push_back(OutputFile{OutputFile::Role::Summary, "--summary", args->summary});
+        }
+        if (!args->per_service.empty()) {
+            files.push_back(
+                OutputFile{OutputFile::Role::Folder, "--per-service", args->per_service});
         }
         return files;
     };

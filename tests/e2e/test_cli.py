@@ -22,6 +22,7 @@ class CliTest(NimbusTestCase):
         text = self.run_ok("--version")
         self.assertRegex(text.out, r"\Animbus-codes \d+\.\d+\.\d+\n")
         self.assertIn(f"\nstore schema: {SCHEMA_VERSION}\n", text.out)
+        self.assertIn("\nfile formats: configuration 1, identity 1, export model 4, usage reports 1\n", text.out)
         self.assertTrue(text.out.endswith("\nengines: sqlite, postgresql\n"), text.out)
         self.assertEqual(text.err, "")
         # --format is read wherever it stands, and a bad one is still refused.
@@ -31,6 +32,8 @@ class CliTest(NimbusTestCase):
             self.assertEqual(parsed["version"], text.out.split("\n")[0].split(" ")[1])
             self.assertEqual(parsed["schema"], SCHEMA_VERSION)
             self.assertEqual(parsed["engines"], ["sqlite", "postgresql"])
+            self.assertEqual(parsed["formats"], {"configuration": 1, "identity": 1, "export model": 4,
+                                                 "usage reports": 1})
         self.assert_fails(64, "--version", "--format", "xml", stderr='"xml" is not one of')
 
     def test_usage_errors_exit_64(self):

@@ -183,6 +183,25 @@ class ConfigTest(NimbusTestCase):
             self.assertEqual(self.export(), before, message)
         self.assert_fails(66, "config", "apply", os.path.join(self.sandbox.dir, "missing.toml"))
 
+    def test_the_file_says_its_format_and_a_newer_one_is_refused(self):
+        before = self.export()
+        self.assertTrue(before.splitlines()[2] == "format = 1", before)
+        # Files from before the key are format 1, and read as they were.
+        old = self.write("old.toml", before.replace("format = 1\n", ""))
+        self.assertEqual(self.run_ok("config", "plan", old).out, "")
+        # A newer format is never read as this one: not even its unknown keys are judged.
+        for command in ("plan", "apply"):
+            newer = self.write("newer.toml", before.replace("format = 1", "format = 2\nqueues = []"))
+            result = self.assert_fails(78, "config", command, newer,
+                                       stderr=f"{newer}:3:10: the configuration file is in format 2, "
+                                              "newer than this nimbus-codes reads (up to 1)")
+            self.assertIn("upgrade nimbus-codes", result.err)
+            self.assertEqual(self.export(), before)
+        for value in ('"1"', "0", "1.5"):
+            bad = self.write("bad.toml", before.replace("format = 1", f"format = {value}"))
+            self.assert_fails(65, "config", "apply", bad, stderr='"format" must be a whole number from 1')
+        self.assertEqual(self.export(), before)
+
     def test_roles(self):
         path = self.write("contoso.toml", self.export().replace('description = "The \\"customer\\" bought"',
                                                                 'description = "Bought"'))

@@ -51,6 +51,19 @@ class IdentityTest(NimbusTestCase):
         self.sandbox.write_identity_text(f'[users.{LOGIN}]\nname = "A"\nadmin = true\n')
         self.assert_fails(78, "whoami", stderr=f'{self.sandbox.identity}:3:1: unknown key "admin"')
 
+    def test_the_file_may_say_its_format_and_a_newer_one_is_refused(self):
+        body = f'[users.{LOGIN}]\nname = "A"\ntenant_admin = true\n'
+        self.sandbox.write_identity_text("format = 1\n" + body)
+        self.assertEqual(self.json_ok("whoami")["user"], LOGIN)
+        # A newer format may mean something else by its keys: it is never read as this one.
+        self.sandbox.write_identity_text("format = 2\n" + body + "deny = true\n")
+        result = self.assert_fails(78, "whoami", stderr=f"{self.sandbox.identity}:1:10: the identity file is "
+                                                        "in format 2, newer than this nimbus-codes reads (up to 1)")
+        self.assertIn("upgrade nimbus-codes", result.err)
+        for value in ('"1"', "-1", "true"):
+            self.sandbox.write_identity_text(f"format = {value}\n" + body)
+            self.assert_fails(78, "whoami", stderr='"format" must be a whole number from 1')
+
     def test_wrong_type(self):
         self.sandbox.write_identity_text(f'[users.{LOGIN}]\nname = "A"\nowner = "Hotline"\n')
         self.assert_fails(78, "whoami", stderr=f"{self.sandbox.identity}:3:9: \"owner\" must be an array of strings")

@@ -6,6 +6,7 @@ Every case runs twice: as root, and as an ordinary user (nobody, when the
 tests run as root). Files and links that "someone else" made belong to a user
 id with no account; only root can make them, so those cases need root."""
 
+import hashlib
 import json
 import os
 import pwd
@@ -321,6 +322,23 @@ class OutputCases:
         self.assertEqual(self.read(notes), "mine\n")
         self.assert_no_temporary_files()
 
+    def test_export_never_replaces_a_newer_models_export(self):
+        folder = self.path("export")
+        self.assertEqual(self.export(folder).code, 0)
+        manifest_path = os.path.join(folder, "manifest.json")
+        manifest = json.loads(self.read(manifest_path))
+        self.assertEqual(manifest["model_version"], 4)
+        manifest["model_version"] = 5
+        with open(manifest_path, "w") as f:
+            json.dump(manifest, f)
+        before = {name: self.read_bytes(os.path.join(folder, name)) for name in os.listdir(folder)}
+        result = self.export(folder)
+        self.assertEqual(result.code, 78, repr(result))
+        self.assertIn(f"{folder} was written by a newer nimbus-codes (nimbus-codes reporting model "
+                      "model_version 5; this one writes 4)", result.err)
+        self.assertEqual({name: self.read_bytes(os.path.join(folder, name)) for name in os.listdir(folder)}, before)
+        self.assert_no_temporary_files()
+
     @needs_root("a link that another user made")
     def test_export_never_follows_a_planted_link(self):
         real = self.path("real")
@@ -334,6 +352,90 @@ class OutputCases:
         self.assertIn("belongs to uid 4242", result.err)
         self.assertEqual(os.listdir(real), [])
 
+
+    # -- report usage --per-service
+
+    def per_service(self, folder, *args):
+        return self.report("--per-service", folder, *args)
+
+    def add_service(self, name):
+        self.run_ok("service", "create", name, "--ou", "Contoso/Sales", "--license", "contact-center")
+        self.run_ok("service", "apply", name, "--primary", "Sale")
+
+    def test_per_service_writes_each_services_report_and_a_manifest(self):
+        self.add_service("Care/Desk: 2nd")
+        self.add_service(".Back office.")
+        folder = self.path("monthly")
+        result = self.per_service(folder)
+        self.assertEqual(result.code, 0, repr(result))
+        self.assertEqual(result.out.splitlines(), [
+            "service,file,rows", ".Back office.,_Back office_.csv,1", "Care/Desk: 2nd,Care_Desk_ 2nd.csv,1",
+            "Hotline,Hotline.csv,1"])
+        self.assertIn(f"wrote 3 reports of 2026-11-01 to 2026-11-30 to {folder}", result.err)
+        manifest = json.loads(self.read(os.path.join(folder, "manifest.json")))
+        self.assertEqual((manifest["format"], manifest["format_version"], manifest["first_day"],
+                          manifest["last_day"], manifest["time_zone"]),
+                         ("nimbus-codes usage reports", 1, "2026-11-01", "2026-11-30", "UTC"))
+        self.assertEqual(sorted(os.listdir(folder)), sorted(["manifest.json"] + [f["name"] for f in manifest["files"]]))
+        for entry in manifest["files"]:
+            # Each file is the report of that one service, as --service gives it.
+            alone = self.run_ok("report", "usage", "--month", "2026-11", "--format", "csv",
+                                "--service", entry["service"]).out
+            content = self.read(os.path.join(folder, entry["name"]))
+            self.assertEqual(content, alone, entry)
+            self.assertEqual(entry["sha256"], hashlib.sha256(content.encode()).hexdigest())
+        hotline = self.read(os.path.join(folder, "Hotline.csv"))
+        self.assertEqual(hotline.splitlines()[1], "primary,Sale,1,1,1.0000")
+        # An owner gets the services they may read, and no others.
+        owned = self.path("owned")
+        result = self.run_cli("report", "usage", "--month", "2026-11", "--format", "json", "--per-service",
+                              owned, "--as", "olga")
+        self.assertEqual(result.code, 0, repr(result))
+        self.assertEqual(sorted(os.listdir(owned)), ["Hotline.json", "manifest.json"])
+        self.assertEqual(json.loads(self.read(os.path.join(owned, "Hotline.json"))),
+                         self.json_ok("report", "usage", "--month", "2026-11", "--service", "Hotline"))
+        self.assert_no_temporary_files()
+
+    def test_per_service_replaces_only_its_own_earlier_folder(self):
+        folder = self.path("monthly")
+        self.assertEqual(self.per_service(folder).code, 0)
+        os.chmod(folder, 0o750)
+        self.run_ok("session", "conclude", "s-2", "--primary", "Sale", "--as", "mia")
+        self.assertEqual(self.per_service(folder).code, 0)
+        self.assertEqual(stat.S_IMODE(os.stat(folder).st_mode), 0o750)
+        self.assertEqual(self.read(os.path.join(folder, "Hotline.csv")).splitlines()[1], "primary,Sale,1,2,1.0000")
+        # A file of someone's own beside the reports: nothing is replaced.
+        notes = self.make_file(os.path.join("monthly", "notes.txt"), "mine\n")
+        self.assert_refused(73, "--per-service", folder, stderr="holds files that nimbus-codes did not write",
+                            untouched=[notes, os.path.join(folder, "Hotline.csv")])
+        os.remove(notes)
+        # A newer nimbus-codes's folder is never replaced by this one.
+        manifest_path = os.path.join(folder, "manifest.json")
+        manifest = json.loads(self.read(manifest_path))
+        manifest["format_version"] = 2
+        with open(manifest_path, "w") as f:
+            json.dump(manifest, f)
+        result = self.assert_refused(78, "--per-service", folder, stderr="written by a newer nimbus-codes",
+                                     untouched=[manifest_path, os.path.join(folder, "Hotline.csv")])
+        self.assertIn("format_version 2; this one writes 1", result.err)
+        self.assert_no_temporary_files()
+
+    def test_per_service_refuses_before_anything_is_written(self):
+        self.add_service("Care/Desk")
+        self.add_service("Care_Desk")
+        folder = self.path("monthly")
+        result = self.assert_refused(64, "--per-service", folder,
+                                     stderr='services "Care/Desk" and "Care_Desk" would both be written to Care_Desk.csv')
+        self.assertIn("--service", result.err)
+        for args, stderr in ((("--output", self.path("x.csv")), "--output excludes --per-service"),
+                             (("--summary", self.path("x.csv")), "--summary excludes --per-service")):
+            self.assert_refused(64, "--per-service", folder, *args, stderr=stderr)
+        result = self.run_cli("report", "usage", "--month", "2026-11", "--per-service", folder)
+        self.assertEqual((result.code, result.out), (64, ""), repr(result))
+        self.assertIn("--per-service writes csv or json files", result.err)
+        self.assertFalse(os.path.exists(folder))
+        self.assertFalse(os.path.exists(self.path("x.csv")))
+        self.assert_no_temporary_files()
 
 @needs_root("the cases as root")
 class AsRootTest(OutputCases, NimbusTestCase):

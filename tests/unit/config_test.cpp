@@ -131,8 +131,8 @@ TEST_CASE("config: bad files name the line and apply nothing") {
     };
     CHECK(error("tenant = \"Contoso\"\n[[codes]\n").starts_with("test.toml:2:"));
     CHECK(error("tenant = \"Contoso\"\ncolour = 1\n") ==
-          "test.toml:2:1: unknown key \"colour\" (known: tenant, scope, ous, codes, context, "
-          "services)");
+          "test.toml:2:1: unknown key \"colour\" (known: format, tenant, scope, ous, codes, "
+          "context, services)");
     CHECK(error("tenant = \"Fabrikam\"\n").find("the file is for tenant \"Fabrikam\"") !=
           std::string::npos);
     std::string unknown_code = sample;

@@ -8,6 +8,7 @@
 #include <nimbus/catalogue/ous.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/reports/dimensions.hpp>
+#include <nimbus/reports/per_service.hpp>
 #include <nimbus/reports/usage.hpp>
 #include <nimbus/services/code_lists.hpp>
 #include <nimbus/services/extensions.hpp>
@@ -358,4 +359,19 @@ TEST_CASE("zone: civil dates and day numbers") {
     CHECK(CivilDate::from_day_number(20418).text() == "2025-11-26");
     CHECK(CivilDate::parse("2026-02-29") == std::nullopt);
     CHECK(CivilDate::parse("2024-02-29")->month_text() == "2024-02");
+}
+
+TEST_CASE("reports: a service's report file name holds only what every file system takes") {
+    using output::Format;
+    CHECK(reports::report_file_name("Hotline", Format::Csv) == "Hotline.csv");
+    CHECK(reports::report_file_name("Zürich Hotline", Format::Json) == "Zürich Hotline.json");
+    CHECK(reports::report_file_name("Care/Desk: 2nd?", Format::Csv) == "Care_Desk_ 2nd_.csv");
+    CHECK(reports::report_file_name("a\\b*c\"d<e>f|g", Format::Csv) == "a_b_c_d_e_f_g.csv");
+    CHECK(reports::report_file_name("tab\there\x7f", Format::Csv) == "tab_here_.csv");
+    // No hidden files, no "." or "..", nothing a Windows share would trim.
+    CHECK(reports::report_file_name(".", Format::Csv) == "_.csv");
+    CHECK(reports::report_file_name("..", Format::Csv) == "__.csv");
+    CHECK(reports::report_file_name(".profile", Format::Csv) == "_profile.csv");
+    CHECK(reports::report_file_name("Sales ", Format::Csv) == "Sales_.csv");
+    CHECK(reports::report_file_name("Sales.", Format::Csv) == "Sales_.csv");
 }

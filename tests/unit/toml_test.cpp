@@ -35,3 +35,21 @@ TEST_CASE("toml: non-ASCII text in strings and keys parses") {
     REQUIRE_FALSE(document.error);
     CHECK(document.table["users"]["jürgen"]["name"].value_or(std::string{}) == "Jürgen Müller");
 }
+
+TEST_CASE("toml: a file's format is 1 without the key, and a newer one is a configuration error") {
+    const FileFormat format{"test file", 2, ErrorKind::InvalidData};
+    CHECK(read_file_format(parse_toml("a = 1\n").table, "t.toml", format) == 1);
+    CHECK(read_file_format(parse_toml("format = 2\n").table, "t.toml", format) == 2);
+    const auto kind_of = [&](const char* text) {
+        try {
+            read_file_format(parse_toml(text).table, "t.toml", format);
+        } catch (const Error& e) {
+            return e.kind();
+        }
+        return ErrorKind::Internal;
+    };
+    CHECK(kind_of("format = 3\n") == ErrorKind::Config);
+    CHECK(kind_of("format = 0\n") == ErrorKind::InvalidData);
+    CHECK(kind_of("format = \"2\"\n") == ErrorKind::InvalidData);
+    CHECK(kind_of("format = 2.0\n") == ErrorKind::InvalidData);
+}

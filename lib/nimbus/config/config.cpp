@@ -121,10 +121,16 @@ public:
                             ? fmt::format("{}: {}", source_, e.message)
                             : fmt::format("{}:{}:{}: {}", source_, e.line, e.column, e.message));
         }
+        // Before any other key: a newer format may have keys of its own.
+        read_file_format(document.table, source_,
+                         FileFormat{"configuration file", file_format_version});
         File file;
         bool has_tenant = false;
         for (const auto& [key, value] : document.table) {
             const std::string_view k = key.str();
+            if (k == "format") {
+                continue;
+            }
             if (k == "tenant") {
                 file.tenant = string(value, k);
                 has_tenant = true;
@@ -148,8 +154,8 @@ public:
                     file.context.push_back(context_field(element));
                 }
             } else {
-                fail(key.source(), fmt::format("unknown key \"{}\" (known: tenant, scope, ous, "
-                                               "codes, context, services)",
+                fail(key.source(), fmt::format("unknown key \"{}\" (known: format, tenant, scope, "
+                                               "ous, codes, context, services)",
                                                k));
             }
         }
@@ -1021,6 +1027,7 @@ std::string export_toml(store::ReadTransaction& tx, const Actor& actor,
 
     std::string out = "# nimbus-codes configuration. Preview changes with 'nimbus-codes config "
                       "plan FILE',\n# apply them with 'nimbus-codes config apply FILE'.\n";
+    out += fmt::format("format = {}\n", file_format_version);
     out += fmt::format("tenant = {}\n", toml_quoted(root.path));
     if (scope.id != root.id) {
         out += fmt::format("scope = {}\n", toml_quoted(scope.path));

@@ -13,6 +13,10 @@
 /// subtree) as a TOML file an admin keeps in git. See docs/configuration.md.
 namespace nimbus::config {
 
+/// The version of the configuration file's format (its `format` key) that this
+/// binary reads and `export_toml` writes. Raise it when a key changes meaning.
+inline constexpr int file_format_version = 1;
+
 /// The configuration below `ou_path` (default: the whole tenant) as TOML, in a
 /// stable order so that it diffs cleanly. Deleted codes are left out. It holds
 /// what the actor may apply: everything for an admin of the scope; for a

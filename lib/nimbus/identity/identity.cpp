@@ -181,13 +181,20 @@ Identity parse_identity(std::string_view text, const std::string& source) {
         throw Error(ErrorKind::Config, fmt::format("{}: {}", position, e.message),
                     "fix the TOML syntax of the identity file");
     }
+    // Before any other key: a newer format may have keys of its own.
+    read_file_format(document.table, source,
+                     FileFormat{"identity file", file_format_version, ErrorKind::Config});
     Identity identity;
     identity.source = source;
     for (const auto& [key, value] : document.table) {
+        if (key.str() == "format") {
+            continue;
+        }
         if (key.str() != "users") {
             fail(source, key.source(),
-                 fmt::format("unknown key \"{}\" (the file holds only [users.LOGIN] tables)",
-                             key.str()));
+                 fmt::format("unknown key \"{}\" (the file holds format = {} and "
+                             "[users.LOGIN] tables)",
+                             key.str(), file_format_version));
         }
         const auto* users = value.as_table();
         if (users == nullptr) {

@@ -3,16 +3,13 @@
 #include <map>
 #include <set>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <nimbus/catalogue/names.hpp>
 #include <nimbus/error.hpp>
 #include <nimbus/output/rows.hpp>
+#include <nimbus/reports/folders.hpp>
 #include <nimbus/reports/usage.hpp>
 #include <nimbus/util/files.hpp>
 #include <nimbus/util/zone.hpp>
@@ -22,13 +19,6 @@ namespace {
 
 using output::Cell;
 using output::Column;
-
-/// The shape of the files: raised whenever a file or column is added, removed
-/// or changes meaning. 2: session_tags.csv has tag_key, tags.csv is new, and
-/// retroactive follows the times. 3: session_context.csv and
-/// context_fields.csv are new. 4: sessions.csv has waiting_seconds,
-/// talk_seconds and concluded_by_default.
-constexpr int model_version = 4;
 
 Cell time_cell(const std::optional<Timestamp>& t) {
     return t ? Cell(timefmt::to_utc_string(*t)) : Cell();
@@ -60,38 +50,11 @@ private:
     output::CsvWriter writer_;
 };
 
-constexpr std::string_view manifest_format = "nimbus-codes reporting model";
+constexpr FolderKind export_kind{"nimbus-codes reporting model", "model_version",
+                                 export_model_version};
 
-/// True when an existing folder is an earlier export: a manifest.json that
-/// nimbus-codes wrote, and nothing beside it that the manifest does not list.
-bool is_earlier_export(int folder, const std::string& /*path*/) {
-    const Descriptor file(::openat(folder, "manifest.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    struct stat info {};
-    if (!file.valid() || ::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
-        info.st_size > (1 << 20)) {
-        return false;
-    }
-    std::string text(static_cast<std::size_t>(info.st_size), '\0');
-    if (::read(file.get(), text.data(), text.size()) != info.st_size) {
-        return false;
-    }
-    const nlohmann::json manifest = nlohmann::json::parse(text, nullptr, false);
-    if (!manifest.is_object() || manifest.value("format", "") != manifest_format ||
-        !manifest.contains("files") || !manifest["files"].is_array()) {
-        return false;
-    }
-    std::set<std::string> listed{"manifest.json"};
-    for (const nlohmann::json& entry : manifest["files"]) {
-        if (entry.is_object() && entry.contains("name") && entry["name"].is_string()) {
-            listed.insert(entry["name"].get<std::string>());
-        }
-    }
-    for (const std::string& name : folder_entries(folder)) {
-        if (!listed.contains(name)) {
-            return false;
-        }
-    }
-    return true;
+bool is_earlier_export(int folder, const std::string& path) {
+    return is_earlier_folder(folder, path, export_kind);
 }
 
 } // namespace
@@ -336,8 +299,8 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
         file.sha256 = sha256_of_file(dir / file.name);
     }
     nlohmann::ordered_json manifest = {
-        {"format", manifest_format},
-        {"model_version", model_version},
+        {"format", export_kind.format},
+        {"model_version", export_model_version},
         {"schema_version", schema_version},
         {"generated_at", timefmt::to_utc_string(now)},
         {"filters",
@@ -352,7 +315,7 @@ ExportResult export_model(store::ReadTransaction& tx, const Actor& actor,
             {{"name", file.name}, {"rows", file.rows}, {"sha256", file.sha256}});
     }
     {
-        AtomicFile file(dir / "manifest.json");
+        AtomicFile file(dir / manifest_name);
         file.stream() << manifest.dump(2) << '\n';
         file.commit();
     }

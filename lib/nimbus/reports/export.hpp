@@ -13,6 +13,13 @@
 
 namespace nimbus::reports {
 
+/// The shape of the files: raised whenever a file or column is added, removed
+/// or changes meaning. 2: session_tags.csv has tag_key, tags.csv is new, and
+/// retroactive follows the times. 3: session_context.csv and
+/// context_fields.csv are new. 4: sessions.csv has waiting_seconds,
+/// talk_seconds and concluded_by_default.
+inline constexpr int export_model_version = 4;
+
 struct ExportRequest {
     std::filesystem::path dir;
     std::optional<std::string> from; ///< first day, YYYY-MM-DD (default: the first session)

@@ -51,6 +51,8 @@ TOML_IMPL_NAMESPACE_END;
 #include <toml++/toml.h>
 #pragma pop_macro("NDEBUG")
 
+#include <nimbus/error.hpp>
+
 namespace nimbus {
 
 /// A TOML syntax error with its position (1-based; 0 when the parser gave none).
@@ -68,5 +70,19 @@ struct TomlDocument {
 
 /// Parses TOML text. Never aborts and never reaches undefined behaviour, whatever the bytes.
 TomlDocument parse_toml(std::string_view text);
+
+/// How a file of nimbus-codes says which version of its format it is written
+/// in: `format = N` at its top, 1 when absent (files from before the key).
+struct FileFormat {
+    std::string_view what; ///< "configuration file", for messages
+    int current = 1;       ///< the newest version this binary reads (and writes)
+    ErrorKind malformed = ErrorKind::InvalidData; ///< for a `format` that is no version
+};
+
+/// The version `table` (read from `source`) says it is written in. A newer one
+/// than `format.current` is Config (78, "upgrade nimbus-codes"): read as this
+/// version it could mean something else, so it is never read. A value that is
+/// not a whole number from 1 is `format.malformed`.
+int read_file_format(const toml::table& table, const std::string& source, const FileFormat& format);
 
 } // namespace nimbus
