@@ -60,8 +60,7 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS "libicu${icu_major}, adduser, debconf (>= 0.5) 
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libpq5")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion")
 # The maintainer scripts and the debconf question name the paths this build
-# was configured with.
-set(binary "${CMAKE_INSTALL_FULL_BINDIR}/nimbus-codes")
+# was configured with (`binary` is set beside the monthly report's).
 set(shared_store "${NIMBUS_SHARED_STORE}")
 set(shared_identity "${NIMBUS_SHARED_IDENTITY}")
 get_filename_component(store_folder "${NIMBUS_SHARED_STORE}" DIRECTORY)
@@ -72,6 +71,9 @@ foreach(name IN ITEMS postinst postrm templates)
                  USE_SOURCE_PERMISSIONS)
   list(APPEND control_files "${packaging_dir}/${name}")
 endforeach()
+# The settings in /etc are the admin's: dpkg keeps their changes on upgrade.
+file(WRITE "${packaging_dir}/conffiles" "${monthly_report_config}\n")
+list(APPEND control_files "${packaging_dir}/conffiles")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA "${control_files}")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

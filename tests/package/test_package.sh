@@ -35,8 +35,9 @@ cleanup() {
 }
 trap cleanup EXIT
 step "a fresh Debian 12 root"
-# Essential packages and apt, from Debian's mirror; man-db to read the pages.
-mmdebstrap --quiet --variant=apt --include=man-db bookworm "$chroot_dir" </dev/null
+# Essential packages and apt, from Debian's mirror; man-db to read the pages,
+# systemd to check the monthly report's units as a Debian 12 machine has them.
+mmdebstrap --quiet --variant=apt --include=man-db,systemd bookworm "$chroot_dir" </dev/null
 mount -t proc proc "$chroot_dir/proc"
 mount --rbind /dev "$chroot_dir/dev"
 cp "$deb" "$root/scripts/demo.sh" "$chroot_dir/tmp/"
@@ -94,9 +95,27 @@ in_root runuser -u alice -- nimbus-codes code list --format csv | grep -q ',Sale
 status=0
 in_root runuser -u alice -- nimbus-codes --store /tmp/other.db code list 2>/dev/null || status=$?
 ((status == 77)) || fail "--store on the shared host exited $status, not 77"
+step "the monthly report: shipped, not enabled, its units valid, run as cron would"
+timer=nimbus-codes-monthly-report@alice.timer
+[[ $(in_root systemctl is-enabled "$timer" 2>&1) == disabled ]] || fail "$timer: $(in_root systemctl is-enabled "$timer" 2>&1)"
+verify=$(in_root systemd-analyze verify "$timer" nimbus-codes-monthly-report@alice.service 2>&1) ||
+  fail "systemd-analyze verify: $verify"
+[[ -z $verify ]] || fail "systemd-analyze verify: $verify"
+in_root runuser -u alice -- nimbus-codes -q service create Hotline --ou Contoso --license contact-center >/dev/null
+in_root runuser -u alice -- nimbus-codes -q service apply Hotline --primary Sale >/dev/null
+in_root install -d -o alice -g alice -m 2750 /srv/reports
+conf=$chroot_dir/etc/nimbus-codes/monthly-report.conf
+printf 'NIMBUS_REPORT_FOLDER=/srv/reports\nNIMBUS_REPORT_TZ=Europe/Zurich\n' >>"$conf"
+in_root runuser -u alice -- bash -c 'umask 022; /usr/libexec/nimbus-codes/monthly-report >/dev/null' ||
+  fail "monthly-report as alice"
+month=$(TZ=Europe/Zurich date -d "$(TZ=Europe/Zurich date +%Y-%m-15) -1 month" +%Y-%m)
+report=/srv/reports/$month/Hotline.csv
+[[ $(in_root stat -c '%a %U' "$report") == "640 alice" ]] || fail "$report: $(in_root stat -c '%a %U' "$report" 2>&1)"
+grep -q '^primary,Sale,' "$chroot_dir$report" || fail "$report: $(cat "$chroot_dir$report")"
 # An upgrade (the same package again) keeps the bit: dpkg applies its override.
 in_root dpkg -i "/tmp/$(basename "$deb")" >/dev/null
 [[ $(in_root stat -c '%a' /usr/bin/nimbus-codes) == 2755 ]] || fail "setgid lost on reinstall"
+grep -q '^NIMBUS_REPORT_FOLDER=/srv/reports$' "$conf" || fail "the upgrade lost the monthly report's settings"
 echo "nimbus-codes nimbus-codes/shared-host boolean false" | in_root debconf-set-selections
 in_root dpkg-reconfigure nimbus-codes
 [[ $(in_root stat -c '%a %U:%G' /usr/bin/nimbus-codes) == "755 root:root" ]] || fail "setgid kept"
@@ -118,6 +137,8 @@ in_root dpkg-statoverride --list | grep nimbus-codes && fail "an override surviv
 [[ -s $chroot_dir/var/lib/nimbus-codes/store.db ]] || fail "purge lost the store"
 in_root getent group nimbus-codes >/dev/null || fail "purge removed the group the store's files carry"
 [[ -s $chroot_dir/etc/nimbus-codes/identity.toml ]] || fail "purge lost the identity file"
+[[ ! -e $conf ]] || fail "purge kept the monthly report's settings"
+[[ -s $chroot_dir$report ]] || fail "purge removed a report the timer's script wrote"
 [[ $(leftovers) == $'/etc/nimbus-codes\n/var/lib/nimbus-codes' ]] || fail "after purge: $(leftovers)"
 
 step "install and purge with no data: nothing named for the package remains"
