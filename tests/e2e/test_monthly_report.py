@@ -161,6 +161,12 @@ class MonthlyReportTest(NimbusTestCase):
         self.sandbox.write_identity({self.account.pw_name: {"name": "Agent", "member": ["Hotline"]}})
         self.assert_refused(self.run_script(), 77, "nimbus-codes: error:")
 
+    @needs_root("root itself")
+    def test_root_is_refused(self):
+        result = subprocess.run(["bash", SCRIPT, "--config", self.config], capture_output=True, text=True,
+                                env={"PATH": "/usr/bin:/bin", "NIMBUS_CODES_BIN": BINARY}, timeout=time_limit(0.1))
+        self.assert_refused(result, 77, "monthly-report does not run as root")
+
     @sqlite_only("a lock on SQLite's file; PostgreSQL readers are never blocked")
     def test_a_busy_store_exits_75_and_with_retry_is_tried_again(self):
         holder = sqlite3.connect(self.sandbox.store, isolation_level=None, check_same_thread=False)
