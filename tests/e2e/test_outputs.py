@@ -442,6 +442,19 @@ class AsRootTest(OutputCases, NimbusTestCase):
     def choose_account(self):
         return pwd.getpwuid(0)
 
+    def test_a_replaced_folder_of_another_group_keeps_it_for_what_is_written_in_it(self):
+        # An admin made the folder for its readers' group, set-group-ID, in a plain parent.
+        folder = self.path("export")
+        os.makedirs(folder)
+        os.chown(folder, 0, STRANGER_UID)
+        os.chmod(folder, 0o2750)
+        for _ in range(2):  # into the empty folder, then replacing the export
+            self.assertEqual(self.export(folder).code, 0)
+            info = os.stat(folder)
+            self.assertEqual((info.st_gid, stat.S_IMODE(info.st_mode)), (STRANGER_UID, 0o2750))
+            for name in os.listdir(folder):
+                self.assertEqual(os.stat(os.path.join(folder, name)).st_gid, STRANGER_UID, name)
+
 
 class AsOrdinaryUserTest(OutputCases, NimbusTestCase):
     def choose_account(self):

@@ -639,6 +639,21 @@ AtomicDirectory::AtomicDirectory(const std::string& target, const ReplaceableFol
         }
     }
     temporary_path_ = join(parent_path_, temporary_);
+    const Descriptor created(::openat(parent_->get(), temporary_.c_str(),
+                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (existing_ && created.valid()) {
+        // Private while it fills (mode 0700 still), but already in the group of
+        // the folder it replaces and, where that one had it, with its
+        // set-group-ID bit, so that what is written in it takes that group.
+        if (existing_->st_gid != stat_of(created.get()).st_gid) {
+            [[maybe_unused]] const int refused =
+                ::fchown(created.get(), static_cast<uid_t>(-1), existing_->st_gid);
+        }
+        if ((existing_->st_mode & S_ISGID) != 0 &&
+            (stat_of(created.get()).st_mode & S_ISGID) == 0) {
+            ::fchmod(created.get(), 0700 | S_ISGID);
+        }
+    }
 }
 
 AtomicDirectory::~AtomicDirectory() {
