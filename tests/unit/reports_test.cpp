@@ -374,4 +374,9 @@ TEST_CASE("reports: a service's report file name holds only what every file syst
     CHECK(reports::report_file_name(".profile", Format::Csv) == "_profile.csv");
     CHECK(reports::report_file_name("Sales ", Format::Csv) == "Sales_.csv");
     CHECK(reports::report_file_name("Sales.", Format::Csv) == "Sales_.csv");
+    CHECK(reports::report_file_name("Aux", Format::Csv) == "_Aux.csv");
+    CHECK(reports::report_file_name("nul.backup", Format::Csv) == "_nul.backup.csv");
+    CHECK(reports::report_file_name("COM7", Format::Json) == "_COM7.json");
+    CHECK(reports::report_file_name("COM0", Format::Csv) == "COM0.csv");
+    CHECK(reports::report_file_name("Auxiliary", Format::Csv) == "Auxiliary.csv");
 }

@@ -34,11 +34,11 @@ struct Identity {
     std::vector<std::string> granted_ou(std::string_view path) const;
 };
 
-/// The largest identity file the loader reads.
 /// The version of the identity file's format (its `format` key) that this
 /// binary reads. Raise it when a key changes meaning.
 inline constexpr int file_format_version = 1;
 
+/// The largest identity file the loader reads.
 inline constexpr std::uintmax_t max_identity_file_size = 1024 * 1024;
 
 /// Reads and checks an identity file. Throws Config for a missing, unreadable,

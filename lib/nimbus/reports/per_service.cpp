@@ -1,5 +1,7 @@
 #include <nimbus/reports/per_service.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <map>
 
 #include <fmt/format.h>
@@ -41,6 +43,16 @@ std::string report_file_name(std::string_view service, output::Format format) {
     }
     if (!name.empty() && (name.back() == '.' || name.back() == ' ')) {
         name.back() = '_';
+    }
+    // Windows takes CON, NUL, COM1 ... as devices, whatever follows a dot.
+    std::string stem = name.substr(0, name.find('.'));
+    std::transform(stem.begin(), stem.end(), stem.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    const bool numbered = stem.size() == 4 &&
+                          (stem.starts_with("COM") || stem.starts_with("LPT")) && stem[3] >= '1' &&
+                          stem[3] <= '9';
+    if (numbered || stem == "CON" || stem == "PRN" || stem == "AUX" || stem == "NUL") {
+        name = "_" + name;
     }
     return name + (format == output::Format::Json ? ".json" : ".csv");
 }
@@ -85,10 +97,14 @@ PerServiceResult usage_per_service(store::ReadTransaction& tx, const Actor& acto
         }
     }
 
-    const store::LedgerHead ledger = tx.ledger_head();
-    AtomicDirectory folder(dir, is_earlier_per_service);
+    // The zone and the period before the folder: a refusal leaves nothing behind.
     PerServiceResult result;
     result.period = resolve_period(request.period, Zone(request.zone), now);
+    if (request.plausible_period) {
+        require_plausible(request.period, result.period);
+    }
+    const store::LedgerHead ledger = tx.ledger_head();
+    AtomicDirectory folder(dir, is_earlier_per_service);
     nlohmann::ordered_json files = nlohmann::ordered_json::array();
     for (const Service& service : services) {
         UsageRequest one = request;

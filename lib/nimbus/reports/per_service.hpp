@@ -32,7 +32,9 @@ struct PerServiceResult {
 /// The name of a service's report file: the service's name, where each
 /// character that a file name on Linux, Windows or a share cannot hold (/, \,
 /// :, *, ?, ", <, >, |, control characters), a leading dot (a hidden file, or
-/// "." and "..") and a trailing dot or space becomes '_'; then ".csv" or ".json".
+/// "." and "..") and a trailing dot or space becomes '_'; a name that Windows
+/// takes for a device (CON, PRN, AUX, NUL, COM1-9, LPT1-9, before any dot, in
+/// any case) gets a leading '_'; then ".csv" or ".json".
 std::string report_file_name(std::string_view service, output::Format format);
 
 /// Checks, without writing anything, that `dir` may receive the reports: it is
