@@ -81,9 +81,10 @@ Result usage_per_service(const ReadContext& context, const reports::UsageRequest
         rows.add({file.service, file.name, static_cast<std::int64_t>(file.rows)});
     }
     Result result = Result::list(std::move(rows));
-    result.notes.push_back(fmt::format("wrote {} reports of {} to {} to {} (see manifest.json)",
-                                       written.files.size(), written.period.first.text(),
-                                       written.period.last.text(), dir));
+    result.notes.push_back(fmt::format("wrote {} report{} of {} to {} to {} (see manifest.json)",
+                                       written.files.size(), written.files.size() == 1 ? "" : "s",
+                                       written.period.first.text(), written.period.last.text(),
+                                       dir));
     return result;
 }
 
@@ -249,13 +250,8 @@ void add_report_commands(CLI::App& app, Registry& registry) {
                             output::Format::Html};
     usage_report.check = [args](output::Format format) {
         reports::parse_dimensions(args->by);
-        if (!args->per_service.empty() && format != output::Format::Csv &&
-            format != output::Format::Json) {
-            throw Error(ErrorKind::Usage, "--per-service writes csv or json files",
-                        "add --format csv");
-        }
         if (!args->per_service.empty()) {
-            reports::check_per_service_folder(args->per_service);
+            reports::check_per_service_folder(args->per_service, format);
         }
         if (format == output::Format::Html && !args->summary.empty()) {
             throw Error(ErrorKind::Usage, "--summary takes --format table, json or csv",

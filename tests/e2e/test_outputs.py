@@ -392,6 +392,7 @@ class OutputCases:
                               owned, "--as", "olga")
         self.assertEqual(result.code, 0, repr(result))
         self.assertEqual(sorted(os.listdir(owned)), ["Hotline.json", "manifest.json"])
+        self.assertIn(f"wrote 1 report of 2026-11-01 to 2026-11-30 to {owned}", result.err)
         self.assertEqual(json.loads(self.read(os.path.join(owned, "Hotline.json"))),
                          self.json_ok("report", "usage", "--month", "2026-11", "--service", "Hotline"))
         self.assert_no_temporary_files()

@@ -23,6 +23,12 @@ bool is_earlier_per_service(int folder, const std::string& path) {
     return is_earlier_folder(folder, path, per_service_kind);
 }
 
+void require_csv_or_json(output::Format format) {
+    if (format != output::Format::Csv && format != output::Format::Json) {
+        throw Error(ErrorKind::Usage, "--per-service writes csv or json files", "add --format csv");
+    }
+}
+
 /// Room for the temporary name that AtomicFile gives a file beside it
 /// (".NAME.XXXXXX") within the 255 bytes a file name may have.
 constexpr std::size_t longest_file_name = 240;
@@ -57,24 +63,23 @@ std::string report_file_name(std::string_view service, output::Format format) {
     return name + (format == output::Format::Json ? ".json" : ".csv");
 }
 
-void check_per_service_folder(const std::string& dir) {
+void check_per_service_folder(const std::string& dir, output::Format format) {
+    require_csv_or_json(format);
     AtomicDirectory::check(dir, is_earlier_per_service);
 }
 
 PerServiceResult usage_per_service(store::ReadTransaction& tx, const Actor& actor,
                                    const identity::Identity& identity, const UsageRequest& request,
                                    Timestamp now, const std::string& dir, output::Format format) {
-    if (format != output::Format::Csv && format != output::Format::Json) {
-        throw Error(ErrorKind::Usage, "reports per service are written as csv or json",
-                    "add --format csv");
-    }
+    require_csv_or_json(format);
     const std::vector<Service> services =
         services_in_scope(tx, actor, request.services, request.ou);
 
     // Every name first, so that a clash is refused before anything is written.
+    std::vector<std::string> file_names;
     std::map<std::string, const Service*> by_key{{names::name_key(manifest_name), nullptr}};
     for (const Service& service : services) {
-        const std::string name = report_file_name(service.name, format);
+        const std::string& name = file_names.emplace_back(report_file_name(service.name, format));
         if (name.size() > longest_file_name) {
             throw Error(ErrorKind::Usage,
                         fmt::format("the report of service \"{}\" would need a file name of {} "
@@ -106,12 +111,13 @@ PerServiceResult usage_per_service(store::ReadTransaction& tx, const Actor& acto
     const store::LedgerHead ledger = tx.ledger_head();
     AtomicDirectory folder(dir, is_earlier_per_service);
     nlohmann::ordered_json files = nlohmann::ordered_json::array();
-    for (const Service& service : services) {
+    for (std::size_t i = 0; i < services.size(); ++i) {
+        const Service& service = services[i];
+        const std::string& name = file_names[i];
         UsageRequest one = request;
         one.services = {service.name};
         one.ou.reset();
         const UsageReport report = usage(tx, actor, identity, one, now);
-        const std::string name = report_file_name(service.name, format);
         {
             AtomicFile file(folder.path() / name);
             output::render(file.stream(), report.rows, format, output::Shape::List,

@@ -37,9 +37,10 @@ struct PerServiceResult {
 /// any case) gets a leading '_'; then ".csv" or ".json".
 std::string report_file_name(std::string_view service, output::Format format);
 
-/// Checks, without writing anything, that `dir` may receive the reports: it is
-/// absent, an empty folder, or an earlier per-service folder (see folders.hpp).
-void check_per_service_folder(const std::string& dir);
+/// Checks, without writing anything, that the reports may be written as
+/// `format` (csv or json, else Usage) to `dir`: absent, an empty folder, or an
+/// earlier per-service folder (see folders.hpp).
+void check_per_service_folder(const std::string& dir, output::Format format);
 
 /// Writes the report `request` asks for once for each service it covers, as
 /// that report with `--service NAME` alone would be, in `format` (csv or json),
